@@ -1,0 +1,152 @@
+//! The command line: parses arguments, calls an adapter, turns errors into one-line messages and
+//! exit codes. Exit code 2 always means "bad input or arguments".
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::core::{self, Thread};
+use crate::probe::cli::ProbeArgs;
+use crate::rules_dir;
+
+#[derive(Debug, Parser)]
+#[command(name = "imap-triage", version, about = "Support triage for failed IMAP/SMTP inbox connections")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Triage one support thread (JSON or plain text) and print the report.
+    Triage {
+        /// Rules directory; defaults to the rules embedded in the binary.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// Print one JSON object instead of a readable report.
+        #[arg(long)]
+        json: bool,
+        /// Thread file: JSON `{"messages":[...]}` or plain text; `-` reads stdin.
+        file: String,
+    },
+    /// Work with the rules pack.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Sanitized connectivity test of an IMAP and/or SMTP endpoint (no credentials, ever).
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Validate a rules directory (default: ./rules). Exit 0 when valid.
+    Check { dir: Option<PathBuf> },
+}
+
+/// Entry point of the binary; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Triage { rules, json, file } => triage(rules.as_deref(), json, &file),
+        Command::Rules {
+            command: RulesCommand::Check { dir },
+        } => rules_check(dir.as_deref().unwrap_or(Path::new("rules"))),
+        Command::Probe(args) => crate::probe::cli::run(args),
+    }
+}
+
+fn triage(rules: Option<&Path>, json: bool, file: &str) -> i32 {
+    let rules = match rules {
+        Some(dir) => rules_dir::load(dir),
+        None => rules_dir::embedded(),
+    };
+    let rules = match rules {
+        Ok(rules) => rules,
+        Err(e) => {
+            eprintln!("imap-triage: {}", one_line(&e.to_string()));
+            return 2;
+        }
+    };
+    let input = match read_input(file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("imap-triage: cannot read {file}: {e}");
+            return 2;
+        }
+    };
+    let thread = match parse_thread(&input) {
+        Ok(thread) => thread,
+        Err(e) => {
+            eprintln!("imap-triage: {file}: {}", one_line(&e));
+            return 2;
+        }
+    };
+    let report = core::triage(&rules, &thread);
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("imap-triage: cannot encode the report: {e}");
+                return 2;
+            }
+        }
+    } else {
+        print!("{}", report.to_text());
+    }
+    0
+}
+
+fn read_input(file: &str) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    if file == "-" {
+        std::io::stdin().read_to_end(&mut bytes)?;
+    } else {
+        bytes = std::fs::read(file)?;
+    }
+    // Members paste from everywhere; a stray invalid byte should not lose the whole post.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A thread file is JSON when it starts with `{`; anything else is one member message.
+pub fn parse_thread(input: &str) -> Result<Thread, String> {
+    let trimmed = input.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        serde_json::from_str::<Thread>(trimmed).map_err(|e| format!("invalid thread JSON: {e}"))
+    } else {
+        Ok(Thread {
+            messages: vec![core::Message::member(input)],
+        })
+    }
+}
+
+fn rules_check(dir: &Path) -> i32 {
+    match rules_dir::load(dir) {
+        Ok(rules) => {
+            println!(
+                "{}: ok ({} errors, {} providers, {} checklist items)",
+                dir.display(),
+                rules.errors.len(),
+                rules.providers.len(),
+                rules.checklist.items.len()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,133 @@
+//! The bot's reply: what was found, what is missing, and what to do next. Markdown.
+//!
+//! Member text is never quoted here, only values the extractors validated (Hub ID digits, host
+//! names, ports). Mentions are neutralized on the way out all the same.
+
+use std::fmt::Write as _;
+
+use super::report::{Item, Report};
+use super::rules::{ErrorRule, Provider, Rules, ServerSetting};
+use super::text::neutralize_mentions;
+
+pub struct ReplyInput<'a> {
+    pub report: &'a Report,
+    pub error_rule: Option<&'a ErrorRule>,
+    pub provider: Option<&'a Provider>,
+}
+
+pub fn render(rules: &Rules, input: &ReplyInput) -> String {
+    let r = input.report;
+    let t = &rules.replies;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n", t.render("intro", &[]));
+
+    let _ = writeln!(out, "{}", t.render("found_header", &[]));
+    for item in Item::ALL {
+        let have = !r.missing.contains(&item);
+        let mark = if have { "✅" } else { "❌" };
+        let detail = match item {
+            Item::Screenshot if r.screenshots > 0 => format!(" ({} attached)", r.screenshots),
+            Item::Error => match (&r.error, input.error_rule) {
+                (Some(_), Some(rule)) => format!(": {}", rule.title),
+                _ if have => " (screenshot)".to_string(),
+                _ => String::new(),
+            },
+            Item::HubId => r.hub_id.as_ref().map(|id| format!(": {id}")).unwrap_or_default(),
+            Item::Checklist => {
+                let done = rules.checklist.items.iter().filter(|i| r.checklist.get(&i.id)).count();
+                format!(" ({done} of {})", rules.checklist.items.len())
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{mark} {}{detail}", item.label());
+    }
+    let mut settings = Vec::new();
+    if let Some(imap) = &r.imap {
+        settings.push(format!("IMAP `{imap}`"));
+    }
+    if let Some(smtp) = &r.smtp {
+        settings.push(format!("SMTP `{smtp}`"));
+    }
+    if let Some(p) = input.provider {
+        settings.push(format!("provider: {}", p.name));
+    } else if let Some(domain) = &r.email_domain {
+        settings.push(format!("email domain: {domain}"));
+    }
+    if !settings.is_empty() {
+        let _ = writeln!(out, "{}", settings.join(" · "));
+    }
+
+    if !r.missing.is_empty() {
+        let _ = writeln!(out, "\n{}", t.render("missing_header", &[]));
+        for (n, item) in r.missing.iter().enumerate() {
+            let ask = match item {
+                Item::Screenshot => t.render("ask_screenshot", &[]),
+                Item::Error => t.render("ask_error", &[]),
+                Item::HubId => t.render("ask_hub_id", &[]),
+                Item::Checklist => {
+                    let points: Vec<String> = rules
+                        .checklist
+                        .items
+                        .iter()
+                        .filter(|i| !r.checklist.get(&i.id))
+                        .map(|i| format!("   - {}", i.label))
+                        .collect();
+                    t.render("ask_checklist", &[("points", &points.join("\n"))])
+                }
+            };
+            let _ = writeln!(out, "{}. {ask}", n + 1);
+        }
+    }
+
+    if let Some(rule) = input.error_rule.filter(|rule| rule.id != "unknown" || r.missing.is_empty()) {
+        let _ = writeln!(out, "\n{}", t.render("error_header", &[("title", &rule.title), ("step", rule.step.describe())]));
+        let _ = writeln!(out, "{}", rule.diagnosis.trim());
+        for (n, step) in rule.next_steps.iter().enumerate() {
+            let _ = writeln!(out, "{}. {step}", n + 1);
+        }
+    }
+
+    if let Some(p) = input.provider {
+        let _ = writeln!(out, "\n{}", t.render("provider_header", &[("provider", &p.name)]));
+        for m in &r.mismatches {
+            let kind = format!("{} {}", m.service.to_uppercase(), m.field);
+            let _ = writeln!(
+                out,
+                "- {}",
+                t.render("provider_mismatch", &[("kind", &kind), ("entered", &m.entered), ("expected", &m.expected)])
+            );
+        }
+        if r.imap.is_none() && r.smtp.is_none() && !p.local_bridge_only {
+            let _ = writeln!(out, "{}", t.render("suggest_settings", &[("provider", &p.name)]));
+            for (label, setting) in [("IMAP", &p.imap), ("SMTP", &p.smtp)] {
+                if let Some(s) = setting {
+                    let _ = writeln!(out, "- {label}: {}", describe_setting(s));
+                }
+            }
+        }
+        for note in &p.notes {
+            let _ = writeln!(out, "- {note}");
+        }
+    }
+
+    for host in &r.suspicious_hosts {
+        let _ = writeln!(out, "\n{}", t.render("lookalike_host", &[("host", host)]));
+    }
+    if !r.secrets.is_empty() {
+        let mut kinds: Vec<&str> = r.secrets.iter().map(|s| s.kind.describe()).collect();
+        kinds.dedup();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let _ = writeln!(out, "\n{}", t.render("secret_warning", &[("kinds", &kinds.join(" and "))]));
+    }
+    if r.missing.is_empty() {
+        let _ = writeln!(out, "\n{}", t.render("complete", &[]));
+    }
+    neutralize_mentions(out.trim_end())
+}
+
+fn describe_setting(s: &ServerSetting) -> String {
+    let mut ports = vec![s.port.to_string()];
+    ports.extend(s.also_ports.iter().map(u16::to_string));
+    format!("`{}` port {} ({})", s.host, ports.join(" or "), s.security)
+}

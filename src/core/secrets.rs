@@ -1,0 +1,197 @@
+//! Credentials posted in public. Finds their kind and position so that adapters can delete the
+//! message and redact text; the value itself is never copied into any output.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::report::SecretKind;
+
+/// A label followed by a value: `password: x`, `my password is x`, `pwd=x`, `pass x`.
+static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?ix)
+        (?:
+            # Long labels need a separator: "password expires soon" is prose.
+            \b(?:app[\s-]*specific[\s-]*password|app[\s-]*password|password|passwort|passwd|passcode
+               |mot\s+de\s+passe|contrase(?:ñ|n)a|senha)
+            \s*(?:is\b|was\b|=>|->|[=:\-–])
+          |
+            # Short labels may stand alone: "user bob pass Summer2024".
+            \b(?:pass|pwd|pw)\b\s*(?:is\b|was\b|[=:\-])?
+        )
+        \s*["'`“‘]?(?P<value>[^\s"'`”’]{4,128})"#,
+    )
+    .expect("static regex")
+});
+
+/// Sixteen letters in four groups of four, as Google and Apple show app passwords.
+static FOUR_GROUPS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?P<value>[a-z]{4}(?P<sep>[ \-])[a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4})\b").expect("static regex")
+});
+
+static APP_PASSWORD_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)app(lication)?[\s-]*(specific[\s-]*)?password|2fa|two[- ]factor|2-step").expect("static regex")
+});
+
+/// Words that follow "password" in ordinary sentences and are not a password.
+const NOT_A_VALUE: &[&str] = &[
+    "is", "was", "are", "and", "the", "for", "with", "that", "this", "then", "than", "when", "which",
+    "field", "fields", "correct", "incorrect", "wrong", "right", "fine", "valid", "invalid", "ok", "okay",
+    "okey", "good", "manually", "manual", "again", "twice", "already", "also", "still", "just", "only",
+    "not", "isn't", "wasn't", "definitely", "100%", "working", "works", "work", "changed", "reset",
+    "updated", "same", "there", "here", "hidden", "redacted", "removed", "omitted", "censored", "blank",
+    "empty", "missing", "required", "needed", "expired", "entered", "typed", "verified", "confirmed",
+    "checked", "accepted", "rejected", "error", "errors", "authentication", "login", "(hidden)",
+    "[hidden]", "[redacted]", "(redacted)", "<redacted>", "<password>", "[password]", "your_password",
+    "yourpassword", "set", "saved", "stored", "used", "using", "user", "username", "email", "both",
+    "from", "into", "into", "through", "because", "but", "since", "should", "would", "could", "will",
+    "must", "might", "have", "has", "had", "been", "being", "does", "did", "doesn't", "didn't", "do",
+    "over", "after", "before", "without", "multiple", "several", "many", "few", "some", "again.",
+    "correct.", "correct,", "manager", "protected", "policy", "requirements", "screen", "prompt",
+    "box", "option", "options", "setting", "settings", "page", "reset.", "twice.", "change", "update",
+    "generated", "created", "generator", "specific", "instead", "anymore", "before.", "though",
+    "through.", "(app", "app", "on", "in", "of", "to", "it", "my", "our", "their", "his", "her",
+    "new", "old", "right.", "again,", "etc", "etc.", "too", "well", "either", "neither", "yes", "no",
+];
+
+/// Common four-letter words: text like "what does this mean" is prose, not an app password.
+const COMMON_WORDS: &[&str] = &[
+    "what", "does", "this", "that", "have", "with", "from", "they", "will", "been", "when", "your",
+    "more", "some", "then", "them", "were", "said", "each", "like", "into", "time", "just", "know",
+    "take", "than", "only", "come", "over", "also", "back", "work", "used", "good", "well", "even",
+    "want", "here", "most", "need", "help", "mail", "sent", "send", "port", "same", "tried", "make",
+    "very", "much", "both", "must", "done", "data", "user", "code", "fail", "fine", "sure", "able",
+    "once", "many", "still", "mean", "keep", "didn", "dont", "cant", "wont", "isnt", "these", "left",
+    "into", "open", "call", "case", "days", "hour", "week", "past", "last", "next", "long", "made",
+    "name", "page", "show", "shows", "seem", "seen", "told", "asks", "says", "same", "where", "there",
+    "test", "tell", "read", "went", "gets", "gave", "give", "feel", "hope", "please", "thank", "hubs",
+];
+
+/// Where a credential appears in `text`, and of what kind. Ranges cover the value only.
+pub fn find(text: &str) -> Vec<(SecretKind, Range<usize>)> {
+    let mut found: Vec<(SecretKind, Range<usize>)> = Vec::new();
+    let app_context = APP_PASSWORD_CONTEXT.is_match(text);
+    for caps in FOUR_GROUPS.captures_iter(text) {
+        let Some(value) = caps.name("value") else { continue };
+        let hyphenated = caps.name("sep").is_some_and(|s| s.as_str() == "-");
+        let words = value.as_str().split([' ', '-']);
+        let common = words.filter(|w| COMMON_WORDS.contains(w)).count();
+        let line_alone = line_of(text, value.start()).trim().len() <= value.as_str().len() + 24;
+        if common < 2 && (app_context || hyphenated || line_alone) {
+            found.push((SecretKind::AppPassword, value.range()));
+        }
+    }
+    for caps in LABELLED.captures_iter(text) {
+        let Some(value) = caps.name("value") else { continue };
+        let v = value.as_str().trim_end_matches(['.', ',', ')', '!', '?', ';']);
+        if v.chars().count() < 4 || !looks_like_a_value(v) {
+            continue;
+        }
+        let range = value.start()..value.start() + v.len();
+        if found.iter().any(|(_, r)| r.start < range.end && range.start < r.end) {
+            continue;
+        }
+        // "app password: abcd efgh ijkl mnop" is already an app password; the first group
+        // alone is not a second secret.
+        found.push((SecretKind::Password, range));
+    }
+    found.sort_by_key(|(_, r)| r.start);
+    found
+}
+
+/// Replaces every credential value in `text` with `[redacted]`.
+pub fn redact(text: &str) -> String {
+    let found = find(text);
+    if found.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (_, range) in found {
+        if range.start < last {
+            continue;
+        }
+        out.push_str(&text[last..range.start]);
+        out.push_str("[redacted]");
+        last = range.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+fn line_of(text: &str, at: usize) -> &str {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    &text[start..end]
+}
+
+fn looks_like_a_value(v: &str) -> bool {
+    let lower = v.to_lowercase();
+    if NOT_A_VALUE.contains(&lower.as_str()) {
+        return false;
+    }
+    // Masked values are not secrets: "********", "xxxxxx", "•••••".
+    if v.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '•' | '.' | '#' | '-' | '_')) {
+        return false;
+    }
+    // A placeholder like <your password> or a field name, not a value.
+    if v.starts_with('<') || v.starts_with('[') || v.starts_with('{') {
+        return false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<SecretKind> {
+        find(text).into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn labelled_passwords_are_found() {
+        for text in [
+            "password: hunter2!",
+            "my password is Tr0ub4dor&3",
+            "pwd=s3cretvalue",
+            "user bob@acme.com pass Summer2024",
+            "Password - qwerty123",
+        ] {
+            assert_eq!(kinds(text), [SecretKind::Password], "{text}");
+            assert!(!redact(text).contains("hunter2") || !text.contains("hunter2"));
+        }
+    }
+
+    #[test]
+    fn ordinary_sentences_are_not_passwords() {
+        for text in [
+            "my password is correct",
+            "I typed the password manually",
+            "password: ********",
+            "the password field is empty",
+            "what does this mean",
+            "I use an app password for gmail",
+        ] {
+            assert!(find(text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn app_passwords_in_four_groups() {
+        assert_eq!(kinds("here is my app password abcd efgh ijkl mnop"), [SecretKind::AppPassword]);
+        assert_eq!(kinds("qwer-tyui-opas-dfgh"), [SecretKind::AppPassword]);
+        assert!(find("what does this mean for mail").is_empty());
+    }
+
+    #[test]
+    fn redaction_removes_the_value() {
+        let text = "Login: me@acme.com, password: Hunter2Hunter2 and app password wxyz abcd qrst uvwx";
+        let out = redact(text);
+        assert!(!out.contains("Hunter2Hunter2"));
+        assert!(!out.contains("wxyz abcd qrst uvwx"));
+        assert!(out.contains("me@acme.com"));
+    }
+}

@@ -1,0 +1,60 @@
+//! Loads a rules pack from a directory, or the copy embedded in the binary at build time (so the
+//! bot runs on a fresh machine with nothing but the binary).
+
+use std::path::Path;
+
+use crate::core::rules::{self, RuleError, Rules, RulesErrors, FILES};
+
+const EMBEDDED: [(&str, &str); 4] = [
+    (rules::ERRORS_FILE, include_str!("../rules/errors.toml")),
+    (rules::PROVIDERS_FILE, include_str!("../rules/providers.toml")),
+    (rules::CHECKLIST_FILE, include_str!("../rules/checklist.toml")),
+    (rules::REPLIES_FILE, include_str!("../rules/replies.toml")),
+];
+
+/// The rules shipped with this build. They are validated by a test on every run, so failing
+/// here means a broken build; it is still reported, not panicked on.
+pub fn embedded() -> Result<Rules, RulesErrors> {
+    rules::parse(&EMBEDDED)
+}
+
+/// Reads and validates every rules file in `dir`.
+pub fn load(dir: &Path) -> Result<Rules, RulesErrors> {
+    if !dir.is_dir() {
+        return Err(RulesErrors(vec![RuleError {
+            file: dir.display().to_string(),
+            line: None,
+            rule: None,
+            message: "not a directory".to_string(),
+        }]));
+    }
+    let mut texts = Vec::new();
+    let mut errors = Vec::new();
+    for name in FILES {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => texts.push((name, text)),
+            Err(e) => errors.push(RuleError {
+                file: path.display().to_string(),
+                line: None,
+                rule: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RulesErrors(errors));
+    }
+    let pairs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    rules::parse(&pairs).map_err(|RulesErrors(errs)| {
+        // Name files by their path on disk, so the operator can open the right one.
+        RulesErrors(
+            errs.into_iter()
+                .map(|e| RuleError {
+                    file: dir.join(&e.file).display().to_string(),
+                    ..e
+                })
+                .collect(),
+        )
+    })
+}
