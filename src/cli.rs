@@ -11,7 +11,11 @@ use crate::probe::cli::ProbeArgs;
 use crate::rules_dir;
 
 #[derive(Debug, Parser)]
-#[command(name = "imap-triage", version, about = "Support triage for failed IMAP/SMTP inbox connections")]
+#[command(
+    name = "imap-triage",
+    version,
+    about = "Support triage for failed IMAP/SMTP inbox connections"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

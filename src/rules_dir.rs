@@ -7,8 +7,14 @@ use crate::core::rules::{self, RuleError, Rules, RulesErrors, FILES};
 
 const EMBEDDED: [(&str, &str); 4] = [
     (rules::ERRORS_FILE, include_str!("../rules/errors.toml")),
-    (rules::PROVIDERS_FILE, include_str!("../rules/providers.toml")),
-    (rules::CHECKLIST_FILE, include_str!("../rules/checklist.toml")),
+    (
+        rules::PROVIDERS_FILE,
+        include_str!("../rules/providers.toml"),
+    ),
+    (
+        rules::CHECKLIST_FILE,
+        include_str!("../rules/checklist.toml"),
+    ),
     (rules::REPLIES_FILE, include_str!("../rules/replies.toml")),
 ];
 

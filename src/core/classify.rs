@@ -11,11 +11,17 @@ const ERROR_TEXT_MAX: usize = 300;
 /// The error of one message: the first rule (in file order, so specific before generic) that
 /// matches, with the line it matched on. Secrets in that line are redacted.
 pub fn error_in(rules: &Rules, text: &str) -> Option<ErrorFound> {
-    rules.errors.iter().find_map(|rule| {
+    rules.errors_matching(text).into_iter().find_map(|index| {
+        let rule = rules.errors.get(index)?;
         let m = rule.patterns.iter().find_map(|re| re.find(text))?;
         let start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[m.end()..].find('\n').map_or(text.len(), |i| m.end() + i);
-        let line = text[start..end].trim().trim_matches(['`', '"', '>', '*', '_']).trim();
+        let end = text[m.end()..]
+            .find('\n')
+            .map_or(text.len(), |i| m.end() + i);
+        let line = text[start..end]
+            .trim()
+            .trim_matches(['`', '"', '>', '*', '_'])
+            .trim();
         Some(ErrorFound {
             code: rule.id.clone(),
             text: truncate(&secrets::redact(line), ERROR_TEXT_MAX),
@@ -24,9 +30,17 @@ pub fn error_in(rules: &Rules, text: &str) -> Option<ErrorFound> {
 }
 
 /// The provider: from the server the member typed first, else from the email domain.
-pub fn provider<'r>(rules: &'r Rules, hosts: &[&str], domain: Option<&str>) -> Option<&'r Provider> {
+pub fn provider<'r>(
+    rules: &'r Rules,
+    hosts: &[&str],
+    domain: Option<&str>,
+) -> Option<&'r Provider> {
     for host in hosts {
-        if let Some(p) = rules.providers.iter().find(|p| p.host_patterns.iter().any(|re| re.is_match(host))) {
+        if let Some(p) = rules
+            .providers
+            .iter()
+            .find(|p| p.host_patterns.iter().any(|re| re.is_match(host)))
+        {
             return Some(p);
         }
     }
@@ -38,29 +52,36 @@ pub fn provider<'r>(rules: &'r Rules, hosts: &[&str], domain: Option<&str>) -> O
 }
 
 /// Where the member's settings differ from the provider's documented ones.
-pub fn mismatches(provider: &Provider, imap: Option<&Endpoint>, smtp: Option<&Endpoint>) -> Vec<SettingMismatch> {
+pub fn mismatches(
+    provider: &Provider,
+    imap: Option<&Endpoint>,
+    smtp: Option<&Endpoint>,
+) -> Vec<SettingMismatch> {
     let mut out = Vec::new();
-    let mut compare = |service: &'static str, entered: Option<&Endpoint>, known: Option<&ServerSetting>| {
-        let (Some(entered), Some(known)) = (entered, known) else { return };
-        if !known.accepts_host(&entered.host) {
-            out.push(SettingMismatch {
-                service,
-                field: "host",
-                entered: entered.host.clone(),
-                expected: known.host.clone(),
-            });
-        }
-        if !known.accepts_port(entered.port) {
-            let mut expected = vec![known.port.to_string()];
-            expected.extend(known.also_ports.iter().map(u16::to_string));
-            out.push(SettingMismatch {
-                service,
-                field: "port",
-                entered: entered.port.to_string(),
-                expected: expected.join(" or "),
-            });
-        }
-    };
+    let mut compare =
+        |service: &'static str, entered: Option<&Endpoint>, known: Option<&ServerSetting>| {
+            let (Some(entered), Some(known)) = (entered, known) else {
+                return;
+            };
+            if !known.accepts_host(&entered.host) {
+                out.push(SettingMismatch {
+                    service,
+                    field: "host",
+                    entered: entered.host.clone(),
+                    expected: known.host.clone(),
+                });
+            }
+            if !known.accepts_port(entered.port) {
+                let mut expected = vec![known.port.to_string()];
+                expected.extend(known.also_ports.iter().map(u16::to_string));
+                out.push(SettingMismatch {
+                    service,
+                    field: "port",
+                    entered: entered.port.to_string(),
+                    expected: expected.join(" or "),
+                });
+            }
+        };
     compare("imap", imap, provider.imap.as_ref());
     compare("smtp", smtp, provider.smtp.as_ref());
     out

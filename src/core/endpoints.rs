@@ -36,10 +36,16 @@ pub struct Settings {
 
 impl Settings {
     pub fn imap(&self) -> Option<Endpoint> {
-        endpoint(self.imap_host.as_ref().or(self.shared_host.as_ref()), self.imap_port)
+        endpoint(
+            self.imap_host.as_ref().or(self.shared_host.as_ref()),
+            self.imap_port,
+        )
     }
     pub fn smtp(&self) -> Option<Endpoint> {
-        endpoint(self.smtp_host.as_ref().or(self.shared_host.as_ref()), self.smtp_port)
+        endpoint(
+            self.smtp_host.as_ref().or(self.shared_host.as_ref()),
+            self.smtp_port,
+        )
     }
 
     /// A host given for a service but no port (the bot asks for it).
@@ -78,7 +84,10 @@ impl Settings {
     }
 
     fn scan_segment(&mut self, text: &str, service: Option<Service>) {
-        if !text.bytes().any(|b| b.is_ascii_digit() || b == b'.' || b >= 0x80) {
+        if !text
+            .bytes()
+            .any(|b| b.is_ascii_digit() || b == b'.' || b >= 0x80)
+        {
             return;
         }
         let hosts = hosts(text);
@@ -92,7 +101,9 @@ impl Settings {
             }
             let by_name = service_of_host(&host.name);
             let by_port = host.port.and_then(service_of_port);
-            let which = service.or(by_name).or(by_port);
+            // A name made for one service ("smtp.") outweighs a label: "IMAP error with
+            // imap.x.com:993 and smtp.x.com:587" lists both servers on one labelled line.
+            let which = by_name.or(service).or(by_port);
             match which {
                 Some(s) => {
                     self.set_host(s, &host.name);
@@ -124,10 +135,15 @@ impl Settings {
         let rows: Vec<Vec<&str>> = rows
             .iter()
             .map(|r| cells(r))
-            .filter(|cells| !cells.iter().all(|c| c.chars().all(|ch| matches!(ch, '-' | ':' | ' '))))
+            .filter(|cells| {
+                !cells
+                    .iter()
+                    .all(|c| c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
+            })
             .collect();
         let Some(header) = rows.first() else { return };
-        let column_services: Vec<Option<Service>> = header.iter().map(|c| label_service(c)).collect();
+        let column_services: Vec<Option<Service>> =
+            header.iter().map(|c| label_service(c)).collect();
         let has_imap = column_services.contains(&Some(Service::Imap));
         let has_smtp = column_services.contains(&Some(Service::Smtp));
         if has_imap && has_smtp {
@@ -180,7 +196,10 @@ fn cells(row: &str) -> Vec<&str> {
 }
 
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission)\b").expect("static regex")
+    Regex::new(
+        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission)\b",
+    )
+    .expect("static regex")
 });
 
 fn label_service(word: &str) -> Option<Service> {
@@ -216,7 +235,10 @@ fn segments(line: &str) -> Vec<Segment<'_>> {
         .filter_map(|m| label_service(m.as_str()).map(|s| (m.start(), m.end(), s)))
         .collect();
     if labels.is_empty() {
-        return vec![Segment { text: line, service: None }];
+        return vec![Segment {
+            text: line,
+            service: None,
+        }];
     }
     let mut out = Vec::new();
     let mut start = 0;
@@ -228,15 +250,24 @@ fn segments(line: &str) -> Vec<Segment<'_>> {
             && has_host_or_port(before)
             && current.is_none();
         if backward {
-            out.push(Segment { text: before, service: Some(service) });
+            out.push(Segment {
+                text: before,
+                service: Some(service),
+            });
             current = None;
         } else {
-            out.push(Segment { text: before, service: current });
+            out.push(Segment {
+                text: before,
+                service: current,
+            });
             current = Some(service);
         }
         start = lend;
         if i + 1 == labels.len() {
-            out.push(Segment { text: &line[start..], service: current });
+            out.push(Segment {
+                text: &line[start..],
+                service: current,
+            });
         }
     }
     out
@@ -258,7 +289,9 @@ fn service_of_host(host: &str) -> Option<Service> {
     let first = host.split('.').next().unwrap_or("");
     match first {
         "imap" | "imaps" | "imap-mail" | "imappro" | "imap4" | "export" => Some(Service::Imap),
-        "smtp" | "smtps" | "smtpout" | "smtp-mail" | "smtppro" | "relay" | "submission" => Some(Service::Smtp),
+        "smtp" | "smtps" | "smtpout" | "smtp-mail" | "smtppro" | "relay" | "submission" => {
+            Some(Service::Smtp)
+        }
         _ => None,
     }
 }
@@ -277,7 +310,9 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| {
         (?P<host>
             \[[0-9A-Fa-f:.]{2,45}\]
           | \b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b
-          | (?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,62})?\.)+[\p{L}]{2,24}\b
+          # Unbounded repeats on purpose: `{0,62}` of a Unicode class blows up the automaton.
+          # Label and TLD lengths are checked after the match.
+          | (?:[\p{L}\p{N}][\p{L}\p{N}\-]*\.)+\p{L}{2}\p{L}*\b
         )
         (?::(?P<port>\d{1,5})\b)?",
     )
@@ -286,10 +321,17 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| {
 
 /// File names and web pages that look like host names.
 const NOT_A_TLD: &[&str] = &[
-    "png", "jpg", "jpeg", "gif", "webp", "bmp", "pdf", "txt", "doc", "docx", "xls", "xlsx", "csv", "zip",
-    "html", "htm", "php", "exe", "msg", "eml", "log", "heic", "mov", "mp4", "js", "json", "toml", "md",
+    "png", "jpg", "jpeg", "gif", "webp", "bmp", "pdf", "txt", "doc", "docx", "xls", "xlsx", "csv",
+    "zip", "html", "htm", "php", "exe", "msg", "eml", "log", "heic", "mov", "mp4", "js", "json",
+    "toml", "md",
 ];
-const NOT_A_SERVER: &[&str] = &["hubspot.com", "hubspot.net", "discord.com", "discord.gg", "hubspotemail.net"];
+const NOT_A_SERVER: &[&str] = &[
+    "hubspot.com",
+    "hubspot.net",
+    "discord.com",
+    "discord.gg",
+    "hubspotemail.net",
+];
 
 fn hosts(text: &str) -> Vec<HostToken> {
     let mut out = Vec::new();
@@ -302,23 +344,40 @@ fn hosts(text: &str) -> Vec<HostToken> {
             continue;
         }
         let after = &text[m.end()..];
-        if after.starts_with('@') || after.starts_with('/') && !after.starts_with("//") && raw.contains("hubspot") {
+        if after.starts_with('@')
+            || after.starts_with('/') && !after.starts_with("//") && raw.contains("hubspot")
+        {
             continue;
         }
         let lower = raw.to_lowercase();
+        if lower.len() > 253 || lower.split('.').any(|label| label.chars().count() > 63) {
+            continue;
+        }
         let tld = lower.rsplit('.').next().unwrap_or("");
         if NOT_A_TLD.contains(&tld) {
             continue;
         }
-        if NOT_A_SERVER.iter().any(|d| lower == *d || lower.ends_with(&format!(".{d}"))) {
+        if NOT_A_SERVER
+            .iter()
+            .any(|d| lower == *d || lower.ends_with(&format!(".{d}")))
+        {
             continue;
         }
         let is_ip = raw.starts_with('[') || raw.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-        let name = if is_ip { raw.trim_start_matches('[').trim_end_matches(']').to_string() } else { lower };
+        let name = if is_ip {
+            raw.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string()
+        } else {
+            lower
+        };
         if name.contains(':') && name.parse::<std::net::Ipv6Addr>().is_err() {
             continue;
         }
-        let port = caps.name("port").and_then(|p| p.as_str().parse::<u16>().ok()).filter(|p| *p > 0);
+        let port = caps
+            .name("port")
+            .and_then(|p| p.as_str().parse::<u16>().ok())
+            .filter(|p| *p > 0);
         out.push(HostToken {
             suspicious: !name.is_ascii(),
             name,
@@ -343,10 +402,18 @@ fn ports(text: &str) -> Vec<u16> {
         // Digits inside a host name, an IP address or a longer number are not a port.
         let prev = text[..m.start()].chars().next_back();
         let next = text[m.end()..].chars().next();
-        if matches!(prev, Some('.') | Some(':') | Some('-') | Some('/')) || matches!(next, Some('.') | Some('-') | Some('/')) && text[m.end()..].chars().nth(1).is_some_and(|c| c.is_ascii_digit()) {
+        if matches!(prev, Some('.') | Some(':') | Some('-') | Some('/'))
+            || matches!(next, Some('.') | Some('-') | Some('/'))
+                && text[m.end()..]
+                    .chars()
+                    .nth(1)
+                    .is_some_and(|c| c.is_ascii_digit())
+        {
             continue;
         }
-        let Ok(port) = m.as_str().parse::<u16>() else { continue };
+        let Ok(port) = m.as_str().parse::<u16>() else {
+            continue;
+        };
         if port == 0 {
             continue;
         }
@@ -370,7 +437,10 @@ mod tests {
     }
 
     fn ep(host: &str, port: u16) -> Option<Endpoint> {
-        Some(Endpoint { host: host.into(), port })
+        Some(Endpoint {
+            host: host.into(),
+            port,
+        })
     }
 
     #[test]
@@ -396,7 +466,9 @@ mod tests {
 
     #[test]
     fn server_x_port_y() {
-        let s = scan("for imap I use server mail.acme.com port 993, for smtp server mail.acme.com port 2525");
+        let s = scan(
+            "for imap I use server mail.acme.com port 993, for smtp server mail.acme.com port 2525",
+        );
         assert_eq!(s.imap(), ep("mail.acme.com", 993));
         assert_eq!(s.smtp(), ep("mail.acme.com", 2525));
     }

@@ -21,7 +21,8 @@ static HUB_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `app.hubspot.com/<anything>/<id>/...` (also regional hosts such as app-eu1).
 static HUB_URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bapp(?:-[a-z0-9]+)?\.hubspot\.com/[^/\s]+/(?P<id>\d{4,10})(?:[/?#)\]>\s]|$)").expect("static regex")
+    Regex::new(r"(?i)\bapp(?:-[a-z0-9]+)?\.hubspot\.com/[^/\s]+/(?P<id>\d{4,10})(?:[/?#)\]>\s]|$)")
+        .expect("static regex")
 });
 
 /// A message that is nothing but a number of Hub ID length: the member answering "Hub ID?".
@@ -62,7 +63,12 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Domains that are never the member's own mailbox: the vendor's addresses (BCC, support).
-const VENDOR_DOMAINS: &[&str] = &["hubspot.com", "hubspotemail.net", "hs-inbox.com", "example.com"];
+const VENDOR_DOMAINS: &[&str] = &[
+    "hubspot.com",
+    "hubspotemail.net",
+    "hs-inbox.com",
+    "example.com",
+];
 
 /// The domain of the first email address the member mentions. The local part is never kept.
 pub fn email_domain(text: &str) -> Option<String> {
@@ -70,7 +76,11 @@ pub fn email_domain(text: &str) -> Option<String> {
         .captures_iter(text)
         .filter_map(|c| c.name("domain"))
         .map(|d| d.as_str().to_ascii_lowercase())
-        .find(|d| !VENDOR_DOMAINS.iter().any(|v| d == v || d.ends_with(&format!(".{v}"))))
+        .find(|d| {
+            !VENDOR_DOMAINS
+                .iter()
+                .any(|v| d == v || d.ends_with(&format!(".{v}")))
+        })
 }
 
 const IMAGE_EXTENSIONS: &[&str] = &[
@@ -79,7 +89,12 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 
 /// An image attachment: by content type, or by file extension when the type is missing.
 pub fn is_screenshot(attachment: &Attachment) -> bool {
-    match attachment.content_type.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    match attachment
+        .content_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         Some(content_type) => content_type.to_ascii_lowercase().starts_with("image/"),
         None => attachment
             .filename
@@ -103,7 +118,10 @@ mod tests {
             hub_id("see https://app.hubspot.com/contacts/4821937/objects/0-1").as_deref(),
             Some("4821937")
         );
-        assert_eq!(hub_id("app-eu1.hubspot.com/settings/26012345/email").as_deref(), Some("26012345"));
+        assert_eq!(
+            hub_id("app-eu1.hubspot.com/settings/26012345/email").as_deref(),
+            Some("26012345")
+        );
     }
 
     #[test]
@@ -117,13 +135,22 @@ mod tests {
 
     #[test]
     fn latest_hub_id_wins() {
-        assert_eq!(hub_id("Hub ID 1111111, sorry, hub id is 2222222").as_deref(), Some("2222222"));
+        assert_eq!(
+            hub_id("Hub ID 1111111, sorry, hub id is 2222222").as_deref(),
+            Some("2222222")
+        );
     }
 
     #[test]
     fn email_domain_only() {
-        assert_eq!(email_domain("I use John.Doe@Acme.CO.uk here").as_deref(), Some("acme.co.uk"));
-        assert_eq!(email_domain("bcc to 123@bcc.hubspot.com, me@acme.com").as_deref(), Some("acme.com"));
+        assert_eq!(
+            email_domain("I use John.Doe@Acme.CO.uk here").as_deref(),
+            Some("acme.co.uk")
+        );
+        assert_eq!(
+            email_domain("bcc to 123@bcc.hubspot.com, me@acme.com").as_deref(),
+            Some("acme.com")
+        );
         assert_eq!(email_domain("no address"), None);
     }
 

@@ -16,7 +16,9 @@ pub mod secrets;
 pub mod text;
 pub mod thread;
 
-pub use report::{Checklist, Endpoint, ErrorFound, Item, Report, SecretFound, SecretKind, SettingMismatch};
+pub use report::{
+    Checklist, Endpoint, ErrorFound, Item, Report, SecretFound, SecretKind, SettingMismatch,
+};
 pub use rules::Rules;
 pub use thread::{Attachment, Message, Role, Thread};
 
@@ -46,8 +48,12 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
                 error = Some(found);
             }
         }
-        screenshots += message.attachments.iter().filter(|a| items::is_screenshot(a)).count();
-        confirmations::scan(&rules.checklist, text, &mut checklist);
+        screenshots += message
+            .attachments
+            .iter()
+            .filter(|a| items::is_screenshot(a))
+            .count();
+        confirmations::scan(rules, text, &mut checklist);
     }
 
     // Anyone but the bot can leak a credential in public, bystanders included.
@@ -56,18 +62,31 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         if message.role == R::Bot {
             continue;
         }
-        let mut kinds: Vec<SecretKind> = secrets::find(&message.text).into_iter().map(|(k, _)| k).collect();
+        let mut kinds: Vec<SecretKind> = secrets::find(&message.text)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         kinds.dedup();
         for kind in kinds {
-            if !secrets_found.iter().any(|s: &SecretFound| s.message == index && s.kind == kind) {
-                secrets_found.push(SecretFound { kind, message: index });
+            if !secrets_found
+                .iter()
+                .any(|s: &SecretFound| s.message == index && s.kind == kind)
+            {
+                secrets_found.push(SecretFound {
+                    kind,
+                    message: index,
+                });
             }
         }
     }
 
     let imap = settings.imap();
     let smtp = settings.smtp();
-    let hosts: Vec<&str> = imap.iter().chain(smtp.iter()).map(|e| e.host.as_str()).collect();
+    let hosts: Vec<&str> = imap
+        .iter()
+        .chain(smtp.iter())
+        .map(|e| e.host.as_str())
+        .collect();
     let provider = classify::provider(rules, &hosts, email_domain.as_deref());
     let mismatches = provider
         .map(|p| classify::mismatches(p, imap.as_ref(), smtp.as_ref()))
@@ -89,7 +108,8 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
     }
 
     let error_rule = error.as_ref().and_then(|e| rules.error(&e.code));
-    let escalate = missing.is_empty() || (error_rule.is_some_and(|r| r.escalate) && hub_id.is_some());
+    let escalate =
+        missing.is_empty() || (error_rule.is_some_and(|r| r.escalate) && hub_id.is_some());
 
     let mut report = Report {
         hub_id,

@@ -32,9 +32,18 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
                 _ if have => " (screenshot)".to_string(),
                 _ => String::new(),
             },
-            Item::HubId => r.hub_id.as_ref().map(|id| format!(": {id}")).unwrap_or_default(),
+            Item::HubId => r
+                .hub_id
+                .as_ref()
+                .map(|id| format!(": {id}"))
+                .unwrap_or_default(),
             Item::Checklist => {
-                let done = rules.checklist.items.iter().filter(|i| r.checklist.get(&i.id)).count();
+                let done = rules
+                    .checklist
+                    .items
+                    .iter()
+                    .filter(|i| r.checklist.get(&i.id))
+                    .count();
                 format!(" ({done} of {})", rules.checklist.items.len())
             }
             _ => String::new(),
@@ -79,8 +88,18 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
         }
     }
 
-    if let Some(rule) = input.error_rule.filter(|rule| rule.id != "unknown" || r.missing.is_empty()) {
-        let _ = writeln!(out, "\n{}", t.render("error_header", &[("title", &rule.title), ("step", rule.step.describe())]));
+    if let Some(rule) = input
+        .error_rule
+        .filter(|rule| rule.id != "unknown" || r.missing.is_empty())
+    {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            t.render(
+                "error_header",
+                &[("title", &rule.title), ("step", rule.step.describe())]
+            )
+        );
         let _ = writeln!(out, "{}", rule.diagnosis.trim());
         for (n, step) in rule.next_steps.iter().enumerate() {
             let _ = writeln!(out, "{}. {step}", n + 1);
@@ -88,17 +107,32 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
     }
 
     if let Some(p) = input.provider {
-        let _ = writeln!(out, "\n{}", t.render("provider_header", &[("provider", &p.name)]));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            t.render("provider_header", &[("provider", &p.name)])
+        );
         for m in &r.mismatches {
             let kind = format!("{} {}", m.service.to_uppercase(), m.field);
             let _ = writeln!(
                 out,
                 "- {}",
-                t.render("provider_mismatch", &[("kind", &kind), ("entered", &m.entered), ("expected", &m.expected)])
+                t.render(
+                    "provider_mismatch",
+                    &[
+                        ("kind", &kind),
+                        ("entered", &m.entered),
+                        ("expected", &m.expected)
+                    ]
+                )
             );
         }
         if r.imap.is_none() && r.smtp.is_none() && !p.local_bridge_only {
-            let _ = writeln!(out, "{}", t.render("suggest_settings", &[("provider", &p.name)]));
+            let _ = writeln!(
+                out,
+                "{}",
+                t.render("suggest_settings", &[("provider", &p.name)])
+            );
             for (label, setting) in [("IMAP", &p.imap), ("SMTP", &p.smtp)] {
                 if let Some(s) = setting {
                     let _ = writeln!(out, "- {label}: {}", describe_setting(s));
@@ -118,7 +152,11 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
         kinds.dedup();
         kinds.sort_unstable();
         kinds.dedup();
-        let _ = writeln!(out, "\n{}", t.render("secret_warning", &[("kinds", &kinds.join(" and "))]));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            t.render("secret_warning", &[("kinds", &kinds.join(" and "))])
+        );
     }
     if r.missing.is_empty() {
         let _ = writeln!(out, "\n{}", t.render("complete", &[]));

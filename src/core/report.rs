@@ -58,7 +58,10 @@ impl Checklist {
         }
     }
     pub fn complete(&self) -> bool {
-        self.typed_credentials && self.typed_servers && self.verified_credentials && self.confirmed_with_provider
+        self.typed_credentials
+            && self.typed_servers
+            && self.verified_credentials
+            && self.confirmed_with_provider
     }
 }
 
@@ -147,14 +150,26 @@ impl Report {
         let mut out = String::new();
         let or_none = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
         let _ = writeln!(out, "Hub ID:       {}", or_none(self.hub_id.clone()));
-        let _ = writeln!(out, "IMAP:         {}", or_none(self.imap.as_ref().map(Endpoint::to_string)));
-        let _ = writeln!(out, "SMTP:         {}", or_none(self.smtp.as_ref().map(Endpoint::to_string)));
+        let _ = writeln!(
+            out,
+            "IMAP:         {}",
+            or_none(self.imap.as_ref().map(Endpoint::to_string))
+        );
+        let _ = writeln!(
+            out,
+            "SMTP:         {}",
+            or_none(self.smtp.as_ref().map(Endpoint::to_string))
+        );
         let _ = writeln!(out, "Email domain: {}", or_none(self.email_domain.clone()));
         let _ = writeln!(out, "Provider:     {}", or_none(self.provider.clone()));
         let _ = writeln!(
             out,
             "Error:        {}",
-            or_none(self.error.as_ref().map(|e| format!("{} ({:?})", e.code, e.text)))
+            or_none(
+                self.error
+                    .as_ref()
+                    .map(|e| format!("{} ({:?})", e.code, e.text))
+            )
         );
         let _ = writeln!(out, "Screenshots:  {}", self.screenshots);
         let c = &self.checklist;
@@ -167,18 +182,43 @@ impl Report {
             mark(c.verified_credentials),
             mark(c.confirmed_with_provider)
         );
-        let missing: Vec<String> = self.missing.iter().map(|m| format!("{m:?}").to_lowercase()).collect();
-        let _ = writeln!(out, "Missing:      {}", if missing.is_empty() { "-".to_string() } else { missing.join(", ") });
+        let missing: Vec<String> = self
+            .missing
+            .iter()
+            .map(|m| format!("{m:?}").to_lowercase())
+            .collect();
+        let _ = writeln!(
+            out,
+            "Missing:      {}",
+            if missing.is_empty() {
+                "-".to_string()
+            } else {
+                missing.join(", ")
+            }
+        );
         for s in &self.secrets {
-            let _ = writeln!(out, "Secret:       {} in message {}", s.kind.describe(), s.message);
+            let _ = writeln!(
+                out,
+                "Secret:       {} in message {}",
+                s.kind.describe(),
+                s.message
+            );
         }
         for h in &self.suspicious_hosts {
             let _ = writeln!(out, "Look-alike:   {h}");
         }
         for m in &self.mismatches {
-            let _ = writeln!(out, "Differs:      {} {}: entered {}, provider uses {}", m.service, m.field, m.entered, m.expected);
+            let _ = writeln!(
+                out,
+                "Differs:      {} {}: entered {}, provider uses {}",
+                m.service, m.field, m.entered, m.expected
+            );
         }
-        let _ = writeln!(out, "Escalate:     {}", if self.escalate { "yes" } else { "no" });
+        let _ = writeln!(
+            out,
+            "Escalate:     {}",
+            if self.escalate { "yes" } else { "no" }
+        );
         let _ = writeln!(out, "\n--- reply ---\n{}", self.reply);
         out
     }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -243,9 +243,62 @@ pub struct Rules {
     pub providers: Vec<Provider>,
     pub checklist: Checklist,
     pub replies: Replies,
+    /// All error patterns in one set, so a megabyte of text is read once, not once per pattern.
+    error_set: PatternSet,
+    /// All checklist patterns in one set: most text confirms nothing, and one pass proves it.
+    checklist_set: PatternSet,
+}
+
+/// Every pattern of a group compiled into one [`RegexSet`], with the owner of each pattern.
+#[derive(Debug, Clone)]
+struct PatternSet {
+    set: RegexSet,
+    owner: Vec<usize>,
+}
+
+impl PatternSet {
+    fn new(groups: &[&[Regex]]) -> Result<PatternSet, regex::Error> {
+        let mut patterns = Vec::new();
+        let mut owner = Vec::new();
+        for (i, group) in groups.iter().enumerate() {
+            for re in *group {
+                patterns.push(re.as_str());
+                owner.push(i);
+            }
+        }
+        let set = RegexSetBuilder::new(patterns)
+            .size_limit(REGEX_SIZE_LIMIT * 16)
+            .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
+            .build()?;
+        Ok(PatternSet { set, owner })
+    }
+
+    /// Which groups have a pattern matching somewhere in `text`, as a sorted, deduplicated list.
+    fn matching_groups(&self, text: &str) -> Vec<usize> {
+        let mut groups: Vec<usize> = self
+            .set
+            .matches(text)
+            .iter()
+            .map(|i| self.owner[i])
+            .collect();
+        groups.dedup();
+        groups
+    }
 }
 
 impl Rules {
+    /// Indices into [`Rules::errors`] of the rules with a pattern matching in `text`, in file
+    /// (priority) order.
+    pub fn errors_matching(&self, text: &str) -> Vec<usize> {
+        self.error_set.matching_groups(text)
+    }
+
+    /// Indices into [`Checklist::items`] of the items with a pattern matching somewhere in
+    /// `text`; the index `items.len()` stands for `all_patterns`.
+    pub fn checklist_matching(&self, text: &str) -> Vec<usize> {
+        self.checklist_set.matching_groups(text)
+    }
+
     pub fn error(&self, id: &str) -> Option<&ErrorRule> {
         self.errors.iter().find(|e| e.id == id)
     }
@@ -401,10 +454,19 @@ struct Source<'a> {
 impl Source<'_> {
     fn line(&self, span: Range<usize>) -> usize {
         let end = span.start.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
     }
 
-    fn error(&self, span: Option<Range<usize>>, rule: Option<&str>, message: impl Into<String>) -> RuleError {
+    fn error(
+        &self,
+        span: Option<Range<usize>>,
+        rule: Option<&str>,
+        message: impl Into<String>,
+    ) -> RuleError {
         RuleError {
             file: self.file.to_string(),
             line: span.map(|s| self.line(s)),
@@ -423,21 +485,37 @@ impl Source<'_> {
         }
     }
 
-    fn regexes(&self, rule: &str, patterns: &[Spanned<String>], errors: &mut Vec<RuleError>) -> Vec<Regex> {
+    fn regexes(
+        &self,
+        rule: &str,
+        patterns: &[Spanned<String>],
+        errors: &mut Vec<RuleError>,
+    ) -> Vec<Regex> {
         patterns
             .iter()
             .filter_map(|p| self.regex(rule, p, errors))
             .collect()
     }
 
-    fn regex(&self, rule: &str, pattern: &Spanned<String>, errors: &mut Vec<RuleError>) -> Option<Regex> {
+    fn regex(
+        &self,
+        rule: &str,
+        pattern: &Spanned<String>,
+        errors: &mut Vec<RuleError>,
+    ) -> Option<Regex> {
         match RegexBuilder::new(pattern.get_ref())
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
         {
             Ok(re) => Some(re),
             Err(e) => {
-                let first = e.to_string().lines().last().unwrap_or("invalid regex").trim().to_string();
+                let first = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid regex")
+                    .trim()
+                    .to_string();
                 errors.push(self.error(
                     Some(pattern.span()),
                     Some(rule),
@@ -454,7 +532,12 @@ impl Source<'_> {
 /// Every file in [`FILES`] must be present. All problems are collected, not just the first.
 pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
     let mut errors = Vec::new();
-    let source = |name: &str| files.iter().find(|(f, _)| *f == name).map(|(f, text)| Source { file: f, text });
+    let source = |name: &str| {
+        files
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map(|(f, text)| Source { file: f, text })
+    };
     for name in FILES {
         if source(name).is_none() {
             errors.push(RuleError {
@@ -465,23 +548,63 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
             });
         }
     }
-    let errs = source(ERRORS_FILE).map(|s| parse_errors(&s, &mut errors)).unwrap_or_default();
-    let providers = source(PROVIDERS_FILE).map(|s| parse_providers(&s, &mut errors)).unwrap_or_default();
+    let errs = source(ERRORS_FILE)
+        .map(|s| parse_errors(&s, &mut errors))
+        .unwrap_or_default();
+    let providers = source(PROVIDERS_FILE)
+        .map(|s| parse_providers(&s, &mut errors))
+        .unwrap_or_default();
     let checklist = source(CHECKLIST_FILE).and_then(|s| parse_checklist(&s, &mut errors));
     let replies = source(REPLIES_FILE).and_then(|s| parse_replies(&s, &mut errors));
     match (checklist, replies) {
-        (Some(checklist), Some(replies)) if errors.is_empty() => Ok(Rules {
-            errors: errs,
-            providers,
-            checklist,
-            replies,
-        }),
+        (Some(checklist), Some(replies)) if errors.is_empty() => {
+            let error_patterns: Vec<&[Regex]> =
+                errs.iter().map(|e| e.patterns.as_slice()).collect();
+            let mut checklist_patterns: Vec<&[Regex]> = checklist
+                .items
+                .iter()
+                .map(|i| i.patterns.as_slice())
+                .collect();
+            checklist_patterns.push(&checklist.all_patterns);
+            let sets = PatternSet::new(&error_patterns)
+                .map_err(|e| (ERRORS_FILE, e))
+                .and_then(|error_set| {
+                    PatternSet::new(&checklist_patterns)
+                        .map_err(|e| (CHECKLIST_FILE, e))
+                        .map(|checklist_set| (error_set, checklist_set))
+                });
+            match sets {
+                Ok((error_set, checklist_set)) => Ok(Rules {
+                    errors: errs,
+                    providers,
+                    checklist,
+                    replies,
+                    error_set,
+                    checklist_set,
+                }),
+                Err((file, e)) => Err(RulesErrors(vec![RuleError {
+                    file: file.to_string(),
+                    line: None,
+                    rule: None,
+                    message: format!("the patterns together are too large: {e}"),
+                }])),
+            }
+        }
         _ => Err(RulesErrors(errors)),
     }
 }
 
-fn check_id(source: &Source, span: Range<usize>, id: &str, seen: &mut BTreeSet<String>, errors: &mut Vec<RuleError>) {
-    let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+fn check_id(
+    source: &Source,
+    span: Range<usize>,
+    id: &str,
+    seen: &mut BTreeSet<String>,
+    errors: &mut Vec<RuleError>,
+) {
+    let valid = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !valid {
         errors.push(source.error(Some(span.clone()), Some(id), "id must be lower_snake_case"));
     }
@@ -501,10 +624,18 @@ fn parse_errors(source: &Source, errors: &mut Vec<RuleError>) -> Vec<ErrorRule> 
         let raw = spanned.into_inner();
         check_id(source, span.clone(), &raw.id, &mut seen, errors);
         if raw.patterns.is_empty() && raw.id != "unknown" {
-            errors.push(source.error(Some(span.clone()), Some(&raw.id), "an error rule needs at least one pattern"));
+            errors.push(source.error(
+                Some(span.clone()),
+                Some(&raw.id),
+                "an error rule needs at least one pattern",
+            ));
         }
         if raw.next_steps.is_empty() {
-            errors.push(source.error(Some(span.clone()), Some(&raw.id), "an error rule needs at least one next step"));
+            errors.push(source.error(
+                Some(span.clone()),
+                Some(&raw.id),
+                "an error rule needs at least one next step",
+            ));
         }
         if raw.diagnosis.trim().is_empty() {
             errors.push(source.error(Some(span.clone()), Some(&raw.id), "diagnosis is empty"));
@@ -527,10 +658,24 @@ fn parse_errors(source: &Source, errors: &mut Vec<RuleError>) -> Vec<ErrorRule> 
     rules
 }
 
-fn server_setting(source: &Source, rule: &str, span: Range<usize>, raw: ServerSettingFile, errors: &mut Vec<RuleError>) -> ServerSetting {
+fn server_setting(
+    source: &Source,
+    rule: &str,
+    span: Range<usize>,
+    raw: ServerSettingFile,
+    errors: &mut Vec<RuleError>,
+) -> ServerSetting {
     for host in std::iter::once(&raw.host).chain(&raw.also_hosts) {
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_ascii_uppercase()) {
-            errors.push(source.error(Some(span.clone()), Some(rule), format!("host {host:?} must be a lower-case name")));
+        if host.is_empty()
+            || host
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_ascii_uppercase())
+        {
+            errors.push(source.error(
+                Some(span.clone()),
+                Some(rule),
+                format!("host {host:?} must be a lower-case name"),
+            ));
         }
     }
     if raw.port == 0 || raw.also_ports.contains(&0) {
@@ -556,17 +701,29 @@ fn parse_providers(source: &Source, errors: &mut Vec<RuleError>) -> Vec<Provider
         let raw = spanned.into_inner();
         check_id(source, span.clone(), &raw.id, &mut seen, errors);
         if raw.host_patterns.is_empty() && raw.domain_patterns.is_empty() {
-            errors.push(source.error(Some(span.clone()), Some(&raw.id), "a provider needs host_patterns or domain_patterns"));
+            errors.push(source.error(
+                Some(span.clone()),
+                Some(&raw.id),
+                "a provider needs host_patterns or domain_patterns",
+            ));
         }
         if raw.imap.is_none() && !raw.local_bridge_only {
-            errors.push(source.error(Some(span.clone()), Some(&raw.id), "a provider needs an [imap] setting unless local_bridge_only"));
+            errors.push(source.error(
+                Some(span.clone()),
+                Some(&raw.id),
+                "a provider needs an [imap] setting unless local_bridge_only",
+            ));
         }
         let id = raw.id.clone();
         providers.push(Provider {
             host_patterns: source.regexes(&id, &raw.host_patterns, errors),
             domain_patterns: source.regexes(&id, &raw.domain_patterns, errors),
-            imap: raw.imap.map(|s| server_setting(source, &id, span.clone(), s, errors)),
-            smtp: raw.smtp.map(|s| server_setting(source, &id, span.clone(), s, errors)),
+            imap: raw
+                .imap
+                .map(|s| server_setting(source, &id, span.clone(), s, errors)),
+            smtp: raw
+                .smtp
+                .map(|s| server_setting(source, &id, span.clone(), s, errors)),
             id,
             name: raw.name,
             app_password: raw.app_password,
@@ -593,10 +750,21 @@ fn parse_checklist(source: &Source, errors: &mut Vec<RuleError>) -> Option<Check
         let raw = spanned.into_inner();
         check_id(source, span.clone(), &raw.id, &mut seen, errors);
         if !CHECKLIST_IDS.contains(&raw.id.as_str()) {
-            errors.push(source.error(Some(span.clone()), Some(&raw.id), format!("unknown checklist id; expected one of {}", CHECKLIST_IDS.join(", "))));
+            errors.push(source.error(
+                Some(span.clone()),
+                Some(&raw.id),
+                format!(
+                    "unknown checklist id; expected one of {}",
+                    CHECKLIST_IDS.join(", ")
+                ),
+            ));
         }
         if raw.patterns.is_empty() {
-            errors.push(source.error(Some(span.clone()), Some(&raw.id), "a checklist item needs at least one pattern"));
+            errors.push(source.error(
+                Some(span.clone()),
+                Some(&raw.id),
+                "a checklist item needs at least one pattern",
+            ));
         }
         items.push(ChecklistItem {
             patterns: source.regexes(&raw.id, &raw.patterns, errors),
@@ -634,9 +802,20 @@ fn parse_replies(source: &Source, errors: &mut Vec<RuleError>) -> Option<Replies
                 let hint = if allowed.is_empty() {
                     "this template takes no placeholders".to_string()
                 } else {
-                    format!("allowed: {}", allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "allowed: {}",
+                        allowed
+                            .iter()
+                            .map(|a| format!("{{{a}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
-                errors.push(source.error(Some(span.clone()), Some(key), format!("unknown placeholder {{{name}}}; {hint}")));
+                errors.push(source.error(
+                    Some(span.clone()),
+                    Some(key),
+                    format!("unknown placeholder {{{name}}}; {hint}"),
+                ));
             }
         }
         templates.insert(key.clone(), spanned.get_ref().clone());
@@ -650,5 +829,8 @@ fn parse_replies(source: &Source, errors: &mut Vec<RuleError>) -> Option<Replies
 }
 
 fn placeholders(template: &str) -> impl Iterator<Item = &str> {
-    template.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(name, _)| name))
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
 }

@@ -28,32 +28,190 @@ static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Sixteen letters in four groups of four, as Google and Apple show app passwords.
 static FOUR_GROUPS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?P<value>[a-z]{4}(?P<sep>[ \-])[a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4})\b").expect("static regex")
+    Regex::new(r"\b(?P<value>[a-z]{4}(?P<sep>[ \-])[a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4})\b")
+        .expect("static regex")
 });
 
 static APP_PASSWORD_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)app(lication)?[\s-]*(specific[\s-]*)?password|2fa|two[- ]factor|2-step").expect("static regex")
+    Regex::new(r"(?i)app(lication)?[\s-]*(specific[\s-]*)?password|2fa|two[- ]factor|2-step")
+        .expect("static regex")
 });
 
 /// Words that follow "password" in ordinary sentences and are not a password.
 const NOT_A_VALUE: &[&str] = &[
-    "is", "was", "are", "and", "the", "for", "with", "that", "this", "then", "than", "when", "which",
-    "field", "fields", "correct", "incorrect", "wrong", "right", "fine", "valid", "invalid", "ok", "okay",
-    "okey", "good", "manually", "manual", "again", "twice", "already", "also", "still", "just", "only",
-    "not", "isn't", "wasn't", "definitely", "100%", "working", "works", "work", "changed", "reset",
-    "updated", "same", "there", "here", "hidden", "redacted", "removed", "omitted", "censored", "blank",
-    "empty", "missing", "required", "needed", "expired", "entered", "typed", "verified", "confirmed",
-    "checked", "accepted", "rejected", "error", "errors", "authentication", "login", "(hidden)",
-    "[hidden]", "[redacted]", "(redacted)", "<redacted>", "<password>", "[password]", "your_password",
-    "yourpassword", "set", "saved", "stored", "used", "using", "user", "username", "email", "both",
-    "from", "into", "into", "through", "because", "but", "since", "should", "would", "could", "will",
-    "must", "might", "have", "has", "had", "been", "being", "does", "did", "doesn't", "didn't", "do",
-    "over", "after", "before", "without", "multiple", "several", "many", "few", "some", "again.",
-    "correct.", "correct,", "manager", "protected", "policy", "requirements", "screen", "prompt",
-    "box", "option", "options", "setting", "settings", "page", "reset.", "twice.", "change", "update",
-    "generated", "created", "generator", "specific", "instead", "anymore", "before.", "though",
-    "through.", "(app", "app", "on", "in", "of", "to", "it", "my", "our", "their", "his", "her",
-    "new", "old", "right.", "again,", "etc", "etc.", "too", "well", "either", "neither", "yes", "no",
+    "is",
+    "was",
+    "are",
+    "and",
+    "the",
+    "for",
+    "with",
+    "that",
+    "this",
+    "then",
+    "than",
+    "when",
+    "which",
+    "field",
+    "fields",
+    "correct",
+    "incorrect",
+    "wrong",
+    "right",
+    "fine",
+    "valid",
+    "invalid",
+    "ok",
+    "okay",
+    "okey",
+    "good",
+    "manually",
+    "manual",
+    "again",
+    "twice",
+    "already",
+    "also",
+    "still",
+    "just",
+    "only",
+    "not",
+    "isn't",
+    "wasn't",
+    "definitely",
+    "100%",
+    "working",
+    "works",
+    "work",
+    "changed",
+    "reset",
+    "updated",
+    "same",
+    "there",
+    "here",
+    "hidden",
+    "redacted",
+    "removed",
+    "omitted",
+    "censored",
+    "blank",
+    "empty",
+    "missing",
+    "required",
+    "needed",
+    "expired",
+    "entered",
+    "typed",
+    "verified",
+    "confirmed",
+    "checked",
+    "accepted",
+    "rejected",
+    "error",
+    "errors",
+    "authentication",
+    "login",
+    "(hidden)",
+    "[hidden]",
+    "[redacted]",
+    "(redacted)",
+    "<redacted>",
+    "<password>",
+    "[password]",
+    "your_password",
+    "yourpassword",
+    "set",
+    "saved",
+    "stored",
+    "used",
+    "using",
+    "user",
+    "username",
+    "email",
+    "both",
+    "from",
+    "into",
+    "into",
+    "through",
+    "because",
+    "but",
+    "since",
+    "should",
+    "would",
+    "could",
+    "will",
+    "must",
+    "might",
+    "have",
+    "has",
+    "had",
+    "been",
+    "being",
+    "does",
+    "did",
+    "doesn't",
+    "didn't",
+    "do",
+    "over",
+    "after",
+    "before",
+    "without",
+    "multiple",
+    "several",
+    "many",
+    "few",
+    "some",
+    "again.",
+    "correct.",
+    "correct,",
+    "manager",
+    "protected",
+    "policy",
+    "requirements",
+    "screen",
+    "prompt",
+    "box",
+    "option",
+    "options",
+    "setting",
+    "settings",
+    "page",
+    "reset.",
+    "twice.",
+    "change",
+    "update",
+    "generated",
+    "created",
+    "generator",
+    "specific",
+    "instead",
+    "anymore",
+    "before.",
+    "though",
+    "through.",
+    "(app",
+    "app",
+    "on",
+    "in",
+    "of",
+    "to",
+    "it",
+    "my",
+    "our",
+    "their",
+    "his",
+    "her",
+    "new",
+    "old",
+    "right.",
+    "again,",
+    "etc",
+    "etc.",
+    "too",
+    "well",
+    "either",
+    "neither",
+    "yes",
+    "no",
 ];
 
 /// Common four-letter words: text like "what does this mean" is prose, not an app password.
@@ -61,12 +219,13 @@ const COMMON_WORDS: &[&str] = &[
     "what", "does", "this", "that", "have", "with", "from", "they", "will", "been", "when", "your",
     "more", "some", "then", "them", "were", "said", "each", "like", "into", "time", "just", "know",
     "take", "than", "only", "come", "over", "also", "back", "work", "used", "good", "well", "even",
-    "want", "here", "most", "need", "help", "mail", "sent", "send", "port", "same", "tried", "make",
-    "very", "much", "both", "must", "done", "data", "user", "code", "fail", "fine", "sure", "able",
-    "once", "many", "still", "mean", "keep", "didn", "dont", "cant", "wont", "isnt", "these", "left",
-    "into", "open", "call", "case", "days", "hour", "week", "past", "last", "next", "long", "made",
-    "name", "page", "show", "shows", "seem", "seen", "told", "asks", "says", "same", "where", "there",
-    "test", "tell", "read", "went", "gets", "gave", "give", "feel", "hope", "please", "thank", "hubs",
+    "want", "here", "most", "need", "help", "mail", "sent", "send", "port", "same", "tried",
+    "make", "very", "much", "both", "must", "done", "data", "user", "code", "fail", "fine", "sure",
+    "able", "once", "many", "still", "mean", "keep", "didn", "dont", "cant", "wont", "isnt",
+    "these", "left", "into", "open", "call", "case", "days", "hour", "week", "past", "last",
+    "next", "long", "made", "name", "page", "show", "shows", "seem", "seen", "told", "asks",
+    "says", "same", "where", "there", "test", "tell", "read", "went", "gets", "gave", "give",
+    "feel", "hope", "please", "thank", "hubs",
 ];
 
 /// Where a credential appears in `text`, and of what kind. Ranges cover the value only.
@@ -74,7 +233,9 @@ pub fn find(text: &str) -> Vec<(SecretKind, Range<usize>)> {
     let mut found: Vec<(SecretKind, Range<usize>)> = Vec::new();
     let app_context = APP_PASSWORD_CONTEXT.is_match(text);
     for caps in FOUR_GROUPS.captures_iter(text) {
-        let Some(value) = caps.name("value") else { continue };
+        let Some(value) = caps.name("value") else {
+            continue;
+        };
         let hyphenated = caps.name("sep").is_some_and(|s| s.as_str() == "-");
         let words = value.as_str().split([' ', '-']);
         let common = words.filter(|w| COMMON_WORDS.contains(w)).count();
@@ -84,13 +245,20 @@ pub fn find(text: &str) -> Vec<(SecretKind, Range<usize>)> {
         }
     }
     for caps in LABELLED.captures_iter(text) {
-        let Some(value) = caps.name("value") else { continue };
-        let v = value.as_str().trim_end_matches(['.', ',', ')', '!', '?', ';']);
+        let Some(value) = caps.name("value") else {
+            continue;
+        };
+        let v = value
+            .as_str()
+            .trim_end_matches(['.', ',', ')', '!', '?', ';']);
         if v.chars().count() < 4 || !looks_like_a_value(v) {
             continue;
         }
         let range = value.start()..value.start() + v.len();
-        if found.iter().any(|(_, r)| r.start < range.end && range.start < r.end) {
+        if found
+            .iter()
+            .any(|(_, r)| r.start < range.end && range.start < r.end)
+        {
             continue;
         }
         // "app password: abcd efgh ijkl mnop" is already an app password; the first group
@@ -133,7 +301,9 @@ fn looks_like_a_value(v: &str) -> bool {
         return false;
     }
     // Masked values are not secrets: "********", "xxxxxx", "•••••".
-    if v.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '•' | '.' | '#' | '-' | '_')) {
+    if v.chars()
+        .all(|c| matches!(c, '*' | 'x' | 'X' | '•' | '.' | '#' | '-' | '_'))
+    {
         return false;
     }
     // A placeholder like <your password> or a field name, not a value.
@@ -181,14 +351,18 @@ mod tests {
 
     #[test]
     fn app_passwords_in_four_groups() {
-        assert_eq!(kinds("here is my app password abcd efgh ijkl mnop"), [SecretKind::AppPassword]);
+        assert_eq!(
+            kinds("here is my app password abcd efgh ijkl mnop"),
+            [SecretKind::AppPassword]
+        );
         assert_eq!(kinds("qwer-tyui-opas-dfgh"), [SecretKind::AppPassword]);
         assert!(find("what does this mean for mail").is_empty());
     }
 
     #[test]
     fn redaction_removes_the_value() {
-        let text = "Login: me@acme.com, password: Hunter2Hunter2 and app password wxyz abcd qrst uvwx";
+        let text =
+            "Login: me@acme.com, password: Hunter2Hunter2 and app password wxyz abcd qrst uvwx";
         let out = redact(text);
         assert!(!out.contains("Hunter2Hunter2"));
         assert!(!out.contains("wxyz abcd qrst uvwx"));

@@ -42,7 +42,10 @@ pub fn neutralize_mentions(text: &str) -> String {
     while let Some(pos) = rest.find('@') {
         let (before, after) = rest.split_at(pos);
         out.push_str(before);
-        let lower_after = after[1..].get(..8).unwrap_or(&after[1..]).to_ascii_lowercase();
+        let lower_after = after[1..]
+            .get(..8)
+            .unwrap_or(&after[1..])
+            .to_ascii_lowercase();
         let is_mass = lower_after.starts_with("everyone") || lower_after.starts_with("here");
         let is_tag = before.ends_with('<');
         out.push('@');
@@ -71,7 +74,9 @@ mod tests {
 
     #[test]
     fn sentences_keep_host_names_whole() {
-        let got: Vec<&str> = sentences("Server is imap.gmail.com. Port 993!\nDone").map(str::trim).collect();
+        let got: Vec<&str> = sentences("Server is imap.gmail.com. Port 993!\nDone")
+            .map(str::trim)
+            .collect();
         assert_eq!(got, ["Server is imap.gmail.com.", "Port 993!", "Done"]);
     }
 

@@ -1,0 +1,143 @@
+//! The `triage` command-line contract.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn triage(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+        .arg("triage")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run imap-triage");
+    // The command may exit before reading stdin (a missing file): a broken pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn json_output_has_the_contract_keys() {
+    let thread = r#"{"messages":[
+        {"author":"member","author_id":"7","text":"IMAP authentication error. imap.gmail.com:993, smtp.gmail.com:587. me@gmail.com. Hub ID 4821937","attachments":[{"filename":"a.png","content_type":"image/png"}]},
+        {"author":"moderator","text":"Hub ID 1234567 please"}]}"#;
+    let v = json(&triage(&["--json", "-"], thread));
+    for key in [
+        "hub_id",
+        "imap",
+        "smtp",
+        "email_domain",
+        "provider",
+        "error",
+        "screenshots",
+        "checklist",
+        "missing",
+        "secrets",
+        "reply",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key}: {v}");
+    }
+    assert_eq!(v["hub_id"], "4821937");
+    assert_eq!(
+        v["imap"],
+        serde_json::json!({"host": "imap.gmail.com", "port": 993})
+    );
+    assert_eq!(
+        v["smtp"],
+        serde_json::json!({"host": "smtp.gmail.com", "port": 587})
+    );
+    assert_eq!(v["email_domain"], "gmail.com");
+    assert_eq!(v["provider"], "gmail");
+    assert_eq!(v["error"]["code"], "imap_auth_error");
+    assert_eq!(v["screenshots"], 1);
+    assert_eq!(v["missing"], serde_json::json!(["checklist"]));
+    assert_eq!(
+        v["checklist"],
+        serde_json::json!({"typed_credentials": false, "typed_servers": false, "verified_credentials": false, "confirmed_with_provider": false})
+    );
+    assert!(v["reply"].as_str().unwrap().contains("Checklist"));
+}
+
+#[test]
+fn plain_text_is_one_member_message() {
+    let v = json(&triage(
+        &["--json", "-"],
+        "my password is Sup3rS3cret99 and hub id 998877",
+    ));
+    assert_eq!(v["hub_id"], "998877");
+    assert_eq!(
+        v["secrets"],
+        serde_json::json!([{"kind": "password", "message": 0}])
+    );
+    let all = serde_json::to_string(&v).unwrap();
+    assert!(!all.contains("Sup3rS3cret99"));
+}
+
+#[test]
+fn readable_report_without_json() {
+    let out = triage(&["-"], "Hub ID 4821937\npassword: Sup3rS3cret99");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Hub ID:       4821937"), "{text}");
+    assert!(text.contains("a password in message 0"), "{text}");
+    assert!(!text.contains("Sup3rS3cret99"));
+}
+
+#[test]
+fn reads_a_file_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("thread.txt");
+    std::fs::write(&path, "Hub ID 4821937").unwrap();
+    let v = json(&triage(&["--json", path.to_str().unwrap()], ""));
+    assert_eq!(v["hub_id"], "4821937");
+}
+
+#[test]
+fn bad_input_is_one_line_on_stderr_with_exit_2() {
+    for (args, stdin) in [
+        (vec!["--json", "-"], "{\"messages\": [}"),
+        (
+            vec!["--json", "-"],
+            "{\"messages\": [{\"author\": \"alien\", \"text\": \"x\"}]}",
+        ),
+        (vec!["--json", "/nonexistent/thread.json"], ""),
+        (vec!["--rules", "/nonexistent", "-"], "hi"),
+    ] {
+        let out = triage(&args, stdin);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn invalid_utf8_is_not_lost() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+        .args(["triage", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Hub ID 4821937 \xff\xfe imap.acme.com:993")
+        .unwrap();
+    let v = json(&child.wait_with_output().unwrap());
+    assert_eq!(v["hub_id"], "4821937");
+    assert_eq!(v["imap"]["host"], "imap.acme.com");
+}
