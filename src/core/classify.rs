@@ -3,7 +3,7 @@
 use super::report::{Endpoint, ErrorFound, SettingMismatch};
 use super::rules::{Provider, Rules, ServerSetting};
 use super::secrets;
-use super::text::truncate;
+use super::text::{neutralize_mentions, truncate};
 
 /// The longest error text kept in a report.
 const ERROR_TEXT_MAX: usize = 300;
@@ -24,7 +24,7 @@ pub fn error_in(rules: &Rules, text: &str) -> Option<ErrorFound> {
             .trim();
         Some(ErrorFound {
             code: rule.id.clone(),
-            text: truncate(&secrets::redact(line), ERROR_TEXT_MAX),
+            text: truncate(&neutralize_mentions(&secrets::redact(line)), ERROR_TEXT_MAX),
         })
     })
 }

@@ -213,13 +213,18 @@ fn label_service(word: &str) -> Option<Service> {
     })
 }
 
-/// "imap" in `imap.gmail.com` is part of a host name, not a label.
+/// "imap" in `imap.gmail.com` is part of a host name, not a label; "for IMAP." is a label.
 fn part_of_host(text: &str, start: usize, end: usize) -> bool {
-    let before = text[..start].chars().next_back();
-    let after = text[end..].chars().next();
-    matches!(before, Some('.') | Some('-') | Some('@') | Some('/'))
-        || matches!(after, Some('.') | Some('-') | Some('@'))
-        || (matches!(after, Some(c) if c.is_alphanumeric()))
+    let mut before = text[..start].chars().rev();
+    let mut after = text[end..].chars();
+    let (b1, b2) = (before.next(), before.next());
+    let (a1, a2) = (after.next(), after.next());
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    matches!(b1, Some('@') | Some('/'))
+        || (matches!(b1, Some('.') | Some('-')) && alnum(b2))
+        || matches!(a1, Some('@'))
+        || (matches!(a1, Some('.') | Some('-')) && alnum(a2))
+        || alnum(a1)
 }
 
 struct Segment<'a> {
@@ -478,6 +483,13 @@ mod tests {
         let s = scan("server mail.acme.com, 993 for IMAP and 465 for SMTP");
         assert_eq!(s.imap(), ep("mail.acme.com", 993));
         assert_eq!(s.smtp(), ep("mail.acme.com", 465));
+    }
+
+    #[test]
+    fn label_at_the_end_of_a_sentence() {
+        let s = scan("secure.emailsrv.com port 993 for IMAP, secure.emailsrv.com 465 for SMTP. It timed out.");
+        assert_eq!(s.imap(), ep("secure.emailsrv.com", 993));
+        assert_eq!(s.smtp(), ep("secure.emailsrv.com", 465));
     }
 
     #[test]

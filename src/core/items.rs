@@ -11,8 +11,14 @@ use super::thread::Attachment;
 static HUB_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        \b(?:hub\s*-?\s*(?:id|\#|number|no\.?)|hubid|portal\s*-?\s*(?:id|\#|number|no\.?)|portal|account\s*-?\s*(?:id|\#|number|no\.?))
-        [\s:=\#\-–]*(?:is\b|=|:)?[\s:=\#\-–]*
+        \b(?:
+            hub\s*-?\s*(?:id|\#|number|no\.?) | hubid | hub\s*: | hub\s+id\s+de
+          | portal\s*-?\s*(?:id|\#|number|no\.?) | portal
+          | account\s*-?\s*(?:id|\#|number|no\.?)
+          | id\s+(?:de|du|del)\s+(?:hub|portal|portail|cuenta|compte)
+        )
+        # Separators and the filler members put between label and number.
+        (?:[\s:=\#\-–]|\bis\b|\bwas\b|\bes\b|\best\b|\bactually\b|\bnow\b|\bshould\s+be\b|\bcorrect(?:ed)?\b)*
         (?P<id>\d{4,10})
         (?P<after>[\-./:]\d|\d)?",
     )

@@ -16,7 +16,10 @@ static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
             # Long labels need a separator: "password expires soon" is prose.
             \b(?:app[\s-]*specific[\s-]*password|app[\s-]*password|password|passwort|passwd|passcode
                |mot\s+de\s+passe|contrase(?:ñ|n)a|senha)
-            \s*(?:is\b|was\b|=>|->|[=:\-–])
+            # "the password I'm using is x", "password we use: x"
+            (?:\s+(?:i'?m|i\s+am|i\s+was|we'?re|we\s+are)\s+using|\s+(?:i|we)\s+(?:use|used|tried|entered|typed))?
+            # A markdown table cell boundary counts: "| Password | x |".
+            \s*(?:is\b|was\b|=>|->|[=:\-–|])
           |
             # Short labels may stand alone: "user bob pass Summer2024".
             \b(?:pass|pwd|pw)\b\s*(?:is\b|was\b|[=:\-])?
@@ -329,6 +332,8 @@ mod tests {
             "pwd=s3cretvalue",
             "user bob@acme.com pass Summer2024",
             "Password - qwerty123",
+            "| Password | Ember#2291 |",
+            "the password I'm using is Lemon!Tree5 and it works",
         ] {
             assert_eq!(kinds(text), [SecretKind::Password], "{text}");
             assert!(!redact(text).contains("hunter2") || !text.contains("hunter2"));
