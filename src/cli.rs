@@ -41,6 +41,18 @@ enum Command {
     },
     /// Sanitized connectivity test of an IMAP and/or SMTP endpoint (no credentials, ever).
     Probe(ProbeArgs),
+    /// Try the whole bot in the terminal, without Discord: you type as the member.
+    Console {
+        /// Settings file (TOML); only `[store]` and `[probe]` matter here.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Start the Discord bot.
+    Run {
+        /// Settings file (TOML); `IMAP_TRIAGE_...` environment variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +77,14 @@ pub fn main() -> i32 {
             command: RulesCommand::Check { dir },
         } => rules_check(dir.as_deref().unwrap_or(Path::new("rules"))),
         Command::Probe(args) => crate::probe::cli::run(args),
+        Command::Run { config } => crate::discord::run(config.as_deref()),
+        Command::Console { config } => match console_settings(config.as_deref()) {
+            Ok(settings) => crate::console::run(settings),
+            Err(e) => {
+                eprintln!("imap-triage: {e}");
+                2
+            }
+        },
     }
 }
 
@@ -153,4 +173,16 @@ fn rules_check(dir: &Path) -> i32 {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn console_settings(config: Option<&Path>) -> Result<crate::console::ConsoleSettings, String> {
+    if config.is_some() {
+        return Err("--config is not supported by console yet".to_string());
+    }
+    Ok(crate::console::ConsoleSettings {
+        store_path: PathBuf::from("data"),
+        rules_dir: None,
+        policy: crate::probe::policy::Policy::default(),
+        extra_ca: Vec::new(),
+    })
 }

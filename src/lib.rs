@@ -5,9 +5,18 @@
 //!   a [`core::Report`]. No I/O, no async, cannot fail.
 //! - [`rules_dir`]: loads `rules/` from disk (or the copy embedded at build time).
 //! - [`probe`]: the sanitized connectivity probe (network adapter).
+//! - [`engine`]: the async engine shared by the Discord bot and the console: events in,
+//!   effects out through the [`engine::chat::Chat`] trait, state in the [`store`].
+//! - [`store`]: the triage log (sled behind a trait).
+//! - [`discord`]: the serenity adapter. [`config`]: settings (TOML + env).
 //! - [`cli`]: the command line.
 
 pub mod cli;
+pub mod config;
+pub mod console;
 pub mod core;
+pub mod discord;
+pub mod engine;
 pub mod probe;
 pub mod rules_dir;
+pub mod store;

@@ -268,7 +268,6 @@ fn corpus_threads_give_the_expected_reports() {
             m.file, m.key, m.expected, m.got
         );
     }
-    eprintln!("{summary}");
     assert!(
         files.len() >= MIN_CASES,
         "the corpus needs at least {MIN_CASES} threads, found {}",

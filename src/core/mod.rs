@@ -5,6 +5,7 @@
 //! message index only; their values never reach any output.
 
 pub mod classify;
+pub mod commands;
 pub mod confirmations;
 pub mod diagnose;
 pub mod endpoints;

@@ -15,12 +15,49 @@ pub struct ReplyInput<'a> {
     pub provider: Option<&'a Provider>,
 }
 
+/// The most a reply may hold: one Discord message (2000), with room for the zero-width spaces
+/// that mention neutralizing may add.
+pub const REPLY_LIMIT: usize = 1900;
+
+/// A part of the reply, and how readily it is left out when the whole would not fit.
+struct Section {
+    /// 0: always kept; higher numbers go first.
+    drop_order: u8,
+    text: String,
+}
+
 pub fn render(rules: &Rules, input: &ReplyInput) -> String {
+    let sections = sections(rules, input);
+    let mut keep: Vec<&Section> = sections.iter().collect();
+    let length = |parts: &[&Section]| {
+        parts
+            .iter()
+            .map(|s| s.text.chars().count() + 1)
+            .sum::<usize>()
+    };
+    for order in (1..=u8::MAX).rev() {
+        if length(&keep) <= REPLY_LIMIT {
+            break;
+        }
+        keep.retain(|s| s.drop_order != order);
+    }
+    let joined: Vec<&str> = keep.iter().map(|s| s.text.trim_end()).collect();
+    let text = neutralize_mentions(&joined.join("\n"));
+    super::text::truncate(&text, REPLY_LIMIT)
+}
+
+fn sections(rules: &Rules, input: &ReplyInput) -> Vec<Section> {
     let r = input.report;
     let t = &rules.replies;
-    let mut out = String::new();
-    let _ = writeln!(out, "{}\n", t.render("intro", &[]));
+    let mut sections = Vec::new();
+    let mut push = |drop_order: u8, text: String| {
+        if !text.trim().is_empty() {
+            sections.push(Section { drop_order, text });
+        }
+    };
+    push(4, format!("{}\n", t.render("intro", &[])));
 
+    let mut out = String::new();
     let _ = writeln!(out, "{}", t.render("found_header", &[]));
     for item in Item::ALL {
         let have = !r.missing.contains(&item);
@@ -65,6 +102,7 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
     if !settings.is_empty() {
         let _ = writeln!(out, "{}", settings.join(" · "));
     }
+    push(0, std::mem::take(&mut out));
 
     if !r.missing.is_empty() {
         let _ = writeln!(out, "\n{}", t.render("missing_header", &[]));
@@ -88,21 +126,21 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
         }
     }
 
+    push(0, std::mem::take(&mut out));
+
     if let Some(rule) = input
         .error_rule
         .filter(|rule| rule.id != "unknown" || r.missing.is_empty())
     {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            t.render(
-                "error_header",
-                &[("title", &rule.title), ("step", rule.step.describe())]
-            )
+        let header = t.render(
+            "error_header",
+            &[("title", &rule.title), ("step", rule.step.describe())],
         );
-        let _ = writeln!(out, "{}", rule.diagnosis.trim());
+        push(0, format!("\n{header}"));
+        push(2, rule.diagnosis.trim().to_string());
         for (n, step) in rule.next_steps.iter().enumerate() {
-            let _ = writeln!(out, "{}. {step}", n + 1);
+            // The first steps are the likeliest fixes; later ones give way when space is short.
+            push(if n < 3 { 0 } else { 3 }, format!("{}. {step}", n + 1));
         }
     }
 
@@ -139,9 +177,10 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
                 }
             }
         }
-        for note in &p.notes {
-            let _ = writeln!(out, "- {note}");
-        }
+        push(0, std::mem::take(&mut out));
+        let notes: Vec<String> = p.notes.iter().map(|note| format!("- {note}")).collect();
+        // Provider notes carry the decisive advice ("use the native integration"): kept long.
+        push(1, notes.join("\n"));
     }
 
     for host in &r.suspicious_hosts {
@@ -161,7 +200,8 @@ pub fn render(rules: &Rules, input: &ReplyInput) -> String {
     if r.missing.is_empty() {
         let _ = writeln!(out, "\n{}", t.render("complete", &[]));
     }
-    neutralize_mentions(out.trim_end())
+    push(0, out);
+    sections
 }
 
 fn describe_setting(s: &ServerSetting) -> String {

@@ -1,2 +1,34 @@
 //! The sanitized connectivity probe: the network adapter of issue 3.
+//!
+//! Given an IMAP or SMTP endpoint, it finds out what answers, as the vendor's servers would see
+//! it, without credentials and without letting anyone use the bot to reach internal networks.
+//! What it sees is plain data ([`crate::core::diagnose::Observation`]); the judging is pure and
+//! lives in [`crate::core::diagnose`].
+//!
+//! # Layout
+//! - [`target`]: `HOST:PORT` syntax, host validation, and the address check.
+//! - [`policy`]: allowed ports, budgets, rate limits.
+//! - [`engine`]: [`Prober`]: resolve once, TCP, TLS, protocol, alternatives, discovery.
+//! - [`tls`]: a verifier that records certificate problems instead of stopping.
+//! - [`wire`]: the byte-capped connection that can be upgraded to TLS under the libraries.
+//! - `imap`, `smtp`: the sessions, with async-imap and lettre.
+//! - [`cli`]: `imap-triage probe`.
+//!
+//! Invariants: the policy is checked before any packet is sent; a name is resolved once and
+//! only checked addresses are connected to; every wait is bounded by the budget and every read
+//! by the byte cap; no credential, and no mail, is ever sent.
+
 pub mod cli;
+pub mod engine;
+mod imap;
+pub mod policy;
+mod smtp;
+pub mod target;
+pub mod tls;
+pub mod wire;
+
+pub use engine::{
+    Discovery, EndpointRequest, NoLookup, Prober, Progress, ProgressEvent, ServerLookup,
+};
+pub use policy::{Policy, RateLimit};
+pub use tls::TlsSetup;

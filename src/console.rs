@@ -1,0 +1,321 @@
+//! `imap-triage console`: the whole bot in a terminal, without Discord. The same engine, probe
+//! and store; you type as the member, `/mod ...` acts as a moderator, `/attach FILE` adds an
+//! attachment. It prints exactly what the bot would post, edit, tag and log.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use crate::core::commands;
+use crate::core::Attachment;
+use crate::engine::chat::{
+    Chat, ChatError, Controls, EscalationSummary, Mention, MessageId, OutMessage, ThreadId,
+    TicketState,
+};
+use crate::engine::{Actor, Engine, Event, Incoming};
+use crate::probe::engine::Prober;
+use crate::probe::policy::Policy;
+use crate::probe::tls::TlsSetup;
+use crate::store::SledLog;
+
+/// The member and the moderator, as the console plays them.
+pub const MEMBER: u64 = 1;
+pub const MODERATOR: u64 = 2;
+
+pub struct ConsoleSettings {
+    pub store_path: PathBuf,
+    pub rules_dir: Option<PathBuf>,
+    pub policy: Policy,
+    pub extra_ca: Vec<PathBuf>,
+}
+
+/// Prints what the bot does. Message ids are handed out in order.
+pub struct ConsoleChat {
+    out: Arc<Mutex<dyn Write + Send>>,
+    next_id: Arc<AtomicU64>,
+    checklist_labels: Vec<String>,
+}
+
+impl ConsoleChat {
+    fn print(&self, text: &str) {
+        let mut out = match self.out.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    fn render(&self, message: &OutMessage) -> String {
+        let mut text = String::new();
+        match message.mention {
+            Mention::Nobody => {}
+            Mention::User(_) => text.push_str("@member "),
+            Mention::Moderators => text.push_str("@moderators "),
+        }
+        text.push_str(&message.content);
+        if let Controls::Status { checked } = message.controls {
+            text.push_str("\n  [menu] ");
+            let boxes: Vec<String> = self
+                .checklist_labels
+                .iter()
+                .zip(checked)
+                .map(|(label, on)| format!("{} {label}", if on { "☑" } else { "☐" }))
+                .collect();
+            text.push_str(&boxes.join(" | "));
+            text.push_str("\n  [button] Add details   [button] Run connection test");
+        }
+        text
+    }
+}
+
+#[async_trait]
+impl Chat for ConsoleChat {
+    async fn post(&self, _thread: ThreadId, message: OutMessage) -> Result<MessageId, ChatError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.print(&format!(
+            "\n── bot posts message {id} ──\n{}",
+            self.render(&message)
+        ));
+        Ok(id)
+    }
+    async fn edit(
+        &self,
+        _thread: ThreadId,
+        message: MessageId,
+        new: OutMessage,
+    ) -> Result<(), ChatError> {
+        self.print(&format!(
+            "\n── bot edits message {message} ──\n{}",
+            self.render(&new)
+        ));
+        Ok(())
+    }
+    async fn delete(&self, _thread: ThreadId, message: MessageId) -> Result<(), ChatError> {
+        self.print(&format!("\n── bot deletes message {message} ──"));
+        Ok(())
+    }
+    async fn set_state(&self, _thread: ThreadId, state: TicketState) -> Result<(), ChatError> {
+        self.print(&format!("── tag: {} ──", state.as_str()));
+        Ok(())
+    }
+    async fn mod_log(&self, s: &EscalationSummary) -> Result<(), ChatError> {
+        let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        self.print(&format!(
+            "\n── mod log ──\nCase: {} (thread {})\nHub ID: {} · provider: {} · error: {}\nIMAP: {} · SMTP: {}\nProbe: {}\nLikely cause: {}\nWhy: {}",
+            s.title,
+            s.thread,
+            or(&s.hub_id),
+            or(&s.provider),
+            or(&s.error_code),
+            or(&s.imap),
+            or(&s.smtp),
+            if s.probe_verdicts.is_empty() { "not run".to_string() } else { s.probe_verdicts.join("; ") },
+            s.likely_cause,
+            s.reason
+        ));
+        Ok(())
+    }
+    async fn close(&self, _thread: ThreadId) -> Result<(), ChatError> {
+        self.print("── thread archived and locked ──");
+        Ok(())
+    }
+}
+
+const HELP: &str = "Type as the member; each line is one message. Commands:
+  /attach FILE        attach a file (e.g. a screenshot) as a message of its own
+  /check ID...        tick checklist items in the menu: typed_credentials typed_servers verified_credentials confirmed_with_provider
+  /test               press \"Run connection test\"
+  /mod TEXT           write as a moderator; /mod status|retest|escalate|resolve REASON|reopen|exempt is a command
+  /help, /quit";
+
+/// Runs the console on `input`, printing to `out`. Returns when `/quit` or the input ends.
+pub async fn run_with(
+    settings: ConsoleSettings,
+    input: impl AsyncBufRead + Unpin,
+    out: Arc<Mutex<dyn Write + Send>>,
+) -> Result<(), String> {
+    let rules = match &settings.rules_dir {
+        Some(dir) => crate::rules_dir::load(dir),
+        None => crate::rules_dir::embedded(),
+    }
+    .map_err(|e| e.to_string())?;
+    let store = SledLog::open(&settings.store_path).map_err(|e| e.to_string())?;
+    let anchors: Vec<&Path> = settings.extra_ca.iter().map(PathBuf::as_path).collect();
+    let tls = TlsSetup::new(&anchors).map_err(|e| e.to_string())?;
+    let prober = Prober::new(settings.policy, tls);
+    let chat = ConsoleChat {
+        out: Arc::clone(&out),
+        next_id: Arc::new(AtomicU64::new(1_000)),
+        checklist_labels: rules.checklist.items.iter().map(|i| i.id.clone()).collect(),
+    };
+    let next_id = Arc::clone(&chat.next_id);
+    let engine = Engine::new(
+        rules,
+        Arc::new(store),
+        Arc::new(chat),
+        Some(Arc::new(prober)),
+    );
+    let say = |text: &str| {
+        let mut o = match out.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let _ = writeln!(o, "{text}");
+        let _ = o.flush();
+    };
+    // A fresh thread per session, so earlier sessions in the same store stay separate.
+    let thread: ThreadId = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(1);
+    say(&format!(
+        "imap-triage console: thread {thread}. /help lists commands, /quit exits."
+    ));
+    let member = Actor {
+        user: MEMBER,
+        is_moderator: false,
+    };
+    let moderator = Actor {
+        user: MODERATOR,
+        is_moderator: true,
+    };
+    let mut opened = false;
+    let mut lines = input.lines();
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .map_err(|e| format!("reading input: {e}"))?
+    {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        let message = |author: u64, text: &str, attachments: Vec<Attachment>| Incoming {
+            id,
+            author,
+            author_is_bot: false,
+            author_is_moderator: author == MODERATOR,
+            text: text.to_string(),
+            attachments,
+        };
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let event = match word {
+            "/quit" | "/exit" => break,
+            "/help" => {
+                say(HELP);
+                continue;
+            }
+            "/attach" => {
+                let path = Path::new(rest.trim());
+                let filename = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if filename.is_empty() {
+                    say("usage: /attach FILE");
+                    continue;
+                }
+                let size = std::fs::metadata(path).ok().map(|m| m.len());
+                let attachment = Attachment {
+                    filename,
+                    content_type: None,
+                    size,
+                };
+                member_message(&mut opened, thread, message(MEMBER, "", vec![attachment]))
+            }
+            "/check" => Event::ChecklistSelected {
+                thread,
+                actor: member,
+                interaction: id,
+                selected: rest
+                    .split([' ', ','])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            },
+            "/test" => Event::RunProbe {
+                thread,
+                actor: member,
+                interaction: id,
+            },
+            "/mod" => match commands::parse_words(rest) {
+                Ok(command) => Event::Command {
+                    thread,
+                    actor: moderator,
+                    key: id,
+                    command,
+                },
+                Err(_) if !rest.trim().is_empty() && opened => Event::Message {
+                    thread,
+                    message: message(MODERATOR, rest, Vec::new()),
+                },
+                Err(e) => {
+                    say(&e);
+                    continue;
+                }
+            },
+            _ if word.starts_with('/') => {
+                say(&format!("unknown command {word}; /help lists them"));
+                continue;
+            }
+            _ => member_message(&mut opened, thread, message(MEMBER, line, Vec::new())),
+        };
+        match engine.handle(event).await {
+            Ok(response) => {
+                if let Some(private) = response.private {
+                    say(&format!("(only you see this) {private}"));
+                }
+            }
+            Err(e) => say(&format!("error: {e}")),
+        }
+    }
+    Ok(())
+}
+
+fn member_message(opened: &mut bool, thread: ThreadId, message: Incoming) -> Event {
+    if *opened {
+        Event::Message { thread, message }
+    } else {
+        *opened = true;
+        let title: String = message.text.chars().take(80).collect();
+        let title = if title.is_empty() {
+            "New post".to_string()
+        } else {
+            title
+        };
+        Event::NewThread {
+            thread,
+            title,
+            starter: message,
+        }
+    }
+}
+
+/// `imap-triage console [--config FILE]`.
+pub fn run(settings: ConsoleSettings) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("imap-triage: cannot start: {e}");
+            return 1;
+        }
+    };
+    let out: Arc<Mutex<dyn Write + Send>> = Arc::new(Mutex::new(std::io::stdout()));
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    match runtime.block_on(run_with(settings, stdin, out)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("imap-triage: {e}");
+            2
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The engine's view of the chat platform: what it can ask the adapter to do. The Discord
+//! adapter implements [`Chat`] with serenity; the console prints; tests record.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub type ThreadId = u64;
+pub type UserId = u64;
+pub type MessageId = u64;
+
+/// Who a message may ping. The engine never writes mention syntax into `content`: the adapter
+/// prepends the mention (`<@user>` or `<@&moderator_role>`) and enforces it (Discord:
+/// `allowed_mentions`), whatever the content says. Nothing else is ever pinged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mention {
+    Nobody,
+    /// The thread's member (reminders, redaction warnings).
+    User(UserId),
+    /// The moderator role, on escalation only.
+    Moderators,
+}
+
+/// Which interactive controls a message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controls {
+    None,
+    /// The status message: checklist multi-select (with the current ticks), "Add details"
+    /// button, "Run connection test" button.
+    Status {
+        checked: [bool; 4],
+    },
+}
+
+/// A message for the adapter to post or edit. `content` is Markdown and already fits the
+/// platform's limit (2000 characters for Discord).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutMessage {
+    pub content: String,
+    pub mention: Mention,
+    pub controls: Controls,
+}
+
+impl OutMessage {
+    pub fn text(content: impl Into<String>) -> Self {
+        OutMessage {
+            content: content.into(),
+            mention: Mention::Nobody,
+            controls: Controls::None,
+        }
+    }
+}
+
+/// A ticket's state, mirrored as a forum tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    WaitingOnMember,
+    WaitingOnModerator,
+    Tested,
+    Escalated,
+    Resolved,
+    Closed,
+}
+
+impl TicketState {
+    pub const ALL: [TicketState; 6] = [
+        TicketState::WaitingOnMember,
+        TicketState::WaitingOnModerator,
+        TicketState::Tested,
+        TicketState::Escalated,
+        TicketState::Resolved,
+        TicketState::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::WaitingOnMember => "waiting_on_member",
+            TicketState::WaitingOnModerator => "waiting_on_moderator",
+            TicketState::Tested => "tested",
+            TicketState::Escalated => "escalated",
+            TicketState::Resolved => "resolved",
+            TicketState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TicketState> {
+        TicketState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text.trim().replace(['-', ' '], "_"))
+    }
+}
+
+/// The case summary posted to the moderators' log channel on escalation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationSummary {
+    pub thread: ThreadId,
+    pub title: String,
+    pub hub_id: Option<String>,
+    pub provider: Option<String>,
+    pub imap: Option<String>,
+    pub smtp: Option<String>,
+    pub error_code: Option<String>,
+    /// e.g. "IMAP imap.acme.com:993: ok", "SMTP smtp.acme.com:587: failed (timeout)".
+    pub probe_verdicts: Vec<String>,
+    pub likely_cause: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// The bot lacks a permission (Discord 403).
+    #[error("missing permission: {0}")]
+    MissingPermission(String),
+    /// The thread or message is gone (Discord 404).
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Effects on the chat platform. Every call is one platform request; errors are returned,
+/// never panicked, and the engine logs them with context and carries on.
+#[async_trait]
+pub trait Chat: Send + Sync {
+    async fn post(&self, thread: ThreadId, message: OutMessage) -> Result<MessageId, ChatError>;
+    async fn edit(
+        &self,
+        thread: ThreadId,
+        message: MessageId,
+        new: OutMessage,
+    ) -> Result<(), ChatError>;
+    async fn delete(&self, thread: ThreadId, message: MessageId) -> Result<(), ChatError>;
+    /// Mirror the state as the thread's forum tag (no-op where there are no tags).
+    async fn set_state(&self, thread: ThreadId, state: TicketState) -> Result<(), ChatError>;
+    async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError>;
+    /// Archive and lock the thread.
+    async fn close(&self, thread: ThreadId) -> Result<(), ChatError>;
+}

@@ -1,0 +1,909 @@
+//! The engine: the bot's behaviour, independent of Discord. Adapters (the Discord client, the
+//! console, tests) feed it [`Event`]s; it triages with the pure core, probes, escalates, and acts
+//! through the [`Chat`] trait; every ticket and action is kept in the [`TriageLog`].
+//!
+//! Events of one thread are handled one at a time (a per-thread lock); threads run in
+//! parallel. Every handled message or interaction id is recorded, so a replayed event is a
+//! no-op.
+
+pub mod chat;
+pub mod event;
+pub mod render;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use chat::{
+    Chat, ChatError, Controls, EscalationSummary, Mention, OutMessage, ThreadId, TicketState,
+};
+pub use event::{Actor, Command, Event, Incoming, Response};
+
+use crate::core::diagnose::{ProbeReport, Service};
+use crate::core::report::Item;
+use crate::core::{self, secrets, Report, Rules};
+use crate::probe::engine::{EndpointRequest, Prober, Progress};
+use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
+use crate::store::{EventKind, StoreError, TicketRecord, TriageLog};
+
+/// Unix seconds; injected so that tests can move time.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    })
+}
+
+/// Lifecycle timings, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// Without the missing items for this long, the member gets one reminder per period.
+    pub reminder_after: u64,
+    /// After this long without an answer, the bot warns, then closes `close_grace` later.
+    pub close_after: u64,
+    pub close_grace: u64,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            reminder_after: 48 * 3600,
+            close_after: 7 * 24 * 3600,
+            close_grace: 24 * 3600,
+        }
+    }
+}
+
+pub struct Engine {
+    rules: RwLock<Arc<Rules>>,
+    store: Arc<dyn TriageLog>,
+    chat: Arc<dyn Chat>,
+    prober: Option<Arc<Prober>>,
+    clock: Clock,
+    timings: Timings,
+    thread_locks: Mutex<HashMap<ThreadId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Why an event could not be handled. The store failing is the one thing the engine refuses to
+/// work around: acting without remembering would repeat replies after a restart.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl Engine {
+    pub fn new(
+        rules: Rules,
+        store: Arc<dyn TriageLog>,
+        chat: Arc<dyn Chat>,
+        prober: Option<Arc<Prober>>,
+    ) -> Self {
+        Engine {
+            rules: RwLock::new(Arc::new(rules)),
+            store,
+            chat,
+            prober,
+            clock: system_clock(),
+            timings: Timings::default(),
+            thread_locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_timings(mut self, timings: Timings) -> Self {
+        self.timings = timings;
+        self
+    }
+
+    pub fn rules(&self) -> Arc<Rules> {
+        match self.rules.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Swaps in new rules; tickets are re-triaged with them on their next event.
+    pub fn reload_rules(&self, rules: Rules) {
+        match self.rules.write() {
+            Ok(mut r) => *r = Arc::new(rules),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(rules),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn TriageLog> {
+        &self.store
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    fn thread_lock(&self, thread: ThreadId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = match self.thread_locks.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Arc::clone(locks.entry(thread).or_default())
+    }
+
+    /// Handles one event. Errors of the chat platform are logged and absorbed; a store error
+    /// is returned, because the engine won't act on what it can't remember.
+    pub async fn handle(&self, event: Event) -> Result<Response, EngineError> {
+        let lock = self.thread_lock(event.thread());
+        let _guard = lock.lock().await;
+        match event {
+            Event::NewThread {
+                thread,
+                title,
+                starter,
+            } => self.on_message(thread, Some(title), starter).await,
+            Event::Message { thread, message } => self.on_message(thread, None, message).await,
+            Event::ChecklistSelected {
+                thread,
+                actor,
+                interaction,
+                selected,
+            } => {
+                let rules = self.rules();
+                let lines: Vec<String> = rules
+                    .checklist
+                    .items
+                    .iter()
+                    .map(|item| {
+                        let mark = if selected.iter().any(|s| s == &item.id) {
+                            "x"
+                        } else {
+                            " "
+                        };
+                        format!("- [{mark}] {}", item.label)
+                    })
+                    .collect();
+                self.on_component(
+                    thread,
+                    actor,
+                    interaction,
+                    lines.join("\n"),
+                    "Checklist saved.",
+                )
+                .await
+            }
+            Event::DetailsSubmitted {
+                thread,
+                actor,
+                interaction,
+                hub_id,
+                imap,
+                smtp,
+                error,
+            } => {
+                let mut lines = Vec::new();
+                for (label, value) in [
+                    ("Hub ID", &hub_id),
+                    ("IMAP server", &imap),
+                    ("SMTP server", &smtp),
+                    ("Error", &error),
+                ] {
+                    let value = value.trim();
+                    if !value.is_empty() {
+                        lines.push(format!("{label}: {value}"));
+                    }
+                }
+                if lines.is_empty() {
+                    return Ok(Response::private("Nothing to add: all fields were empty."));
+                }
+                self.on_component(
+                    thread,
+                    actor,
+                    interaction,
+                    lines.join("\n"),
+                    "Details saved.",
+                )
+                .await
+            }
+            Event::RunProbe {
+                thread,
+                actor,
+                interaction,
+            } => self.on_run_probe(thread, actor, interaction).await,
+            Event::Command {
+                thread,
+                actor,
+                key,
+                command,
+            } => self.on_command(thread, actor, key, command).await,
+        }
+    }
+
+    async fn on_message(
+        &self,
+        thread: ThreadId,
+        title: Option<String>,
+        message: Incoming,
+    ) -> Result<Response, EngineError> {
+        let key = format!("m:{}", message.id);
+        if message.author_is_bot || self.store.seen(&key)? {
+            return Ok(Response::none());
+        }
+        let now = self.now();
+        let mut events = Vec::new();
+        let mut ticket = match (self.store.ticket(thread)?, title) {
+            (Some(ticket), _) => ticket,
+            (None, Some(title)) => {
+                events.push(EventKind::Opened {
+                    member: message.author,
+                });
+                TicketRecord::new(thread, title, message.author, now)
+            }
+            // A message in a thread the bot never saw open: not one of ours.
+            (None, None) => return Ok(Response::none()),
+        };
+        let role = if message.author == ticket.member {
+            StoredRole::Member
+        } else if message.author_is_moderator {
+            StoredRole::Moderator
+        } else {
+            StoredRole::Member
+        };
+        let found = secrets::find(&message.text);
+        let text = if found.is_empty() {
+            message.text.clone()
+        } else {
+            secrets::redact(&message.text)
+        };
+        ticket.messages.push(StoredMessage {
+            id: message.id,
+            author: message.author,
+            role: role.clone(),
+            text,
+            attachments: message
+                .attachments
+                .iter()
+                .map(|a| StoredAttachment {
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                })
+                .collect(),
+        });
+        if message.author == ticket.member {
+            ticket.last_member_at = now;
+            ticket.reminders_sent = 0;
+            ticket.close_warned_at = None;
+        }
+        if !found.is_empty() {
+            self.shield(thread, &message, &found, &mut events).await;
+        }
+        if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
+            self.refresh(&mut ticket, &mut events, now, false).await;
+        }
+        ticket.updated_at = now;
+        self.store.commit(&ticket, &events, &[key], now)?;
+        Ok(Response::none())
+    }
+
+    /// Deletes a message holding a credential (or says it can't) and warns its author.
+    async fn shield(
+        &self,
+        thread: ThreadId,
+        message: &Incoming,
+        found: &[(core::SecretKind, std::ops::Range<usize>)],
+        events: &mut Vec<EventKind>,
+    ) {
+        let mut kinds: Vec<&str> = found.iter().map(|(k, _)| k.describe()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let deleted = match self.chat.delete(thread, message.id).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(thread, message = message.id, error = %e, "could not delete a message holding a credential");
+                false
+            }
+        };
+        let warning = OutMessage {
+            content: render::secret_warning(&kinds.join(" and "), deleted),
+            mention: Mention::User(message.author),
+            controls: Controls::None,
+        };
+        if let Ok(id) = self.post(thread, warning).await {
+            events.push(EventKind::ReplyPosted {
+                message: id,
+                what: "secret_warning".into(),
+            });
+        }
+        for (kind, _) in found {
+            let kind = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            events.push(EventKind::SecretRedacted { kind, deleted });
+        }
+    }
+
+    async fn on_component(
+        &self,
+        thread: ThreadId,
+        actor: Actor,
+        interaction: u64,
+        text: String,
+        done: &str,
+    ) -> Result<Response, EngineError> {
+        let key = format!("i:{interaction}");
+        if self.store.seen(&key)? {
+            return Ok(Response::none());
+        }
+        let Some(mut ticket) = self.store.ticket(thread)? else {
+            return Ok(Response::private("I don't know this thread."));
+        };
+        if actor.user != ticket.member && !actor.is_moderator {
+            return Ok(Response::private(
+                "Only the member who opened this thread, or a moderator, can use these controls.",
+            ));
+        }
+        let now = self.now();
+        let mut events = Vec::new();
+        let found = secrets::find(&text);
+        let mut reply = done.to_string();
+        let text = if found.is_empty() {
+            text
+        } else {
+            reply.push_str(" Your entry looked like it contained a password: I did not keep it. Change that password if it was real.");
+            for (kind, _) in &found {
+                let kind = serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                events.push(EventKind::SecretRedacted {
+                    kind,
+                    deleted: true,
+                });
+            }
+            secrets::redact(&text)
+        };
+        // Component input is stored as a message of the member's, in words the core reads, so the
+        // same extraction serves typed and clicked answers.
+        ticket.messages.push(StoredMessage {
+            id: interaction,
+            author: ticket.member,
+            role: StoredRole::Member,
+            text,
+            attachments: Vec::new(),
+        });
+        if actor.user == ticket.member {
+            ticket.last_member_at = now;
+            ticket.reminders_sent = 0;
+            ticket.close_warned_at = None;
+        }
+        if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
+            self.refresh(&mut ticket, &mut events, now, false).await;
+        }
+        ticket.updated_at = now;
+        self.store.commit(&ticket, &events, &[key], now)?;
+        Ok(Response::private(reply))
+    }
+
+    async fn on_run_probe(
+        &self,
+        thread: ThreadId,
+        actor: Actor,
+        interaction: u64,
+    ) -> Result<Response, EngineError> {
+        let key = format!("i:{interaction}");
+        if self.store.seen(&key)? {
+            return Ok(Response::none());
+        }
+        let Some(mut ticket) = self.store.ticket(thread)? else {
+            return Ok(Response::private("I don't know this thread."));
+        };
+        if actor.user != ticket.member && !actor.is_moderator {
+            return Ok(Response::private(
+                "Only the member who opened this thread, or a moderator, can run the test.",
+            ));
+        }
+        let now = self.now();
+        let mut events = Vec::new();
+        let report = core::triage(&self.rules(), &ticket_thread(&ticket));
+        let reply = if report.imap.is_none() && report.smtp.is_none() {
+            "There is no server to test yet: add your IMAP and SMTP server and port (\"Add details\")."
+        } else if self.prober.is_none() {
+            "The connection test is switched off here."
+        } else {
+            ticket.probed = None;
+            self.refresh(&mut ticket, &mut events, now, true).await;
+            "Test finished: see the report in the thread."
+        };
+        ticket.updated_at = now;
+        self.store.commit(&ticket, &events, &[key], now)?;
+        Ok(Response::private(reply))
+    }
+
+    async fn on_command(
+        &self,
+        thread: ThreadId,
+        actor: Actor,
+        key: u64,
+        command: Command,
+    ) -> Result<Response, EngineError> {
+        if !actor.is_moderator {
+            return Ok(Response::private(
+                "Only moderators can use triage commands.",
+            ));
+        }
+        let key = format!("c:{key}");
+        if self.store.seen(&key)? {
+            return Ok(Response::none());
+        }
+        let Some(mut ticket) = self.store.ticket(thread)? else {
+            return Ok(Response::private("This thread has no triage case."));
+        };
+        let now = self.now();
+        let mut events = Vec::new();
+        let reply = match command {
+            Command::Status => {
+                let report = core::triage(&self.rules(), &ticket_thread(&ticket));
+                status_summary(&ticket, &report)
+            }
+            Command::Retest => {
+                if self.prober.is_none() {
+                    "The connection test is switched off here.".to_string()
+                } else {
+                    ticket.probed = None;
+                    self.refresh(&mut ticket, &mut events, now, true).await;
+                    "Re-tested: see the report in the thread.".to_string()
+                }
+            }
+            Command::Escalate => {
+                let report = core::triage(&self.rules(), &ticket_thread(&ticket));
+                self.escalate(
+                    &mut ticket,
+                    &report,
+                    "a moderator escalated it",
+                    &mut events,
+                    now,
+                )
+                .await;
+                self.set_state(&mut ticket, TicketState::Escalated, &mut events)
+                    .await;
+                "Escalated.".to_string()
+            }
+            Command::Resolve { reason } => {
+                ticket.resolved_at = Some(now);
+                events.push(EventKind::Resolved {
+                    by: actor.user,
+                    reason: reason.clone(),
+                });
+                self.set_state(&mut ticket, TicketState::Resolved, &mut events)
+                    .await;
+                let notice = OutMessage::text(render::finish(&format!(
+                    "✅ Marked as resolved by a moderator: {reason}"
+                )));
+                if let Ok(id) = self.post(thread, notice).await {
+                    events.push(EventKind::ReplyPosted {
+                        message: id,
+                        what: "resolved".into(),
+                    });
+                }
+                "Resolved.".to_string()
+            }
+            Command::Reopen => {
+                ticket.resolved_at = None;
+                ticket.closed_at = None;
+                ticket.escalated = None;
+                ticket.status = TicketState::WaitingOnMember;
+                events.push(EventKind::Reopened { by: actor.user });
+                self.refresh(&mut ticket, &mut events, now, false).await;
+                "Reopened.".to_string()
+            }
+            Command::Exempt => {
+                ticket.exempt = true;
+                events.push(EventKind::Exempted { by: actor.user });
+                "This thread is exempt from reminders and auto-close.".to_string()
+            }
+        };
+        ticket.updated_at = now;
+        self.store.commit(&ticket, &events, &[key], now)?;
+        Ok(Response::private(reply))
+    }
+
+    /// Re-triages the ticket and brings the thread up to date: the status message, the probe
+    /// (once per distinct endpoint set, or now when `force_probe`), escalation, the state tag.
+    async fn refresh(
+        &self,
+        ticket: &mut TicketRecord,
+        events: &mut Vec<EventKind>,
+        now: u64,
+        force_probe: bool,
+    ) {
+        let rules = self.rules();
+        let report = core::triage(&rules, &ticket_thread(ticket));
+        let previously_missing = ticket.missing.clone();
+        ticket.hub_id = report.hub_id.clone();
+        ticket.provider = report.provider.clone();
+        ticket.error_code = report.error.as_ref().map(|e| e.code.clone());
+        ticket.imap = report.imap.as_ref().map(ToString::to_string);
+        ticket.smtp = report.smtp.as_ref().map(ToString::to_string);
+        ticket.email_domain = report.email_domain.clone();
+        ticket.missing = report
+            .missing
+            .iter()
+            .map(|i| item_id(*i).to_string())
+            .collect();
+        let first_time = ticket.status_message.is_none();
+        for item in Item::ALL {
+            let id = item_id(item);
+            if !report.missing.contains(&item)
+                && (first_time || previously_missing.iter().any(|m| m == id))
+            {
+                events.push(EventKind::ItemCollected {
+                    item: id.to_string(),
+                });
+            }
+        }
+
+        let status = OutMessage {
+            content: render::finish(&report.reply),
+            mention: Mention::Nobody,
+            controls: Controls::Status {
+                checked: [
+                    report.checklist.typed_credentials,
+                    report.checklist.typed_servers,
+                    report.checklist.verified_credentials,
+                    report.checklist.confirmed_with_provider,
+                ],
+            },
+        };
+        match ticket.status_message {
+            None => {
+                if let Ok(id) = self.post(ticket.thread, status).await {
+                    ticket.status_message = Some(id);
+                    ticket.first_reply_at.get_or_insert(now);
+                    events.push(EventKind::ReplyPosted {
+                        message: id,
+                        what: "status".into(),
+                    });
+                }
+            }
+            Some(id) => match self.chat.edit(ticket.thread, id, status).await {
+                Ok(()) => events.push(EventKind::ReplyEdited { message: id }),
+                Err(e) => {
+                    tracing::warn!(thread = ticket.thread, message = id, error = %e, "could not edit the status message")
+                }
+            },
+        }
+
+        let probe_key = probe_key(&report);
+        let want_probe = probe_key.is_some() && (force_probe || probe_key != ticket.probed);
+        if let (true, Some(prober)) = (want_probe, self.prober.clone()) {
+            let probe = self.run_probe(ticket, &report, &prober).await;
+            ticket.probed = probe_key;
+            ticket.probe_verdicts = render::verdict_lines(&probe);
+            ticket.probe_member_fix = member_can_fix(&probe);
+            let findings = probe
+                .imap
+                .iter()
+                .chain(probe.smtp.iter())
+                .flat_map(|e| e.findings.iter().map(|f| f.code.as_str().to_string()))
+                .collect();
+            events.push(EventKind::ProbeRun {
+                verdicts: ticket.probe_verdicts.clone(),
+                findings,
+            });
+        }
+
+        let escalate = report.escalate && !ticket.probe_member_fix && report.mismatches.is_empty();
+        if escalate {
+            self.escalate(
+                ticket,
+                &report,
+                "every item support needs is in, and the bot has no fix to offer",
+                events,
+                now,
+            )
+            .await;
+        }
+        let state = if !report.missing.is_empty() {
+            TicketState::WaitingOnMember
+        } else if ticket.escalated.is_some() {
+            TicketState::Escalated
+        } else if ticket.probed.is_some() {
+            TicketState::Tested
+        } else {
+            TicketState::WaitingOnModerator
+        };
+        self.set_state(ticket, state, events).await;
+    }
+
+    async fn run_probe(
+        &self,
+        ticket: &TicketRecord,
+        report: &Report,
+        prober: &Prober,
+    ) -> ProbeReport {
+        let mut requests = Vec::new();
+        if let Some(imap) = &report.imap {
+            requests.push(EndpointRequest {
+                service: Service::Imap,
+                host: imap.host.clone(),
+                port: imap.port,
+                mode: None,
+            });
+        }
+        if let Some(smtp) = &report.smtp {
+            requests.push(EndpointRequest {
+                service: Service::Smtp,
+                host: smtp.host.clone(),
+                port: smtp.port,
+                mode: None,
+            });
+        }
+        let targets: Vec<String> = requests
+            .iter()
+            .map(|r| format!("{}:{}", r.host, r.port))
+            .collect();
+        let testing = self
+            .post(
+                ticket.thread,
+                OutMessage::text(render::probe_started(&targets)),
+            )
+            .await
+            .ok();
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let progress = Progress::new(move |event| {
+            if let Some(line) = render::progress_line(event) {
+                let _ = tx.send(line);
+            }
+        });
+        let requester = ticket.member.to_string();
+        let probes = async {
+            let mut out = ProbeReport::default();
+            let runs = requests
+                .iter()
+                .map(|r| prober.probe_report(&requester, r, &progress));
+            let results = futures_join_all(runs).await;
+            for (request, result) in requests.iter().zip(results) {
+                match request.service {
+                    Service::Imap => out.imap = Some(result),
+                    Service::Smtp => out.smtp = Some(result),
+                }
+            }
+            drop(progress);
+            out
+        };
+        let updates = async {
+            let mut lines = Vec::new();
+            while let Some(line) = rx.recv().await {
+                lines.push(line);
+                // Coalesce what arrived meanwhile: one edit per batch, not per stage.
+                while let Ok(more) = rx.try_recv() {
+                    lines.push(more);
+                }
+                if let Some(id) = testing {
+                    let _ = self
+                        .chat
+                        .edit(
+                            ticket.thread,
+                            id,
+                            OutMessage::text(render::probe_progress(&targets, &lines)),
+                        )
+                        .await;
+                }
+            }
+        };
+        let (probe, ()) = tokio::join!(probes, updates);
+        let final_text = OutMessage::text(render::probe_report(&self.rules(), report, &probe));
+        match testing {
+            Some(id) => {
+                if let Err(e) = self.chat.edit(ticket.thread, id, final_text).await {
+                    tracing::warn!(thread = ticket.thread, error = %e, "could not post the probe report");
+                }
+            }
+            None => {
+                let _ = self.post(ticket.thread, final_text).await;
+            }
+        }
+        probe
+    }
+
+    /// Pings the moderator role once per case state and posts the summary to the mod log.
+    async fn escalate(
+        &self,
+        ticket: &mut TicketRecord,
+        report: &Report,
+        reason: &str,
+        events: &mut Vec<EventKind>,
+        now: u64,
+    ) {
+        let fingerprint = format!(
+            "{:?}|{:?}|{:?}|{:?}|{}",
+            report.hub_id,
+            ticket.imap,
+            ticket.smtp,
+            ticket.error_code,
+            ticket.probe_verdicts.join(";")
+        );
+        if ticket.escalated.as_deref() == Some(fingerprint.as_str()) {
+            return;
+        }
+        let notice = OutMessage {
+            content: render::escalation_notice(reason),
+            mention: Mention::Moderators,
+            controls: Controls::None,
+        };
+        if let Ok(id) = self.post(ticket.thread, notice).await {
+            events.push(EventKind::ReplyPosted {
+                message: id,
+                what: "escalation".into(),
+            });
+        }
+        let rules = self.rules();
+        let likely_cause = report
+            .error
+            .as_ref()
+            .and_then(|e| rules.error(&e.code))
+            .map(|rule| rule.diagnosis.clone())
+            .unwrap_or_else(|| "No recognised error; see the thread.".to_string());
+        let summary = EscalationSummary {
+            thread: ticket.thread,
+            title: ticket.title.clone(),
+            hub_id: ticket.hub_id.clone(),
+            provider: ticket.provider.clone(),
+            imap: ticket.imap.clone(),
+            smtp: ticket.smtp.clone(),
+            error_code: ticket.error_code.clone(),
+            probe_verdicts: ticket.probe_verdicts.clone(),
+            likely_cause,
+            reason: reason.to_string(),
+        };
+        if let Err(e) = self.chat.mod_log(&summary).await {
+            tracing::warn!(thread = ticket.thread, error = %e, "could not post to the mod log");
+        }
+        ticket.escalated = Some(fingerprint);
+        ticket.escalated_at = Some(now);
+        events.push(EventKind::Escalated {
+            reason: reason.to_string(),
+        });
+    }
+
+    async fn set_state(
+        &self,
+        ticket: &mut TicketRecord,
+        state: TicketState,
+        events: &mut Vec<EventKind>,
+    ) {
+        if ticket.status == state && !events.iter().any(|e| matches!(e, EventKind::Opened { .. })) {
+            return;
+        }
+        ticket.status = state;
+        events.push(EventKind::StateChanged { to: state });
+        if let Err(e) = self.chat.set_state(ticket.thread, state).await {
+            tracing::warn!(thread = ticket.thread, state = state.as_str(), error = %e, "could not set the state tag");
+        }
+    }
+
+    async fn post(&self, thread: ThreadId, message: OutMessage) -> Result<u64, ChatError> {
+        self.chat.post(thread, message).await.inspect_err(|e| {
+            tracing::warn!(thread, error = %e, "could not post a message");
+        })
+    }
+}
+
+/// Runs futures concurrently and returns their outputs in order (without a futures dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let futures: Vec<_> = futures.map(Box::pin).collect();
+    let mut outputs = Vec::with_capacity(futures.len());
+    // Two endpoints at most: join them pairwise.
+    let mut iter = futures.into_iter();
+    match (iter.next(), iter.next()) {
+        (Some(a), Some(b)) => {
+            let (a, b) = tokio::join!(a, b);
+            outputs.push(a);
+            outputs.push(b);
+        }
+        (Some(a), None) => outputs.push(a.await),
+        _ => {}
+    }
+    for rest in iter {
+        outputs.push(rest.await);
+    }
+    outputs
+}
+
+/// The core's view of a stored ticket.
+pub fn ticket_thread(ticket: &TicketRecord) -> core::Thread {
+    core::Thread {
+        messages: ticket
+            .messages
+            .iter()
+            .map(|m| core::Message {
+                role: match m.role {
+                    StoredRole::Member => core::Role::Member,
+                    StoredRole::Moderator => core::Role::Moderator,
+                    StoredRole::Bot => core::Role::Bot,
+                },
+                author_id: Some(m.author.to_string()),
+                text: m.text.clone(),
+                attachments: m
+                    .attachments
+                    .iter()
+                    .map(|a| core::Attachment {
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.size,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn item_id(item: Item) -> &'static str {
+    match item {
+        Item::Screenshot => "screenshot",
+        Item::Error => "error",
+        Item::HubId => "hub_id",
+        Item::Checklist => "checklist",
+    }
+}
+
+fn probe_key(report: &Report) -> Option<String> {
+    if report.imap.is_none() && report.smtp.is_none() {
+        return None;
+    }
+    let show = |e: &Option<core::Endpoint>| e.as_ref().map(ToString::to_string).unwrap_or_default();
+    Some(format!(
+        "imap={} smtp={}",
+        show(&report.imap),
+        show(&report.smtp)
+    ))
+}
+
+/// Findings that mean the member typed something wrong: fix that before a moderator looks.
+fn member_can_fix(probe: &ProbeReport) -> bool {
+    use crate::core::diagnose::Code;
+    probe.imap.iter().chain(probe.smtp.iter()).any(|e| {
+        e.findings.iter().any(|f| {
+            matches!(
+                f.code,
+                Code::WrongProtocol
+                    | Code::TlsOnPlainPort
+                    | Code::PlainOnTlsPort
+                    | Code::DnsNotFound
+                    | Code::AlternativeAvailable
+            )
+        })
+    })
+}
+
+fn status_summary(ticket: &TicketRecord, report: &Report) -> String {
+    let missing = if report.missing.is_empty() {
+        "nothing".to_string()
+    } else {
+        report
+            .missing
+            .iter()
+            .map(|i| item_id(*i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    render::finish(&format!(
+        "State: {} · Hub ID: {} · provider: {} · error: {} · IMAP: {} · SMTP: {} · missing: {} · probe: {}",
+        ticket.status.as_str(),
+        report.hub_id.as_deref().unwrap_or("-"),
+        report.provider.as_deref().unwrap_or("-"),
+        report.error.as_ref().map_or("-", |e| e.code.as_str()),
+        ticket.imap.as_deref().unwrap_or("-"),
+        ticket.smtp.as_deref().unwrap_or("-"),
+        missing,
+        if ticket.probe_verdicts.is_empty() { "not run".to_string() } else { ticket.probe_verdicts.join("; ") }
+    ))
+}

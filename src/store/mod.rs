@@ -1,0 +1,48 @@
+//! The triage log: tickets, an append-only event log, and idempotency keys.
+//!
+//! The engine talks to the [`TriageLog`] trait; [`sled_store::SledLog`] is the real thing.
+//! Records are their own versioned serde types (not the core's), stored as JSON so that an
+//! older database opens and migrates ([`records`]). Nothing here ever holds a credential: the
+//! engine redacts message text before it reaches a record, and email addresses are reduced to
+//! their domain.
+
+pub mod records;
+pub mod sled_store;
+
+pub use records::{EventKind, EventRecord, StoredMessage, TicketRecord};
+pub use sled_store::SledLog;
+
+use crate::engine::chat::ThreadId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the database (sled takes an exclusive lock).
+    #[error("the store at {path} is locked by another process (is the bot already running?)")]
+    Locked { path: String },
+    #[error("the store at {path} is corrupt or unreadable: {detail}")]
+    Corrupt { path: String, detail: String },
+    #[error("the store at {path} is read-only or full: {detail}")]
+    Unwritable { path: String, detail: String },
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+/// What the engine needs from storage. Every write is durable when the call returns.
+pub trait TriageLog: Send + Sync {
+    fn ticket(&self, thread: ThreadId) -> Result<Option<TicketRecord>, StoreError>;
+    /// Saves the ticket, appends `events`, and records `seen` idempotency keys, atomically.
+    fn commit(
+        &self,
+        ticket: &TicketRecord,
+        events: &[EventKind],
+        seen: &[String],
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// True when `key` (a Discord message or interaction id) was already handled.
+    fn seen(&self, key: &str) -> Result<bool, StoreError>;
+    fn events(&self, thread: ThreadId) -> Result<Vec<EventRecord>, StoreError>;
+    fn tickets(&self) -> Result<Vec<TicketRecord>, StoreError>;
+    /// Deletes closed or resolved tickets (and their events) last updated before `before`.
+    /// Returns how many were purged.
+    fn purge_closed_before(&self, before: u64) -> Result<usize, StoreError>;
+}

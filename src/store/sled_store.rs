@@ -1,0 +1,246 @@
+//! [`TriageLog`] on sled 0.34.
+
+use std::path::{Path, PathBuf};
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use super::records::{EventKind, EventRecord, TicketRecord};
+use super::{StoreError, TriageLog};
+use crate::engine::chat::{ThreadId, TicketState};
+
+pub struct SledLog {
+    db: sled::Db,
+    tickets: sled::Tree,
+    events: sled::Tree,
+    seen: sled::Tree,
+    path: PathBuf,
+}
+
+impl SledLog {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<SledLog, StoreError> {
+        let shown = path.display().to_string();
+        let db = sled::Config::new()
+            .path(path)
+            .open()
+            .map_err(|e| open_error(&shown, e))?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&shown, e));
+        let log = SledLog {
+            tickets: tree("tickets")?,
+            events: tree("events")?,
+            seen: tree("seen")?,
+            db,
+            path: path.to_path_buf(),
+        };
+        // Read every ticket once, so a corrupt or unknown-version record is reported at start
+        // rather than in the middle of a conversation.
+        log.tickets()?;
+        Ok(log)
+    }
+
+    /// Opens a copy of the store at `path`, so that it can be read while the bot holds the
+    /// original's lock. Changes to the copy are discarded.
+    pub fn open_snapshot(path: &Path) -> Result<(SledLog, tempfile::TempDir), StoreError> {
+        let shown = path.display().to_string();
+        if !path.is_dir() {
+            return Err(StoreError::Other(format!("no store at {shown}")));
+        }
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Other(format!("temp dir: {e}")))?;
+        copy_dir(path, dir.path())
+            .map_err(|e| StoreError::Other(format!("cannot copy {shown}: {e}")))?;
+        let log = SledLog::open(dir.path()).map_err(|e| match e {
+            StoreError::Locked { .. } => StoreError::Other(format!("cannot snapshot {shown}")),
+            other => other,
+        })?;
+        Ok((log, dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: sled::Error) -> StoreError {
+        write_error(&self.path.display().to_string(), e)
+    }
+
+    /// Flushes everything to disk (also done after every commit).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn open_error(path: &str, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+        {
+            StoreError::Locked {
+                path: path.to_string(),
+            }
+        }
+        sled::Error::Corruption { .. } => StoreError::Corrupt {
+            path: path.to_string(),
+            detail: e.to_string(),
+        },
+        other => write_error(path, other),
+    }
+}
+
+fn write_error(path: &str, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::ReadOnlyFilesystem
+                    | std::io::ErrorKind::StorageFull
+            ) || io.raw_os_error() == Some(28) =>
+        {
+            StoreError::Unwritable {
+                path: path.to_string(),
+                detail: io.to_string(),
+            }
+        }
+        sled::Error::Corruption { .. } => StoreError::Corrupt {
+            path: path.to_string(),
+            detail: e.to_string(),
+        },
+        other => StoreError::Other(format!("{path}: {other}")),
+    }
+}
+
+fn event_key(thread: ThreadId, seq: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&thread.to_be_bytes());
+    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+impl TriageLog for SledLog {
+    fn ticket(&self, thread: ThreadId) -> Result<Option<TicketRecord>, StoreError> {
+        let Some(bytes) = self
+            .tickets
+            .get(thread.to_be_bytes())
+            .map_err(|e| self.err(e))?
+        else {
+            return Ok(None);
+        };
+        TicketRecord::from_json(&bytes)
+            .map(Some)
+            .map_err(|detail| StoreError::Corrupt {
+                path: self.path.display().to_string(),
+                detail: format!("ticket {thread}: {detail}"),
+            })
+    }
+
+    fn commit(
+        &self,
+        ticket: &TicketRecord,
+        events: &[EventKind],
+        seen: &[String],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut sequenced = Vec::with_capacity(events.len());
+        for kind in events {
+            let seq = self.db.generate_id().map_err(|e| self.err(e))?;
+            let record = EventRecord {
+                at: now,
+                kind: kind.clone(),
+            };
+            sequenced.push((
+                event_key(ticket.thread, seq),
+                serde_json::to_vec(&record).unwrap_or_default(),
+            ));
+        }
+        let ticket_bytes = ticket.to_json();
+        let result: Result<(), TransactionError<()>> = (&self.tickets, &self.events, &self.seen)
+            .transaction(|(t, e, s)| {
+                t.insert(&ticket.thread.to_be_bytes(), ticket_bytes.as_slice())?;
+                for (key, value) in &sequenced {
+                    e.insert(key, value.as_slice())?;
+                }
+                for key in seen {
+                    s.insert(key.as_bytes(), &[] as &[u8])?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Storage(e)) => return Err(self.err(e)),
+            Err(TransactionError::Abort(())) => {
+                return Err(StoreError::Other("transaction aborted".into()))
+            }
+        }
+        // Durable before the engine reports the action as done.
+        self.flush()
+    }
+
+    fn seen(&self, key: &str) -> Result<bool, StoreError> {
+        self.seen
+            .contains_key(key.as_bytes())
+            .map_err(|e| self.err(e))
+    }
+
+    fn events(&self, thread: ThreadId) -> Result<Vec<EventRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.events.scan_prefix(thread.to_be_bytes()) {
+            let (_, value) = item.map_err(|e| self.err(e))?;
+            match serde_json::from_slice::<EventRecord>(&value) {
+                Ok(record) => out.push(record),
+                Err(e) => {
+                    return Err(StoreError::Corrupt {
+                        path: self.path.display().to_string(),
+                        detail: format!("event of thread {thread}: {e}"),
+                    })
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn tickets(&self) -> Result<Vec<TicketRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tickets.iter() {
+            let (key, value) = item.map_err(|e| self.err(e))?;
+            let ticket = TicketRecord::from_json(&value).map_err(|detail| StoreError::Corrupt {
+                path: self.path.display().to_string(),
+                detail: format!("ticket {:?}: {detail}", key.as_ref()),
+            })?;
+            out.push(ticket);
+        }
+        Ok(out)
+    }
+
+    fn purge_closed_before(&self, before: u64) -> Result<usize, StoreError> {
+        let mut purged = 0;
+        for ticket in self.tickets()? {
+            let finished = matches!(ticket.status, TicketState::Closed | TicketState::Resolved);
+            if finished && ticket.updated_at < before {
+                for item in self.events.scan_prefix(ticket.thread.to_be_bytes()).keys() {
+                    let key = item.map_err(|e| self.err(e))?;
+                    self.events.remove(key).map_err(|e| self.err(e))?;
+                }
+                self.tickets
+                    .remove(ticket.thread.to_be_bytes())
+                    .map_err(|e| self.err(e))?;
+                purged += 1;
+            }
+        }
+        self.flush()?;
+        Ok(purged)
+    }
+}
