@@ -1,0 +1,337 @@
+//! The engine end to end with a real sled store in a temp dir, real rules, and a chat sink that
+//! records what the bot would do on the platform (the Discord adapter has its own end-to-end
+//! suite against a fake Discord).
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use imap_triage::core::Attachment;
+use imap_triage::engine::chat::{Chat, ChatError, Controls, EscalationSummary, Mention, MessageId, OutMessage, ThreadId, TicketState};
+use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
+use imap_triage::store::{EventKind, SledLog, TriageLog};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Call {
+    Post(MessageId, OutMessage),
+    Edit(MessageId, OutMessage),
+    Delete(MessageId),
+    State(TicketState),
+    ModLog(EscalationSummary),
+    Close,
+}
+
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<Call>>,
+    next: Mutex<u64>,
+    deny_delete: bool,
+}
+
+impl Recorder {
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+    fn posts(&self) -> Vec<OutMessage> {
+        self.calls().into_iter().filter_map(|c| if let Call::Post(_, m) = c { Some(m) } else { None }).collect()
+    }
+    fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+}
+
+#[async_trait]
+impl Chat for Recorder {
+    async fn post(&self, _thread: ThreadId, message: OutMessage) -> Result<MessageId, ChatError> {
+        let mut next = self.next.lock().unwrap();
+        *next += 1;
+        let id = 9_000 + *next;
+        self.calls.lock().unwrap().push(Call::Post(id, message));
+        Ok(id)
+    }
+    async fn edit(&self, _thread: ThreadId, message: MessageId, new: OutMessage) -> Result<(), ChatError> {
+        self.calls.lock().unwrap().push(Call::Edit(message, new));
+        Ok(())
+    }
+    async fn delete(&self, _thread: ThreadId, message: MessageId) -> Result<(), ChatError> {
+        if self.deny_delete {
+            return Err(ChatError::MissingPermission("MANAGE_MESSAGES".into()));
+        }
+        self.calls.lock().unwrap().push(Call::Delete(message));
+        Ok(())
+    }
+    async fn set_state(&self, _thread: ThreadId, state: TicketState) -> Result<(), ChatError> {
+        self.calls.lock().unwrap().push(Call::State(state));
+        Ok(())
+    }
+    async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
+        self.calls.lock().unwrap().push(Call::ModLog(summary.clone()));
+        Ok(())
+    }
+    async fn close(&self, _thread: ThreadId) -> Result<(), ChatError> {
+        self.calls.lock().unwrap().push(Call::Close);
+        Ok(())
+    }
+}
+
+const THREAD: u64 = 500;
+const MEMBER: u64 = 7;
+const MODERATOR: u64 = 8;
+const STRANGER: u64 = 9;
+
+struct Setup {
+    engine: Engine,
+    chat: Arc<Recorder>,
+    store: Arc<SledLog>,
+    _dir: tempfile::TempDir,
+}
+
+fn setup(deny_delete: bool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let chat = Arc::new(Recorder { deny_delete, ..Recorder::default() });
+    let rules = imap_triage::rules_dir::embedded().unwrap();
+    // No prober: these scenarios post no server, or test the probe elsewhere.
+    let engine = Engine::new(rules, store.clone(), chat.clone(), None);
+    Setup { engine, chat, store, _dir: dir }
+}
+
+fn message(id: u64, author: u64, text: &str) -> Incoming {
+    Incoming {
+        id,
+        author,
+        author_is_bot: false,
+        author_is_moderator: author == MODERATOR,
+        text: text.into(),
+        attachments: Vec::new(),
+    }
+}
+
+fn screenshot(id: u64) -> Incoming {
+    let mut m = message(id, MEMBER, "here is the screen");
+    m.attachments.push(Attachment {
+        filename: "screen.png".into(),
+        content_type: Some("image/png".into()),
+        size: Some(1000),
+    });
+    m
+}
+
+async fn open(s: &Setup, text: &str) {
+    s.engine
+        .handle(Event::NewThread { thread: THREAD, title: "help".into(), starter: message(THREAD, MEMBER, text) })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn new_post_gets_one_status_message_and_follow_ups_edit_it() {
+    let s = setup(false);
+    open(&s, "IMAP authentication error, please help").await;
+    let posts = s.chat.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].content.contains("Hub ID"));
+    assert!(matches!(posts[0].controls, Controls::Status { checked: [false, false, false, false] }));
+    assert_eq!(posts[0].mention, Mention::Nobody);
+    assert!(s.chat.calls().contains(&Call::State(TicketState::WaitingOnMember)));
+
+    s.chat.clear();
+    s.engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
+    let calls = s.chat.calls();
+    assert!(s.chat.posts().is_empty(), "a follow-up adds no message: {calls:?}");
+    let edited = calls.iter().find_map(|c| if let Call::Edit(_, m) = c { Some(m) } else { None }).expect("status edited");
+    assert!(edited.content.contains("✅ Hub ID: 4821937"), "{}", edited.content);
+}
+
+#[tokio::test]
+async fn replayed_events_do_nothing() {
+    let s = setup(false);
+    open(&s, "IMAP settings incorrect").await;
+    let before = s.chat.calls().len();
+    open(&s, "IMAP settings incorrect").await;
+    s.engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
+    let after_first = s.chat.calls().len();
+    s.engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
+    assert_eq!(s.chat.calls().len(), after_first, "the replayed message changed nothing");
+    assert!(after_first > before);
+    assert_eq!(s.chat.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn complete_case_escalates_once_with_a_summary() {
+    let s = setup(false);
+    open(&s, "IMAP authentication error. Hub ID 4821937. My email is ann@acme-widgets.com").await;
+    s.engine.handle(Event::Message { thread: THREAD, message: screenshot(501) }).await.unwrap();
+    assert!(!s.chat.calls().iter().any(|c| matches!(c, Call::ModLog(_))), "not complete yet");
+    let all = ["typed_credentials", "typed_servers", "verified_credentials", "confirmed_with_provider"];
+    let response = s
+        .engine
+        .handle(Event::ChecklistSelected {
+            thread: THREAD,
+            actor: Actor { user: MEMBER, is_moderator: false },
+            interaction: 77,
+            selected: all.iter().map(|s| s.to_string()).collect(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(response.private.as_deref(), Some("Checklist saved."));
+    let calls = s.chat.calls();
+    let pings: Vec<_> = s.chat.posts().into_iter().filter(|m| m.mention == Mention::Moderators).collect();
+    assert_eq!(pings.len(), 1, "{calls:?}");
+    let summary = calls.iter().find_map(|c| if let Call::ModLog(s) = c { Some(s.clone()) } else { None }).expect("mod log");
+    assert_eq!(summary.hub_id.as_deref(), Some("4821937"));
+    assert_eq!(summary.error_code.as_deref(), Some("imap_auth_error"));
+    assert_eq!(summary.thread, THREAD);
+    assert!(calls.contains(&Call::State(TicketState::Escalated)));
+
+    // More talk in the same state: no second ping.
+    s.engine.handle(Event::Message { thread: THREAD, message: message(502, MEMBER, "any news?") }).await.unwrap();
+    let pings = s.chat.posts().into_iter().filter(|m| m.mention == Mention::Moderators).count();
+    assert_eq!(pings, 1);
+    let events = s.store.events(THREAD).unwrap();
+    assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::Escalated { .. })).count(), 1);
+}
+
+#[tokio::test]
+async fn posted_password_is_deleted_and_never_stored() {
+    let s = setup(false);
+    open(&s, "IMAP settings incorrect").await;
+    s.engine
+        .handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "my password is Tr0ub4dor&3xyz") })
+        .await
+        .unwrap();
+    let calls = s.chat.calls();
+    assert!(calls.contains(&Call::Delete(501)), "{calls:?}");
+    let warning = s.chat.posts().into_iter().find(|m| m.content.contains("Change that password")).expect("warning");
+    assert_eq!(warning.mention, Mention::User(MEMBER));
+    assert!(warning.content.contains("deleted"));
+    let ticket = s.store.ticket(THREAD).unwrap().unwrap();
+    let stored = serde_json::to_string(&ticket).unwrap() + &format!("{:?}", s.store.events(THREAD).unwrap());
+    assert!(!stored.contains("Tr0ub4dor&3xyz"));
+    assert!(format!("{calls:?}").matches("Tr0ub4dor").count() == 0);
+}
+
+#[tokio::test]
+async fn missing_delete_permission_is_said_plainly() {
+    let s = setup(true);
+    open(&s, "IMAP settings incorrect").await;
+    s.engine
+        .handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "password: Tr0ub4dor&3xyz") })
+        .await
+        .unwrap();
+    let warning = s.chat.posts().into_iter().find(|m| m.content.contains("Change that password")).expect("warning");
+    assert!(warning.content.contains("could not delete"), "{}", warning.content);
+    let events = s.store.events(THREAD).unwrap();
+    assert!(events.iter().any(|e| e.kind == EventKind::SecretRedacted { kind: "password".into(), deleted: false }));
+}
+
+#[tokio::test]
+async fn only_the_member_or_a_moderator_can_use_the_controls() {
+    let s = setup(false);
+    open(&s, "IMAP settings incorrect").await;
+    let response = s
+        .engine
+        .handle(Event::ChecklistSelected {
+            thread: THREAD,
+            actor: Actor { user: STRANGER, is_moderator: false },
+            interaction: 90,
+            selected: vec!["typed_credentials".into()],
+        })
+        .await
+        .unwrap();
+    assert!(response.private.unwrap().contains("Only the member"));
+    let ticket = s.store.ticket(THREAD).unwrap().unwrap();
+    assert_eq!(ticket.messages.len(), 1, "the refused click stored nothing");
+
+    let response = s
+        .engine
+        .handle(Event::DetailsSubmitted {
+            thread: THREAD,
+            actor: Actor { user: MODERATOR, is_moderator: true },
+            interaction: 91,
+            hub_id: "4821937".into(),
+            imap: "imap.acme-widgets.com:993".into(),
+            smtp: String::new(),
+            error: String::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(response.private.as_deref(), Some("Details saved."));
+    let ticket = s.store.ticket(THREAD).unwrap().unwrap();
+    assert_eq!(ticket.hub_id.as_deref(), Some("4821937"));
+    assert_eq!(ticket.imap.as_deref(), Some("imap.acme-widgets.com:993"));
+}
+
+#[tokio::test]
+async fn moderator_commands_check_the_role_and_need_a_reason() {
+    let s = setup(false);
+    open(&s, "IMAP settings incorrect").await;
+    let refused = s
+        .engine
+        .handle(Event::Command {
+            thread: THREAD,
+            actor: Actor { user: STRANGER, is_moderator: false },
+            key: 1,
+            command: Command::Resolve { reason: "x".into() },
+        })
+        .await
+        .unwrap();
+    assert!(refused.private.unwrap().contains("Only moderators"));
+    assert_eq!(s.store.ticket(THREAD).unwrap().unwrap().status, TicketState::WaitingOnMember);
+
+    let moderator = Actor { user: MODERATOR, is_moderator: true };
+    let status = s.engine.handle(Event::Command { thread: THREAD, actor: moderator, key: 2, command: Command::Status }).await.unwrap();
+    assert!(status.private.unwrap().contains("waiting_on_member"));
+
+    s.engine
+        .handle(Event::Command { thread: THREAD, actor: moderator, key: 3, command: Command::Resolve { reason: "new app password".into() } })
+        .await
+        .unwrap();
+    let ticket = s.store.ticket(THREAD).unwrap().unwrap();
+    assert_eq!(ticket.status, TicketState::Resolved);
+    assert!(s.chat.calls().contains(&Call::State(TicketState::Resolved)));
+    let events = s.store.events(THREAD).unwrap();
+    assert!(events.iter().any(|e| e.kind == EventKind::Resolved { by: MODERATOR, reason: "new app password".into() }));
+
+    s.engine.handle(Event::Command { thread: THREAD, actor: moderator, key: 4, command: Command::Reopen }).await.unwrap();
+    assert_eq!(s.store.ticket(THREAD).unwrap().unwrap().status, TicketState::WaitingOnMember);
+}
+
+#[tokio::test]
+async fn member_text_cannot_ping_anyone() {
+    let s = setup(false);
+    open(&s, "@everyone @here <@&123> HELP IMAP settings incorrect").await;
+    for call in s.chat.calls() {
+        if let Call::Post(_, m) | Call::Edit(_, m) = call {
+            assert!(!m.content.contains("@everyone") && !m.content.contains("@here") && !m.content.contains("<@&"), "{}", m.content);
+            assert_ne!(m.mention, Mention::Moderators);
+        }
+    }
+}
+
+#[tokio::test]
+async fn tickets_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let store = Arc::new(SledLog::open(&path).unwrap());
+        let chat = Arc::new(Recorder::default());
+        let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store, chat, None);
+        engine
+            .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "Hub ID 4821937") })
+            .await
+            .unwrap();
+    }
+    let store = Arc::new(SledLog::open(&path).unwrap());
+    let chat = Arc::new(Recorder::default());
+    let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store.clone(), chat.clone(), None);
+    // The replayed starter after a restart: no second status message.
+    engine
+        .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "Hub ID 4821937") })
+        .await
+        .unwrap();
+    assert!(chat.calls().is_empty(), "{:?}", chat.calls());
+    engine.handle(Event::Message { thread: THREAD, message: screenshot(501) }).await.unwrap();
+    assert!(chat.posts().is_empty(), "the status message from before the restart is edited");
+    assert!(chat.calls().iter().any(|c| matches!(c, Call::Edit(..))));
+    assert_eq!(store.ticket(THREAD).unwrap().unwrap().hub_id.as_deref(), Some("4821937"));
+}
