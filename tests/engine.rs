@@ -335,3 +335,73 @@ async fn tickets_survive_a_restart() {
     assert!(chat.calls().iter().any(|c| matches!(c, Call::Edit(..))));
     assert_eq!(store.ticket(THREAD).unwrap().unwrap().hub_id.as_deref(), Some("4821937"));
 }
+
+#[tokio::test]
+async fn reminders_then_warning_then_close_and_a_reply_cancels() {
+    use imap_triage::engine::Timings;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let chat = Arc::new(Recorder::default());
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let clock_now = now.clone();
+    let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store.clone(), chat.clone(), None)
+        .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
+        .with_timings(Timings { reminder_after: 100, close_after: 350, close_grace: 50 });
+    engine
+        .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "IMAP settings incorrect") })
+        .await
+        .unwrap();
+    let reminders = |chat: &Recorder| chat.posts().iter().filter(|m| m.content.contains("Friendly reminder")).count();
+
+    assert_eq!(engine.tick().await.unwrap(), 0, "too early");
+    now.fetch_add(100, Ordering::SeqCst);
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    assert_eq!(reminders(&chat), 1);
+    let reminder = chat.posts().into_iter().find(|m| m.content.contains("Friendly reminder")).unwrap();
+    assert!(reminder.content.contains("Hub ID") && reminder.content.contains("Screenshot"), "{}", reminder.content);
+    assert_eq!(reminder.mention, Mention::User(MEMBER));
+    engine.tick().await.unwrap();
+    assert_eq!(reminders(&chat), 1, "one reminder per period");
+
+    // A member reply resets the clock.
+    engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
+    now.fetch_add(99, Ordering::SeqCst);
+    engine.tick().await.unwrap();
+    assert_eq!(reminders(&chat), 1);
+
+    now.fetch_add(400, Ordering::SeqCst);
+    engine.tick().await.unwrap();
+    assert!(chat.posts().iter().any(|m| m.content.contains("will be closed")), "warned");
+    assert!(!chat.calls().contains(&Call::Close));
+    now.fetch_add(50, Ordering::SeqCst);
+    engine.tick().await.unwrap();
+    assert!(chat.calls().contains(&Call::Close));
+    assert_eq!(store.ticket(THREAD).unwrap().unwrap().status, TicketState::Closed);
+    let events = store.events(THREAD).unwrap();
+    assert!(events.iter().any(|e| e.kind == EventKind::AutoClosed));
+}
+
+#[tokio::test]
+async fn exempt_threads_are_left_alone() {
+    use imap_triage::engine::Timings;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let chat = Arc::new(Recorder::default());
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let clock_now = now.clone();
+    let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store, chat.clone(), None)
+        .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
+        .with_timings(Timings { reminder_after: 100, close_after: 350, close_grace: 50 });
+    engine
+        .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "IMAP settings incorrect") })
+        .await
+        .unwrap();
+    let moderator = Actor { user: MODERATOR, is_moderator: true };
+    engine.handle(Event::Command { thread: THREAD, actor: moderator, key: 5, command: Command::Exempt }).await.unwrap();
+    now.fetch_add(10_000, Ordering::SeqCst);
+    chat.clear();
+    assert_eq!(engine.tick().await.unwrap(), 0);
+    assert!(chat.calls().is_empty());
+}

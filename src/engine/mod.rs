@@ -512,6 +512,74 @@ impl Engine {
         Ok(Response::private(reply))
     }
 
+    /// Runs the lifecycle timers of every open ticket: one reminder per period while items are
+    /// missing, then a warning, then archive-and-lock. The clocks come from the store, so they
+    /// survive restarts. Returns how many tickets were acted on.
+    pub async fn tick(&self) -> Result<usize, EngineError> {
+        let mut acted = 0;
+        for stale in self.store.tickets()? {
+            if stale.exempt || stale.status != TicketState::WaitingOnMember {
+                continue;
+            }
+            let lock = self.thread_lock(stale.thread);
+            let _guard = lock.lock().await;
+            // Re-read under the lock: an event may have just changed it.
+            let Some(mut ticket) = self.store.ticket(stale.thread)? else { continue };
+            let now = self.now();
+            let t = self.timings;
+            let idle = now.saturating_sub(ticket.last_member_at);
+            let mut events = Vec::new();
+            if let Some(warned) = ticket.close_warned_at {
+                if now.saturating_sub(warned) >= t.close_grace {
+                    let notice = OutMessage::text(render::finish(
+                        "🗂️ Closing this thread for now, since the details support needs didn't arrive. Open a new post any time.",
+                    ));
+                    let _ = self.post(ticket.thread, notice).await;
+                    if let Err(e) = self.chat.close(ticket.thread).await {
+                        tracing::warn!(thread = ticket.thread, error = %e, "could not archive and lock the thread");
+                    }
+                    ticket.closed_at = Some(now);
+                    events.push(EventKind::AutoClosed);
+                    self.set_state(&mut ticket, TicketState::Closed, &mut events).await;
+                }
+            } else if idle >= t.close_after {
+                let hours = t.close_grace.div_ceil(3600);
+                let notice = OutMessage {
+                    content: render::finish(&format!(
+                        "⏳ This thread will be closed in about {hours} h unless you reply. Anything you post keeps it open."
+                    )),
+                    mention: Mention::User(ticket.member),
+                    controls: Controls::None,
+                };
+                let _ = self.post(ticket.thread, notice).await;
+                ticket.close_warned_at = Some(now);
+                events.push(EventKind::CloseWarned);
+            } else if t.reminder_after > 0 && idle >= t.reminder_after * (u64::from(ticket.reminders_sent) + 1) {
+                let missing = ticket.missing.clone();
+                let rules = self.rules();
+                let report = core::triage(&rules, &ticket_thread(&ticket));
+                let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
+                let notice = OutMessage {
+                    content: render::finish(&format!(
+                        "👋 Friendly reminder: support still needs {} before anyone can help. The status message above says how.",
+                        asks.join(", ")
+                    )),
+                    mention: Mention::User(ticket.member),
+                    controls: Controls::None,
+                };
+                let _ = self.post(ticket.thread, notice).await;
+                ticket.reminders_sent += 1;
+                events.push(EventKind::ReminderSent { missing });
+            }
+            if !events.is_empty() {
+                ticket.updated_at = now;
+                self.store.commit(&ticket, &events, &[], now)?;
+                acted += 1;
+            }
+        }
+        Ok(acted)
+    }
+
     /// Re-triages the ticket and brings the thread up to date: the status message, the probe
     /// (once per distinct endpoint set, or now when `force_probe`), escalation, the state tag.
     async fn refresh(
