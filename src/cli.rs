@@ -46,6 +46,17 @@ enum Command {
         /// Settings file (TOML); only `[store]` and `[probe]` matter here.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Continue the thread with this id (e.g. after a crash) instead of opening a new one.
+        #[arg(long, value_name = "ID")]
+        thread: Option<u64>,
+    },
+    /// Review the triage log (works with the bot stopped or running).
+    Log {
+        /// Settings file (TOML); only `[store]` and `[lifecycle]` matter here.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: crate::log_cli::LogCommand,
     },
     /// Start the Discord bot.
     Run {
@@ -78,8 +89,11 @@ pub fn main() -> i32 {
         } => rules_check(dir.as_deref().unwrap_or(Path::new("rules"))),
         Command::Probe(args) => crate::probe::cli::run(args),
         Command::Run { config } => crate::discord::run(config.as_deref()),
-        Command::Console { config } => match console_settings(config.as_deref()) {
-            Ok(settings) => crate::console::run(settings),
+        Command::Log { config, command } => crate::log_cli::run(config.as_deref(), command),
+        Command::Console { config, thread } => match console_settings(config.as_deref()) {
+            Ok(settings) => {
+                crate::console::run(crate::console::ConsoleSettings { thread, ..settings })
+            }
             Err(e) => {
                 eprintln!("imap-triage: {e}");
                 2
@@ -176,13 +190,12 @@ fn one_line(text: &str) -> String {
 }
 
 fn console_settings(config: Option<&Path>) -> Result<crate::console::ConsoleSettings, String> {
-    if config.is_some() {
-        return Err("--config is not supported by console yet".to_string());
-    }
+    let config = crate::config::Config::load(config).map_err(|e| e.to_string())?;
     Ok(crate::console::ConsoleSettings {
-        store_path: PathBuf::from("data"),
-        rules_dir: None,
-        policy: crate::probe::policy::Policy::default(),
-        extra_ca: Vec::new(),
+        thread: None,
+        store_path: config.store.path.clone(),
+        rules_dir: config.rules.path.clone(),
+        policy: config.probe.policy(),
+        extra_ca: config.probe.ca_files.clone(),
     })
 }

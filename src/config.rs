@@ -33,12 +33,12 @@ pub enum ConfigError {
     },
     #[error("config: {var}: {reason}")]
     Env { var: String, reason: String },
-    /// A key with a bad or missing value. `key` is dotted (`discord.moderator_role`); `source`
+    /// A key with a bad or missing value. `key` is dotted (`discord.moderator_role`); `from_env`
     /// names the variable when the value came from the environment.
-    #[error("config: {key}{}: {reason}", source_suffix(.source))]
+    #[error("config: {key}{}: {reason}", source_suffix(.from_env))]
     Key {
         key: String,
-        source: Option<String>,
+        from_env: Option<String>,
         reason: String,
     },
 }
@@ -54,7 +54,7 @@ impl ConfigError {
     fn key(key: &str, reason: impl Into<String>) -> Self {
         ConfigError::Key {
             key: key.to_string(),
-            source: None,
+            from_env: None,
             reason: reason.into(),
         }
     }
@@ -460,7 +460,7 @@ fn apply_env(table: &mut toml::Table, var: &str, raw: &str) -> Result<String, Co
             _ => {
                 return Err(ConfigError::Key {
                     key: segments[..=depth].join("."),
-                    source: Some(var.to_string()),
+                    from_env: Some(var.to_string()),
                     reason: "is a value, not a section".into(),
                 })
             }
@@ -493,11 +493,7 @@ fn key_error(
     let message = e.inner().message().to_string();
     let (key, reason) = if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let key = if path == "." || path.is_empty() {
-            field.to_string()
-        } else {
-            format!("{path}.{field}")
-        };
+        let key = join_key(&path, field);
         let expected = expected.trim_start_matches(',').trim();
         let expected = expected
             .strip_prefix("expected one of ")
@@ -511,11 +507,7 @@ fn key_error(
         (key, reason)
     } else if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
-        let key = if path == "." || path.is_empty() {
-            field.to_string()
-        } else {
-            format!("{path}.{field}")
-        };
+        let key = join_key(&path, field);
         (key, "missing".to_string())
     } else if let Some((_, expected)) = message.split_once(", expected ") {
         (path, format!("expected {}", friendly_type(expected)))
@@ -523,7 +515,7 @@ fn key_error(
         (path, one_line(&message))
     };
     // The variable that set this key or one of its parents, if any.
-    let source = env_keys
+    let from_env = env_keys
         .iter()
         .find(|(k, _)| {
             key == **k || key.starts_with(&format!("{k}.")) || k.starts_with(&format!("{key}."))
@@ -531,8 +523,20 @@ fn key_error(
         .map(|(_, var)| var.clone());
     ConfigError::Key {
         key,
-        source,
+        from_env,
         reason,
+    }
+}
+
+/// `path.field`, unless the path already ends with the field (serde_path_to_error includes an
+/// unknown field in the path, not a missing one).
+fn join_key(path: &str, field: &str) -> String {
+    if path == "." || path.is_empty() {
+        field.to_string()
+    } else if path == field || path.ends_with(&format!(".{field}")) {
+        path.to_string()
+    } else {
+        format!("{path}.{field}")
     }
 }
 

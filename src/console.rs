@@ -27,6 +27,8 @@ pub const MEMBER: u64 = 1;
 pub const MODERATOR: u64 = 2;
 
 pub struct ConsoleSettings {
+    /// Continue this thread (e.g. after a crash) instead of opening a new one.
+    pub thread: Option<u64>,
     pub store_path: PathBuf,
     pub rules_dir: Option<PathBuf>,
     pub policy: Policy,
@@ -148,12 +150,17 @@ pub async fn run_with(
     let anchors: Vec<&Path> = settings.extra_ca.iter().map(PathBuf::as_path).collect();
     let tls = TlsSetup::new(&anchors).map_err(|e| e.to_string())?;
     let prober = Prober::new(settings.policy, tls);
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(1);
+    // The bot's message ids only need to be unique; the member's follow the input's line
+    // numbers, so that the same input replayed after a crash carries the same ids.
     let chat = ConsoleChat {
         out: Arc::clone(&out),
-        next_id: Arc::new(AtomicU64::new(1_000)),
+        next_id: Arc::new(AtomicU64::new(started_ms)),
         checklist_labels: rules.checklist.items.iter().map(|i| i.id.clone()).collect(),
     };
-    let next_id = Arc::clone(&chat.next_id);
     let engine = Engine::new(
         rules,
         Arc::new(store),
@@ -169,10 +176,7 @@ pub async fn run_with(
         let _ = o.flush();
     };
     // A fresh thread per session, so earlier sessions in the same store stay separate.
-    let thread: ThreadId = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(1);
+    let thread: ThreadId = settings.thread.unwrap_or(started_ms);
     say(&format!(
         "imap-triage console: thread {thread}. /help lists commands, /quit exits."
     ));
@@ -186,16 +190,19 @@ pub async fn run_with(
     };
     let mut opened = false;
     let mut lines = input.lines();
+    let mut line_no: u64 = 0;
     while let Some(line) = lines
         .next_line()
         .await
         .map_err(|e| format!("reading input: {e}"))?
     {
+        line_no += 1;
         let line = line.trim_end();
         if line.trim().is_empty() {
             continue;
         }
-        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        // Unique per thread and line, like Discord's ids, and the same when replayed.
+        let id = thread.wrapping_mul(100_000).wrapping_add(line_no);
         let message = |author: u64, text: &str, attachments: Vec<Attachment>| Incoming {
             id,
             author,

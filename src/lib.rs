@@ -17,6 +17,7 @@ pub mod console;
 pub mod core;
 pub mod discord;
 pub mod engine;
+pub mod log_cli;
 pub mod probe;
 pub mod rules_dir;
 pub mod store;

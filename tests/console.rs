@@ -14,9 +14,15 @@ fn console(dir: &std::path::Path, input: &str) -> (i32, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the console");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -37,8 +43,25 @@ this line is after quit
     let (code, out) = console(dir.path(), input);
     assert_eq!(code, 0, "{out}");
     // One status message, then edits of it.
-    assert_eq!(out.matches("── bot posts message 1001 ──").count(), 1, "{out}");
-    assert!(out.matches("── bot edits message 1001 ──").count() >= 3, "{out}");
+    let status_id = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("── bot posts message ")
+                .and_then(|rest| rest.strip_suffix(" ──"))
+        })
+        .expect("a status message")
+        .to_string();
+    assert_eq!(
+        out.matches("── bot posts message ").count(),
+        4,
+        "status, password warning, escalation, resolution: {out}"
+    );
+    assert!(
+        out.matches(&format!("── bot edits message {status_id} ──"))
+            .count()
+            >= 3,
+        "{out}"
+    );
     assert!(out.contains("[menu] ☐ typed_credentials"), "{out}");
     assert!(out.contains("☑ confirmed_with_provider"), "{out}");
     // The password: deleted, warned about, never echoed.
@@ -48,11 +71,20 @@ this line is after quit
     // Complete: escalated once, with the summary in the mod log.
     assert_eq!(out.matches("@moderators").count(), 1, "{out}");
     assert!(out.contains("── mod log ──"), "{out}");
-    assert!(out.contains("Hub ID: 4821937 · provider: - · error: imap_auth_error"), "{out}");
+    assert!(
+        out.contains("Hub ID: 4821937 · provider: - · error: imap_auth_error"),
+        "{out}"
+    );
     assert!(out.contains("── tag: escalated ──"), "{out}");
     // Moderator commands.
-    assert!(out.contains("(only you see this) State: escalated"), "{out}");
-    assert!(out.contains("✅ Marked as resolved by a moderator: the member created an app password"), "{out}");
+    assert!(
+        out.contains("(only you see this) State: escalated"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✅ Marked as resolved by a moderator: the member created an app password"),
+        "{out}"
+    );
     assert!(out.contains("── tag: resolved ──"), "{out}");
     // The store was created in the working directory.
     assert!(dir.path().join("data").is_dir());

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use imap_triage::core::Attachment;
-use imap_triage::engine::chat::{Chat, ChatError, Controls, EscalationSummary, Mention, MessageId, OutMessage, ThreadId, TicketState};
+use imap_triage::engine::chat::{
+    Chat, ChatError, Controls, EscalationSummary, Mention, MessageId, OutMessage, ThreadId,
+    TicketState,
+};
 use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 
@@ -32,7 +35,16 @@ impl Recorder {
         self.calls.lock().unwrap().clone()
     }
     fn posts(&self) -> Vec<OutMessage> {
-        self.calls().into_iter().filter_map(|c| if let Call::Post(_, m) = c { Some(m) } else { None }).collect()
+        self.calls()
+            .into_iter()
+            .filter_map(|c| {
+                if let Call::Post(_, m) = c {
+                    Some(m)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
     fn clear(&self) {
         self.calls.lock().unwrap().clear();
@@ -48,7 +60,12 @@ impl Chat for Recorder {
         self.calls.lock().unwrap().push(Call::Post(id, message));
         Ok(id)
     }
-    async fn edit(&self, _thread: ThreadId, message: MessageId, new: OutMessage) -> Result<(), ChatError> {
+    async fn edit(
+        &self,
+        _thread: ThreadId,
+        message: MessageId,
+        new: OutMessage,
+    ) -> Result<(), ChatError> {
         self.calls.lock().unwrap().push(Call::Edit(message, new));
         Ok(())
     }
@@ -64,7 +81,10 @@ impl Chat for Recorder {
         Ok(())
     }
     async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
-        self.calls.lock().unwrap().push(Call::ModLog(summary.clone()));
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::ModLog(summary.clone()));
         Ok(())
     }
     async fn close(&self, _thread: ThreadId) -> Result<(), ChatError> {
@@ -88,11 +108,19 @@ struct Setup {
 fn setup(deny_delete: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
-    let chat = Arc::new(Recorder { deny_delete, ..Recorder::default() });
+    let chat = Arc::new(Recorder {
+        deny_delete,
+        ..Recorder::default()
+    });
     let rules = imap_triage::rules_dir::embedded().unwrap();
     // No prober: these scenarios post no server, or test the probe elsewhere.
     let engine = Engine::new(rules, store.clone(), chat.clone(), None);
-    Setup { engine, chat, store, _dir: dir }
+    Setup {
+        engine,
+        chat,
+        store,
+        _dir: dir,
+    }
 }
 
 fn message(id: u64, author: u64, text: &str) -> Incoming {
@@ -118,7 +146,11 @@ fn screenshot(id: u64) -> Incoming {
 
 async fn open(s: &Setup, text: &str) {
     s.engine
-        .handle(Event::NewThread { thread: THREAD, title: "help".into(), starter: message(THREAD, MEMBER, text) })
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "help".into(),
+            starter: message(THREAD, MEMBER, text),
+        })
         .await
         .unwrap();
 }
@@ -130,16 +162,46 @@ async fn new_post_gets_one_status_message_and_follow_ups_edit_it() {
     let posts = s.chat.posts();
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert!(posts[0].content.contains("Hub ID"));
-    assert!(matches!(posts[0].controls, Controls::Status { checked: [false, false, false, false] }));
+    assert!(matches!(
+        posts[0].controls,
+        Controls::Status {
+            checked: [false, false, false, false]
+        }
+    ));
     assert_eq!(posts[0].mention, Mention::Nobody);
-    assert!(s.chat.calls().contains(&Call::State(TicketState::WaitingOnMember)));
+    assert!(s
+        .chat
+        .calls()
+        .contains(&Call::State(TicketState::WaitingOnMember)));
 
     s.chat.clear();
-    s.engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
+    s.engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(501, MEMBER, "Hub ID 4821937"),
+        })
+        .await
+        .unwrap();
     let calls = s.chat.calls();
-    assert!(s.chat.posts().is_empty(), "a follow-up adds no message: {calls:?}");
-    let edited = calls.iter().find_map(|c| if let Call::Edit(_, m) = c { Some(m) } else { None }).expect("status edited");
-    assert!(edited.content.contains("✅ Hub ID: 4821937"), "{}", edited.content);
+    assert!(
+        s.chat.posts().is_empty(),
+        "a follow-up adds no message: {calls:?}"
+    );
+    let edited = calls
+        .iter()
+        .find_map(|c| {
+            if let Call::Edit(_, m) = c {
+                Some(m)
+            } else {
+                None
+            }
+        })
+        .expect("status edited");
+    assert!(
+        edited.content.contains("✅ Hub ID: 4821937"),
+        "{}",
+        edited.content
+    );
 }
 
 #[tokio::test]
@@ -148,10 +210,26 @@ async fn replayed_events_do_nothing() {
     open(&s, "IMAP settings incorrect").await;
     let before = s.chat.calls().len();
     open(&s, "IMAP settings incorrect").await;
-    s.engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
+    s.engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(501, MEMBER, "Hub ID 4821937"),
+        })
+        .await
+        .unwrap();
     let after_first = s.chat.calls().len();
-    s.engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
-    assert_eq!(s.chat.calls().len(), after_first, "the replayed message changed nothing");
+    s.engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(501, MEMBER, "Hub ID 4821937"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        s.chat.calls().len(),
+        after_first,
+        "the replayed message changed nothing"
+    );
     assert!(after_first > before);
     assert_eq!(s.chat.posts().len(), 1);
 }
@@ -159,15 +237,36 @@ async fn replayed_events_do_nothing() {
 #[tokio::test]
 async fn complete_case_escalates_once_with_a_summary() {
     let s = setup(false);
-    open(&s, "IMAP authentication error. Hub ID 4821937. My email is ann@acme-widgets.com").await;
-    s.engine.handle(Event::Message { thread: THREAD, message: screenshot(501) }).await.unwrap();
-    assert!(!s.chat.calls().iter().any(|c| matches!(c, Call::ModLog(_))), "not complete yet");
-    let all = ["typed_credentials", "typed_servers", "verified_credentials", "confirmed_with_provider"];
+    open(
+        &s,
+        "IMAP authentication error. Hub ID 4821937. My email is ann@acme-widgets.com",
+    )
+    .await;
+    s.engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: screenshot(501),
+        })
+        .await
+        .unwrap();
+    assert!(
+        !s.chat.calls().iter().any(|c| matches!(c, Call::ModLog(_))),
+        "not complete yet"
+    );
+    let all = [
+        "typed_credentials",
+        "typed_servers",
+        "verified_credentials",
+        "confirmed_with_provider",
+    ];
     let response = s
         .engine
         .handle(Event::ChecklistSelected {
             thread: THREAD,
-            actor: Actor { user: MEMBER, is_moderator: false },
+            actor: Actor {
+                user: MEMBER,
+                is_moderator: false,
+            },
             interaction: 77,
             selected: all.iter().map(|s| s.to_string()).collect(),
         })
@@ -175,20 +274,51 @@ async fn complete_case_escalates_once_with_a_summary() {
         .unwrap();
     assert_eq!(response.private.as_deref(), Some("Checklist saved."));
     let calls = s.chat.calls();
-    let pings: Vec<_> = s.chat.posts().into_iter().filter(|m| m.mention == Mention::Moderators).collect();
+    let pings: Vec<_> = s
+        .chat
+        .posts()
+        .into_iter()
+        .filter(|m| m.mention == Mention::Moderators)
+        .collect();
     assert_eq!(pings.len(), 1, "{calls:?}");
-    let summary = calls.iter().find_map(|c| if let Call::ModLog(s) = c { Some(s.clone()) } else { None }).expect("mod log");
+    let summary = calls
+        .iter()
+        .find_map(|c| {
+            if let Call::ModLog(s) = c {
+                Some(s.clone())
+            } else {
+                None
+            }
+        })
+        .expect("mod log");
     assert_eq!(summary.hub_id.as_deref(), Some("4821937"));
     assert_eq!(summary.error_code.as_deref(), Some("imap_auth_error"));
     assert_eq!(summary.thread, THREAD);
     assert!(calls.contains(&Call::State(TicketState::Escalated)));
 
     // More talk in the same state: no second ping.
-    s.engine.handle(Event::Message { thread: THREAD, message: message(502, MEMBER, "any news?") }).await.unwrap();
-    let pings = s.chat.posts().into_iter().filter(|m| m.mention == Mention::Moderators).count();
+    s.engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(502, MEMBER, "any news?"),
+        })
+        .await
+        .unwrap();
+    let pings = s
+        .chat
+        .posts()
+        .into_iter()
+        .filter(|m| m.mention == Mention::Moderators)
+        .count();
     assert_eq!(pings, 1);
     let events = s.store.events(THREAD).unwrap();
-    assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::Escalated { .. })).count(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Escalated { .. }))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -196,16 +326,25 @@ async fn posted_password_is_deleted_and_never_stored() {
     let s = setup(false);
     open(&s, "IMAP settings incorrect").await;
     s.engine
-        .handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "my password is Tr0ub4dor&3xyz") })
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(501, MEMBER, "my password is Tr0ub4dor&3xyz"),
+        })
         .await
         .unwrap();
     let calls = s.chat.calls();
     assert!(calls.contains(&Call::Delete(501)), "{calls:?}");
-    let warning = s.chat.posts().into_iter().find(|m| m.content.contains("Change that password")).expect("warning");
+    let warning = s
+        .chat
+        .posts()
+        .into_iter()
+        .find(|m| m.content.contains("Change that password"))
+        .expect("warning");
     assert_eq!(warning.mention, Mention::User(MEMBER));
     assert!(warning.content.contains("deleted"));
     let ticket = s.store.ticket(THREAD).unwrap().unwrap();
-    let stored = serde_json::to_string(&ticket).unwrap() + &format!("{:?}", s.store.events(THREAD).unwrap());
+    let stored =
+        serde_json::to_string(&ticket).unwrap() + &format!("{:?}", s.store.events(THREAD).unwrap());
     assert!(!stored.contains("Tr0ub4dor&3xyz"));
     assert!(format!("{calls:?}").matches("Tr0ub4dor").count() == 0);
 }
@@ -215,13 +354,29 @@ async fn missing_delete_permission_is_said_plainly() {
     let s = setup(true);
     open(&s, "IMAP settings incorrect").await;
     s.engine
-        .handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "password: Tr0ub4dor&3xyz") })
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(501, MEMBER, "password: Tr0ub4dor&3xyz"),
+        })
         .await
         .unwrap();
-    let warning = s.chat.posts().into_iter().find(|m| m.content.contains("Change that password")).expect("warning");
-    assert!(warning.content.contains("could not delete"), "{}", warning.content);
+    let warning = s
+        .chat
+        .posts()
+        .into_iter()
+        .find(|m| m.content.contains("Change that password"))
+        .expect("warning");
+    assert!(
+        warning.content.contains("could not delete"),
+        "{}",
+        warning.content
+    );
     let events = s.store.events(THREAD).unwrap();
-    assert!(events.iter().any(|e| e.kind == EventKind::SecretRedacted { kind: "password".into(), deleted: false }));
+    assert!(events.iter().any(|e| e.kind
+        == EventKind::SecretRedacted {
+            kind: "password".into(),
+            deleted: false
+        }));
 }
 
 #[tokio::test]
@@ -232,7 +387,10 @@ async fn only_the_member_or_a_moderator_can_use_the_controls() {
         .engine
         .handle(Event::ChecklistSelected {
             thread: THREAD,
-            actor: Actor { user: STRANGER, is_moderator: false },
+            actor: Actor {
+                user: STRANGER,
+                is_moderator: false,
+            },
             interaction: 90,
             selected: vec!["typed_credentials".into()],
         })
@@ -246,7 +404,10 @@ async fn only_the_member_or_a_moderator_can_use_the_controls() {
         .engine
         .handle(Event::DetailsSubmitted {
             thread: THREAD,
-            actor: Actor { user: MODERATOR, is_moderator: true },
+            actor: Actor {
+                user: MODERATOR,
+                is_moderator: true,
+            },
             interaction: 91,
             hub_id: "4821937".into(),
             imap: "imap.acme-widgets.com:993".into(),
@@ -269,31 +430,71 @@ async fn moderator_commands_check_the_role_and_need_a_reason() {
         .engine
         .handle(Event::Command {
             thread: THREAD,
-            actor: Actor { user: STRANGER, is_moderator: false },
+            actor: Actor {
+                user: STRANGER,
+                is_moderator: false,
+            },
             key: 1,
             command: Command::Resolve { reason: "x".into() },
         })
         .await
         .unwrap();
     assert!(refused.private.unwrap().contains("Only moderators"));
-    assert_eq!(s.store.ticket(THREAD).unwrap().unwrap().status, TicketState::WaitingOnMember);
+    assert_eq!(
+        s.store.ticket(THREAD).unwrap().unwrap().status,
+        TicketState::WaitingOnMember
+    );
 
-    let moderator = Actor { user: MODERATOR, is_moderator: true };
-    let status = s.engine.handle(Event::Command { thread: THREAD, actor: moderator, key: 2, command: Command::Status }).await.unwrap();
+    let moderator = Actor {
+        user: MODERATOR,
+        is_moderator: true,
+    };
+    let status = s
+        .engine
+        .handle(Event::Command {
+            thread: THREAD,
+            actor: moderator,
+            key: 2,
+            command: Command::Status,
+        })
+        .await
+        .unwrap();
     assert!(status.private.unwrap().contains("waiting_on_member"));
 
     s.engine
-        .handle(Event::Command { thread: THREAD, actor: moderator, key: 3, command: Command::Resolve { reason: "new app password".into() } })
+        .handle(Event::Command {
+            thread: THREAD,
+            actor: moderator,
+            key: 3,
+            command: Command::Resolve {
+                reason: "new app password".into(),
+            },
+        })
         .await
         .unwrap();
     let ticket = s.store.ticket(THREAD).unwrap().unwrap();
     assert_eq!(ticket.status, TicketState::Resolved);
     assert!(s.chat.calls().contains(&Call::State(TicketState::Resolved)));
     let events = s.store.events(THREAD).unwrap();
-    assert!(events.iter().any(|e| e.kind == EventKind::Resolved { by: MODERATOR, reason: "new app password".into() }));
+    assert!(events.iter().any(|e| e.kind
+        == EventKind::Resolved {
+            by: MODERATOR,
+            reason: "new app password".into()
+        }));
 
-    s.engine.handle(Event::Command { thread: THREAD, actor: moderator, key: 4, command: Command::Reopen }).await.unwrap();
-    assert_eq!(s.store.ticket(THREAD).unwrap().unwrap().status, TicketState::WaitingOnMember);
+    s.engine
+        .handle(Event::Command {
+            thread: THREAD,
+            actor: moderator,
+            key: 4,
+            command: Command::Reopen,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.ticket(THREAD).unwrap().unwrap().status,
+        TicketState::WaitingOnMember
+    );
 }
 
 #[tokio::test]
@@ -302,7 +503,13 @@ async fn member_text_cannot_ping_anyone() {
     open(&s, "@everyone @here <@&123> HELP IMAP settings incorrect").await;
     for call in s.chat.calls() {
         if let Call::Post(_, m) | Call::Edit(_, m) = call {
-            assert!(!m.content.contains("@everyone") && !m.content.contains("@here") && !m.content.contains("<@&"), "{}", m.content);
+            assert!(
+                !m.content.contains("@everyone")
+                    && !m.content.contains("@here")
+                    && !m.content.contains("<@&"),
+                "{}",
+                m.content
+            );
             assert_ne!(m.mention, Mention::Moderators);
         }
     }
@@ -315,25 +522,55 @@ async fn tickets_survive_a_restart() {
     {
         let store = Arc::new(SledLog::open(&path).unwrap());
         let chat = Arc::new(Recorder::default());
-        let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store, chat, None);
+        let engine = Engine::new(
+            imap_triage::rules_dir::embedded().unwrap(),
+            store,
+            chat,
+            None,
+        );
         engine
-            .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "Hub ID 4821937") })
+            .handle(Event::NewThread {
+                thread: THREAD,
+                title: "t".into(),
+                starter: message(THREAD, MEMBER, "Hub ID 4821937"),
+            })
             .await
             .unwrap();
     }
     let store = Arc::new(SledLog::open(&path).unwrap());
     let chat = Arc::new(Recorder::default());
-    let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store.clone(), chat.clone(), None);
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        store.clone(),
+        chat.clone(),
+        None,
+    );
     // The replayed starter after a restart: no second status message.
     engine
-        .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "Hub ID 4821937") })
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "t".into(),
+            starter: message(THREAD, MEMBER, "Hub ID 4821937"),
+        })
         .await
         .unwrap();
     assert!(chat.calls().is_empty(), "{:?}", chat.calls());
-    engine.handle(Event::Message { thread: THREAD, message: screenshot(501) }).await.unwrap();
-    assert!(chat.posts().is_empty(), "the status message from before the restart is edited");
+    engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: screenshot(501),
+        })
+        .await
+        .unwrap();
+    assert!(
+        chat.posts().is_empty(),
+        "the status message from before the restart is edited"
+    );
     assert!(chat.calls().iter().any(|c| matches!(c, Call::Edit(..))));
-    assert_eq!(store.ticket(THREAD).unwrap().unwrap().hub_id.as_deref(), Some("4821937"));
+    assert_eq!(
+        store.ticket(THREAD).unwrap().unwrap().hub_id.as_deref(),
+        Some("4821937")
+    );
 }
 
 #[tokio::test]
@@ -345,39 +582,79 @@ async fn reminders_then_warning_then_close_and_a_reply_cancels() {
     let chat = Arc::new(Recorder::default());
     let now = Arc::new(AtomicU64::new(1_000_000));
     let clock_now = now.clone();
-    let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store.clone(), chat.clone(), None)
-        .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
-        .with_timings(Timings { reminder_after: 100, close_after: 350, close_grace: 50 });
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        store.clone(),
+        chat.clone(),
+        None,
+    )
+    .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
+    .with_timings(Timings {
+        reminder_after: 100,
+        close_after: 350,
+        close_grace: 50,
+    });
     engine
-        .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "IMAP settings incorrect") })
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "t".into(),
+            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
+        })
         .await
         .unwrap();
-    let reminders = |chat: &Recorder| chat.posts().iter().filter(|m| m.content.contains("Friendly reminder")).count();
+    let reminders = |chat: &Recorder| {
+        chat.posts()
+            .iter()
+            .filter(|m| m.content.contains("Friendly reminder"))
+            .count()
+    };
 
     assert_eq!(engine.tick().await.unwrap(), 0, "too early");
     now.fetch_add(100, Ordering::SeqCst);
     assert_eq!(engine.tick().await.unwrap(), 1);
     assert_eq!(reminders(&chat), 1);
-    let reminder = chat.posts().into_iter().find(|m| m.content.contains("Friendly reminder")).unwrap();
-    assert!(reminder.content.contains("Hub ID") && reminder.content.contains("Screenshot"), "{}", reminder.content);
+    let reminder = chat
+        .posts()
+        .into_iter()
+        .find(|m| m.content.contains("Friendly reminder"))
+        .unwrap();
+    assert!(
+        reminder.content.contains("Hub ID") && reminder.content.contains("Screenshot"),
+        "{}",
+        reminder.content
+    );
     assert_eq!(reminder.mention, Mention::User(MEMBER));
     engine.tick().await.unwrap();
     assert_eq!(reminders(&chat), 1, "one reminder per period");
 
     // A member reply resets the clock.
-    engine.handle(Event::Message { thread: THREAD, message: message(501, MEMBER, "Hub ID 4821937") }).await.unwrap();
+    engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(501, MEMBER, "Hub ID 4821937"),
+        })
+        .await
+        .unwrap();
     now.fetch_add(99, Ordering::SeqCst);
     engine.tick().await.unwrap();
     assert_eq!(reminders(&chat), 1);
 
     now.fetch_add(400, Ordering::SeqCst);
     engine.tick().await.unwrap();
-    assert!(chat.posts().iter().any(|m| m.content.contains("will be closed")), "warned");
+    assert!(
+        chat.posts()
+            .iter()
+            .any(|m| m.content.contains("will be closed")),
+        "warned"
+    );
     assert!(!chat.calls().contains(&Call::Close));
     now.fetch_add(50, Ordering::SeqCst);
     engine.tick().await.unwrap();
     assert!(chat.calls().contains(&Call::Close));
-    assert_eq!(store.ticket(THREAD).unwrap().unwrap().status, TicketState::Closed);
+    assert_eq!(
+        store.ticket(THREAD).unwrap().unwrap().status,
+        TicketState::Closed
+    );
     let events = store.events(THREAD).unwrap();
     assert!(events.iter().any(|e| e.kind == EventKind::AutoClosed));
 }
@@ -391,15 +668,39 @@ async fn exempt_threads_are_left_alone() {
     let chat = Arc::new(Recorder::default());
     let now = Arc::new(AtomicU64::new(1_000_000));
     let clock_now = now.clone();
-    let engine = Engine::new(imap_triage::rules_dir::embedded().unwrap(), store, chat.clone(), None)
-        .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
-        .with_timings(Timings { reminder_after: 100, close_after: 350, close_grace: 50 });
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        store,
+        chat.clone(),
+        None,
+    )
+    .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
+    .with_timings(Timings {
+        reminder_after: 100,
+        close_after: 350,
+        close_grace: 50,
+    });
     engine
-        .handle(Event::NewThread { thread: THREAD, title: "t".into(), starter: message(THREAD, MEMBER, "IMAP settings incorrect") })
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "t".into(),
+            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
+        })
         .await
         .unwrap();
-    let moderator = Actor { user: MODERATOR, is_moderator: true };
-    engine.handle(Event::Command { thread: THREAD, actor: moderator, key: 5, command: Command::Exempt }).await.unwrap();
+    let moderator = Actor {
+        user: MODERATOR,
+        is_moderator: true,
+    };
+    engine
+        .handle(Event::Command {
+            thread: THREAD,
+            actor: moderator,
+            key: 5,
+            command: Command::Exempt,
+        })
+        .await
+        .unwrap();
     now.fetch_add(10_000, Ordering::SeqCst);
     chat.clear();
     assert_eq!(engine.tick().await.unwrap(), 0);

@@ -229,11 +229,11 @@ mod tests {
         );
         assert_eq!(
             to_json(&allowed_mentions(Mention::User(7), 222)),
-            json!({"parse": [], "users": [7], "roles": [], "replied_user": false})
+            json!({"parse": [], "users": ["7"], "roles": [], "replied_user": false})
         );
         assert_eq!(
             to_json(&allowed_mentions(Mention::Moderators, 222)),
-            json!({"parse": [], "users": [], "roles": [222], "replied_user": false})
+            json!({"parse": [], "users": [], "roles": ["222"], "replied_user": false})
         );
     }
 

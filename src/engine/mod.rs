@@ -524,7 +524,9 @@ impl Engine {
             let lock = self.thread_lock(stale.thread);
             let _guard = lock.lock().await;
             // Re-read under the lock: an event may have just changed it.
-            let Some(mut ticket) = self.store.ticket(stale.thread)? else { continue };
+            let Some(mut ticket) = self.store.ticket(stale.thread)? else {
+                continue;
+            };
             let now = self.now();
             let t = self.timings;
             let idle = now.saturating_sub(ticket.last_member_at);
@@ -540,7 +542,8 @@ impl Engine {
                     }
                     ticket.closed_at = Some(now);
                     events.push(EventKind::AutoClosed);
-                    self.set_state(&mut ticket, TicketState::Closed, &mut events).await;
+                    self.set_state(&mut ticket, TicketState::Closed, &mut events)
+                        .await;
                 }
             } else if idle >= t.close_after {
                 let hours = t.close_grace.div_ceil(3600);
@@ -554,7 +557,9 @@ impl Engine {
                 let _ = self.post(ticket.thread, notice).await;
                 ticket.close_warned_at = Some(now);
                 events.push(EventKind::CloseWarned);
-            } else if t.reminder_after > 0 && idle >= t.reminder_after * (u64::from(ticket.reminders_sent) + 1) {
+            } else if t.reminder_after > 0
+                && idle >= t.reminder_after * (u64::from(ticket.reminders_sent) + 1)
+            {
                 let missing = ticket.missing.clone();
                 let rules = self.rules();
                 let report = core::triage(&rules, &ticket_thread(&ticket));
