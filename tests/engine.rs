@@ -706,3 +706,13 @@ async fn exempt_threads_are_left_alone() {
     assert_eq!(engine.tick().await.unwrap(), 0);
     assert!(chat.calls().is_empty());
 }
+
+#[tokio::test]
+async fn the_store_keeps_only_the_email_domain() {
+    let s = setup(false);
+    open(&s, "IMAP settings incorrect, my address is ann.lee@acme-widgets.com").await;
+    let ticket = s.store.ticket(THREAD).unwrap().unwrap();
+    let stored = serde_json::to_string(&ticket).unwrap();
+    assert!(!stored.contains("ann.lee"), "{stored}");
+    assert_eq!(ticket.email_domain.as_deref(), Some("acme-widgets.com"));
+}

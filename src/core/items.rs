@@ -76,6 +76,16 @@ const VENDOR_DOMAINS: &[&str] = &[
     "example.com",
 ];
 
+/// Replaces the local part of every email address with `member`, keeping the domain: what
+/// the store keeps of a message (triage only ever needs the domain).
+pub fn mask_email_local_parts(text: &str) -> String {
+    EMAIL
+        .replace_all(text, |caps: &regex::Captures| {
+            format!("member@{}", caps.name("domain").map_or("", |d| d.as_str()))
+        })
+        .into_owned()
+}
+
 /// The domain of the first email address the member mentions. The local part is never kept.
 pub fn email_domain(text: &str) -> Option<String> {
     EMAIL
@@ -158,6 +168,13 @@ mod tests {
             Some("acme.com")
         );
         assert_eq!(email_domain("no address"), None);
+    }
+
+    #[test]
+    fn local_parts_are_masked() {
+        let masked = mask_email_local_parts("I'm ann.lee+crm@Acme.com, cc bob@mail.acme.co.uk");
+        assert_eq!(masked, "I'm member@Acme.com, cc member@mail.acme.co.uk");
+        assert_eq!(email_domain(&masked).as_deref(), Some("acme.com"));
     }
 
     #[test]

@@ -253,11 +253,7 @@ impl Engine {
             StoredRole::Member
         };
         let found = secrets::find(&message.text);
-        let text = if found.is_empty() {
-            message.text.clone()
-        } else {
-            secrets::redact(&message.text)
-        };
+        let text = stored_text(&message.text, !found.is_empty());
         ticket.messages.push(StoredMessage {
             id: message.id,
             author: message.author,
@@ -365,8 +361,9 @@ impl Engine {
                     deleted: true,
                 });
             }
-            secrets::redact(&text)
+            text
         };
+        let text = stored_text(&text, !found.is_empty());
         // Component input is stored as a message of the member's, in words the core reads, so the
         // same extraction serves typed and clicked answers.
         ticket.messages.push(StoredMessage {
@@ -889,6 +886,17 @@ async fn futures_join_all<F: std::future::Future>(
         outputs.push(rest.await);
     }
     outputs
+}
+
+/// What the store keeps of a message: credentials redacted, email addresses reduced to their
+/// domain.
+fn stored_text(text: &str, has_secret: bool) -> String {
+    let text = if has_secret {
+        secrets::redact(text)
+    } else {
+        text.to_string()
+    };
+    core::items::mask_email_local_parts(&text)
 }
 
 /// The core's view of a stored ticket.
