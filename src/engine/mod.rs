@@ -18,9 +18,10 @@ use chat::{
 };
 pub use event::{Actor, Command, Event, Incoming, Response};
 
-use crate::core::diagnose::{ProbeReport, Service};
+use crate::core::diagnose::{ProbeReport, Service, Verdict};
 use crate::core::report::Item;
 use crate::core::{self, secrets, Report, Rules};
+use crate::metrics::{self, METRICS};
 use crate::probe::engine::{EndpointRequest, Prober, Progress};
 use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
 use crate::store::{EventKind, StoreError, TicketRecord, TriageLog};
@@ -139,6 +140,7 @@ impl Engine {
     pub async fn handle(&self, event: Event) -> Result<Response, EngineError> {
         let lock = self.thread_lock(event.thread());
         let _guard = lock.lock().await;
+        metrics::inc(&METRICS.events_handled);
         match event {
             Event::NewThread {
                 thread,
@@ -641,7 +643,10 @@ impl Engine {
                 }
             }
             Some(id) => match self.chat.edit(ticket.thread, id, status).await {
-                Ok(()) => events.push(EventKind::ReplyEdited { message: id }),
+                Ok(()) => {
+                    metrics::inc(&METRICS.replies_edited);
+                    events.push(EventKind::ReplyEdited { message: id })
+                }
                 Err(e) => {
                     tracing::warn!(thread = ticket.thread, message = id, error = %e, "could not edit the status message")
                 }
@@ -767,7 +772,16 @@ impl Engine {
                 }
             }
         };
+        let started = std::time::Instant::now();
         let (probe, ()) = tokio::join!(probes, updates);
+        METRICS.observe_probe_latency(started.elapsed());
+        for endpoint in probe.imap.iter().chain(probe.smtp.iter()) {
+            metrics::inc(match endpoint.verdict {
+                Verdict::Ok => &METRICS.probes_ok,
+                Verdict::Failed => &METRICS.probes_failed,
+                Verdict::Refused => &METRICS.probes_refused,
+            });
+        }
         let final_text = OutMessage::text(render::probe_report(&self.rules(), report, &probe));
         match testing {
             Some(id) => {
@@ -835,6 +849,7 @@ impl Engine {
         if let Err(e) = self.chat.mod_log(&summary).await {
             tracing::warn!(thread = ticket.thread, error = %e, "could not post to the mod log");
         }
+        metrics::inc(&METRICS.escalations);
         ticket.escalated = Some(fingerprint);
         ticket.escalated_at = Some(now);
         events.push(EventKind::Escalated {
@@ -859,7 +874,11 @@ impl Engine {
     }
 
     async fn post(&self, thread: ThreadId, message: OutMessage) -> Result<u64, ChatError> {
-        self.chat.post(thread, message).await.inspect_err(|e| {
+        let posted = self.chat.post(thread, message).await;
+        if posted.is_ok() {
+            metrics::inc(&METRICS.replies_posted);
+        }
+        posted.inspect_err(|e| {
             tracing::warn!(thread, error = %e, "could not post a message");
         })
     }
