@@ -58,6 +58,12 @@ enum Command {
         #[command(subcommand)]
         command: crate::log_cli::LogCommand,
     },
+    /// Health check for container orchestrators: exit 0 when healthy.
+    Health {
+        /// Settings file (TOML); `IMAP_TRIAGE_...` environment variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Start the Discord bot.
     Run {
         /// Settings file (TOML); `IMAP_TRIAGE_...` environment variables override it.
@@ -89,6 +95,7 @@ pub fn main() -> i32 {
         } => rules_check(dir.as_deref().unwrap_or(Path::new("rules"))),
         Command::Probe(args) => crate::probe::cli::run(args),
         Command::Run { config } => crate::discord::run(config.as_deref()),
+        Command::Health { config } => crate::health::run(config.as_deref()),
         Command::Log { config, command } => crate::log_cli::run(config.as_deref(), command),
         Command::Console { config, thread } => match console_settings(config.as_deref()) {
             Ok(settings) => {

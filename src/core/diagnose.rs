@@ -742,7 +742,7 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             ),
         ));
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
@@ -1047,7 +1047,7 @@ pub fn rank_probed(mut suggestions: Vec<Suggestion>) -> Vec<Suggestion> {
         (works, cert, implicit)
     };
     // A stable sort keeps the conventional order among equals.
-    suggestions.sort_by(|a, b| score(b).cmp(&score(a)));
+    suggestions.sort_by_key(|s| std::cmp::Reverse(score(s)));
     suggestions
 }
 
@@ -1168,7 +1168,9 @@ mod tests {
     #[test]
     fn certificate_problems_are_errors_and_the_probe_result_keeps_the_tls_data() {
         let mut o = ok_observation(Service::Imap, 993, TlsMode::Implicit);
-        o.tls.as_mut().map(|t| t.cert = cert(false, false));
+        if let Some(tls) = o.tls.as_mut() {
+            tls.cert = cert(false, false);
+        }
         assert_eq!(codes(&o), ["cert_untrusted", "cert_name_mismatch"]);
         assert_eq!(report(&o).verdict, Verdict::Failed);
         o.cert_problems.expired = true;
@@ -1497,12 +1499,13 @@ mod tests {
         };
         let steps = next_steps(&rules, &report, &probe);
         assert!(steps[0].contains("does not exist in DNS"), "{steps:#?}");
-        if report.provider.as_deref() == Some("gmail") {
-            assert!(
-                steps.iter().any(|s| s.contains("`imap.gmail.com:993`")),
-                "{steps:#?}"
-            );
-        }
+        assert_eq!(report.provider.as_deref(), Some("gmail"));
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("`imap.gmail.com:993` (SSL/TLS)")),
+            "{steps:#?}"
+        );
         // The error rule's own steps follow the probe's facts.
         assert!(steps.iter().any(|s| s.contains("allowlist")), "{steps:#?}");
     }

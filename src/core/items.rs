@@ -31,6 +31,17 @@ static HUB_URL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Words every Hub ID label and app URL contains.
+static HUB_TRIGGERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["hub", "portal", "account", "id de", "id du", "id del"])
+        .expect("static automaton")
+});
+
+static AT_SIGN: LazyLock<aho_corasick::AhoCorasick> =
+    LazyLock::new(|| aho_corasick::AhoCorasick::new(["@"]).expect("static automaton"));
+
 /// A message that is nothing but a number of Hub ID length: the member answering "Hub ID?".
 static BARE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*#?(?P<id>\d{5,10})\s*$").expect("static regex"));
@@ -43,18 +54,21 @@ pub fn hub_id(text: &str) -> Option<String> {
             best = Some((at, id.to_string()));
         }
     };
-    for caps in HUB_LABEL.captures_iter(text) {
-        // "account number 555-123-4567" or "portal 2024-05-01": a phone or a date, not an id.
-        if caps.name("after").is_some() {
-            continue;
+    // The number may be on the line after its label.
+    for (offset, window) in super::text::windows(text, &HUB_TRIGGERS, 1) {
+        for caps in HUB_LABEL.captures_iter(window) {
+            // "account number 555-123-4567" or "portal 2024-05-01": a phone or a date, not an id.
+            if caps.name("after").is_some() {
+                continue;
+            }
+            if let Some(id) = caps.name("id") {
+                consider(offset + id.start(), id.as_str());
+            }
         }
-        if let Some(id) = caps.name("id") {
-            consider(id.start(), id.as_str());
-        }
-    }
-    for caps in HUB_URL.captures_iter(text) {
-        if let Some(id) = caps.name("id") {
-            consider(id.start(), id.as_str());
+        for caps in HUB_URL.captures_iter(window) {
+            if let Some(id) = caps.name("id") {
+                consider(offset + id.start(), id.as_str());
+            }
         }
     }
     if let Some(id) = BARE_ID.captures(text).and_then(|c| c.name("id")) {
@@ -79,6 +93,9 @@ const VENDOR_DOMAINS: &[&str] = &[
 /// Replaces the local part of every email address with `member`, keeping the domain: what
 /// the store keeps of a message (triage only ever needs the domain).
 pub fn mask_email_local_parts(text: &str) -> String {
+    if memchr::memchr(b'@', text.as_bytes()).is_none() {
+        return text.to_string();
+    }
     EMAIL
         .replace_all(text, |caps: &regex::Captures| {
             format!("member@{}", caps.name("domain").map_or("", |d| d.as_str()))
@@ -88,8 +105,9 @@ pub fn mask_email_local_parts(text: &str) -> String {
 
 /// The domain of the first email address the member mentions. The local part is never kept.
 pub fn email_domain(text: &str) -> Option<String> {
-    EMAIL
-        .captures_iter(text)
+    super::text::windows(text, &AT_SIGN, 0)
+        .into_iter()
+        .flat_map(|(_, window)| EMAIL.captures_iter(window))
         .filter_map(|c| c.name("domain"))
         .map(|d| d.as_str().to_ascii_lowercase())
         .find(|d| {

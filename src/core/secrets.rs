@@ -29,12 +29,6 @@ static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// Sixteen letters in four groups of four, as Google and Apple show app passwords.
-static FOUR_GROUPS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?P<value>[a-z]{4}(?P<sep>[ \-])[a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4})\b")
-        .expect("static regex")
-});
-
 static APP_PASSWORD_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)app(lication)?[\s-]*(specific[\s-]*)?password|2fa|two[- ]factor|2-step")
         .expect("static regex")
@@ -231,45 +225,88 @@ const COMMON_WORDS: &[&str] = &[
     "feel", "hope", "please", "thank", "hubs",
 ];
 
+/// Words that start every label [`LABELLED`] knows; lines without one hold no labelled secret.
+static LABEL_TRIGGERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["pass", "pwd", "pw", "senha", "contrase"])
+        .expect("static automaton")
+});
+
 /// Where a credential appears in `text`, and of what kind. Ranges cover the value only.
 pub fn find(text: &str) -> Vec<(SecretKind, Range<usize>)> {
     let mut found: Vec<(SecretKind, Range<usize>)> = Vec::new();
-    let app_context = APP_PASSWORD_CONTEXT.is_match(text);
-    for caps in FOUR_GROUPS.captures_iter(text) {
-        let Some(value) = caps.name("value") else {
-            continue;
-        };
-        let hyphenated = caps.name("sep").is_some_and(|s| s.as_str() == "-");
-        let words = value.as_str().split([' ', '-']);
-        let common = words.filter(|w| COMMON_WORDS.contains(w)).count();
-        let line_alone = line_of(text, value.start()).trim().len() <= value.as_str().len() + 24;
+    let groups = four_groups(text);
+    // The context search reads the whole text: only worth it when there is a candidate.
+    let app_context = !groups.is_empty() && APP_PASSWORD_CONTEXT.is_match(text);
+    for (value, hyphenated) in groups {
+        let candidate = &text[value.clone()];
+        let common = candidate
+            .split([' ', '-'])
+            .filter(|w| COMMON_WORDS.contains(w))
+            .count();
+        let line_alone = line_of(text, value.start).trim().len() <= candidate.len() + 24;
         if common < 2 && (app_context || hyphenated || line_alone) {
-            found.push((SecretKind::AppPassword, value.range()));
+            found.push((SecretKind::AppPassword, value));
         }
     }
-    for caps in LABELLED.captures_iter(text) {
-        let Some(value) = caps.name("value") else {
-            continue;
-        };
-        let v = value
-            .as_str()
-            .trim_end_matches(['.', ',', ')', '!', '?', ';']);
-        if v.chars().count() < 4 || !looks_like_a_value(v) {
-            continue;
+    // A value may follow its label on the next line ("password:\nhunter2").
+    for (offset, window) in super::text::windows(text, &LABEL_TRIGGERS, 1) {
+        for caps in LABELLED.captures_iter(window) {
+            let Some(value) = caps.name("value") else {
+                continue;
+            };
+            let v = value
+                .as_str()
+                .trim_end_matches(['.', ',', ')', '!', '?', ';']);
+            if v.chars().count() < 4 || !looks_like_a_value(v) {
+                continue;
+            }
+            let range = offset + value.start()..offset + value.start() + v.len();
+            // "app password: abcd efgh ijkl mnop" is already an app password; the first group
+            // alone is not a second secret.
+            if found
+                .iter()
+                .any(|(_, r)| r.start < range.end && range.start < r.end)
+            {
+                continue;
+            }
+            found.push((SecretKind::Password, range));
         }
-        let range = value.start()..value.start() + v.len();
-        if found
-            .iter()
-            .any(|(_, r)| r.start < range.end && range.start < r.end)
-        {
-            continue;
-        }
-        // "app password: abcd efgh ijkl mnop" is already an app password; the first group
-        // alone is not a second secret.
-        found.push((SecretKind::Password, range));
     }
     found.sort_by_key(|(_, r)| r.start);
     found
+}
+
+/// Sixteen lower-case letters in four groups of four (`abcd efgh ijkl mnop`,
+/// `abcd-efgh-ijkl-mnop`), as whole words. A hand-written scan: it runs over every message, and
+/// is many times faster than the equivalent regex. Returns each value and whether its first
+/// separator is a hyphen (Apple's format).
+fn four_groups(text: &str) -> Vec<(Range<usize>, bool)> {
+    const LEN: usize = 19;
+    let b = text.as_bytes();
+    let lower = |i: usize| b[i].is_ascii_lowercase();
+    let sep = |i: usize| b[i] == b' ' || b[i] == b'-';
+    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + LEN <= b.len() {
+        let shape = (0..4).all(|g| (0..4).all(|k| lower(i + g * 5 + k)))
+            && sep(i + 4)
+            && sep(i + 9)
+            && sep(i + 14);
+        if shape && text.is_char_boundary(i) && text.is_char_boundary(i + LEN) {
+            let before = text[..i].chars().next_back();
+            let after = text[i + LEN..].chars().next();
+            if !word_char(before) && !word_char(after) {
+                out.push((i..i + LEN, b[i + 4] == b'-'));
+                i += LEN;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Replaces every credential value in `text` with `[redacted]`.
@@ -362,6 +399,31 @@ mod tests {
         );
         assert_eq!(kinds("qwer-tyui-opas-dfgh"), [SecretKind::AppPassword]);
         assert!(find("what does this mean for mail").is_empty());
+    }
+
+    /// The hand-written scan finds what the plain regex finds.
+    #[test]
+    fn four_group_scan_agrees_with_the_regex() {
+        let oracle = Regex::new(r"\b[a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4}\b").unwrap();
+        let samples = [
+            "abcd efgh ijkl mnop",
+            "xabcd efgh ijkl mnop",
+            "abcd efgh ijkl mnopq",
+            "“abcd-efgh-ijkl-mnop”",
+            "été abcd efgh ijkl mnop é",
+            "abcd efgh ijkl mnop abcd efgh ijkl mnop",
+            "abcd  efgh ijkl mnop",
+            "_abcd efgh ijkl mnop",
+            "ab1d efgh ijkl mnop",
+        ];
+        for text in samples {
+            let ours: Vec<&str> = four_groups(text)
+                .into_iter()
+                .map(|(r, _)| &text[r])
+                .collect();
+            let theirs: Vec<&str> = oracle.find_iter(text).map(|m| m.as_str()).collect();
+            assert_eq!(ours, theirs, "{text:?}");
+        }
     }
 
     #[test]

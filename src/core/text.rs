@@ -32,6 +32,45 @@ pub fn sentences(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// The parts of `text` worth a closer look: every line holding a match of `triggers`, plus
+/// `following` lines after it (a value may sit on the next line), merged where they touch.
+/// Returns `(byte offset, window)` pairs in order.
+///
+/// Extractors run their regexes on these windows only. The trigger search is one SIMD pass;
+/// without it, a megabyte of text would be read once per regex.
+pub fn windows<'a>(
+    text: &'a str,
+    triggers: &aho_corasick::AhoCorasick,
+    following: usize,
+) -> Vec<(usize, &'a str)> {
+    let bytes = text.as_bytes();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    while from < bytes.len() {
+        let Some(m) = triggers.find(aho_corasick::Input::new(text).span(from..text.len())) else {
+            break;
+        };
+        let start = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
+        let mut end = m.end();
+        for _ in 0..=following {
+            end = match memchr::memchr(b'\n', &bytes[end.min(bytes.len())..]) {
+                Some(i) => end + i + 1,
+                None => bytes.len(),
+            };
+            if end >= bytes.len() {
+                break;
+            }
+        }
+        let end = end.min(bytes.len());
+        match out.last_mut() {
+            Some(last) if last.1 >= start => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+        from = end.max(m.end());
+    }
+    out.into_iter().map(|(s, e)| (s, &text[s..e])).collect()
+}
+
 /// Makes mention syntax inert, whatever the text says: `@everyone`, `@here`, `<@123>`,
 /// `<@&123>`, `<@!123>`. A zero-width space breaks them for Discord while reading the same.
 /// The Discord adapter also sets `allowed_mentions`; this is the second wall.
@@ -78,6 +117,20 @@ mod tests {
             .map(str::trim)
             .collect();
         assert_eq!(got, ["Server is imap.gmail.com.", "Port 993!", "Done"]);
+    }
+
+    #[test]
+    fn windows_cover_trigger_lines_and_merge() {
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["pass"])
+            .unwrap();
+        let text = "a\nmy PASSword:\nhunter2\nb\nc\npass x\nd";
+        let got: Vec<&str> = windows(text, &ac, 1).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(got, ["my PASSword:\nhunter2\n", "pass x\nd"]);
+        let got: Vec<(usize, &str)> = windows("x pass", &ac, 0);
+        assert_eq!(got, [(0, "x pass")]);
+        assert!(windows("nothing here", &ac, 3).is_empty());
     }
 
     #[test]

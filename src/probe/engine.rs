@@ -41,9 +41,11 @@ pub struct ProgressEvent {
     pub finished: Option<Stage>,
 }
 
+type ProgressSink = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
 /// Where stage events go. Cheap to clone; the default drops them.
 #[derive(Clone, Default)]
-pub struct Progress(Option<Arc<dyn Fn(&ProgressEvent) + Send + Sync>>);
+pub struct Progress(Option<ProgressSink>);
 
 impl Progress {
     pub fn new(sink: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {

@@ -247,8 +247,8 @@ async fn a_courier_banner_is_unsupported() {
     assert_eq!(codes(&report), [Code::CourierImapUnsupported]);
 }
 
-/// lettre parses EHLO replies with an `unwrap` on the first word of each line; a blank line
-/// must not take the prober down with it.
+/// lettre 0.11 parses EHLO replies with an `unwrap` on the first word of each line, so a line of
+/// blanks panics inside lettre; the session's own task contains it and the probe reports it.
 #[tokio::test]
 async fn a_blank_ehlo_line_does_not_crash_the_probe() {
     let port = fake_server(behaviour(|mut stream| async move {
@@ -263,7 +263,8 @@ async fn a_blank_ehlo_line_does_not_crash_the_probe() {
     let report = probe_fake(Service::Smtp, port, TlsMode::Starttls).await;
     assert_eq!(report.verdict, Verdict::Failed);
     assert!(
-        matches!(codes(&report)[0], Code::ProbeError | Code::ProtocolError),
+        // ConnectionClosed is what a lettre without that unwrap would lead to.
+        matches!(codes(&report)[0], Code::ProbeError | Code::ConnectionClosed),
         "{report:#?}"
     );
 }
