@@ -710,9 +710,89 @@ async fn exempt_threads_are_left_alone() {
 #[tokio::test]
 async fn the_store_keeps_only_the_email_domain() {
     let s = setup(false);
-    open(&s, "IMAP settings incorrect, my address is ann.lee@acme-widgets.com").await;
+    open(
+        &s,
+        "IMAP settings incorrect, my address is ann.lee@acme-widgets.com",
+    )
+    .await;
     let ticket = s.store.ticket(THREAD).unwrap().unwrap();
     let stored = serde_json::to_string(&ticket).unwrap();
     assert!(!stored.contains("ann.lee"), "{stored}");
     assert_eq!(ticket.email_domain.as_deref(), Some("acme-widgets.com"));
+}
+
+#[tokio::test]
+async fn clicks_and_commands_are_rate_limited_per_user() {
+    use imap_triage::engine::Limits;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let chat = Arc::new(Recorder::default());
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        store,
+        chat,
+        None,
+    )
+    .with_limits(Limits {
+        actions_per_minute: 3,
+        max_concurrent_probes: 1,
+    });
+    engine
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "t".into(),
+            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
+        })
+        .await
+        .unwrap();
+    let member = Actor {
+        user: MEMBER,
+        is_moderator: false,
+    };
+    let mut answers = Vec::new();
+    for n in 0..5 {
+        let r = engine
+            .handle(Event::ChecklistSelected {
+                thread: THREAD,
+                actor: member,
+                interaction: 100 + n,
+                selected: vec![],
+            })
+            .await
+            .unwrap();
+        answers.push(r.private.unwrap_or_default());
+    }
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.starts_with("Checklist saved"))
+            .count(),
+        3,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.starts_with("Too many requests"))
+            .count(),
+        2,
+        "{answers:?}"
+    );
+    // Moderators are not limited.
+    let moderator = Actor {
+        user: MODERATOR,
+        is_moderator: true,
+    };
+    for n in 0..5 {
+        let r = engine
+            .handle(Event::Command {
+                thread: THREAD,
+                actor: moderator,
+                key: 200 + n,
+                command: Command::Status,
+            })
+            .await
+            .unwrap();
+        assert!(r.private.unwrap().starts_with("State:"));
+    }
 }

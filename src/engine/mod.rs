@@ -65,7 +65,30 @@ pub struct Engine {
     prober: Option<Arc<Prober>>,
     clock: Clock,
     timings: Timings,
+    limits: Limits,
     thread_locks: Mutex<HashMap<ThreadId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Caps probes running at once across all threads; more wait their turn.
+    probe_slots: Arc<tokio::sync::Semaphore>,
+    /// Recent clicks and commands per user (unix seconds), for the per-user limit.
+    recent_actions: Mutex<HashMap<u64, std::collections::VecDeque<u64>>>,
+}
+
+/// Abuse limits. The probe's own policy adds per-requester and per-target rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Commands, clicks and modal submissions one user may make per minute.
+    pub actions_per_minute: usize,
+    /// Probe runs at once, whole process.
+    pub max_concurrent_probes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            actions_per_minute: 10,
+            max_concurrent_probes: 4,
+        }
+    }
 }
 
 /// Why an event could not be handled. The store failing is the one thing the engine refuses to
@@ -90,8 +113,40 @@ impl Engine {
             prober,
             clock: system_clock(),
             timings: Timings::default(),
+            limits: Limits::default(),
             thread_locks: Mutex::new(HashMap::new()),
+            probe_slots: Arc::new(tokio::sync::Semaphore::new(
+                Limits::default().max_concurrent_probes,
+            )),
+            recent_actions: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.probe_slots = Arc::new(tokio::sync::Semaphore::new(
+            limits.max_concurrent_probes.max(1),
+        ));
+        self.limits = limits;
+        self
+    }
+
+    /// Counts an action of `user`; false when they are over the per-minute limit.
+    fn admit_action(&self, user: u64) -> bool {
+        let now = self.now();
+        let mut recent = match self.recent_actions.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let times = recent.entry(user).or_default();
+        while times.front().is_some_and(|t| now.saturating_sub(*t) >= 60) {
+            times.pop_front();
+        }
+        if times.len() >= self.limits.actions_per_minute {
+            metrics::inc(&METRICS.rate_limit_hits);
+            return false;
+        }
+        times.push_back(now);
+        true
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -138,9 +193,23 @@ impl Engine {
     /// Handles one event. Errors of the chat platform are logged and absorbed; a store error
     /// is returned, because the engine won't act on what it can't remember.
     pub async fn handle(&self, event: Event) -> Result<Response, EngineError> {
+        metrics::inc(&METRICS.events_handled);
+        let actor = match &event {
+            Event::ChecklistSelected { actor, .. }
+            | Event::DetailsSubmitted { actor, .. }
+            | Event::RunProbe { actor, .. }
+            | Event::Command { actor, .. } => Some(*actor),
+            Event::NewThread { .. } | Event::Message { .. } => None,
+        };
+        if let Some(actor) = actor {
+            if !actor.is_moderator && !self.admit_action(actor.user) {
+                return Ok(Response::private(
+                    "Too many requests: please wait a minute and try again.",
+                ));
+            }
+        }
         let lock = self.thread_lock(event.thread());
         let _guard = lock.lock().await;
-        metrics::inc(&METRICS.events_handled);
         match event {
             Event::NewThread {
                 thread,
@@ -772,6 +841,8 @@ impl Engine {
                 }
             }
         };
+        // The permit is held for the whole run; a closed semaphore can't happen (never closed).
+        let _slot = Arc::clone(&self.probe_slots).acquire_owned().await.ok();
         let started = std::time::Instant::now();
         let (probe, ()) = tokio::join!(probes, updates);
         METRICS.observe_probe_latency(started.elapsed());

@@ -1,0 +1,219 @@
+//! The engine's automatic probe against the real Dovecot and exim4 on loopback: one "Testing…"
+//! message edited stage by stage into the report, once per distinct endpoint set.
+
+// The shared probe helpers include ones this binary doesn't use.
+#[allow(dead_code)]
+#[path = "probe_support/mod.rs"]
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use imap_triage::engine::chat::{
+    Chat, ChatError, EscalationSummary, MessageId, OutMessage, ThreadId, TicketState,
+};
+use imap_triage::engine::{Actor, Engine, Event, Incoming};
+use imap_triage::probe::Prober;
+use imap_triage::store::{EventKind, SledLog, TriageLog};
+
+#[derive(Default)]
+struct Recorder {
+    log: Mutex<Vec<(String, MessageId, String)>>,
+    next: Mutex<u64>,
+}
+
+impl Recorder {
+    fn entries(&self) -> Vec<(String, MessageId, String)> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Chat for Recorder {
+    async fn post(&self, _: ThreadId, m: OutMessage) -> Result<MessageId, ChatError> {
+        let mut next = self.next.lock().unwrap();
+        *next += 1;
+        self.log
+            .lock()
+            .unwrap()
+            .push(("post".into(), *next, m.content));
+        Ok(*next)
+    }
+    async fn edit(&self, _: ThreadId, id: MessageId, m: OutMessage) -> Result<(), ChatError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(("edit".into(), id, m.content));
+        Ok(())
+    }
+    async fn delete(&self, _: ThreadId, _: MessageId) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn set_state(&self, _: ThreadId, _: TicketState) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn mod_log(&self, _: &EscalationSummary) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn close(&self, _: ThreadId) -> Result<(), ChatError> {
+        Ok(())
+    }
+}
+
+fn message(id: u64, text: &str) -> Incoming {
+    Incoming {
+        id,
+        author: 7,
+        author_is_bot: false,
+        author_is_moderator: false,
+        text: text.into(),
+        attachments: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn the_probe_runs_once_per_endpoint_set_with_progress() {
+    let s = support::servers();
+    let mut policy = support::test_policy(&support::server_ports(s));
+    policy.ports = support::server_conventions(s);
+    let prober = Arc::new(Prober::new(policy, support::tls_with_ca()));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let chat = Arc::new(Recorder::default());
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        store.clone(),
+        chat.clone(),
+        Some(prober),
+    );
+
+    let text = format!(
+        "IMAP settings incorrect. IMAP: 127.0.0.1:{} SMTP: 127.0.0.1:{}",
+        s.imap_tls, s.smtp_starttls
+    );
+    engine
+        .handle(Event::NewThread {
+            thread: 1,
+            title: "t".into(),
+            starter: message(1, &text),
+        })
+        .await
+        .unwrap();
+
+    let entries = chat.entries();
+    let (_, testing_id, started) = entries
+        .iter()
+        .find(|(kind, _, c)| kind == "post" && c.contains("Testing the connection"))
+        .expect("a Testing… message");
+    assert!(started.contains(&format!("127.0.0.1:{}", s.imap_tls)));
+    let edits: Vec<&String> = entries
+        .iter()
+        .filter(|(kind, id, _)| kind == "edit" && id == testing_id)
+        .map(|(_, _, c)| c)
+        .collect();
+    assert!(
+        edits.len() >= 2,
+        "progress edits and the report: {edits:#?}"
+    );
+    assert!(
+        edits.iter().any(|c| c.contains("✅ IMAP")),
+        "a stage line: {edits:#?}"
+    );
+    let report = edits.last().unwrap();
+    assert!(report.contains("**Connection test**"), "{report}");
+    assert!(
+        report.contains(&format!("**IMAP `127.0.0.1:{}`**: ✅ answers", s.imap_tls)),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "**SMTP `127.0.0.1:{}`**: ✅ answers",
+            s.smtp_starttls
+        )),
+        "{report}"
+    );
+    assert!(report.contains("TLS TLSv1."), "{report}");
+
+    let runs = |store: &SledLog| {
+        store
+            .events(1)
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.kind, EventKind::ProbeRun { .. }))
+            .count()
+    };
+    assert_eq!(runs(&store), 1);
+    let ticket = store.ticket(1).unwrap().unwrap();
+    assert!(
+        ticket.probe_verdicts.iter().all(|v| v.ends_with(": ok")),
+        "{:?}",
+        ticket.probe_verdicts
+    );
+
+    // The same endpoints again: no second probe.
+    engine
+        .handle(Event::Message {
+            thread: 1,
+            message: message(2, "Hub ID 4821937"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs(&store), 1);
+    // The button runs it again on request.
+    let response = engine
+        .handle(Event::RunProbe {
+            thread: 1,
+            actor: Actor {
+                user: 7,
+                is_moderator: false,
+            },
+            interaction: 3,
+        })
+        .await
+        .unwrap();
+    assert!(response.private.unwrap().contains("Test finished"));
+    assert_eq!(runs(&store), 2);
+    // A new endpoint set runs it again by itself.
+    engine
+        .handle(Event::Message {
+            thread: 1,
+            message: message(4, &format!("sorry, the IMAP port is {}", s.imap_plain)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs(&store), 3);
+}
+
+#[tokio::test]
+async fn private_targets_are_refused_without_the_test_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let chat = Arc::new(Recorder::default());
+    // The production policy: loopback is not allowed.
+    let prober = Arc::new(Prober::new(
+        imap_triage::probe::Policy::default(),
+        imap_triage::probe::TlsSetup::new(&[]).unwrap(),
+    ));
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        store.clone(),
+        chat.clone(),
+        Some(prober),
+    );
+    engine
+        .handle(Event::NewThread {
+            thread: 1,
+            title: "t".into(),
+            starter: message(1, "IMAP settings incorrect: 127.0.0.1:993"),
+        })
+        .await
+        .unwrap();
+    let report = chat
+        .entries()
+        .into_iter()
+        .rev()
+        .find(|(_, _, c)| c.contains("Connection test"))
+        .expect("a report")
+        .2;
+    assert!(report.contains("⛔ not tested"), "{report}");
+}
