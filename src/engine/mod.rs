@@ -190,6 +190,16 @@ impl Engine {
         Arc::clone(locks.entry(thread).or_default())
     }
 
+    /// Forgets the locks no event holds, so that memory follows the active threads, not every
+    /// thread ever seen.
+    fn prune_thread_locks(&self) {
+        let mut locks = match self.thread_locks.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+    }
+
     /// Handles one event. Errors of the chat platform are logged and absorbed; a store error
     /// is returned, because the engine won't act on what it can't remember.
     pub async fn handle(&self, event: Event) -> Result<Response, EngineError> {
@@ -584,6 +594,7 @@ impl Engine {
     /// missing, then a warning, then archive-and-lock. The clocks come from the store, so they
     /// survive restarts. Returns how many tickets were acted on.
     pub async fn tick(&self) -> Result<usize, EngineError> {
+        self.prune_thread_locks();
         let mut acted = 0;
         for stale in self.store.tickets()? {
             if stale.exempt || stale.status != TicketState::WaitingOnMember {

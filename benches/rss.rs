@@ -1,0 +1,105 @@
+//! Memory of the engine with many open tickets: resident set size before and after opening
+//! 10,000 tickets through the engine, with a real sled store in a temp dir.
+//! Run: `cargo bench --bench rss`. Prints the figures; nothing is asserted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use imap_triage::engine::chat::{
+    Chat, ChatError, EscalationSummary, MessageId, OutMessage, ThreadId, TicketState,
+};
+use imap_triage::engine::{Engine, Event, Incoming};
+use imap_triage::store::SledLog;
+
+/// A platform that accepts everything and keeps nothing.
+#[derive(Default)]
+struct Sink(AtomicU64);
+
+#[async_trait]
+impl Chat for Sink {
+    async fn post(&self, _: ThreadId, _: OutMessage) -> Result<MessageId, ChatError> {
+        Ok(self.0.fetch_add(1, Ordering::Relaxed))
+    }
+    async fn edit(&self, _: ThreadId, _: MessageId, _: OutMessage) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn delete(&self, _: ThreadId, _: MessageId) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn set_state(&self, _: ThreadId, _: TicketState) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn mod_log(&self, _: &EscalationSummary) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn close(&self, _: ThreadId) -> Result<(), ChatError> {
+        Ok(())
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    const TICKETS: u64 = 10_000;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SledLog::open(&dir.path().join("db")).expect("store"));
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().expect("rules"),
+        store,
+        Arc::new(Sink::default()),
+        None,
+    );
+    let idle = rss_kib();
+    let started = std::time::Instant::now();
+    runtime.block_on(async {
+        for thread in 1..=TICKETS {
+            let starter = Incoming {
+                id: thread,
+                author: 1_000_000 + thread,
+                author_is_bot: false,
+                author_is_moderator: false,
+                text: format!(
+                    "IMAP authentication error on mail.customer{thread}.com:993, Hub ID {}",
+                    4_000_000 + thread
+                ),
+                attachments: Vec::new(),
+            };
+            engine
+                .handle(Event::NewThread {
+                    thread,
+                    title: format!("case {thread}"),
+                    starter,
+                })
+                .await
+                .expect("handled");
+        }
+        engine.tick().await.expect("tick");
+    });
+    let elapsed = started.elapsed();
+    let full = rss_kib();
+    println!("engine idle RSS: {} KiB", idle);
+    println!(
+        "engine RSS with {TICKETS} open tickets: {} KiB (+{} KiB)",
+        full,
+        full.saturating_sub(idle)
+    );
+    println!(
+        "opened {TICKETS} tickets in {:.1} s ({:.0} per second, one fsync each)",
+        elapsed.as_secs_f64(),
+        TICKETS as f64 / elapsed.as_secs_f64()
+    );
+}
