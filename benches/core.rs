@@ -52,11 +52,16 @@ fn realistic_thread() -> Thread {
 }
 
 fn big_message() -> Thread {
+    message_of(1 << 20)
+}
+
+/// One member message of at least `size` bytes, repeating a realistic paragraph.
+fn message_of(size: usize) -> Thread {
     let paragraph = "We tried again today with the settings from the hosting panel, server mail.example-host.net port 993, \
         and the connection still fails after about thirty seconds. The IT team says the firewall is open. \
         Hub ID 4821937. Thanks for any help, this is blocking our whole sales team from logging emails.\n";
-    let mut text = String::with_capacity(1 << 20);
-    while text.len() < (1 << 20) {
+    let mut text = String::with_capacity(size + paragraph.len());
+    while text.len() < size {
         text.push_str(paragraph);
     }
     Thread {
@@ -85,5 +90,23 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The same generator at growing sizes: time per byte should stay flat (linear growth).
+fn linear(c: &mut Criterion) {
+    let rules = imap_triage::rules_dir::embedded().expect("shipped rules are valid");
+    let mut group = c.benchmark_group("linear");
+    group.sample_size(10);
+    for kib in [64usize, 256, 1024, 4096] {
+        let thread = message_of(kib << 10);
+        let bytes: usize = thread.messages.iter().map(|m| m.text.len()).sum();
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{kib}KiB")),
+            &thread,
+            |b, thread| b.iter(|| triage(black_box(&rules), black_box(thread))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, linear);
 criterion_main!(benches);

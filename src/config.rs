@@ -682,7 +682,9 @@ allow_private = false
 
     #[test]
     fn errors_are_one_line_and_name_the_key() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        // (file text, environment, the error's start)
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             ("[discord]\nmoderator_role = \"abc\"\n", &[], "config: discord.moderator_role: expected an integer"),
             ("[discord]\nforum_channels = 111\n", &[], "config: discord.forum_channels: expected an array"),
             ("[probe]\nallow_private = \"yes\"\n", &[], "config: probe.allow_private: expected a boolean"),

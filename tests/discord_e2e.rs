@@ -6,7 +6,10 @@ mod fake_discord;
 use std::sync::Arc;
 
 use fake_discord::payloads;
-use fake_discord::{id_of, Call, FakeDiscord, BOT, FORUM, MOD_LOG, MOD_ROLE, OTHER_FORUM, OTHER_ROLE, TAGS, TEXT_CHANNEL, TOPIC_TAG};
+use fake_discord::{
+    id_of, Call, FakeDiscord, BOT, FORUM, MOD_LOG, MOD_ROLE, OTHER_FORUM, OTHER_ROLE, TAGS,
+    TEXT_CHANNEL, TOPIC_TAG,
+};
 use imap_triage::config::Config;
 use imap_triage::discord::{checklist_of, Bot};
 use imap_triage::engine::Engine;
@@ -60,11 +63,20 @@ async fn start(with_prober: bool, probe_extra: &str) -> Bot_ {
     let text = config_text(&fake.api_base, &dir.path().join("store"), probe_extra);
     let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
     let rules = imap_triage::rules_dir::embedded().expect("rules");
-    let bot = Bot::connect(config.discord().expect("discord settings"), checklist_of(&rules)).await.expect("connect");
+    let bot = Bot::connect(
+        config.discord().expect("discord settings"),
+        checklist_of(&rules),
+    )
+    .await
+    .expect("connect");
     let store = SledLog::open(&config.store.path).expect("store");
     let prober = if with_prober {
-        let anchors: Vec<&std::path::Path> = config.probe.ca_files.iter().map(|p| p.as_path()).collect();
-        Some(Arc::new(Prober::new(config.probe.policy(), TlsSetup::new(&anchors).expect("tls"))))
+        let anchors: Vec<&std::path::Path> =
+            config.probe.ca_files.iter().map(|p| p.as_path()).collect();
+        Some(Arc::new(Prober::new(
+            config.probe.policy(),
+            TlsSetup::new(&anchors).expect("tls"),
+        )))
     } else {
         None
     };
@@ -74,7 +86,12 @@ async fn start(with_prober: bool, probe_extra: &str) -> Bot_ {
         let _ = stopped.await;
     }));
     fake.wait_ready().await;
-    Bot_ { fake, stop: Some(stop), task, _dir: dir }
+    Bot_ {
+        fake,
+        stop: Some(stop),
+        task,
+        _dir: dir,
+    }
 }
 
 impl Bot_ {
@@ -83,7 +100,10 @@ impl Bot_ {
             let _ = stop.send(());
         }
         let result = tokio::time::timeout(fake_discord::WAIT, self.task).await;
-        assert!(matches!(result, Ok(Ok(Ok(())))), "the bot did not stop cleanly: {result:?}");
+        assert!(
+            matches!(result, Ok(Ok(Ok(())))),
+            "the bot did not stop cleanly: {result:?}"
+        );
     }
 }
 
@@ -93,7 +113,10 @@ fn posts_to(channel: u64) -> impl Fn(&Call) -> bool {
 
 /// Waits for the bot's status message in `thread`; returns the call.
 async fn status_message(fake: &FakeDiscord, thread: u64) -> Call {
-    fake.wait_for("the status message", |calls| calls.iter().find(|c| posts_to(thread)(c)).cloned()).await
+    fake.wait_for("the status message", |calls| {
+        calls.iter().find(|c| posts_to(thread)(c)).cloned()
+    })
+    .await
 }
 
 /// A complete post: every item support asks for, an error the member can't fix alone (so the
@@ -103,26 +126,51 @@ const COMPLETE_POST: &str = "Hello! I'm trying to connect my inbox (dana@lumen-a
 fn message_calls(calls: &[Call]) -> impl Iterator<Item = &Call> {
     calls.iter().filter(|c| {
         (c.method == "POST" || c.method == "PATCH")
-            && (c.path.ends_with("/messages") || c.path.contains("/messages/") || c.path.starts_with("/webhooks/"))
+            && (c.path.ends_with("/messages")
+                || c.path.contains("/messages/")
+                || c.path.starts_with("/webhooks/"))
     })
 }
 
 fn edits_of(calls: &[Call], thread: u64, message: u64) -> Vec<Call> {
-    calls.iter().filter(|c| c.is("PATCH", &format!("/channels/{thread}/messages/{message}"))).cloned().collect()
+    calls
+        .iter()
+        .filter(|c| c.is("PATCH", &format!("/channels/{thread}/messages/{message}")))
+        .cloned()
+        .collect()
 }
 
 fn callback_of(calls: &[Call], interaction: u64) -> Option<Call> {
-    calls.iter().find(|c| c.method == "POST" && c.path == format!("/interactions/{interaction}/token-{interaction}/callback")).cloned()
+    calls
+        .iter()
+        .find(|c| {
+            c.method == "POST"
+                && c.path == format!("/interactions/{interaction}/token-{interaction}/callback")
+        })
+        .cloned()
 }
 
 fn followup_of(calls: &[Call], interaction: u64) -> Option<Call> {
-    calls.iter().find(|c| c.method == "POST" && c.path == format!("/webhooks/{}/token-{interaction}", fake_discord::APP)).cloned()
+    calls
+        .iter()
+        .find(|c| {
+            c.method == "POST"
+                && c.path == format!("/webhooks/{}/token-{interaction}", fake_discord::APP)
+        })
+        .cloned()
 }
 
 fn original_edit_of(calls: &[Call], interaction: u64) -> Option<Call> {
     calls
         .iter()
-        .find(|c| c.method == "PATCH" && c.path == format!("/webhooks/{}/token-{interaction}/messages/@original", fake_discord::APP))
+        .find(|c| {
+            c.method == "PATCH"
+                && c.path
+                    == format!(
+                        "/webhooks/{}/token-{interaction}/messages/@original",
+                        fake_discord::APP
+                    )
+        })
         .cloned()
 }
 
@@ -131,14 +179,28 @@ async fn vague_thread(fake: &FakeDiscord) -> (u64, u64, Value) {
     let thread = fake.post_thread(FORUM, MEMBER, &[], "IMAP won't connect", VAGUE_POST);
     let status = status_message(fake, thread).await;
     let id = status.response_id();
-    (thread, id, fake.message(id).expect("the fake keeps the status message"))
+    (
+        thread,
+        id,
+        fake.message(id).expect("the fake keeps the status message"),
+    )
 }
 
 /// Sends `text` as the member in `thread`, then waits for the status to be edited after it.
-async fn say_and_wait_for_edit(fake: &FakeDiscord, thread: u64, status: u64, author: u64, roles: &[u64], text: &str) -> Call {
+async fn say_and_wait_for_edit(
+    fake: &FakeDiscord,
+    thread: u64,
+    status: u64,
+    author: u64,
+    roles: &[u64],
+    text: &str,
+) -> Call {
     let before = fake.call_count();
     fake.say(thread, author, roles, text);
-    fake.wait_for("the status message to be edited", |_| edits_of(&fake.calls_since(before), thread, status).pop()).await
+    fake.wait_for("the status message to be edited", |_| {
+        edits_of(&fake.calls_since(before), thread, status).pop()
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,8 +211,16 @@ async fn a_new_post_gets_one_status_message_with_controls() {
     let status = status_message(fake, thread).await;
     let body = &status.body;
     // What it found (the four items, ✅/❌) and the asks for what's missing.
-    assert!(status.content().contains("❌ Hub ID"), "{}", status.content());
-    assert!(status.content().contains("What's still needed"), "{}", status.content());
+    assert!(
+        status.content().contains("❌ Hub ID"),
+        "{}",
+        status.content()
+    );
+    assert!(
+        status.content().contains("What's still needed"),
+        "{}",
+        status.content()
+    );
     // The controls: the checklist select and the two buttons, with the thread in their ids.
     let select = &body["components"][0]["components"][0];
     assert_eq!(select["custom_id"], format!("triage:checklist:{thread}"));
@@ -161,16 +231,33 @@ async fn a_new_post_gets_one_status_message_with_controls() {
     assert_eq!(buttons[1]["custom_id"], format!("triage:probe:{thread}"));
     assert_eq!(buttons[1]["label"], "Run connection test");
     // It pings no one.
-    assert_eq!(body["allowed_mentions"], json!({"parse": [], "users": [], "roles": [], "replied_user": false}));
+    assert_eq!(
+        body["allowed_mentions"],
+        json!({"parse": [], "users": [], "roles": [], "replied_user": false})
+    );
     // The state tag is set; the forum's other tag is kept.
     let tagged = fake
         .wait_for("the state tag", |calls| {
-            calls.iter().find(|c| c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("applied_tags").is_some()).cloned()
+            calls
+                .iter()
+                .find(|c| {
+                    c.is("PATCH", &format!("/channels/{thread}"))
+                        && c.body.get("applied_tags").is_some()
+                })
+                .cloned()
         })
         .await;
-    let applied: Vec<u64> = tagged.body["applied_tags"].as_array().unwrap().iter().map(id_of).collect();
+    let applied: Vec<u64> = tagged.body["applied_tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
     assert_eq!(applied, [TOPIC_TAG, TAGS[0].0]);
-    assert_eq!(fake.calls().iter().filter(|c| posts_to(thread)(c)).count(), 1);
+    assert_eq!(
+        fake.calls().iter().filter(|c| posts_to(thread)(c)).count(),
+        1
+    );
     bot.stop().await;
 }
 
@@ -183,14 +270,40 @@ async fn follow_ups_edit_the_status_message_instead_of_posting() {
     assert!(edit.content().contains("✅ Hub ID"), "{}", edit.content());
     assert_eq!(edit.body["allowed_mentions"]["parse"], json!([]));
     // Still the controls, with nothing ticked yet.
-    assert_eq!(edit.body["components"][0]["components"][0]["custom_id"], format!("triage:checklist:{thread}"));
-    let edit = say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "The error says \"IMAP authentication error\"").await;
-    assert!(edit.content().contains("✅ The error message"), "{}", edit.content());
+    assert_eq!(
+        edit.body["components"][0]["components"][0]["custom_id"],
+        format!("triage:checklist:{thread}")
+    );
+    let edit = say_and_wait_for_edit(
+        fake,
+        thread,
+        status,
+        MEMBER,
+        &[],
+        "The error says \"IMAP authentication error\"",
+    )
+    .await;
+    assert!(
+        edit.content().contains("✅ The error message"),
+        "{}",
+        edit.content()
+    );
     // A bystander's message doesn't fill the member's items.
-    let edit = say_and_wait_for_edit(fake, thread, status, BYSTANDER, &[], "My Hub ID is 55555555").await;
+    let edit = say_and_wait_for_edit(
+        fake,
+        thread,
+        status,
+        BYSTANDER,
+        &[],
+        "My Hub ID is 55555555",
+    )
+    .await;
     assert!(!edit.content().contains("55555555"), "{}", edit.content());
     // One bot message in the thread: the status.
-    assert_eq!(fake.calls().iter().filter(|c| posts_to(thread)(c)).count(), 1);
+    assert_eq!(
+        fake.calls().iter().filter(|c| posts_to(thread)(c)).count(),
+        1
+    );
     bot.stop().await;
 }
 
@@ -203,18 +316,51 @@ async fn the_checklist_select_and_the_details_modal() {
     // The member ticks all four items.
     let before = fake.call_count();
     let select = fake.snowflake();
-    let all = ["typed_credentials", "typed_servers", "verified_credentials", "confirmed_with_provider"];
+    let all = [
+        "typed_credentials",
+        "typed_servers",
+        "verified_credentials",
+        "confirmed_with_provider",
+    ];
     fake.dispatch(
         "INTERACTION_CREATE",
-        payloads::select(select, thread, MEMBER, &[], &format!("triage:checklist:{thread}"), &all, status_json.clone()),
+        payloads::select(
+            select,
+            thread,
+            MEMBER,
+            &[],
+            &format!("triage:checklist:{thread}"),
+            &all,
+            status_json.clone(),
+        ),
     );
-    let ack = fake.wait_for("the select to be acknowledged", |calls| callback_of(calls, select)).await;
+    let ack = fake
+        .wait_for("the select to be acknowledged", |calls| {
+            callback_of(calls, select)
+        })
+        .await;
     assert_eq!(ack.body["type"], 6);
-    let edit = fake.wait_for("the status after the select", |_| edits_of(&fake.calls_since(before), thread, status).pop()).await;
-    let options = edit.body["components"][0]["components"][0]["options"].as_array().unwrap().clone();
+    let edit = fake
+        .wait_for("the status after the select", |_| {
+            edits_of(&fake.calls_since(before), thread, status).pop()
+        })
+        .await;
+    let options = edit.body["components"][0]["components"][0]["options"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert!(options.iter().all(|o| o["default"] == true), "{options:?}");
-    assert!(edit.content().contains("Checklist confirmed (4 of 4)") || edit.content().contains("✅ Checklist"), "{}", edit.content());
-    let answer = fake.wait_for("the private confirmation", |calls| followup_of(calls, select)).await;
+    assert!(
+        edit.content().contains("Checklist confirmed (4 of 4)")
+            || edit.content().contains("✅ Checklist"),
+        "{}",
+        edit.content()
+    );
+    let answer = fake
+        .wait_for("the private confirmation", |calls| {
+            followup_of(calls, select)
+        })
+        .await;
     assert_eq!(answer.body["flags"], 64, "ephemeral");
     assert_eq!(answer.content(), "Checklist saved.");
 
@@ -222,11 +368,23 @@ async fn the_checklist_select_and_the_details_modal() {
     let click = fake.snowflake();
     fake.dispatch(
         "INTERACTION_CREATE",
-        payloads::button(click, thread, MEMBER, &[], &format!("triage:details:{thread}"), status_json.clone()),
+        payloads::button(
+            click,
+            thread,
+            MEMBER,
+            &[],
+            &format!("triage:details:{thread}"),
+            status_json.clone(),
+        ),
     );
-    let modal = fake.wait_for("the modal", |calls| callback_of(calls, click)).await;
+    let modal = fake
+        .wait_for("the modal", |calls| callback_of(calls, click))
+        .await;
     assert_eq!(modal.body["type"], 9);
-    assert_eq!(modal.body["data"]["custom_id"], format!("triage:details:{thread}"));
+    assert_eq!(
+        modal.body["data"]["custom_id"],
+        format!("triage:details:{thread}")
+    );
     let inputs: Vec<&str> = modal.body["data"]["components"]
         .as_array()
         .unwrap()
@@ -238,17 +396,46 @@ async fn the_checklist_select_and_the_details_modal() {
     // The submitted modal fills the items.
     let before = fake.call_count();
     let submit = fake.snowflake();
-    let fields = [("hub_id", "20814377"), ("imap", ""), ("smtp", ""), ("error", "IMAP authentication error")];
+    let fields = [
+        ("hub_id", "20814377"),
+        ("imap", ""),
+        ("smtp", ""),
+        ("error", "IMAP authentication error"),
+    ];
     fake.dispatch(
         "INTERACTION_CREATE",
-        payloads::modal_submit(submit, thread, MEMBER, &[], &format!("triage:details:{thread}"), &fields, status_json),
+        payloads::modal_submit(
+            submit,
+            thread,
+            MEMBER,
+            &[],
+            &format!("triage:details:{thread}"),
+            &fields,
+            status_json,
+        ),
     );
-    let ack = fake.wait_for("the modal to be acknowledged", |calls| callback_of(calls, submit)).await;
+    let ack = fake
+        .wait_for("the modal to be acknowledged", |calls| {
+            callback_of(calls, submit)
+        })
+        .await;
     assert_eq!(ack.body["type"], 6);
-    let edit = fake.wait_for("the status after the details", |_| edits_of(&fake.calls_since(before), thread, status).pop()).await;
+    let edit = fake
+        .wait_for("the status after the details", |_| {
+            edits_of(&fake.calls_since(before), thread, status).pop()
+        })
+        .await;
     assert!(edit.content().contains("✅ Hub ID"), "{}", edit.content());
-    assert!(edit.content().contains("✅ The error message"), "{}", edit.content());
-    let answer = fake.wait_for("the private confirmation", |calls| followup_of(calls, submit)).await;
+    assert!(
+        edit.content().contains("✅ The error message"),
+        "{}",
+        edit.content()
+    );
+    let answer = fake
+        .wait_for("the private confirmation", |calls| {
+            followup_of(calls, submit)
+        })
+        .await;
     assert_eq!(answer.content(), "Details saved.");
     bot.stop().await;
 }
@@ -262,31 +449,71 @@ async fn only_the_member_or_a_moderator_can_use_the_controls() {
     let click = fake.snowflake();
     fake.dispatch(
         "INTERACTION_CREATE",
-        payloads::button(click, thread, BYSTANDER, &[OTHER_ROLE], &format!("triage:details:{thread}"), status_json.clone()),
+        payloads::button(
+            click,
+            thread,
+            BYSTANDER,
+            &[OTHER_ROLE],
+            &format!("triage:details:{thread}"),
+            status_json.clone(),
+        ),
     );
-    let refusal = fake.wait_for("the refusal", |calls| callback_of(calls, click)).await;
+    let refusal = fake
+        .wait_for("the refusal", |calls| callback_of(calls, click))
+        .await;
     assert_eq!(refusal.body["type"], 4);
     assert_eq!(refusal.body["data"]["flags"], 64, "ephemeral");
-    assert!(refusal.body["data"]["content"].as_str().unwrap().contains("Only the member"));
+    assert!(refusal.body["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Only the member"));
 
     let select = fake.snowflake();
     fake.dispatch(
         "INTERACTION_CREATE",
-        payloads::select(select, thread, BYSTANDER, &[], &format!("triage:checklist:{thread}"), &["typed_servers"], status_json.clone()),
+        payloads::select(
+            select,
+            thread,
+            BYSTANDER,
+            &[],
+            &format!("triage:checklist:{thread}"),
+            &["typed_servers"],
+            status_json.clone(),
+        ),
     );
-    let refusal = fake.wait_for("the engine's refusal", |calls| followup_of(calls, select)).await;
+    let refusal = fake
+        .wait_for("the engine's refusal", |calls| followup_of(calls, select))
+        .await;
     assert_eq!(refusal.body["flags"], 64);
-    assert!(refusal.content().contains("Only the member"), "{}", refusal.content());
+    assert!(
+        refusal.content().contains("Only the member"),
+        "{}",
+        refusal.content()
+    );
 
     // A moderator may: the modal opens.
     let click = fake.snowflake();
     fake.dispatch(
         "INTERACTION_CREATE",
-        payloads::button(click, thread, MODERATOR, &[MOD_ROLE], &format!("triage:details:{thread}"), status_json),
+        payloads::button(
+            click,
+            thread,
+            MODERATOR,
+            &[MOD_ROLE],
+            &format!("triage:details:{thread}"),
+            status_json,
+        ),
     );
-    let modal = fake.wait_for("the modal for the moderator", |calls| callback_of(calls, click)).await;
+    let modal = fake
+        .wait_for("the modal for the moderator", |calls| {
+            callback_of(calls, click)
+        })
+        .await;
     assert_eq!(modal.body["type"], 9);
-    assert!(edits_of(&fake.calls(), thread, status).is_empty(), "the bystander changed the status");
+    assert!(
+        edits_of(&fake.calls(), thread, status).is_empty(),
+        "the bystander changed the status"
+    );
     bot.stop().await;
 }
 
@@ -294,42 +521,101 @@ async fn only_the_member_or_a_moderator_can_use_the_controls() {
 async fn escalation_pings_the_moderators_once_and_logs_the_case() {
     let bot = start(false, "").await;
     let fake = &bot.fake;
-    let thread = fake.post_thread_with(FORUM, MEMBER, "Workspace inbox: IMAP authentication error", |thread| {
-        payloads::message_with_attachment(thread, thread, MEMBER, COMPLETE_POST, "connection-screen.png", "image/png")
-    });
+    let thread = fake.post_thread_with(
+        FORUM,
+        MEMBER,
+        "Workspace inbox: IMAP authentication error",
+        |thread| {
+            payloads::message_with_attachment(
+                thread,
+                thread,
+                MEMBER,
+                COMPLETE_POST,
+                "connection-screen.png",
+                "image/png",
+            )
+        },
+    );
     let role_mention = format!("<@&{MOD_ROLE}>");
     let ping = fake
-        .wait_for("the escalation ping", |calls| calls.iter().find(|c| posts_to(thread)(c) && c.content().contains(&role_mention)).cloned())
+        .wait_for("the escalation ping", |calls| {
+            calls
+                .iter()
+                .find(|c| posts_to(thread)(c) && c.content().contains(&role_mention))
+                .cloned()
+        })
         .await;
-    assert_eq!(ping.body["allowed_mentions"], json!({"parse": [], "users": [], "roles": [MOD_ROLE.to_string()], "replied_user": false}));
-    let log = fake.wait_for("the mod-log embed", |calls| calls.iter().find(|c| posts_to(MOD_LOG)(c)).cloned()).await;
+    assert_eq!(
+        ping.body["allowed_mentions"],
+        json!({"parse": [], "users": [], "roles": [MOD_ROLE.to_string()], "replied_user": false})
+    );
+    let log = fake
+        .wait_for("the mod-log embed", |calls| {
+            calls.iter().find(|c| posts_to(MOD_LOG)(c)).cloned()
+        })
+        .await;
     let embed = &log.body["embeds"][0];
     let field = |name: &str| {
-        embed["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).map(|f| f["value"].as_str().unwrap().to_string())
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].as_str().unwrap().to_string())
     };
     assert_eq!(field("Hub ID").as_deref(), Some("20814377"));
     assert_eq!(field("IMAP").as_deref(), Some("imap.gmail.com:993"));
     assert_eq!(field("SMTP").as_deref(), Some("smtp.gmail.com:587"));
-    assert!(field("Error code").is_some_and(|c| c.contains("imap_auth")), "{embed}");
+    assert!(
+        field("Error code").is_some_and(|c| c.contains("imap_auth")),
+        "{embed}"
+    );
     assert!(field("Provider").is_some_and(|p| p != "—"), "{embed}");
-    assert!(embed["description"].as_str().unwrap().contains(&format!("<#{thread}>")));
-    assert_eq!(embed["url"], format!("https://discord.com/channels/{}/{thread}", fake_discord::GUILD));
+    assert!(embed["description"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("<#{thread}>")));
+    assert_eq!(
+        embed["url"],
+        format!(
+            "https://discord.com/channels/{}/{thread}",
+            fake_discord::GUILD
+        )
+    );
     assert_eq!(log.body["allowed_mentions"]["roles"], json!([]));
     fake.wait_for("the Escalated tag", |calls| {
-        calls.iter().find(|c| {
-            c.is("PATCH", &format!("/channels/{thread}"))
-                && c.body["applied_tags"].as_array().is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[3].0))
-        })
-        .map(|_| ())
+        calls
+            .iter()
+            .find(|c| {
+                c.is("PATCH", &format!("/channels/{thread}"))
+                    && c.body["applied_tags"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[3].0))
+            })
+            .map(|_| ())
     })
     .await;
 
     // The member says more; the state is the same: no second ping.
     let status = status_message(fake, thread).await.response_id();
-    say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "Thanks, waiting for you!").await;
+    say_and_wait_for_edit(
+        fake,
+        thread,
+        status,
+        MEMBER,
+        &[],
+        "Thanks, waiting for you!",
+    )
+    .await;
     say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "Any news?").await;
     let calls = fake.calls();
-    assert_eq!(calls.iter().filter(|c| posts_to(thread)(c) && c.content().contains(&role_mention)).count(), 1);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| posts_to(thread)(c) && c.content().contains(&role_mention))
+            .count(),
+        1
+    );
     assert_eq!(calls.iter().filter(|c| posts_to(MOD_LOG)(c)).count(), 1);
     bot.stop().await;
 }
@@ -340,17 +626,46 @@ async fn a_posted_password_is_deleted_and_the_member_warned() {
     let fake = &bot.fake;
     let (thread, _, _) = vague_thread(fake).await;
     let secret = "Tr0ub4dor&3xyz";
-    let message = fake.say(thread, MEMBER, &[], &format!("my login is dana@lumen-analytics.io and password: {secret}"));
-    fake.wait_for("the delete", |calls| calls.iter().find(|c| c.is("DELETE", &format!("/channels/{thread}/messages/{message}"))).map(|_| ()))
-        .await;
+    let message = fake.say(
+        thread,
+        MEMBER,
+        &[],
+        &format!("my login is dana@lumen-analytics.io and password: {secret}"),
+    );
+    fake.wait_for("the delete", |calls| {
+        calls
+            .iter()
+            .find(|c| c.is("DELETE", &format!("/channels/{thread}/messages/{message}")))
+            .map(|_| ())
+    })
+    .await;
     let warning = fake
-        .wait_for("the warning", |calls| calls.iter().find(|c| posts_to(thread)(c) && c.content().contains("Change that password")).cloned())
+        .wait_for("the warning", |calls| {
+            calls
+                .iter()
+                .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
+                .cloned()
+        })
         .await;
-    assert!(warning.content().starts_with(&format!("<@{MEMBER}>")), "{}", warning.content());
-    assert!(warning.content().contains("I deleted your message"), "{}", warning.content());
-    assert_eq!(warning.body["allowed_mentions"], json!({"parse": [], "users": [MEMBER.to_string()], "roles": [], "replied_user": false}));
+    assert!(
+        warning.content().starts_with(&format!("<@{MEMBER}>")),
+        "{}",
+        warning.content()
+    );
+    assert!(
+        warning.content().contains("I deleted your message"),
+        "{}",
+        warning.content()
+    );
+    assert_eq!(
+        warning.body["allowed_mentions"],
+        json!({"parse": [], "users": [MEMBER.to_string()], "roles": [], "replied_user": false})
+    );
     // The value never goes back to Discord.
-    assert!(fake.calls().iter().all(|c| !c.body.to_string().contains(secret)));
+    assert!(fake
+        .calls()
+        .iter()
+        .all(|c| !c.body.to_string().contains(secret)));
     bot.stop().await;
 }
 
@@ -362,21 +677,48 @@ async fn a_403_on_delete_is_reported_and_the_bot_carries_on() {
     let secret = "hunter2hunter2";
     let before = fake.call_count();
     let message = fake.snowflake();
-    fake.fail("DELETE", &format!("/channels/{thread}/messages/{message}"), 403, 1);
+    fake.fail(
+        "DELETE",
+        &format!("/channels/{thread}/messages/{message}"),
+        403,
+        1,
+    );
     fake.say_id(message, thread, MEMBER, &[], &format!("password: {secret}"));
     let denied = fake
         .wait_for("the refused delete", |_| {
-            fake.calls_since(before).into_iter().find(|c| c.method == "DELETE" && c.status == 403)
+            fake.calls_since(before)
+                .into_iter()
+                .find(|c| c.method == "DELETE" && c.status == 403)
         })
         .await;
-    assert_eq!(denied.path, format!("/channels/{thread}/messages/{message}"));
+    assert_eq!(
+        denied.path,
+        format!("/channels/{thread}/messages/{message}")
+    );
     let warning = fake
-        .wait_for("the warning", |calls| calls.iter().find(|c| posts_to(thread)(c) && c.content().contains("Change that password")).cloned())
+        .wait_for("the warning", |calls| {
+            calls
+                .iter()
+                .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
+                .cloned()
+        })
         .await;
-    assert!(warning.content().contains("could not delete"), "{}", warning.content());
-    assert!(warning.content().contains("permission"), "{}", warning.content());
+    assert!(
+        warning.content().contains("could not delete"),
+        "{}",
+        warning.content()
+    );
+    assert!(
+        warning.content().contains("permission"),
+        "{}",
+        warning.content()
+    );
     assert!(!warning.content().contains(secret));
-    // The bot carries on.
+    // The bot carries on: the status follows this message, then the next.
+    fake.wait_for("the status edit", |_| {
+        edits_of(&fake.calls_since(before), thread, status).pop()
+    })
+    .await;
     let edit = say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "Hub ID: 20814377").await;
     assert!(edit.content().contains("✅ Hub ID"), "{}", edit.content());
     bot.stop().await;
@@ -388,62 +730,128 @@ async fn moderator_commands_by_mention_and_slash() {
     let fake = &bot.fake;
     let (thread, status, _) = vague_thread(fake).await;
     let replies = |fake: &FakeDiscord, to: u64| {
-        fake.calls().into_iter().find(|c| posts_to(thread)(c) && id_of(&c.body["message_reference"]["message_id"]) == to)
+        fake.calls().into_iter().find(|c| {
+            posts_to(thread)(c) && id_of(&c.body["message_reference"]["message_id"]) == to
+        })
     };
 
     // A member can't.
-    let refused = fake.say(thread, MEMBER, &[], &format!("<@{BOT}> resolve it works now"));
-    let reply = fake.wait_for("the refusal", |_| replies(fake, refused)).await;
-    assert!(reply.content().contains("Only moderators"), "{}", reply.content());
+    let refused = fake.say(
+        thread,
+        MEMBER,
+        &[],
+        &format!("<@{BOT}> resolve it works now"),
+    );
+    let reply = fake
+        .wait_for("the refusal", |_| replies(fake, refused))
+        .await;
+    assert!(
+        reply.content().contains("Only moderators"),
+        "{}",
+        reply.content()
+    );
     assert_eq!(reply.body["allowed_mentions"]["parse"], json!([]));
     assert_eq!(reply.body["allowed_mentions"]["replied_user"], false);
 
     // A moderator gets the status.
     let asked = fake.say(thread, MODERATOR, &[MOD_ROLE], &format!("<@{BOT}> status"));
-    let reply = fake.wait_for("the status reply", |_| replies(fake, asked)).await;
+    let reply = fake
+        .wait_for("the status reply", |_| replies(fake, asked))
+        .await;
     assert!(!reply.content().is_empty());
 
     // `resolve` needs a reason.
     let bare = fake.say(thread, MODERATOR, &[MOD_ROLE], &format!("<@{BOT}> resolve"));
     let reply = fake.wait_for("the usage", |_| replies(fake, bare)).await;
-    assert!(reply.content().contains("needs a reason"), "{}", reply.content());
+    assert!(
+        reply.content().contains("needs a reason"),
+        "{}",
+        reply.content()
+    );
 
     // A command inside a code block is an example, not a command: treated as a message.
     let before = fake.call_count();
-    let example = fake.say(thread, MODERATOR, &[MOD_ROLE], &format!("Try this:\n```\n<@{BOT}> resolve done\n```"));
-    fake.wait_for("the example to be read as a message", |_| edits_of(&fake.calls_since(before), thread, status).pop()).await;
+    let example = fake.say(
+        thread,
+        MODERATOR,
+        &[MOD_ROLE],
+        &format!("Try this:\n```\n<@{BOT}> resolve done\n```"),
+    );
+    fake.wait_for("the example to be read as a message", |_| {
+        edits_of(&fake.calls_since(before), thread, status).pop()
+    })
+    .await;
     assert!(replies(fake, example).is_none());
 
     // Resolve with a reason: tag and notice.
-    let resolve = fake.say(thread, MODERATOR, &[MOD_ROLE], &format!("<@{BOT}> resolve app password fixed it"));
-    let reply = fake.wait_for("the resolve reply", |_| replies(fake, resolve)).await;
+    let resolve = fake.say(
+        thread,
+        MODERATOR,
+        &[MOD_ROLE],
+        &format!("<@{BOT}> resolve app password fixed it"),
+    );
+    let reply = fake
+        .wait_for("the resolve reply", |_| replies(fake, resolve))
+        .await;
     assert_eq!(reply.content(), "Resolved.");
     fake.wait_for("the Resolved tag", |calls| {
-        calls.iter().find(|c| {
-            c.is("PATCH", &format!("/channels/{thread}"))
-                && c.body["applied_tags"].as_array().is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[4].0))
-        })
-        .map(|_| ())
+        calls
+            .iter()
+            .find(|c| {
+                c.is("PATCH", &format!("/channels/{thread}"))
+                    && c.body["applied_tags"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[4].0))
+            })
+            .map(|_| ())
     })
     .await;
 
     // The slash command: deferred privately, then answered.
     let slash = fake.snowflake();
-    fake.dispatch("INTERACTION_CREATE", payloads::slash(slash, thread, MODERATOR, &[MOD_ROLE], "reopen", None));
-    let defer = fake.wait_for("the deferral", |calls| callback_of(calls, slash)).await;
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        payloads::slash(slash, thread, MODERATOR, &[MOD_ROLE], "reopen", None),
+    );
+    let defer = fake
+        .wait_for("the deferral", |calls| callback_of(calls, slash))
+        .await;
     assert_eq!(defer.body["type"], 5);
     assert_eq!(defer.body["data"]["flags"], 64);
-    let answer = fake.wait_for("the answer", |calls| original_edit_of(calls, slash)).await;
+    let answer = fake
+        .wait_for("the answer", |calls| original_edit_of(calls, slash))
+        .await;
     assert_eq!(answer.content(), "Reopened.");
 
     let slash = fake.snowflake();
-    fake.dispatch("INTERACTION_CREATE", payloads::slash(slash, thread, MEMBER, &[], "escalate", None));
-    let answer = fake.wait_for("the slash refusal", |calls| original_edit_of(calls, slash)).await;
-    assert!(answer.content().contains("Only moderators"), "{}", answer.content());
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        payloads::slash(slash, thread, MEMBER, &[], "escalate", None),
+    );
+    let answer = fake
+        .wait_for("the slash refusal", |calls| original_edit_of(calls, slash))
+        .await;
+    assert!(
+        answer.content().contains("Only moderators"),
+        "{}",
+        answer.content()
+    );
 
     let slash = fake.snowflake();
-    fake.dispatch("INTERACTION_CREATE", payloads::slash(slash, thread, MODERATOR, &[MOD_ROLE], "resolve", Some("IT opened the firewall")));
-    let answer = fake.wait_for("the slash resolve", |calls| original_edit_of(calls, slash)).await;
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        payloads::slash(
+            slash,
+            thread,
+            MODERATOR,
+            &[MOD_ROLE],
+            "resolve",
+            Some("IT opened the firewall"),
+        ),
+    );
+    let answer = fake
+        .wait_for("the slash resolve", |calls| original_edit_of(calls, slash))
+        .await;
     assert_eq!(answer.content(), "Resolved.");
     bot.stop().await;
 }
@@ -455,22 +863,65 @@ async fn everyone_in_member_text_pings_no_one() {
     let loud = format!("@everyone @here <@&{OTHER_ROLE}> <@{BYSTANDER}> my IMAP fails with \"IMAP authentication error\"");
     let thread = fake.post_thread(FORUM, MEMBER, &[], "@everyone help", &loud);
     let status = status_message(fake, thread).await.response_id();
-    say_and_wait_for_edit(fake, thread, status, MEMBER, &[], &format!("@everyone <@&{MOD_ROLE}> Hub ID 20814377")).await;
+    say_and_wait_for_edit(
+        fake,
+        thread,
+        status,
+        MEMBER,
+        &[],
+        &format!("@everyone <@&{MOD_ROLE}> Hub ID 20814377"),
+    )
+    .await;
     let secret_post = fake.say(thread, MEMBER, &[], "@here password: s3cretValue!!");
-    fake.wait_for("the warning", |calls| calls.iter().find(|c| posts_to(thread)(c) && c.content().contains("Change that password")).map(|_| ()))
-        .await;
+    fake.wait_for("the warning", |calls| {
+        calls
+            .iter()
+            .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
+            .map(|_| ())
+    })
+    .await;
     let _ = secret_post;
     let calls = fake.calls();
     let sent: Vec<&Call> = message_calls(&calls).collect();
     assert!(sent.len() >= 3, "{sent:?}");
     for call in sent {
         let allowed = &call.body["allowed_mentions"];
-        assert_eq!(allowed["parse"], json!([]), "{} {}: {allowed}", call.method, call.path);
-        let users: Vec<u64> = allowed["users"].as_array().unwrap().iter().map(id_of).collect();
-        let roles: Vec<u64> = allowed["roles"].as_array().unwrap().iter().map(id_of).collect();
-        assert!(users.iter().all(|u| *u == MEMBER), "{} {}: {allowed}", call.method, call.path);
-        assert!(roles.iter().all(|r| *r == MOD_ROLE), "{} {}: {allowed}", call.method, call.path);
-        assert!(roles.is_empty() || !call.content().contains("@everyone"), "{}", call.content());
+        assert_eq!(
+            allowed["parse"],
+            json!([]),
+            "{} {}: {allowed}",
+            call.method,
+            call.path
+        );
+        let users: Vec<u64> = allowed["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id_of)
+            .collect();
+        let roles: Vec<u64> = allowed["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id_of)
+            .collect();
+        assert!(
+            users.iter().all(|u| *u == MEMBER),
+            "{} {}: {allowed}",
+            call.method,
+            call.path
+        );
+        assert!(
+            roles.iter().all(|r| *r == MOD_ROLE),
+            "{} {}: {allowed}",
+            call.method,
+            call.path
+        );
+        assert!(
+            roles.is_empty() || !call.content().contains("@everyone"),
+            "{}",
+            call.content()
+        );
     }
     bot.stop().await;
 }
@@ -486,14 +937,33 @@ async fn a_duplicate_dispatch_gives_one_reply() {
     fake.dispatch("MESSAGE_CREATE", fake.message(thread).unwrap());
     let before = fake.call_count();
     let follow_up = fake.say(thread, MEMBER, &[], "Hub ID: 20814377");
-    fake.wait_for("the edit", |_| edits_of(&fake.calls_since(before), thread, status).pop()).await;
+    fake.wait_for("the edit", |_| {
+        edits_of(&fake.calls_since(before), thread, status).pop()
+    })
+    .await;
     fake.dispatch("MESSAGE_CREATE", fake.message(follow_up).unwrap());
     // Two later messages, each waited for, so the replays above have long been handled.
-    say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "The error is \"IMAP authentication error\"").await;
+    say_and_wait_for_edit(
+        fake,
+        thread,
+        status,
+        MEMBER,
+        &[],
+        "The error is \"IMAP authentication error\"",
+    )
+    .await;
     say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "Thanks").await;
     let calls = fake.calls();
-    assert_eq!(calls.iter().filter(|c| posts_to(thread)(c)).count(), 1, "one status message");
-    assert_eq!(edits_of(&calls, thread, status).len(), 3, "one edit per distinct message");
+    assert_eq!(
+        calls.iter().filter(|c| posts_to(thread)(c)).count(),
+        1,
+        "one status message"
+    );
+    assert_eq!(
+        edits_of(&calls, thread, status).len(),
+        3,
+        "one edit per distinct message"
+    );
     bot.stop().await;
 }
 
@@ -503,22 +973,220 @@ async fn a_text_channel_post_gets_a_thread_and_other_channels_are_ignored() {
     let fake = &bot.fake;
     // A post in a forum the bot doesn't watch: looked at, not answered.
     let ignored = fake.post_thread(OTHER_FORUM, MEMBER, &[], "Off topic", VAGUE_POST);
-    fake.wait_for("the bot to look the thread up", |calls| calls.iter().find(|c| c.is("GET", &format!("/channels/{ignored}"))).map(|_| ()))
-        .await;
+    fake.wait_for("the bot to look the thread up", |calls| {
+        calls
+            .iter()
+            .find(|c| c.is("GET", &format!("/channels/{ignored}")))
+            .map(|_| ())
+    })
+    .await;
 
-    let post = fake.say(TEXT_CHANNEL, MEMBER, &[], "**IMAP problem**\nMy inbox won't connect.");
+    let post = fake.say(
+        TEXT_CHANNEL,
+        MEMBER,
+        &[],
+        "**IMAP problem**\nMy inbox won't connect.",
+    );
     let opened = fake
-        .wait_for("the thread", |calls| calls.iter().find(|c| c.is("POST", &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"))).cloned())
+        .wait_for("the thread", |calls| {
+            calls
+                .iter()
+                .find(|c| {
+                    c.is(
+                        "POST",
+                        &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
+                    )
+                })
+                .cloned()
+        })
         .await;
     assert_eq!(opened.body["name"], "IMAP problem");
     let status = status_message(fake, post).await;
-    assert!(status.content().contains("❌ Hub ID"), "{}", status.content());
-    assert_eq!(status.body["components"][1]["components"][1]["custom_id"], format!("triage:probe:{post}"));
+    assert!(
+        status.content().contains("❌ Hub ID"),
+        "{}",
+        status.content()
+    );
+    assert_eq!(
+        status.body["components"][1]["components"][1]["custom_id"],
+        format!("triage:probe:{post}")
+    );
     // A replay doesn't open a second thread.
     fake.dispatch("MESSAGE_CREATE", fake.message(post).unwrap());
-    say_and_wait_for_edit(fake, post, status.response_id(), MEMBER, &[], "Hub ID: 20814377").await;
+    say_and_wait_for_edit(
+        fake,
+        post,
+        status.response_id(),
+        MEMBER,
+        &[],
+        "Hub ID: 20814377",
+    )
+    .await;
     let calls = fake.calls();
-    assert_eq!(calls.iter().filter(|c| c.path.ends_with("/threads")).count(), 1);
-    assert!(!calls.iter().any(|c| posts_to(ignored)(c)), "answered in an unwatched forum");
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.path.ends_with("/threads"))
+            .count(),
+        1
+    );
+    assert!(
+        !calls.iter().any(|c| posts_to(ignored)(c)),
+        "answered in an unwatched forum"
+    );
+    bot.stop().await;
+}
+
+/// The real Dovecot/exim from `scripts/mail-servers` (started here when they aren't up): the
+/// env file's values. Fails loudly rather than skipping.
+fn mail_servers() -> std::collections::HashMap<String, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("scripts/mail-servers");
+    // The same override as the script's: MAIL_SERVERS_DIR.
+    let dir = std::env::var_os("MAIL_SERVERS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/mail-servers"));
+    let env_file = dir.join("env");
+    let up = env_file.exists()
+        && std::process::Command::new(&script)
+            .arg("status")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !up {
+        let started = std::process::Command::new(&script).arg("start").status();
+        assert!(started.is_ok_and(|s| s.success()), "the mail servers are not running and could not be started: run `scripts/mail-servers start` (as root)");
+    }
+    let text = std::fs::read_to_string(&env_file)
+        .unwrap_or_else(|e| panic!("{}: {e}", env_file.display()));
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_probe_edits_one_testing_message_against_the_local_servers() {
+    let env = mail_servers();
+    let get = |k: &str| {
+        env.get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("{k} missing from the mail servers' env file"))
+    };
+    let (imap, smtp) = (get("IMAP_TLS_PORT"), get("SMTP_STARTTLS_PORT"));
+    let probe = format!(
+        "allowed_ports = [{}, {}, {}, {}]\nca_files = [\"{}\"]\nbudget_secs = 8\nstep_timeout_secs = 3\n",
+        get("IMAP_PLAIN_PORT"),
+        imap,
+        smtp,
+        get("SMTP_TLS_PORT"),
+        get("CA_FILE")
+    );
+    let bot = start(true, &probe).await;
+    let fake = &bot.fake;
+    let post = format!("My inbox won't connect: \"IMAP authentication error\".\nIncoming: 127.0.0.1 port {imap}\nOutgoing: 127.0.0.1:{smtp}");
+    let thread = fake.post_thread(FORUM, MEMBER, &[], "Self-hosted mail", &post);
+    let status = status_message(fake, thread).await;
+    assert!(
+        status.content().contains(&format!("127.0.0.1:{imap}")),
+        "{}",
+        status.content()
+    );
+
+    let testing = fake
+        .wait_for("the Testing… message", |calls| {
+            calls
+                .iter()
+                .find(|c| posts_to(thread)(c) && c.content().contains("Testing the connection"))
+                .cloned()
+        })
+        .await;
+    assert_eq!(testing.body["allowed_mentions"]["parse"], json!([]));
+    let testing_id = testing.response_id();
+    let report = fake
+        .wait_for("the final report", |calls| {
+            edits_of(calls, thread, testing_id)
+                .into_iter()
+                .find(|c| c.content().starts_with("🔎 **Connection test**"))
+        })
+        .await;
+    // Progress: the same message edited stage by stage before the report.
+    let edits = edits_of(&fake.calls(), thread, testing_id);
+    let progress: Vec<&Call> = edits
+        .iter()
+        .take_while(|c| !c.content().starts_with("🔎 **Connection test**"))
+        .collect();
+    assert!(!progress.is_empty(), "no progress edit before the report");
+    assert!(
+        progress
+            .iter()
+            .any(|c| c.content().contains(&format!("✅ IMAP `127.0.0.1:{imap}`"))),
+        "{progress:?}"
+    );
+    // The report: both endpoints, with what answered.
+    assert!(
+        report.content().contains(&format!("127.0.0.1:{imap}")),
+        "{}",
+        report.content()
+    );
+    assert!(
+        report.content().contains(&format!("127.0.0.1:{smtp}")),
+        "{}",
+        report.content()
+    );
+
+    // Once per distinct endpoint set: another message doesn't probe again.
+    say_and_wait_for_edit(
+        fake,
+        thread,
+        status.response_id(),
+        MEMBER,
+        &[],
+        "Hub ID: 20814377",
+    )
+    .await;
+    let tests = fake
+        .calls()
+        .iter()
+        .filter(|c| posts_to(thread)(c) && c.content().contains("Testing the connection"))
+        .count();
+    assert_eq!(tests, 1);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_5xx_and_404_errors_do_not_stop_the_bot() {
+    let bot = start(false, "").await;
+    let fake = &bot.fake;
+    // The forum's tags can't be read once (5xx), and a thread vanished (404 on its reply).
+    fake.fail("GET", &format!("/channels/{FORUM}"), 500, 1);
+    let gone = fake.snowflake() + 1_000_000;
+    fake.fail("POST", &format!("/channels/{gone}/messages"), 404, 1);
+    let (thread, status, _) = vague_thread(fake).await;
+    fake.wait_for("the failed tag lookup", |calls| {
+        calls
+            .iter()
+            .find(|c| c.is("GET", &format!("/channels/{FORUM}")) && c.status == 500)
+            .map(|_| ())
+    })
+    .await;
+    let channel = payloads::thread_channel(gone, FORUM, MEMBER, "Deleted meanwhile");
+    fake.put_channel(channel.clone());
+    fake.dispatch("THREAD_CREATE", channel);
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        payloads::message(gone, gone, MEMBER, &[], VAGUE_POST),
+    );
+    fake.wait_for("the refused reply", |calls| {
+        calls
+            .iter()
+            .find(|c| posts_to(gone)(c) && c.status == 404)
+            .map(|_| ())
+    })
+    .await;
+    // Other threads go on.
+    let edit = say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "Hub ID: 20814377").await;
+    assert!(edit.content().contains("✅ Hub ID"), "{}", edit.content());
+    let other = fake.post_thread(FORUM, BYSTANDER, &[], "Another one", VAGUE_POST);
+    status_message(fake, other).await;
     bot.stop().await;
 }

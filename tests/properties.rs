@@ -100,4 +100,19 @@ proptest! {
         prop_assert!(!report.to_text().contains(&secret));
         prop_assert!(!report.secrets.is_empty(), "the leak was not found: {}", leak);
     }
+
+    /// The core reads only the lines around its trigger words; a value on the line after a
+    /// label is found even when the line before the label holds a trigger word too.
+    #[test]
+    fn a_value_below_its_label_is_found_after_another_trigger_line(
+        before in post_text(),
+        secret in "[A-Za-z][A-Za-z0-9!#%&*+]{9,20}[0-9]",
+        label in proptest::sample::select(&["password:", "Passwort:", "pwd:", "PW ="][..]),
+    ) {
+        let text = format!("{before}\nmy password stuff again\n{label}\n{secret}\n");
+        let report = triage(rules(), &Thread { messages: vec![Message::member(text)] });
+        prop_assert!(!report.secrets.is_empty(), "not found below {}", label);
+        let json = serde_json::to_string(&report).unwrap();
+        prop_assert!(!json.contains(&secret), "secret in JSON: {}", json);
+    }
 }

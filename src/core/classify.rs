@@ -11,7 +11,12 @@ const ERROR_TEXT_MAX: usize = 300;
 /// The error of one message: the first rule (in file order, so specific before generic) that
 /// matches, with the line it matched on. Secrets in that line are redacted.
 pub fn error_in(rules: &Rules, text: &str) -> Option<ErrorFound> {
-    rules.errors_matching(text).into_iter().find_map(|index| {
+    error_among(rules, text, &rules.errors_matching(text))
+}
+
+/// [`error_in`] with the matching rules already known ([`Rules::errors_matching`]).
+pub fn error_among(rules: &Rules, text: &str, matching: &[usize]) -> Option<ErrorFound> {
+    matching.iter().find_map(|&index| {
         let rule = rules.errors.get(index)?;
         let m = rule.patterns.iter().find_map(|re| re.find(text))?;
         let start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);

@@ -21,38 +21,58 @@ const NEGATION_REACH: usize = 30;
 pub fn scan(all_rules: &rules::Rules, text: &str, checklist: &mut Checklist) {
     // One pass over the whole text first: most text confirms nothing, and then no sentence needs
     // a closer look. Otherwise only the patterns that matched somewhere are tried per sentence.
-    let matching = all_rules.checklist_matching(text);
+    scan_among(
+        all_rules,
+        text,
+        &all_rules.checklist_matching(text),
+        checklist,
+    );
+}
+
+/// [`scan`] with the matching items already known ([`rules::Rules::checklist_matching`]).
+pub fn scan_among(
+    all_rules: &rules::Rules,
+    text: &str,
+    matching: &[usize],
+    checklist: &mut Checklist,
+) {
     if matching.is_empty() {
         return;
     }
     let rules = &all_rules.checklist;
     let all_matched = matching.contains(&rules.items.len());
-    let items: Vec<&rules::ChecklistItem> = matching
+    let items: Vec<(usize, &rules::ChecklistItem)> = matching
         .iter()
-        .filter_map(|&i| rules.items.get(i))
+        .filter_map(|&i| rules.items.get(i).map(|item| (i, item)))
         .collect();
+    let all = rules.items.len();
     for sentence in sentences(text) {
-        if let Some(caps) = CHECKBOX.captures(sentence.trim_end_matches(['\n', '\r'])) {
+        // Every check box has a `[`: the captures are for the few sentences with one.
+        let checkbox = memchr::memchr(b'[', sentence.as_bytes())
+            .and_then(|_| CHECKBOX.captures(sentence.trim_end_matches(['\n', '\r'])));
+        if let Some(caps) = checkbox {
             let checked = caps.name("mark").is_some_and(|m| m.as_str() != " ");
             let body = caps.name("text").map_or("", |m| m.as_str());
-            if all_matched && rules.all_patterns.iter().any(|re| re.is_match(body)) {
+            // One set search says which patterns match, instead of one search per pattern.
+            let first = all_rules.checklist_first_patterns(body);
+            if all_matched && first[all].is_some() {
                 for item in &rules.items {
                     checklist.set(&item.id, checked);
                 }
                 continue;
             }
-            for item in &items {
-                if item.patterns.iter().any(|re| re.is_match(body)) {
+            for &(index, item) in &items {
+                if first[index].is_some() {
                     checklist.set(&item.id, checked);
                 }
             }
             continue;
         }
-        if let Some(m) = rules
-            .all_patterns
-            .iter()
+        let first = all_rules.checklist_first_patterns(sentence);
+        if let Some(m) = first[all]
             .filter(|_| all_matched)
-            .find_map(|re| re.find(sentence))
+            .and_then(|k| rules.all_patterns.get(k))
+            .and_then(|re| re.find(sentence))
         {
             let confirmed = !negated(rules, sentence, m.start());
             for item in &rules.items {
@@ -60,8 +80,11 @@ pub fn scan(all_rules: &rules::Rules, text: &str, checklist: &mut Checklist) {
             }
             continue;
         }
-        for item in &items {
-            if let Some(m) = item.patterns.iter().find_map(|re| re.find(sentence)) {
+        for &(index, item) in &items {
+            if let Some(m) = first[index]
+                .and_then(|k| item.patterns.get(k))
+                .and_then(|re| re.find(sentence))
+            {
                 checklist.set(&item.id, !negated(rules, sentence, m.start()));
             }
         }

@@ -7,6 +7,7 @@
 //! inherits the last label seen (so "Incoming server: x" followed by "Port: 993" works), and when
 //! there is none, the port or the host name decides (993 is IMAP, `smtp.` is SMTP).
 
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -74,7 +75,11 @@ impl Settings {
     }
 
     fn scan_line(&mut self, line: &str) {
-        // Fast path: lines with no digit and no dot can't hold a host or a port, only a label.
+        // Fast path: most lines hold no service label, and then the whole line is one segment.
+        if line.is_ascii() && !ascii_labels(line).any(|_| true) {
+            self.scan_segment(line, self.context);
+            return;
+        }
         for segment in segments(line) {
             if let Some(service) = segment.service {
                 self.context = Some(service);
@@ -227,6 +232,69 @@ fn part_of_host(text: &str, start: usize, end: usize) -> bool {
         || alnum(a1)
 }
 
+/// The words of the label alternation, lower case, with their service.
+const LABEL_WORDS: &[(&str, Service)] = &[
+    ("imap", Service::Imap),
+    ("imaps", Service::Imap),
+    ("incoming", Service::Imap),
+    ("inbound", Service::Imap),
+    ("receiving", Service::Imap),
+    ("smtp", Service::Smtp),
+    ("smtps", Service::Smtp),
+    ("outgoing", Service::Smtp),
+    ("outbound", Service::Smtp),
+    ("sending", Service::Smtp),
+    ("submission", Service::Smtp),
+];
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The matches of [`LABEL`] in ASCII text, without the regex: every alternative is letters
+/// between `\b`s, so a match is exactly a whole word (a maximal run of `[A-Za-z0-9_]`) equal to
+/// a label, ignoring case. Non-ASCII text goes to the regex (Unicode case folding and word
+/// characters); `label_scan_agrees_with_the_regex` checks the two agree.
+fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, Service)> + '_ {
+    let b = line.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !is_word_byte(b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && is_word_byte(b[i]) {
+                i += 1;
+            }
+            let word = &b[start..i];
+            // Every label starts with i, s, o or r and has four to ten letters.
+            if (4..=10).contains(&word.len()) && matches!(word[0] | 0x20, b'i' | b's' | b'o' | b'r')
+            {
+                if let Some((_, service)) = LABEL_WORDS
+                    .iter()
+                    .find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(word))
+                {
+                    return Some((start, i, *service));
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Every match of [`LABEL`] in `line` with its service (before the `part_of_host` filter).
+fn label_spans(line: &str) -> Vec<(usize, usize, Service)> {
+    if line.is_ascii() {
+        return ascii_labels(line).collect();
+    }
+    LABEL
+        .find_iter(line)
+        .filter_map(|m| label_service(m.as_str()).map(|s| (m.start(), m.end(), s)))
+        .collect()
+}
+
 struct Segment<'a> {
     text: &'a str,
     service: Option<Service>,
@@ -234,10 +302,9 @@ struct Segment<'a> {
 
 /// Splits a line at its service labels. "993 for IMAP" labels the text before it.
 fn segments(line: &str) -> Vec<Segment<'_>> {
-    let labels: Vec<(usize, usize, Service)> = LABEL
-        .find_iter(line)
-        .filter(|m| !part_of_host(line, m.start(), m.end()))
-        .filter_map(|m| label_service(m.as_str()).map(|s| (m.start(), m.end(), s)))
+    let labels: Vec<(usize, usize, Service)> = label_spans(line)
+        .into_iter()
+        .filter(|&(start, end, _)| !part_of_host(line, start, end))
         .collect();
     if labels.is_empty() {
         return vec![Segment {
@@ -338,17 +405,91 @@ const NOT_A_SERVER: &[&str] = &[
     "hubspotemail.net",
 ];
 
+/// [`HOST`] without its port group: the host names alone. The port is read by [`port_suffix`];
+/// captures cost several times a plain search.
+static HOST_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    let pattern = HOST.as_str();
+    let end = pattern
+        .rfind("(?::(?P<port>")
+        .expect("HOST ends with its port group");
+    Regex::new(&pattern[..end]).expect("static regex")
+});
+
+/// The `(?::(?P<port>\d{1,5})\b)?` tail of [`HOST`], matched at `at` (the end of a host): the
+/// range of the port digits, if the group matches.
+fn port_suffix(text: &str, at: usize) -> Option<Range<usize>> {
+    static SUFFIX: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\A:\d{1,5}\b").expect("static regex"));
+    let b = text.as_bytes();
+    if b.get(at) != Some(&b':') {
+        return None;
+    }
+    let digits = at + 1;
+    let mut i = digits;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    match b.get(i) {
+        // Unicode digits and word characters: leave them to the regex.
+        Some(&c) if !c.is_ascii() => SUFFIX.find(&text[at..]).map(|m| digits..at + m.end()),
+        next => {
+            let run = i - digits;
+            ((1..=5).contains(&run) && !next.is_some_and(|&c| is_word_byte(c))).then_some(digits..i)
+        }
+    }
+}
+
+/// Every match of [`HOST`]: the host, and the port digits when the port group matched.
+///
+/// No match holds white space, and every one holds a `[`, or a `.` followed by a letter or a
+/// digit. So only the words with one are searched, each as the text up to the white space
+/// after it: the regex sees the same characters on either side of a match as in the whole
+/// text, and stops at the end of the word instead of reading on to the end of the line.
+fn host_matches(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    // The end of the last word searched: a word is searched once, whatever it holds.
+    let mut done = 0;
+    for at in memchr::memchr2_iter(b'.', b'[', b) {
+        if at < done
+            || b[at] == b'.'
+                && !b
+                    .get(at + 1)
+                    .is_some_and(|&n| n.is_ascii_alphanumeric() || n >= 0x80)
+        {
+            continue;
+        }
+        let start = b[..at]
+            .iter()
+            .rposition(|&c| is_space(c))
+            .map_or(0, |i| i + 1);
+        let end = b[at..]
+            .iter()
+            .position(|&c| is_space(c))
+            .map_or(b.len(), |i| at + i);
+        done = end;
+        // The word and the one white-space byte after it.
+        let hay = &text[..(end + 1).min(b.len())];
+        let mut from = start;
+        while let Some(m) = HOST_NAME.find_at(hay, from) {
+            let port = port_suffix(hay, m.end());
+            from = port.as_ref().map_or(m.end(), |r| r.end);
+            out.push((m.range(), port));
+        }
+    }
+    out
+}
+
 fn hosts(text: &str) -> Vec<HostToken> {
     let mut out = Vec::new();
-    for caps in HOST.captures_iter(text) {
-        let Some(m) = caps.name("host") else { continue };
-        let raw = m.as_str();
-        let prev = text[..m.start()].chars().next_back();
+    for (host, port_digits) in host_matches(text) {
+        let raw = &text[host.clone()];
+        let prev = text[..host.start].chars().next_back();
         // Part of an email address or of a URL path: not a server.
         if matches!(prev, Some('@') | Some('/') | Some('.')) {
             continue;
         }
-        let after = &text[m.end()..];
+        let after = &text[host.end..];
         if after.starts_with('@')
             || after.starts_with('/') && !after.starts_with("//") && raw.contains("hubspot")
         {
@@ -362,10 +503,12 @@ fn hosts(text: &str) -> Vec<HostToken> {
         if NOT_A_TLD.contains(&tld) {
             continue;
         }
-        if NOT_A_SERVER
-            .iter()
-            .any(|d| lower == *d || lower.ends_with(&format!(".{d}")))
-        {
+        if NOT_A_SERVER.iter().any(|d| {
+            lower == *d
+                || lower
+                    .strip_suffix(d)
+                    .is_some_and(|rest| rest.ends_with('.'))
+        }) {
             continue;
         }
         let is_ip = raw.starts_with('[') || raw.bytes().all(|b| b.is_ascii_digit() || b == b'.');
@@ -379,9 +522,8 @@ fn hosts(text: &str) -> Vec<HostToken> {
         if name.contains(':') && name.parse::<std::net::Ipv6Addr>().is_err() {
             continue;
         }
-        let port = caps
-            .name("port")
-            .and_then(|p| p.as_str().parse::<u16>().ok())
+        let port = port_digits
+            .and_then(|r| text[r].parse::<u16>().ok())
             .filter(|p| *p > 0);
         out.push(HostToken {
             suspicious: !name.is_ascii(),
@@ -399,32 +541,137 @@ static PORT: LazyLock<Regex> = LazyLock::new(|| {
 
 const WELL_KNOWN_PORTS: &[u16] = &[25, 110, 143, 465, 587, 993, 995, 1025, 1143, 2525];
 
+/// One match of [`PORT`]: the digits, and whether the `kw` and `open` groups took part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PortMatch {
+    digits: Range<usize>,
+    keyword: bool,
+    open: bool,
+}
+
+fn port_matches(text: &str) -> Vec<PortMatch> {
+    if text.is_ascii() {
+        return ascii_port_matches(text);
+    }
+    PORT.captures_iter(text)
+        .filter_map(|caps| {
+            Some(PortMatch {
+                digits: caps.name("port")?.range(),
+                keyword: caps.name("kw").is_some(),
+                open: caps.name("open").is_some(),
+            })
+        })
+        .collect()
+}
+
+/// `\s` on ASCII (`u8::is_ascii_whitespace` leaves out the vertical tab).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C)
+}
+
+/// The matches of [`PORT`] in ASCII text, without the regex. A match is a whole-word run of one
+/// to five digits (`\b\d{1,5}\b`); an optional `(` right before it belongs to the match; and the
+/// `kw` group is there when `port[s] [number] [is|=|:|#|-] [(]` leads right up to it. Every
+/// optional part of the pattern is a fixed word or sign, so no choice ever needs undoing: the
+/// forward reading below is the regex's. `port_scan_agrees_with_the_regex` checks it.
+fn ascii_port_matches(text: &str) -> Vec<PortMatch> {
+    let b = text.as_bytes();
+    let word_at = |i: usize| b.get(i).is_some_and(|&c| is_word_byte(c));
+    let starts_ci = |i: usize, w: &str| {
+        b.get(i..i + w.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+    };
+    let skip_spaces = |mut i: usize| {
+        while b.get(i).is_some_and(|&c| is_space(c)) {
+            i += 1;
+        }
+        i
+    };
+    // Where the keyword reading starting at `p` ("port...") expects the digits.
+    let keyword_lands = |p: usize| -> Option<usize> {
+        let mut i = p + 4;
+        if b.get(i).is_some_and(|c| c.eq_ignore_ascii_case(&b's')) && !word_at(i + 1) {
+            i += 1;
+        } else if word_at(i) {
+            return None;
+        }
+        i = skip_spaces(i);
+        if starts_ci(i, "number") {
+            i = skip_spaces(i + 6);
+        }
+        if starts_ci(i, "is") {
+            i += 2;
+        } else if matches!(b.get(i), Some(b'=' | b':' | b'#' | b'-')) {
+            i += 1;
+        }
+        i = skip_spaces(i);
+        if b.get(i) == Some(&b'(') {
+            i += 1;
+        }
+        (b.get(i).is_some_and(u8::is_ascii_digit) && !word_at(i - 1)).then_some(i)
+    };
+    let mut out = Vec::new();
+    let mut keyword_digits = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        // Only digits and the `p` of "port" start anything.
+        if !c.is_ascii_digit() && c | 0x20 != b'p' {
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if (start == 0 || !is_word_byte(b[start - 1])) && i - start <= 5 && !word_at(i) {
+                out.push(PortMatch {
+                    digits: start..i,
+                    keyword: keyword_digits == Some(start),
+                    open: start > 0 && b[start - 1] == b'(',
+                });
+            }
+            continue;
+        }
+        if c.eq_ignore_ascii_case(&b'p')
+            && (i == 0 || !is_word_byte(b[i - 1]))
+            && starts_ci(i, "port")
+        {
+            if let Some(at) = keyword_lands(i) {
+                keyword_digits = Some(at);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 fn ports(text: &str) -> Vec<u16> {
     let mut out = Vec::new();
     let mut after_keyword = false;
-    for caps in PORT.captures_iter(text) {
-        let Some(m) = caps.name("port") else { continue };
+    for m in port_matches(text) {
         // Digits inside a host name, an IP address or a longer number are not a port.
-        let prev = text[..m.start()].chars().next_back();
-        let next = text[m.end()..].chars().next();
+        let prev = text[..m.digits.start].chars().next_back();
+        let next = text[m.digits.end..].chars().next();
         if matches!(prev, Some('.') | Some(':') | Some('-') | Some('/'))
             || matches!(next, Some('.') | Some('-') | Some('/'))
-                && text[m.end()..]
+                && text[m.digits.end..]
                     .chars()
                     .nth(1)
                     .is_some_and(|c| c.is_ascii_digit())
         {
             continue;
         }
-        let Ok(port) = m.as_str().parse::<u16>() else {
+        let Ok(port) = text[m.digits.clone()].parse::<u16>() else {
             continue;
         };
         if port == 0 {
             continue;
         }
         // "ports 993 and 587": the keyword carries over to the numbers that follow it.
-        after_keyword |= caps.name("kw").is_some();
-        if after_keyword || caps.name("open").is_some() || WELL_KNOWN_PORTS.contains(&port) {
+        after_keyword |= m.keyword;
+        if after_keyword || m.open || WELL_KNOWN_PORTS.contains(&port) {
             out.push(port);
         }
     }
@@ -446,6 +693,96 @@ mod tests {
             host: host.into(),
             port,
         })
+    }
+
+    /// Texts for the scanner-against-regex tests: the shapes members write, and the edges.
+    const SAMPLES: &[&str] = &[
+        "imap.gmail.com:993 and smtp.gmail.com:587",
+        "IMAP: mail.acme.com (993)\nSMTP: mail.acme.com (465)",
+        "for imap I use server mail.acme.com port 993, for smtp server mail.acme.com port 2525",
+        "server mail.acme.com, 993 for IMAP and 465 for SMTP",
+        "ports 993 and 587; port number is 143; Port#25 port=(465) port -2525 PORTS: 1025",
+        "portnumber 993 port is993 port number: 993 port numbers 993 port island 5 ports(587)",
+        "a.com:993.b.com x.1.2.3.4 1234.5.6.7 1.2.3.4.5 [::1]:993 [2001:db8::1] [zz]",
+        "mail.ex-ample.c1 host_name.com foo-.bar.com -a.com a..b.com a.b-.com a.bc_d x.co9",
+        "imap.acme.com:99999 smtp.acme.com:0 a.com:12 a.com:123456 a.com:99x a.com: 993",
+        "993px 99999 123456 (993) x(993 993(587) 5.7.1 443/tcp 587-line 1-2 10.0.0.1/24",
+        "IMAPS smtps Incoming OUTGOING inbound outbound receiving sending submission imap_x",
+        "imap.gmail.com smtp-mail.outlook.com imap4 x.imap.y @imap /smtp imap@ 2imap imap2",
+        "| IMAP | imap.acme.com | 993 |\n| SMTP | smtp.acme.com | 587 |",
+        "port\x0b993 port\t\t: 993 port\r\n993 hub.hubspot.com/x app.hubspot.com/1/2 a.png",
+        "a.com\u{a0}b.com x\x0ba.com:993\x0cb.org\rc.net [::1]\u{2003}d.io é.fr a.é x.\u{e9}t",
+    ];
+
+    fn oracle_labels(text: &str) -> Vec<(usize, usize, Service)> {
+        LABEL
+            .find_iter(text)
+            .filter_map(|m| label_service(m.as_str()).map(|s| (m.start(), m.end(), s)))
+            .collect()
+    }
+
+    fn oracle_ports(text: &str) -> Vec<PortMatch> {
+        PORT.captures_iter(text)
+            .filter_map(|caps| {
+                Some(PortMatch {
+                    digits: caps.name("port")?.range(),
+                    keyword: caps.name("kw").is_some(),
+                    open: caps.name("open").is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// (host, port digits) of every [`HOST`] match, with the regex.
+    fn oracle_hosts(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
+        HOST.captures_iter(text)
+            .map(|c| {
+                (
+                    c.name("host").unwrap().range(),
+                    c.name("port").map(|p| p.range()),
+                )
+            })
+            .collect()
+    }
+
+    fn scanned_hosts(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
+        host_matches(text)
+    }
+
+    fn check_scanners(text: &str) {
+        let labels: Vec<_> = ascii_labels(text).collect();
+        if text.is_ascii() {
+            assert_eq!(labels, oracle_labels(text), "labels in {text:?}");
+            assert_eq!(
+                ascii_port_matches(text),
+                oracle_ports(text),
+                "ports in {text:?}"
+            );
+        }
+        assert_eq!(label_spans(text), oracle_labels(text), "labels in {text:?}");
+        assert_eq!(port_matches(text), oracle_ports(text), "ports in {text:?}");
+        assert_eq!(scanned_hosts(text), oracle_hosts(text), "hosts in {text:?}");
+    }
+
+    /// The hand-written label, port and host-port scans find what the regexes they replaced find.
+    #[test]
+    fn scanners_agree_with_the_regexes() {
+        for text in SAMPLES {
+            check_scanners(text);
+            for line in text.lines() {
+                check_scanners(line);
+            }
+        }
+        check_scanners("port ٩٩٣ a.com:٩٩٣ a.com:993é port 993é ſmtp imap");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scanners_agree_with_the_regexes_on_any_text(
+            text in "([a-zA-Z0-9 .:()#=_@/\\[\\]\t-]|port|PORTS|number|is|imap|smtp|993|\\.com|é){0,40}"
+        ) {
+            check_scanners(&text);
+        }
     }
 
     #[test]

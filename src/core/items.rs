@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::text::Triggers;
 use super::thread::Attachment;
 
 /// "Hub ID: 4821937", "hubid 4821937", "hub id # 4821937", "portal ID is 4821937",
@@ -32,15 +33,13 @@ static HUB_URL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words every Hub ID label and app URL contains.
-static HUB_TRIGGERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["hub", "portal", "account", "id de", "id du", "id del"])
-        .expect("static automaton")
-});
+static HUB_TRIGGERS: LazyLock<Triggers> =
+    LazyLock::new(|| Triggers::new(&["hub", "portal", "account", "id de", "id du", "id del"]));
 
-static AT_SIGN: LazyLock<aho_corasick::AhoCorasick> =
-    LazyLock::new(|| aho_corasick::AhoCorasick::new(["@"]).expect("static automaton"));
+/// Every [`HUB_URL`] match holds `.hubspot.com/` in some case; with Unicode case folding the
+/// `s` may also be a long s (`ſ`), so a line with one is looked at too.
+static HUB_URL_TRIGGERS: LazyLock<Triggers> =
+    LazyLock::new(|| Triggers::new(&["hubspot.com/", "\u{17F}"]));
 
 /// A message that is nothing but a number of Hub ID length: the member answering "Hub ID?".
 static BARE_ID: LazyLock<Regex> =
@@ -48,33 +47,86 @@ static BARE_ID: LazyLock<Regex> =
 
 /// The latest Hub ID in `text`, if any.
 pub fn hub_id(text: &str) -> Option<String> {
-    let mut best: Option<(usize, String)> = None;
-    let mut consider = |at: usize, id: &str| {
-        if best.as_ref().is_none_or(|(pos, _)| at >= *pos) {
-            best = Some((at, id.to_string()));
+    hub_id_in(text, &super::text::lower(text))
+}
+
+/// [`hub_id`], with `lower` = [`super::text::lower`]`(text)` made by the caller.
+pub fn hub_id_in(text: &str, lower: &[u8]) -> Option<String> {
+    // Positions only: the one id kept is copied at the end.
+    let mut best: Option<std::ops::Range<usize>> = None;
+    let mut consider = |id: std::ops::Range<usize>| {
+        if best.as_ref().is_none_or(|b| id.start >= b.start) {
+            best = Some(id);
         }
     };
     // The number may be on the line after its label.
-    for (offset, window) in super::text::windows(text, &HUB_TRIGGERS, 1) {
-        for caps in HUB_LABEL.captures_iter(window) {
-            // "account number 555-123-4567" or "portal 2024-05-01": a phone or a date, not an id.
-            if caps.name("after").is_some() {
-                continue;
-            }
-            if let Some(id) = caps.name("id") {
-                consider(offset + id.start(), id.as_str());
+    for (offset, window) in super::text::windows(text, lower, &HUB_TRIGGERS, 1) {
+        for m in HUB_LABEL.find_iter(window) {
+            if let Some(id) = label_id(window, m) {
+                consider(offset + id.start..offset + id.end);
             }
         }
-        for caps in HUB_URL.captures_iter(window) {
-            if let Some(id) = caps.name("id") {
-                consider(offset + id.start(), id.as_str());
+    }
+    // A URL is on one line: only the lines naming the app's host are worth the search.
+    for (offset, window) in super::text::windows(text, lower, &HUB_URL_TRIGGERS, 0) {
+        for m in HUB_URL.find_iter(window) {
+            if let Some(id) = url_id(window, m) {
+                consider(offset + id.start..offset + id.end);
             }
         }
     }
     if let Some(id) = BARE_ID.captures(text).and_then(|c| c.name("id")) {
-        consider(id.start(), id.as_str());
+        consider(id.range());
     }
-    best.map(|(_, id)| id)
+    best.map(|id| text[id].to_string())
+}
+
+/// The `id` of a [`HUB_LABEL`] match, read from the match alone (a plain search is several times
+/// cheaper than captures), or `None` when its `after` group took part: "account number
+/// 555-123-4567" or "portal 2024-05-01" is a phone or a date, not an id.
+///
+/// The match ends with `\d{4,10}` and the optional `[\-./:]\d|\d`, and nothing before the id
+/// is a digit that touches it (labels and fillers end in a letter, a sign or a space). So: a
+/// sign and a digit at the end is `after`; otherwise the trailing digits are the id, unless
+/// there are eleven of them (ten for the id, one for `after`).
+///
+/// `\d` takes Unicode digits too: a match with any non-ASCII character is read by captures.
+fn label_id(text: &str, m: regex::Match) -> Option<std::ops::Range<usize>> {
+    if !m.as_str().is_ascii() {
+        let caps = HUB_LABEL.captures_at(text, m.start())?;
+        return match caps.name("after") {
+            Some(_) => None,
+            None => caps.name("id").map(|id| id.range()),
+        };
+    }
+    let b = m.as_str().as_bytes();
+    let n = b.len();
+    if n >= 2 && matches!(b[n - 2], b'-' | b'.' | b'/' | b':') {
+        return None;
+    }
+    let start = n - b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    (n - start <= 10).then_some(m.start() + start..m.start() + n)
+}
+
+/// The `id` of a [`HUB_URL`] match: the digits before its closing character (or at its end).
+fn url_id(text: &str, found: regex::Match) -> Option<std::ops::Range<usize>> {
+    if !found.as_str().is_ascii() {
+        let caps = HUB_URL.captures_at(text, found.start())?;
+        return caps.name("id").map(|id| id.range());
+    }
+    let m = found.as_str();
+    let end = match m.chars().next_back() {
+        Some(c) if c.is_ascii_digit() => m.len(),
+        Some(c) => m.len() - c.len_utf8(),
+        None => 0,
+    };
+    let start = end
+        - m.as_bytes()[..end]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+    Some(found.start() + start..found.start() + end)
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -105,9 +157,11 @@ pub fn mask_email_local_parts(text: &str) -> String {
 
 /// The domain of the first email address the member mentions. The local part is never kept.
 pub fn email_domain(text: &str) -> Option<String> {
-    super::text::windows(text, &AT_SIGN, 0)
-        .into_iter()
-        .flat_map(|(_, window)| EMAIL.captures_iter(window))
+    // A line without an `@` holds no address.
+    memchr::memchr(b'@', text.as_bytes())?;
+    text.split_inclusive('\n')
+        .filter(|line| memchr::memchr(b'@', line.as_bytes()).is_some())
+        .flat_map(|line| EMAIL.captures_iter(line))
         .filter_map(|c| c.name("domain"))
         .map(|d| d.as_str().to_ascii_lowercase())
         .find(|d| {
@@ -156,6 +210,63 @@ mod tests {
             hub_id("app-eu1.hubspot.com/settings/26012345/email").as_deref(),
             Some("26012345")
         );
+    }
+
+    /// Reading the id from the match agrees with the captures it replaced.
+    #[test]
+    fn id_from_the_match_agrees_with_captures() {
+        let samples = [
+            "Hub ID: 4821937",
+            "hub id # 48219371234",
+            "hub id 482193712345",
+            "account number 555-123-4567",
+            "portal 2024/05/01",
+            "portal 1234.5",
+            "portal 1234:5 and hub no. 99999",
+            "hubid is actually 12345678901",
+            "Hub ID – it's 4821937.",
+            "hub-id 1234\nportal 5678",
+            "https://app.hubspot.com/contacts/4821937/objects https://app-eu1.hubspot.com/x/1234",
+            "app.hubspot.com/x/12345678\u{2003}y app.hubspot.com/x/12345)",
+            "hub id ٤٨٢١٩٣٧ and Hub ID 48219٣٧ portal 1234٣-5",
+            "app.hubspot.com/x/٤٨٢١٩٣٧/ app.hubspot.com/é/1234",
+        ];
+        for text in samples {
+            let ours: Vec<Option<&str>> = HUB_LABEL
+                .find_iter(text)
+                .map(|m| label_id(text, m).map(|r| &text[r]))
+                .collect();
+            let theirs: Vec<Option<&str>> = HUB_LABEL
+                .captures_iter(text)
+                .map(|c| match c.name("after") {
+                    Some(_) => None,
+                    None => c.name("id").map(|m| m.as_str()),
+                })
+                .collect();
+            assert_eq!(ours, theirs, "{text:?}");
+            let ours: Vec<&str> = HUB_URL
+                .find_iter(text)
+                .filter_map(|m| url_id(text, m).map(|r| &text[r]))
+                .collect();
+            let theirs: Vec<&str> = HUB_URL
+                .captures_iter(text)
+                .filter_map(|c| c.name("id").map(|m| m.as_str()))
+                .collect();
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn hub_id_from_url_lines_only_where_the_host_is() {
+        assert_eq!(
+            hub_id("x\nsee APP.HUBSPOT.COM/contacts/4821937\ny").as_deref(),
+            Some("4821937")
+        );
+        assert_eq!(
+            hub_id("app.hubſpot.com/contacts/4821937").as_deref(),
+            Some("4821937")
+        );
+        assert_eq!(hub_id("app.hubspot.com\n/contacts/4821937"), None);
     }
 
     #[test]

@@ -34,9 +34,19 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
     let mut screenshots = 0;
     let mut checklist = Checklist::default();
 
-    for (_, message) in thread.member_messages() {
+    // The lower-cased copy each message's trigger search reads, made once per message.
+    let lowered: Vec<Vec<u8>> = thread
+        .messages
+        .iter()
+        .map(|m| match m.role {
+            R::Bot => Vec::new(),
+            _ => text::lower(&m.text),
+        })
+        .collect();
+
+    for (index, message) in thread.member_messages() {
         let text = message.text.as_str();
-        if let Some(id) = items::hub_id(text) {
+        if let Some(id) = items::hub_id_in(text, &lowered[index]) {
             hub_id = Some(id);
         }
         settings.scan(text);
@@ -44,7 +54,9 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
             email_domain = items::email_domain(text);
         }
         // The latest specific error wins; "unknown" only fills a gap.
-        if let Some(found) = classify::error_in(rules, text) {
+        // One pass of the rules' patterns serves both the error and the checklist.
+        let matches = rules.matching(text);
+        if let Some(found) = classify::error_among(rules, text, &matches.errors) {
             if found.code != "unknown" || error.as_ref().is_none_or(|e| e.code == "unknown") {
                 error = Some(found);
             }
@@ -54,7 +66,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
             .iter()
             .filter(|a| items::is_screenshot(a))
             .count();
-        confirmations::scan(rules, text, &mut checklist);
+        confirmations::scan_among(rules, text, &matches.checklist, &mut checklist);
     }
 
     // Anyone but the bot can leak a credential in public, bystanders included.
@@ -63,7 +75,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         if message.role == R::Bot {
             continue;
         }
-        let mut kinds: Vec<SecretKind> = secrets::find(&message.text)
+        let mut kinds: Vec<SecretKind> = secrets::find_in(&message.text, &lowered[index])
             .into_iter()
             .map(|(k, _)| k)
             .collect();

@@ -247,6 +247,18 @@ pub struct Rules {
     error_set: PatternSet,
     /// All checklist patterns in one set: most text confirms nothing, and one pass proves it.
     checklist_set: PatternSet,
+    /// Both sets in one, so that triage reads each message once for both; `None` when the
+    /// union is over the size limit (then the two sets above are used one after the other).
+    both_set: Option<PatternSet>,
+}
+
+/// Which error rules and which checklist items have a pattern matching in one text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextMatches {
+    /// As [`Rules::errors_matching`].
+    pub errors: Vec<usize>,
+    /// As [`Rules::checklist_matching`].
+    pub checklist: Vec<usize>,
 }
 
 /// Every pattern of a group compiled into one [`RegexSet`], with the owner of each pattern.
@@ -254,13 +266,17 @@ pub struct Rules {
 struct PatternSet {
     set: RegexSet,
     owner: Vec<usize>,
+    /// The index in the set of each group's first pattern.
+    group_start: Vec<usize>,
 }
 
 impl PatternSet {
     fn new(groups: &[&[Regex]]) -> Result<PatternSet, regex::Error> {
         let mut patterns = Vec::new();
         let mut owner = Vec::new();
+        let mut group_start = Vec::new();
         for (i, group) in groups.iter().enumerate() {
+            group_start.push(patterns.len());
             for re in *group {
                 patterns.push(re.as_str());
                 owner.push(i);
@@ -270,7 +286,22 @@ impl PatternSet {
             .size_limit(REGEX_SIZE_LIMIT * 16)
             .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
             .build()?;
-        Ok(PatternSet { set, owner })
+        Ok(PatternSet {
+            set,
+            owner,
+            group_start,
+        })
+    }
+
+    /// For each group, the position within the group of its first pattern (in order) that
+    /// matches somewhere in `text`: one search instead of one per pattern.
+    fn first_patterns(&self, text: &str) -> Vec<Option<usize>> {
+        let mut first = vec![None; self.group_start.len()];
+        for i in self.set.matches(text).iter() {
+            let group = self.owner[i];
+            first[group].get_or_insert(i - self.group_start[group]);
+        }
+        first
     }
 
     /// Which groups have a pattern matching somewhere in `text`, as a sorted, deduplicated list.
@@ -297,6 +328,33 @@ impl Rules {
     /// `text`; the index `items.len()` stands for `all_patterns`.
     pub fn checklist_matching(&self, text: &str) -> Vec<usize> {
         self.checklist_set.matching_groups(text)
+    }
+
+    /// For each checklist item, and then for `all_patterns` (index `items.len()`), the position
+    /// in its `patterns` of the first pattern that matches in `text`: what
+    /// `patterns.iter().position(|re| re.is_match(text))` says for each, in one search.
+    pub fn checklist_first_patterns(&self, text: &str) -> Vec<Option<usize>> {
+        self.checklist_set.first_patterns(text)
+    }
+
+    /// [`Rules::errors_matching`] and [`Rules::checklist_matching`] together, in one pass over
+    /// `text`.
+    pub fn matching(&self, text: &str) -> TextMatches {
+        let Some(both) = &self.both_set else {
+            return TextMatches {
+                errors: self.errors_matching(text),
+                checklist: self.checklist_matching(text),
+            };
+        };
+        let error_groups = self.errors.len();
+        let (errors, checklist) = both
+            .matching_groups(text)
+            .into_iter()
+            .partition::<Vec<usize>, _>(|&g| g < error_groups);
+        TextMatches {
+            errors,
+            checklist: checklist.into_iter().map(|g| g - error_groups).collect(),
+        }
     }
 
     pub fn error(&self, id: &str) -> Option<&ErrorRule> {
@@ -573,8 +631,15 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                         .map_err(|e| (CHECKLIST_FILE, e))
                         .map(|checklist_set| (error_set, checklist_set))
                 });
+            let both: Vec<&[Regex]> = error_patterns
+                .iter()
+                .chain(&checklist_patterns)
+                .copied()
+                .collect();
+            let both_set = PatternSet::new(&both).ok();
             match sets {
                 Ok((error_set, checklist_set)) => Ok(Rules {
+                    both_set,
                     errors: errs,
                     providers,
                     checklist,
@@ -833,4 +898,56 @@ fn placeholders(template: &str) -> impl Iterator<Item = &str> {
         .split('{')
         .skip(1)
         .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(set: &PatternSet, text: &str) -> Vec<usize> {
+        let mut groups: Vec<usize> = set.set.matches(text).iter().map(|i| set.owner[i]).collect();
+        groups.dedup();
+        groups
+    }
+
+    /// The combined set changes nothing: the same rules and items match as with each set; and
+    /// the first matching pattern of each item is the one a pattern-by-pattern search finds.
+    #[test]
+    fn combined_set_and_first_patterns_agree_with_plain_searches() {
+        let rules = crate::rules_dir::embedded().expect("shipped rules are valid");
+        assert!(rules.both_set.is_some());
+        let filler = "We tried again with the hosting panel settings, and it still fails.\n";
+        let tails = [
+            "",
+            "IMAP authentication error. I typed my password manually.",
+            "Error: something went wrong\n* NO [AUTHENTICATIONFAILED] Invalid credentials",
+            "xerror: \"it broke\" 550 5.7.139 and the checklist is done",
+            "I did all four steps. My password is correct, IT team confirmed the settings.",
+            "> a1 BAD command\n535 5.7.8 nope, ECONNREFUSED, SocketException",
+        ];
+        for tail in tails {
+            for repeat in [0, 1, 80] {
+                for (before, after) in [(filler.repeat(repeat), ""), (String::new(), filler)] {
+                    let text = format!("{before}{tail}{}", after.repeat(repeat));
+                    for set in [&rules.error_set, &rules.checklist_set] {
+                        assert_eq!(set.matching_groups(&text), plain(set, &text), "{tail:?}");
+                    }
+                    let first = rules.checklist_first_patterns(&text);
+                    let groups = rules.checklist.items.iter().map(|i| &i.patterns);
+                    let groups = groups.chain(std::iter::once(&rules.checklist.all_patterns));
+                    let want: Vec<Option<usize>> = groups
+                        .map(|patterns| patterns.iter().position(|re| re.is_match(&text)))
+                        .collect();
+                    assert_eq!(first, want, "{tail:?}");
+                    let both = rules.matching(&text);
+                    assert_eq!(both.errors, plain(&rules.error_set, &text), "{tail:?}");
+                    assert_eq!(
+                        both.checklist,
+                        plain(&rules.checklist_set, &text),
+                        "{tail:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::report::SecretKind;
+use super::text::Triggers;
 
 /// A label followed by a value: `password: x`, `my password is x`, `pwd=x`, `pass x`.
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
@@ -225,16 +226,19 @@ const COMMON_WORDS: &[&str] = &[
     "feel", "hope", "please", "thank", "hubs",
 ];
 
-/// Words that start every label [`LABELLED`] knows; lines without one hold no labelled secret.
-static LABEL_TRIGGERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["pass", "pwd", "pw", "senha", "contrase"])
-        .expect("static automaton")
-});
+/// Words in every label [`LABELLED`] knows; lines without one hold no labelled secret. With
+/// Unicode case folding an `s` may be written as a long s (`ſ`, "paſſword"), so a line with
+/// one is looked at too. ("pwd" needs no word of its own: it holds "pw".)
+static LABEL_TRIGGERS: LazyLock<Triggers> =
+    LazyLock::new(|| Triggers::new(&["pass", "pw", "senha", "contrase", "\u{17F}"]));
 
 /// Where a credential appears in `text`, and of what kind. Ranges cover the value only.
 pub fn find(text: &str) -> Vec<(SecretKind, Range<usize>)> {
+    find_in(text, &super::text::lower(text))
+}
+
+/// [`find`], with `lower` = [`super::text::lower`]`(text)` made by the caller.
+pub fn find_in(text: &str, lower: &[u8]) -> Vec<(SecretKind, Range<usize>)> {
     let mut found: Vec<(SecretKind, Range<usize>)> = Vec::new();
     let groups = four_groups(text);
     // The context search reads the whole text: only worth it when there is a candidate.
@@ -251,7 +255,7 @@ pub fn find(text: &str) -> Vec<(SecretKind, Range<usize>)> {
         }
     }
     // A value may follow its label on the next line ("password:\nhunter2").
-    for (offset, window) in super::text::windows(text, &LABEL_TRIGGERS, 1) {
+    for (offset, window) in super::text::windows(text, lower, &LABEL_TRIGGERS, 1) {
         for caps in LABELLED.captures_iter(window) {
             let Some(value) = caps.name("value") else {
                 continue;
@@ -289,22 +293,25 @@ fn four_groups(text: &str) -> Vec<(Range<usize>, bool)> {
     let sep = |i: usize| b[i] == b' ' || b[i] == b'-';
     let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
     let mut out = Vec::new();
-    let mut i = 0;
-    while i + LEN <= b.len() {
-        let shape = (0..4).all(|g| (0..4).all(|k| lower(i + g * 5 + k)))
-            && sep(i + 4)
-            && sep(i + 9)
-            && sep(i + 14);
+    // A value's first separator sits four bytes in: only those starts are worth a look.
+    let mut next_free = 0;
+    for first_sep in memchr::memchr2_iter(b' ', b'-', b) {
+        let Some(i) = first_sep.checked_sub(4) else {
+            continue;
+        };
+        if i < next_free || i + LEN > b.len() {
+            continue;
+        }
+        let shape =
+            sep(i + 9) && sep(i + 14) && (0..4).all(|g| (0..4).all(|k| lower(i + g * 5 + k)));
         if shape && text.is_char_boundary(i) && text.is_char_boundary(i + LEN) {
             let before = text[..i].chars().next_back();
             let after = text[i + LEN..].chars().next();
             if !word_char(before) && !word_char(after) {
                 out.push((i..i + LEN, b[i + 4] == b'-'));
-                i += LEN;
-                continue;
+                next_free = i + LEN;
             }
         }
-        i += 1;
     }
     out
 }
@@ -377,6 +384,20 @@ mod tests {
         }
     }
 
+    /// Found wherever the regex alone would find them: after a label on a following line, and
+    /// in a label spelt with a long s.
+    #[test]
+    fn labels_on_following_lines_and_long_s() {
+        for text in [
+            "password stuff\npassword:\nhunter2xyz",
+            "paſſword: hunter2xyz",
+            "contraſeña: hunter2xyz",
+        ] {
+            assert_eq!(kinds(text), [SecretKind::Password], "{text}");
+            assert!(!redact(text).contains("hunter2xyz"), "{text}");
+        }
+    }
+
     #[test]
     fn ordinary_sentences_are_not_passwords() {
         for text in [
@@ -415,6 +436,10 @@ mod tests {
             "abcd  efgh ijkl mnop",
             "_abcd efgh ijkl mnop",
             "ab1d efgh ijkl mnop",
+            "abcd-efgh-ijkl-mnop-qrst-uvwx-yzab-cdef",
+            "abcd efgh ijkl mnop-abcd efgh ijkl mnop",
+            "- abcd efgh ijkl mnop",
+            "abc efgh ijkl mnop qrst",
         ];
         for text in samples {
             let ours: Vec<&str> = four_groups(text)
@@ -423,6 +448,20 @@ mod tests {
                 .collect();
             let theirs: Vec<&str> = oracle.find_iter(text).map(|m| m.as_str()).collect();
             assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The scan agrees with the regex on text made of its own pieces.
+        #[test]
+        fn four_group_scan_agrees_with_the_regex_on_any_text(
+            text in "([a-c]{4}|[ -]|[a-cA_1é]|abcd efgh ijkl mnop){0,30}"
+        ) {
+            let oracle =
+                Regex::new(r"\b[a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4}[ \-][a-z]{4}\b").unwrap();
+            let ours: Vec<&str> = four_groups(&text).into_iter().map(|(r, _)| &text[r]).collect();
+            let theirs: Vec<&str> = oracle.find_iter(&text).map(|m| m.as_str()).collect();
+            proptest::prop_assert_eq!(ours, theirs);
         }
     }
 

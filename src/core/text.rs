@@ -32,41 +32,84 @@ pub fn sentences(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The parts of `text` worth a closer look: every line holding a match of `triggers`, plus
-/// `following` lines after it (a value may sit on the next line), merged where they touch.
-/// Returns `(byte offset, window)` pairs in order.
+/// Words whose presence makes a line worth a regex, found ignoring ASCII case.
 ///
-/// Extractors run their regexes on these windows only. The trigger search is one SIMD pass;
-/// without it, a megabyte of text would be read once per regex.
+/// Each word is searched for with its own SIMD substring finder in an ASCII-lower-cased copy of
+/// the text ([`lower`], made once per message and shared by the extractors): on long text that
+/// is several times faster than one case-insensitive automaton for all the words, which has no
+/// prefilter to skip with and reads every byte.
+pub struct Triggers {
+    finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Triggers {
+    pub fn new(words: &[&str]) -> Triggers {
+        Triggers {
+            finders: words
+                .iter()
+                .map(|w| {
+                    memchr::memmem::Finder::new(w.to_ascii_lowercase().as_bytes()).into_owned()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `text` with ASCII letters lower-cased: the same bytes at the same offsets otherwise.
+pub fn lower(text: &str) -> Vec<u8> {
+    text.as_bytes().to_ascii_lowercase()
+}
+
+/// The parts of `text` worth a closer look: every line holding one of the `triggers`, plus
+/// `following` lines after it (a value may sit on the next line), merged where they touch.
+/// Returns `(byte offset, window)` pairs in order. `lower` is [`lower`]`(text)`.
+///
+/// Extractors run their regexes on these windows only; without them, a megabyte of text would
+/// be read once per regex. Linear: each word's finder reads the text once.
 pub fn windows<'a>(
     text: &'a str,
-    triggers: &aho_corasick::AhoCorasick,
+    lower: &[u8],
+    triggers: &Triggers,
     following: usize,
 ) -> Vec<(usize, &'a str)> {
-    let bytes = text.as_bytes();
+    debug_assert_eq!(text.len(), lower.len());
+    let len = lower.len();
+    // The next occurrence of each word at or after `from` (`len` when there is none).
+    let mut next: Vec<Option<usize>> = vec![None; triggers.finders.len()];
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut from = 0;
-    while from < bytes.len() {
-        let Some(m) = triggers.find(aho_corasick::Input::new(text).span(from..text.len())) else {
-            break;
-        };
-        let start = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
-        let mut end = m.end();
-        for _ in 0..=following {
-            end = match memchr::memchr(b'\n', &bytes[end.min(bytes.len())..]) {
-                Some(i) => end + i + 1,
-                None => bytes.len(),
+    while from < len {
+        let mut hit = len;
+        for (finder, cached) in triggers.finders.iter().zip(next.iter_mut()) {
+            let at = match *cached {
+                Some(at) if at >= from => at,
+                _ => {
+                    let at = finder.find(&lower[from..]).map_or(len, |i| from + i);
+                    *cached = Some(at);
+                    at
+                }
             };
-            if end >= bytes.len() {
+            hit = hit.min(at);
+        }
+        if hit == len {
+            break;
+        }
+        let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
+        // The end of the trigger's own line; a trigger on a following line extends the window
+        // ("password stuff\npassword:\nhunter2"), so the search goes on from here.
+        let line_end = memchr::memchr(b'\n', &lower[hit..]).map_or(len, |i| hit + i + 1);
+        let mut end = line_end;
+        for _ in 0..following {
+            if end >= len {
                 break;
             }
+            end = memchr::memchr(b'\n', &lower[end..]).map_or(len, |i| end + i + 1);
         }
-        let end = end.min(bytes.len());
         match out.last_mut() {
             Some(last) if last.1 >= start => last.1 = last.1.max(end),
             _ => out.push((start, end)),
         }
-        from = end.max(m.end());
+        from = line_end;
     }
     out.into_iter().map(|(s, e)| (s, &text[s..e])).collect()
 }
@@ -119,18 +162,67 @@ mod tests {
         assert_eq!(got, ["Server is imap.gmail.com.", "Port 993!", "Done"]);
     }
 
+    fn windows_of<'a>(text: &'a str, words: &[&str], following: usize) -> Vec<(usize, &'a str)> {
+        windows(text, &lower(text), &Triggers::new(words), following)
+    }
+
     #[test]
     fn windows_cover_trigger_lines_and_merge() {
+        let text = "a\nmy PASSword:\nhunter2\nb\nc\npass x\nd";
+        let got: Vec<&str> = windows_of(text, &["pass"], 1)
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect();
+        assert_eq!(got, ["my PASSword:\nhunter2\n", "pass x\nd"]);
+        assert_eq!(windows_of("x pass", &["pass"], 0), [(0, "x pass")]);
+        assert!(windows_of("nothing here", &["pass"], 3).is_empty());
+        assert_eq!(
+            windows_of("é\nb HUB c\nportal\nx\ny", &["hub", "portal"], 0),
+            [(3, "b HUB c\nportal\n")]
+        );
+    }
+
+    /// A trigger on a window's following line extends the window: the value after it is read.
+    #[test]
+    fn windows_follow_triggers_on_following_lines() {
+        let text = "password stuff\npassword:\nhunter2\nz";
+        assert_eq!(
+            windows_of(text, &["pass"], 1),
+            [(0, "password stuff\npassword:\nhunter2\n")]
+        );
+    }
+
+    /// The finders agree with a case-insensitive automaton over the same words.
+    #[test]
+    fn windows_match_an_automaton_search() {
+        let words = ["pass", "pw", "senha", "\u{17F}"];
         let ac = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .build(["pass"])
+            .build(words)
             .unwrap();
-        let text = "a\nmy PASSword:\nhunter2\nb\nc\npass x\nd";
-        let got: Vec<&str> = windows(text, &ac, 1).into_iter().map(|(_, w)| w).collect();
-        assert_eq!(got, ["my PASSword:\nhunter2\n", "pass x\nd"]);
-        let got: Vec<(usize, &str)> = windows("x pass", &ac, 0);
-        assert_eq!(got, [(0, "x pass")]);
-        assert!(windows("nothing here", &ac, 3).is_empty());
+        for text in [
+            "PW\nx\nsenhA y\n\nz paſs\n",
+            "no\nmatch\n",
+            "xpassx\nPASS\npasS\n\n\npw",
+        ] {
+            let lines: Vec<usize> = text
+                .split_inclusive('\n')
+                .enumerate()
+                .filter(|(_, l)| ac.is_match(*l))
+                .map(|(i, _)| i)
+                .collect();
+            let got: Vec<&str> = windows_of(text, &words, 0)
+                .into_iter()
+                .map(|(_, w)| w)
+                .collect();
+            let want: Vec<&str> = text
+                .split_inclusive('\n')
+                .enumerate()
+                .filter(|(i, _)| lines.contains(i))
+                .map(|(_, l)| l)
+                .collect();
+            assert_eq!(got.concat(), want.concat(), "{text:?}");
+        }
     }
 
     #[test]

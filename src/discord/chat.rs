@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serenity::all::{
-    Channel, ChannelId, CreateMessage, EditMessage, EditThread, ForumTag, ForumTagId, GuildChannel, Http, HttpError,
-    MessageId,
+    Channel, ChannelId, CreateMessage, EditMessage, EditThread, ForumTag, ForumTagId, GuildChannel,
+    Http, HttpError, MessageId,
 };
 
 use super::render;
@@ -71,54 +71,88 @@ impl DiscordChat {
     async fn guild_channel(&self, id: u64, op: &'static str) -> Result<GuildChannel, ChatError> {
         match self.http.get_channel(channel_id(id)?).await {
             Ok(Channel::Guild(channel)) => Ok(channel),
-            Ok(_) => Err(ChatError::Other(format!("channel {id} is not a guild channel"))),
+            Ok(_) => Err(ChatError::Other(format!(
+                "channel {id} is not a guild channel"
+            ))),
             Err(e) => Err(chat_error(op, id, e)),
         }
     }
 
     /// The forum's tag id for `state`, by configured name (case-insensitive).
-    async fn tag_for(&self, forum: u64, state: TicketState) -> Result<(Option<ForumTagId>, Vec<ForumTagId>), ChatError> {
+    async fn tag_for(
+        &self,
+        forum: u64,
+        state: TicketState,
+    ) -> Result<(Option<ForumTagId>, Vec<ForumTagId>), ChatError> {
         let cached = self.lock_tags().get(&forum).cloned();
         let tags = match cached {
             Some(tags) => tags,
             None => {
                 let channel = self.guild_channel(forum, "get forum tags").await?;
-                self.lock_tags().insert(forum, channel.available_tags.clone());
+                self.lock_tags()
+                    .insert(forum, channel.available_tags.clone());
                 channel.available_tags
             }
         };
-        let id_of = |name: &str| tags.iter().find(|t| t.name.trim().eq_ignore_ascii_case(name.trim())).map(|t| t.id);
-        let all_state_tags: Vec<ForumTagId> =
-            TicketState::ALL.iter().filter_map(|s| id_of(self.tags.name(*s))).collect();
+        let id_of = |name: &str| {
+            tags.iter()
+                .find(|t| t.name.trim().eq_ignore_ascii_case(name.trim()))
+                .map(|t| t.id)
+        };
+        let all_state_tags: Vec<ForumTagId> = TicketState::ALL
+            .iter()
+            .filter_map(|s| id_of(self.tags.name(*s)))
+            .collect();
         Ok((id_of(self.tags.name(state)), all_state_tags))
     }
 
     fn lock_tags(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<ForumTag>>> {
-        self.forum_tags.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.forum_tags
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// A non-zero channel id (serenity's ids cannot be zero).
 fn channel_id(id: u64) -> Result<ChannelId, ChatError> {
-    NonZeroU64::new(id).map(ChannelId::from).ok_or_else(|| ChatError::Other("channel id 0".into()))
+    NonZeroU64::new(id)
+        .map(ChannelId::from)
+        .ok_or_else(|| ChatError::Other("channel id 0".into()))
 }
 
 fn message_id(id: u64) -> Result<MessageId, ChatError> {
-    NonZeroU64::new(id).map(MessageId::from).ok_or_else(|| ChatError::Other("message id 0".into()))
+    NonZeroU64::new(id)
+        .map(MessageId::from)
+        .ok_or_else(|| ChatError::Other("message id 0".into()))
 }
 
 /// Discord's error as the engine's, logged with what was being done.
 pub(crate) fn chat_error(op: &'static str, thread: u64, error: serenity::Error) -> ChatError {
     if let serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) = &error {
         let status = response.status_code.as_u16();
-        let detail = format!("{op}: {} ({} {})", response.error.message, status, response.error.code);
+        let detail = format!(
+            "{op}: {} ({} {})",
+            response.error.message, status, response.error.code
+        );
         match status {
             403 => {
-                tracing::warn!(op, thread, status, discord_code = response.error.code, "discord: missing permission");
+                tracing::warn!(
+                    op,
+                    thread,
+                    status,
+                    discord_code = response.error.code,
+                    "discord: missing permission"
+                );
                 return ChatError::MissingPermission(detail);
             }
             404 => {
-                tracing::warn!(op, thread, status, discord_code = response.error.code, "discord: not found");
+                tracing::warn!(
+                    op,
+                    thread,
+                    status,
+                    discord_code = response.error.code,
+                    "discord: not found"
+                );
                 return ChatError::NotFound(detail);
             }
             _ => {
@@ -135,9 +169,20 @@ pub(crate) fn chat_error(op: &'static str, thread: u64, error: serenity::Error) 
 impl Chat for DiscordChat {
     async fn post(&self, thread: ThreadId, message: OutMessage) -> Result<u64, ChatError> {
         let builder = CreateMessage::new()
-            .content(render::content(&message.content, message.mention, self.moderator_role))
-            .allowed_mentions(render::allowed_mentions(message.mention, self.moderator_role))
-            .components(render::components(message.controls, thread, &self.checklist));
+            .content(render::content(
+                &message.content,
+                message.mention,
+                self.moderator_role,
+            ))
+            .allowed_mentions(render::allowed_mentions(
+                message.mention,
+                self.moderator_role,
+            ))
+            .components(render::components(
+                message.controls,
+                thread,
+                &self.checklist,
+            ));
         match channel_id(thread)?.send_message(&*self.http, builder).await {
             Ok(sent) => Ok(sent.id.get()),
             Err(e) => Err(chat_error("post", thread, e)),
@@ -146,10 +191,17 @@ impl Chat for DiscordChat {
 
     async fn edit(&self, thread: ThreadId, message: u64, new: OutMessage) -> Result<(), ChatError> {
         let builder = EditMessage::new()
-            .content(render::content(&new.content, new.mention, self.moderator_role))
+            .content(render::content(
+                &new.content,
+                new.mention,
+                self.moderator_role,
+            ))
             .allowed_mentions(render::allowed_mentions(new.mention, self.moderator_role))
             .components(render::components(new.controls, thread, &self.checklist));
-        match channel_id(thread)?.edit_message(&*self.http, message_id(message)?, builder).await {
+        match channel_id(thread)?
+            .edit_message(&*self.http, message_id(message)?, builder)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(chat_error("edit", thread, e)),
         }
@@ -158,10 +210,15 @@ impl Chat for DiscordChat {
     async fn delete(&self, thread: ThreadId, message: u64) -> Result<(), ChatError> {
         // The starter message of a thread opened from a text channel lives in that channel.
         let channel = match self.threads.get(thread) {
-            Some(info) if info.kind == ThreadKind::FromTextChannel && message == thread => info.parent,
+            Some(info) if info.kind == ThreadKind::FromTextChannel && message == thread => {
+                info.parent
+            }
             _ => thread,
         };
-        match channel_id(channel)?.delete_message(&*self.http, message_id(message)?).await {
+        match channel_id(channel)?
+            .delete_message(&*self.http, message_id(message)?)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(e) => Err(chat_error("delete", thread, e)),
         }
@@ -174,17 +231,32 @@ impl Chat for DiscordChat {
         }
         let (wanted, state_tags) = self.tag_for(info.parent, state).await?;
         let Some(wanted) = wanted else {
-            tracing::warn!(thread, forum = info.parent, tag = self.tags.name(state), "discord: the forum has no tag by this name; state not shown");
+            tracing::warn!(
+                thread,
+                forum = info.parent,
+                tag = self.tags.name(state),
+                "discord: the forum has no tag by this name; state not shown"
+            );
             return Ok(());
         };
-        let current = self.guild_channel(thread, "get thread tags").await?.applied_tags;
-        let mut applied: Vec<ForumTagId> = current.iter().copied().filter(|t| !state_tags.contains(t)).collect();
+        let current = self
+            .guild_channel(thread, "get thread tags")
+            .await?
+            .applied_tags;
+        let mut applied: Vec<ForumTagId> = current
+            .iter()
+            .copied()
+            .filter(|t| !state_tags.contains(t))
+            .collect();
         applied.truncate(4); // A thread carries at most 5 tags.
         applied.push(wanted);
         if applied.len() == current.len() && applied.iter().all(|t| current.contains(t)) {
             return Ok(());
         }
-        match channel_id(thread)?.edit_thread(&*self.http, EditThread::new().applied_tags(applied)).await {
+        match channel_id(thread)?
+            .edit_thread(&*self.http, EditThread::new().applied_tags(applied))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(chat_error("set state tag", thread, e)),
         }
@@ -194,15 +266,24 @@ impl Chat for DiscordChat {
         let guild = self.threads.get(summary.thread).and_then(|i| i.guild);
         let builder = CreateMessage::new()
             .embed(render::escalation_embed(summary, guild))
-            .allowed_mentions(render::allowed_mentions(crate::engine::chat::Mention::Nobody, self.moderator_role));
-        match channel_id(self.mod_log_channel)?.send_message(&*self.http, builder).await {
+            .allowed_mentions(render::allowed_mentions(
+                crate::engine::chat::Mention::Nobody,
+                self.moderator_role,
+            ));
+        match channel_id(self.mod_log_channel)?
+            .send_message(&*self.http, builder)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(chat_error("mod log", summary.thread, e)),
         }
     }
 
     async fn close(&self, thread: ThreadId) -> Result<(), ChatError> {
-        match channel_id(thread)?.edit_thread(&*self.http, EditThread::new().archived(true).locked(true)).await {
+        match channel_id(thread)?
+            .edit_thread(&*self.http, EditThread::new().archived(true).locked(true))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(chat_error("close", thread, e)),
         }

@@ -7,11 +7,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serenity::all::{
-    ActionRowComponent, Channel, ChannelId, ChannelType, CommandDataOptionValue, CommandInteraction,
-    CommandOptionType, ComponentInteraction, ComponentInteractionDataKind, Context, CreateCommand,
-    CreateCommandOption, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, CreateMessage, CreateThread, EditInteractionResponse, EventHandler,
-    GuildChannel, Interaction, Member, Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
+    ActionRowComponent, Channel, ChannelId, ChannelType, CommandDataOptionValue,
+    CommandInteraction, CommandOptionType, ComponentInteraction, ComponentInteractionDataKind,
+    Context, CreateCommand, CreateCommandOption, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
+    CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction, Member,
+    Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
 };
 
 use super::render::{self, Action};
@@ -46,7 +47,9 @@ impl EventHandler for Handler {
         let _ = self.bot_id.set(ready.user.id.get());
         tracing::info!(user = %ready.user.name, id = ready.user.id.get(), guilds = ready.guilds.len(), "connected to Discord");
         if self.settings.register_commands {
-            match serenity::all::Command::set_global_commands(&ctx.http, vec![slash_command()]).await {
+            match serenity::all::Command::set_global_commands(&ctx.http, vec![slash_command()])
+                .await
+            {
                 Ok(_) => tracing::info!("registered /{COMMAND}"),
                 Err(e) => {
                     super::chat::chat_error("register slash command", 0, e);
@@ -56,7 +59,9 @@ impl EventHandler for Handler {
     }
 
     async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
-        let Some(parent) = thread.parent_id.map(ChannelId::get) else { return };
+        let Some(parent) = thread.parent_id.map(ChannelId::get) else {
+            return;
+        };
         if !self.settings.forum_channels.contains(&parent) {
             return;
         }
@@ -81,7 +86,9 @@ impl EventHandler for Handler {
         match interaction {
             Interaction::Component(component) => self.on_component(&ctx, component).await,
             Interaction::Modal(modal) => self.on_modal(&ctx, modal).await,
-            Interaction::Command(command) if command.data.name == COMMAND => self.on_command(&ctx, command).await,
+            Interaction::Command(command) if command.data.name == COMMAND => {
+                self.on_command(&ctx, command).await
+            }
             _ => {}
         }
     }
@@ -89,7 +96,9 @@ impl EventHandler for Handler {
 
 /// `/triage status|retest|escalate|resolve <reason>|reopen|exempt`.
 pub fn slash_command() -> CreateCommand {
-    let sub = |name: &str, description: &str| CreateCommandOption::new(CommandOptionType::SubCommand, name, description);
+    let sub = |name: &str, description: &str| {
+        CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
+    };
     CreateCommand::new(COMMAND)
         .description("Support triage commands (moderators)")
         .dm_permission(false)
@@ -98,11 +107,16 @@ pub fn slash_command() -> CreateCommand {
         .add_option(sub("escalate", "Hand this case to the moderators"))
         .add_option(
             sub("resolve", "Mark this case resolved").add_sub_option(
-                CreateCommandOption::new(CommandOptionType::String, "reason", "What fixed it").required(true).max_length(500),
+                CreateCommandOption::new(CommandOptionType::String, "reason", "What fixed it")
+                    .required(true)
+                    .max_length(500),
             ),
         )
         .add_option(sub("reopen", "Reopen this case"))
-        .add_option(sub("exempt", "Exempt this thread from reminders and auto-close"))
+        .add_option(sub(
+            "exempt",
+            "Exempt this thread from reminders and auto-close",
+        ))
 }
 
 fn has_role(roles: &[RoleId], role: u64) -> bool {
@@ -123,7 +137,10 @@ impl Handler {
     }
 
     fn actor(&self, user: u64, member: Option<&Member>) -> Actor {
-        Actor { user, is_moderator: member.is_some_and(|m| has_role(&m.roles, self.settings.moderator_role)) }
+        Actor {
+            user,
+            is_moderator: member.is_some_and(|m| has_role(&m.roles, self.settings.moderator_role)),
+        }
     }
 
     /// Hands an event to the engine; a store failure is logged, and the actor hears that it
@@ -134,7 +151,9 @@ impl Handler {
             Ok(response) => response,
             Err(e) => {
                 tracing::error!(thread, error = %e, "the engine could not handle an event");
-                Response::private("Sorry, something went wrong on my side. Please try again in a minute.")
+                Response::private(
+                    "Sorry, something went wrong on my side. Please try again in a minute.",
+                )
             }
         }
     }
@@ -159,11 +178,16 @@ impl Handler {
                 return None;
             }
         };
-        let is_thread = matches!(fetched.kind, ChannelType::PublicThread | ChannelType::PrivateThread);
+        let is_thread = matches!(
+            fetched.kind,
+            ChannelType::PublicThread | ChannelType::PrivateThread
+        );
         let parent = fetched.parent_id.map(ChannelId::get);
         let kind = match parent {
             Some(p) if is_thread && self.settings.forum_channels.contains(&p) => ThreadKind::Forum,
-            Some(p) if is_thread && self.settings.text_channels.contains(&p) => ThreadKind::FromTextChannel,
+            Some(p) if is_thread && self.settings.text_channels.contains(&p) => {
+                ThreadKind::FromTextChannel
+            }
             _ => {
                 self.threads.insert_unwatched(channel);
                 return None;
@@ -174,7 +198,11 @@ impl Handler {
             parent: parent.unwrap_or(0),
             guild: Some(fetched.guild_id.get()),
             title: fetched.name.clone(),
-            member: if kind == ThreadKind::Forum { fetched.owner_id.map(|u| u.get()) } else { None },
+            member: if kind == ThreadKind::Forum {
+                fetched.owner_id.map(|u| u.get())
+            } else {
+                None
+            },
         };
         self.threads.insert(channel, info.clone());
         Some(info)
@@ -201,7 +229,9 @@ impl Handler {
 
     async fn on_message(&self, ctx: &Context, msg: Message) {
         let own = self.bot_id.get().copied();
-        if Some(msg.author.id.get()) == own || !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply) {
+        if Some(msg.author.id.get()) == own
+            || !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply)
+        {
             return;
         }
         let Some(engine) = self.engine() else { return };
@@ -212,21 +242,35 @@ impl Handler {
             }
             return;
         }
-        let Some(info) = self.classify(ctx, channel).await else { return };
+        let Some(info) = self.classify(ctx, channel).await else {
+            return;
+        };
         let incoming = self.incoming(&msg);
         if info.kind == ThreadKind::Forum && msg.id.get() == channel {
             self.threads.set_member(channel, incoming.author);
-            let event = Event::NewThread { thread: channel, title: info.title, starter: incoming };
+            let event = Event::NewThread {
+                thread: channel,
+                title: info.title,
+                starter: incoming,
+            };
             self.handle(engine, event).await;
             self.gate.done(channel);
             return;
         }
-        self.gate.wait(channel, msg.id.get(), STARTER_WAIT, STARTER_WAIT_UNKNOWN).await;
-        let actor = Actor { user: incoming.author, is_moderator: incoming.author_is_moderator };
+        self.gate
+            .wait(channel, msg.id.get(), STARTER_WAIT, STARTER_WAIT_UNKNOWN)
+            .await;
+        let actor = Actor {
+            user: incoming.author,
+            is_moderator: incoming.author_is_moderator,
+        };
         let event = match own.and_then(|bot| parse_mention(&msg.content, bot)) {
-            Some(Ok(command)) if !incoming.author_is_bot => {
-                Event::Command { thread: channel, actor, key: incoming.id, command }
-            }
+            Some(Ok(command)) if !incoming.author_is_bot => Event::Command {
+                thread: channel,
+                actor,
+                key: incoming.id,
+                command,
+            },
             // A moderator's mistyped command gets the usage; a member who mentions the bot in
             // their description is just writing to the thread.
             Some(Err(why)) if actor.is_moderator => {
@@ -235,7 +279,10 @@ impl Handler {
                 }
                 return;
             }
-            _ => Event::Message { thread: channel, message: incoming },
+            _ => Event::Message {
+                thread: channel,
+                message: incoming,
+            },
         };
         let is_command = matches!(event, Event::Command { .. });
         let response = self.handle(engine, event).await;
@@ -248,7 +295,10 @@ impl Handler {
     async fn reply(&self, ctx: &Context, msg: &Message, text: &str) {
         let builder = CreateMessage::new()
             .content(render::truncate(text, render::MAX_CONTENT))
-            .allowed_mentions(render::allowed_mentions(Mention::Nobody, self.settings.moderator_role))
+            .allowed_mentions(render::allowed_mentions(
+                Mention::Nobody,
+                self.settings.moderator_role,
+            ))
             .reference_message(msg);
         if let Err(e) = msg.channel_id.send_message(&ctx.http, builder).await {
             super::chat::chat_error("reply to command", msg.channel_id.get(), e);
@@ -264,7 +314,10 @@ impl Handler {
         // A thread opened on a message takes the message's id.
         let thread = msg.id.get();
         self.gate.expect(thread);
-        let created = msg.channel_id.create_thread_from_message(&ctx.http, msg.id, CreateThread::new(title.clone())).await;
+        let created = msg
+            .channel_id
+            .create_thread_from_message(&ctx.http, msg.id, CreateThread::new(title.clone()))
+            .await;
         let guild = match created {
             Ok(channel) => Some(channel.guild_id.get()),
             Err(e) => {
@@ -291,20 +344,39 @@ impl Handler {
                 member: Some(incoming.author),
             },
         );
-        self.handle(engine, Event::NewThread { thread, title, starter: incoming }).await;
+        self.handle(
+            engine,
+            Event::NewThread {
+                thread,
+                title,
+                starter: incoming,
+            },
+        )
+        .await;
         self.gate.done(thread);
     }
 
     async fn on_component(&self, ctx: &Context, component: ComponentInteraction) {
-        let Some((action, thread)) = render::parse_custom_id(&component.data.custom_id) else { return };
+        let Some((action, thread)) = render::parse_custom_id(&component.data.custom_id) else {
+            return;
+        };
         let Some(engine) = self.engine() else { return };
         let actor = self.actor(component.user.id.get(), component.member.as_ref());
         let interaction = component.id.get();
         let event = match (action, &component.data.kind) {
             (Action::Checklist, ComponentInteractionDataKind::StringSelect { values }) => {
-                Event::ChecklistSelected { thread, actor, interaction, selected: values.clone() }
+                Event::ChecklistSelected {
+                    thread,
+                    actor,
+                    interaction,
+                    selected: values.clone(),
+                }
             }
-            (Action::Probe, ComponentInteractionDataKind::Button) => Event::RunProbe { thread, actor, interaction },
+            (Action::Probe, ComponentInteractionDataKind::Button) => Event::RunProbe {
+                thread,
+                actor,
+                interaction,
+            },
             (Action::Details, ComponentInteractionDataKind::Button) => {
                 let member = self.threads.get(thread).and_then(|i| i.member);
                 let response = match member {
@@ -324,7 +396,10 @@ impl Handler {
         };
         // Acknowledge first: the engine may edit messages or run a probe, longer than the 3 s
         // Discord allows for the first answer.
-        if let Err(e) = component.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await {
+        if let Err(e) = component
+            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
+            .await
+        {
             super::chat::chat_error("acknowledge", thread, e);
             return;
         }
@@ -338,7 +413,9 @@ impl Handler {
     }
 
     async fn on_modal(&self, ctx: &Context, modal: ModalInteraction) {
-        let Some((Action::Details, thread)) = render::parse_custom_id(&modal.data.custom_id) else { return };
+        let Some((Action::Details, thread)) = render::parse_custom_id(&modal.data.custom_id) else {
+            return;
+        };
         let Some(engine) = self.engine() else { return };
         let field = |name: &str| {
             modal
@@ -347,7 +424,9 @@ impl Handler {
                 .iter()
                 .flat_map(|row| row.components.iter())
                 .find_map(|c| match c {
-                    ActionRowComponent::InputText(input) if input.custom_id == name => input.value.clone(),
+                    ActionRowComponent::InputText(input) if input.custom_id == name => {
+                        input.value.clone()
+                    }
                     _ => None,
                 })
                 .unwrap_or_default()
@@ -361,13 +440,19 @@ impl Handler {
             smtp: field("smtp"),
             error: field("error"),
         };
-        if let Err(e) = modal.create_response(&ctx.http, CreateInteractionResponse::Acknowledge).await {
+        if let Err(e) = modal
+            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
+            .await
+        {
             super::chat::chat_error("acknowledge details", thread, e);
             return;
         }
         let response = self.handle(engine, event).await;
         if let Some(text) = response.private {
-            if let Err(e) = modal.create_followup(&ctx.http, followup(&text, self.settings.moderator_role)).await {
+            if let Err(e) = modal
+                .create_followup(&ctx.http, followup(&text, self.settings.moderator_role))
+                .await
+            {
                 super::chat::chat_error("answer privately", thread, e);
             }
         }
@@ -376,7 +461,9 @@ impl Handler {
     async fn on_command(&self, ctx: &Context, command: CommandInteraction) {
         let Some(engine) = self.engine() else { return };
         let thread = command.channel_id.get();
-        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(true),
+        );
         if let Err(e) = command.create_response(&ctx.http, defer).await {
             super::chat::chat_error("defer command", thread, e);
             return;
@@ -387,14 +474,25 @@ impl Handler {
                 Err(why) => why,
                 Ok(parsed) => {
                     let actor = self.actor(command.user.id.get(), command.member.as_deref());
-                    let event = Event::Command { thread, actor, key: command.id.get(), command: parsed };
-                    self.handle(engine, event).await.private.unwrap_or_else(|| "Done.".to_string())
+                    let event = Event::Command {
+                        thread,
+                        actor,
+                        key: command.id.get(),
+                        command: parsed,
+                    };
+                    self.handle(engine, event)
+                        .await
+                        .private
+                        .unwrap_or_else(|| "Done.".to_string())
                 }
             },
         };
         let edit = EditInteractionResponse::new()
             .content(render::truncate(&answer, render::MAX_CONTENT))
-            .allowed_mentions(render::allowed_mentions(Mention::Nobody, self.settings.moderator_role));
+            .allowed_mentions(render::allowed_mentions(
+                Mention::Nobody,
+                self.settings.moderator_role,
+            ));
         if let Err(e) = command.edit_response(&ctx.http, edit).await {
             super::chat::chat_error("answer command", thread, e);
         }
@@ -403,7 +501,9 @@ impl Handler {
 
 /// `status`, `resolve <reason>`, ... from the slash command's sub-command and option.
 fn command_text(command: &CommandInteraction) -> String {
-    let Some(sub) = command.data.options.first() else { return String::new() };
+    let Some(sub) = command.data.options.first() else {
+        return String::new();
+    };
     let mut text = sub.name.clone();
     if let CommandDataOptionValue::SubCommand(options) = &sub.value {
         for option in options {
@@ -432,8 +532,15 @@ fn followup(text: &str, moderator_role: u64) -> CreateInteractionResponseFollowu
 
 /// A thread name from a post: its first non-empty line, plain, at most 100 characters.
 pub fn thread_title(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    let plain: String = line.chars().filter(|c| !matches!(c, '*' | '_' | '`' | '~' | '#' | '>' | '|')).collect();
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let plain: String = line
+        .chars()
+        .filter(|c| !matches!(c, '*' | '_' | '`' | '~' | '#' | '>' | '|'))
+        .collect();
     let plain = plain.trim();
     if plain.is_empty() {
         "Support request".to_string()
@@ -456,8 +563,16 @@ mod tests {
     #[test]
     fn the_slash_command_has_every_subcommand() {
         let json = serde_json::to_value(slash_command()).unwrap();
-        let names: Vec<&str> = json["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["status", "retest", "escalate", "resolve", "reopen", "exempt"]);
+        let names: Vec<&str> = json["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["status", "retest", "escalate", "resolve", "reopen", "exempt"]
+        );
         assert_eq!(json["options"][3]["options"][0]["required"], true);
     }
 }

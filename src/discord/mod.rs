@@ -39,7 +39,10 @@ pub fn intents() -> GatewayIntents {
 pub fn http(settings: &DiscordSettings) -> serenity::all::Http {
     let builder = HttpBuilder::new(settings.token.expose());
     match &settings.api_base {
-        Some(base) => builder.proxy(base.clone()).ratelimiter_disabled(true).build(),
+        Some(base) => builder
+            .proxy(base.clone())
+            .ratelimiter_disabled(true)
+            .build(),
         None => builder.build(),
     }
 }
@@ -54,7 +57,10 @@ pub struct Bot {
 impl Bot {
     /// Builds the client (this asks Discord for the gateway URL). `checklist` is (id, label) per
     /// checklist item, in the rules' order, for the status message's select.
-    pub async fn connect(settings: DiscordSettings, checklist: Vec<(String, String)>) -> Result<Bot, serenity::Error> {
+    pub async fn connect(
+        settings: DiscordSettings,
+        checklist: Vec<(String, String)>,
+    ) -> Result<Bot, serenity::Error> {
         let settings = Arc::new(settings);
         let threads = Arc::new(Threads::new());
         let engine = Arc::new(OnceLock::new());
@@ -66,9 +72,20 @@ impl Bot {
             recent: Recent::default(),
             gate: StarterGate::default(),
         };
-        let client = serenity::all::ClientBuilder::new_with_http(http(&settings), intents()).event_handler(handler).await?;
-        let chat = Arc::new(DiscordChat::new(Arc::clone(&client.http), &settings, checklist, threads));
-        Ok(Bot { client, chat, engine })
+        let client = serenity::all::ClientBuilder::new_with_http(http(&settings), intents())
+            .event_handler(handler)
+            .await?;
+        let chat = Arc::new(DiscordChat::new(
+            Arc::clone(&client.http),
+            &settings,
+            checklist,
+            threads,
+        ));
+        Ok(Bot {
+            client,
+            chat,
+            engine,
+        })
     }
 
     /// The [`crate::engine::chat::Chat`] to build the engine with.
@@ -77,7 +94,11 @@ impl Bot {
     }
 
     /// Runs until the gateway gives up or `shutdown` completes.
-    pub async fn run(mut self, engine: Arc<Engine>, shutdown: impl Future<Output = ()> + Send) -> Result<(), serenity::Error> {
+    pub async fn run(
+        mut self,
+        engine: Arc<Engine>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), serenity::Error> {
         if self.engine.set(engine).is_err() {
             tracing::warn!("the engine was already attached");
         }
@@ -94,7 +115,12 @@ impl Bot {
 
 /// The checklist's (id, label) pairs from the rules, for the status message's select.
 pub fn checklist_of(rules: &crate::core::Rules) -> Vec<(String, String)> {
-    rules.checklist.items.iter().map(|i| (i.id.clone(), i.label.clone())).collect()
+    rules
+        .checklist
+        .items
+        .iter()
+        .map(|i| (i.id.clone(), i.label.clone()))
+        .collect()
 }
 
 /// `imap-triage run [--config FILE]`; returns the process exit code: 2 for a bad setting or rules,
@@ -144,7 +170,10 @@ pub fn run(config: Option<&Path>) -> i32 {
         }
     };
     let prober = crate::probe::engine::Prober::new(config.probe.policy(), tls);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("imap-triage run: cannot start the async runtime: {e}");
@@ -159,7 +188,14 @@ pub fn run(config: Option<&Path>) -> i32 {
                 return 1;
             }
         };
-        let engine = Arc::new(Engine::new(rules, Arc::new(store), bot.chat(), Some(Arc::new(prober))));
+        let timings = crate::engine::Timings {
+            reminder_after: config.lifecycle.reminder_after_hours.saturating_mul(3600),
+            close_after: config.lifecycle.close_after_hours.saturating_mul(3600),
+            ..crate::engine::Timings::default()
+        };
+        let engine = Engine::new(rules, Arc::new(store), bot.chat(), Some(Arc::new(prober)))
+            .with_timings(timings);
+        let engine = Arc::new(engine);
         let shutdown = async {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
@@ -180,5 +216,8 @@ pub fn run(config: Option<&Path>) -> i32 {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,serenity=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

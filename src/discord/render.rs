@@ -3,8 +3,9 @@
 //! limit in REFERENCE.md is checked by unit tests here.
 
 use serenity::all::{
-    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateInputText, CreateModal,
-    CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, InputTextStyle,
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateInputText, CreateModal, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
+    InputTextStyle,
 };
 
 use crate::engine::chat::{Controls, EscalationSummary, Mention};
@@ -63,16 +64,44 @@ pub fn parse_custom_id(id: &str) -> Option<(Action, u64)> {
 
 /// The modal's text inputs: custom_id, label, style, placeholder, max length.
 pub const DETAIL_FIELDS: [(&str, &str, InputTextStyle, &str, u16); 4] = [
-    ("hub_id", "Hub ID", InputTextStyle::Short, "e.g. 12345678", 40),
-    ("imap", "IMAP server:port", InputTextStyle::Short, "e.g. imap.example.com:993", 200),
-    ("smtp", "SMTP server:port", InputTextStyle::Short, "e.g. smtp.example.com:587", 200),
-    ("error", "Error text (no passwords)", InputTextStyle::Paragraph, "The exact error message you see", 1000),
+    (
+        "hub_id",
+        "Hub ID",
+        InputTextStyle::Short,
+        "e.g. 12345678",
+        40,
+    ),
+    (
+        "imap",
+        "IMAP server:port",
+        InputTextStyle::Short,
+        "e.g. imap.example.com:993",
+        200,
+    ),
+    (
+        "smtp",
+        "SMTP server:port",
+        InputTextStyle::Short,
+        "e.g. smtp.example.com:587",
+        200,
+    ),
+    (
+        "error",
+        "Error text (no passwords)",
+        InputTextStyle::Paragraph,
+        "The exact error message you see",
+        1000,
+    ),
 ];
 
 /// Who may be pinged, whatever the content says: never @everyone/@here, never another role or
 /// user, and not the author of a replied-to message.
 pub fn allowed_mentions(mention: Mention, moderator_role: u64) -> CreateAllowedMentions {
-    let none = CreateAllowedMentions::new().empty_users().empty_roles().everyone(false).replied_user(false);
+    let none = CreateAllowedMentions::new()
+        .empty_users()
+        .empty_roles()
+        .everyone(false)
+        .replied_user(false);
     match mention {
         Mention::Nobody => none,
         Mention::User(user) if user != 0 => none.users([user]),
@@ -85,10 +114,16 @@ pub fn allowed_mentions(mention: Mention, moderator_role: u64) -> CreateAllowedM
 /// the whole cut to Discord's limit on a character boundary.
 pub fn content(text: &str, mention: Mention, moderator_role: u64) -> String {
     let lead = match mention {
-        Mention::User(user) if user != 0 && !text.contains(&format!("<@{user}>")) && !text.contains(&format!("<@!{user}>")) => {
+        Mention::User(user)
+            if user != 0
+                && !text.contains(&format!("<@{user}>"))
+                && !text.contains(&format!("<@!{user}>")) =>
+        {
             format!("<@{user}> ")
         }
-        Mention::Moderators if moderator_role != 0 && !text.contains(&format!("<@&{moderator_role}>")) => {
+        Mention::Moderators
+            if moderator_role != 0 && !text.contains(&format!("<@&{moderator_role}>")) =>
+        {
             format!("<@&{moderator_role}> ")
         }
         _ => String::new(),
@@ -110,7 +145,11 @@ pub fn truncate(text: &str, max: usize) -> String {
 
 /// The status message's controls: the checklist select (ticks as given) on the first row, the two
 /// buttons on the second. `checklist` is (id, label) per item, in the rules' order.
-pub fn components(controls: Controls, thread: u64, checklist: &[(String, String)]) -> Vec<CreateActionRow> {
+pub fn components(
+    controls: Controls,
+    thread: u64,
+    checklist: &[(String, String)],
+) -> Vec<CreateActionRow> {
     let Controls::Status { checked } = controls else {
         return Vec::new();
     };
@@ -127,15 +166,22 @@ pub fn components(controls: Controls, thread: u64, checklist: &[(String, String)
     let mut rows = Vec::with_capacity(2);
     if count > 0 {
         rows.push(CreateActionRow::SelectMenu(
-            CreateSelectMenu::new(custom_id(Action::Checklist, thread), CreateSelectMenuKind::String { options })
-                .placeholder("Tick what you have done")
-                .min_values(0)
-                .max_values(count),
+            CreateSelectMenu::new(
+                custom_id(Action::Checklist, thread),
+                CreateSelectMenuKind::String { options },
+            )
+            .placeholder("Tick what you have done")
+            .min_values(0)
+            .max_values(count),
         ));
     }
     rows.push(CreateActionRow::Buttons(vec![
-        CreateButton::new(custom_id(Action::Details, thread)).label("Add details").style(ButtonStyle::Primary),
-        CreateButton::new(custom_id(Action::Probe, thread)).label("Run connection test").style(ButtonStyle::Secondary),
+        CreateButton::new(custom_id(Action::Details, thread))
+            .label("Add details")
+            .style(ButtonStyle::Primary),
+        CreateButton::new(custom_id(Action::Probe, thread))
+            .label("Run connection test")
+            .style(ButtonStyle::Secondary),
     ]));
     rows
 }
@@ -146,7 +192,10 @@ pub fn details_modal(thread: u64) -> CreateModal {
         .iter()
         .map(|(id, label, style, placeholder, max)| {
             CreateActionRow::InputText(
-                CreateInputText::new(*style, *label, *id).placeholder(*placeholder).required(false).max_length(*max),
+                CreateInputText::new(*style, *label, *id)
+                    .placeholder(*placeholder)
+                    .required(false)
+                    .max_length(*max),
             )
         })
         .collect();
@@ -163,8 +212,11 @@ pub fn escalation_embed(summary: &EscalationSummary, guild: Option<u64>) -> Crea
         Some(v) if !v.is_empty() => truncate(v, FIELD_SHORT),
         _ => "—".to_string(),
     };
-    let verdicts =
-        if summary.probe_verdicts.is_empty() { "not tested".to_string() } else { summary.probe_verdicts.join("\n") };
+    let verdicts = if summary.probe_verdicts.is_empty() {
+        "not tested".to_string()
+    } else {
+        summary.probe_verdicts.join("\n")
+    };
     let mut embed = CreateEmbed::new()
         .title(truncate(&format!("Escalated: {}", summary.title), 256))
         .description(format!("Thread: <#{}>", summary.thread))
@@ -174,10 +226,21 @@ pub fn escalation_embed(summary: &EscalationSummary, guild: Option<u64>) -> Crea
         .field("IMAP", or_dash(&summary.imap), true)
         .field("SMTP", or_dash(&summary.smtp), true)
         .field("Probe", truncate(&verdicts, FIELD_LONG), false)
-        .field("Likely cause", truncate(non_empty(&summary.likely_cause), FIELD_LONG).to_string(), false)
-        .field("Reason", truncate(non_empty(&summary.reason), FIELD_LONG / 2), false);
+        .field(
+            "Likely cause",
+            truncate(non_empty(&summary.likely_cause), FIELD_LONG).to_string(),
+            false,
+        )
+        .field(
+            "Reason",
+            truncate(non_empty(&summary.reason), FIELD_LONG / 2),
+            false,
+        );
     if let Some(guild) = guild {
-        embed = embed.url(format!("https://discord.com/channels/{guild}/{}", summary.thread));
+        embed = embed.url(format!(
+            "https://discord.com/channels/{guild}/{}",
+            summary.thread
+        ));
     }
     embed
 }
@@ -216,7 +279,16 @@ mod tests {
             assert!(id.len() <= MAX_CUSTOM_ID);
             assert_eq!(parse_custom_id(&id), Some((action, u64::MAX)));
         }
-        for bad in ["", "triage", "triage:probe", "triage:probe:0", "triage:dance:1", "other:probe:1", "triage:probe:1:2", "triage:probe:x"] {
+        for bad in [
+            "",
+            "triage",
+            "triage:probe",
+            "triage:probe:0",
+            "triage:dance:1",
+            "other:probe:1",
+            "triage:probe:1:2",
+            "triage:probe:x",
+        ] {
             assert_eq!(parse_custom_id(bad), None, "{bad}");
         }
     }
@@ -251,15 +323,39 @@ mod tests {
 
     #[test]
     fn status_components_have_the_four_items_and_two_buttons() {
-        let rows = to_json(&components(Controls::Status { checked: [true, false, true, false] }, 42, &checklist()));
+        let rows = to_json(&components(
+            Controls::Status {
+                checked: [true, false, true, false],
+            },
+            42,
+            &checklist(),
+        ));
         let select = &rows[0]["components"][0];
         assert_eq!(select["type"], 3);
         assert_eq!(select["custom_id"], "triage:checklist:42");
         assert_eq!(select["min_values"], 0);
         assert_eq!(select["max_values"], 4);
-        let values: Vec<&str> = select["options"].as_array().unwrap().iter().map(|o| o["value"].as_str().unwrap()).collect();
-        assert_eq!(values, ["typed_credentials", "typed_servers", "verified_credentials", "confirmed_with_provider"]);
-        let defaults: Vec<bool> = select["options"].as_array().unwrap().iter().map(|o| o["default"] == true).collect();
+        let values: Vec<&str> = select["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "typed_credentials",
+                "typed_servers",
+                "verified_credentials",
+                "confirmed_with_provider"
+            ]
+        );
+        let defaults: Vec<bool> = select["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["default"] == true)
+            .collect();
         assert_eq!(defaults, [true, false, true, false]);
         for option in select["options"].as_array().unwrap() {
             assert!(option["label"].as_str().unwrap().chars().count() <= 100);
@@ -276,11 +372,21 @@ mod tests {
     fn the_modal_has_four_optional_inputs() {
         let modal = to_json(&details_modal(42));
         assert_eq!(modal["custom_id"], "triage:details:42");
-        let inputs: Vec<&Value> = modal["components"].as_array().unwrap().iter().map(|r| &r["components"][0]).collect();
+        let inputs: Vec<&Value> = modal["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["components"][0])
+            .collect();
         assert_eq!(inputs.len(), 4);
-        let ids: Vec<&str> = inputs.iter().map(|i| i["custom_id"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = inputs
+            .iter()
+            .map(|i| i["custom_id"].as_str().unwrap())
+            .collect();
         assert_eq!(ids, ["hub_id", "imap", "smtp", "error"]);
-        assert!(inputs.iter().all(|i| i["required"] == false && i["max_length"].as_u64().unwrap() <= 4000));
+        assert!(inputs
+            .iter()
+            .all(|i| i["required"] == false && i["max_length"].as_u64().unwrap() <= 4000));
     }
 
     #[test]
@@ -303,10 +409,16 @@ mod tests {
         assert_eq!(embed["url"], "https://discord.com/channels/5/9");
         let fields = embed["fields"].as_array().unwrap();
         assert!(fields.len() <= 25);
-        let mut total = embed["title"].as_str().unwrap().chars().count() + embed["description"].as_str().unwrap().chars().count();
+        let mut total = embed["title"].as_str().unwrap().chars().count()
+            + embed["description"].as_str().unwrap().chars().count();
         for field in fields {
-            let (name, value) = (field["name"].as_str().unwrap(), field["value"].as_str().unwrap());
-            assert!(name.chars().count() <= 256 && value.chars().count() <= 1024 && !value.is_empty());
+            let (name, value) = (
+                field["name"].as_str().unwrap(),
+                field["value"].as_str().unwrap(),
+            );
+            assert!(
+                name.chars().count() <= 256 && value.chars().count() <= 1024 && !value.is_empty()
+            );
             total += name.chars().count() + value.chars().count();
         }
         assert!(total <= 6000, "{total}");

@@ -45,7 +45,9 @@ impl Threads {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic elsewhere while holding the lock leaves plain data behind: keep using it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn get(&self, thread: u64) -> Option<ThreadInfo> {
@@ -97,7 +99,10 @@ const RECENT_CAP: usize = 10_000;
 impl Recent {
     /// True the first time `id` is seen.
     pub fn first(&self, id: u64) -> bool {
-        let mut guard = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (set, order) = &mut *guard;
         if !set.insert(id) {
             return false;
@@ -126,11 +131,16 @@ pub const YOUNG_MS: u64 = 60_000;
 
 impl StarterGate {
     fn sender(&self, thread: u64) -> tokio::sync::watch::Sender<bool> {
-        let mut map = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if map.len() > RECENT_CAP {
             map.retain(|_, tx| !*tx.borrow());
         }
-        map.entry(thread).or_insert_with(|| tokio::sync::watch::channel(false).0).clone()
+        map.entry(thread)
+            .or_insert_with(|| tokio::sync::watch::channel(false).0)
+            .clone()
     }
 
     /// The starter of `thread` has been handled.
@@ -146,17 +156,34 @@ impl StarterGate {
     /// Waits until the starter of `thread` is handled, when `message` is young enough to have
     /// overtaken it: up to `expected` for a thread announced by [`Self::expect`], up to `unknown`
     /// otherwise (say, the starter was handled before a restart).
-    pub async fn wait(&self, thread: u64, message: u64, expected: std::time::Duration, unknown: std::time::Duration) {
+    pub async fn wait(
+        &self,
+        thread: u64,
+        message: u64,
+        expected: std::time::Duration,
+        unknown: std::time::Duration,
+    ) {
         // Snowflakes carry their creation time (ms) above bit 22.
         let age = (message >> 22).saturating_sub(thread >> 22);
         if message == thread || age > YOUNG_MS {
             return;
         }
-        let known = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains_key(&thread);
+        let known = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains_key(&thread);
         let mut rx = self.sender(thread).subscribe();
         let limit = if known { expected } else { unknown };
-        if tokio::time::timeout(limit, rx.wait_for(|done| *done)).await.is_err() {
-            tracing::debug!(thread, message, "the thread's first message was not seen in time");
+        if tokio::time::timeout(limit, rx.wait_for(|done| *done))
+            .await
+            .is_err()
+        {
+            tracing::debug!(
+                thread,
+                message,
+                "the thread's first message was not seen in time"
+            );
         }
     }
 }

@@ -117,24 +117,38 @@ impl FakeDiscord {
     pub async fn start() -> FakeDiscord {
         let state = Arc::new(State::default());
         let rest = TcpListener::bind("127.0.0.1:0").await.expect("bind REST");
-        let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+        let ws = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
         let rest_addr = rest.local_addr().expect("REST address");
         let ws_addr = ws.local_addr().expect("gateway address");
         *lock(&state.ws_url) = format!("ws://{ws_addr}");
         {
             let mut channels = lock(&state.channels);
             channels.insert(FORUM, payloads::forum_channel(FORUM, "imap-setup"));
-            channels.insert(OTHER_FORUM, payloads::forum_channel(OTHER_FORUM, "off-topic"));
-            channels.insert(TEXT_CHANNEL, payloads::text_channel(TEXT_CHANNEL, "imap-help"));
+            channels.insert(
+                OTHER_FORUM,
+                payloads::forum_channel(OTHER_FORUM, "off-topic"),
+            );
+            channels.insert(
+                TEXT_CHANNEL,
+                payloads::text_channel(TEXT_CHANNEL, "imap-help"),
+            );
             channels.insert(MOD_LOG, payloads::text_channel(MOD_LOG, "mod-log"));
         }
         tokio::spawn(serve_rest(rest, Arc::clone(&state)));
         tokio::spawn(serve_gateway(ws, Arc::clone(&state)));
-        FakeDiscord { api_base: format!("http://{rest_addr}"), state }
+        FakeDiscord {
+            api_base: format!("http://{rest_addr}"),
+            state,
+        }
     }
 
     pub fn rest_addr(&self) -> SocketAddr {
-        self.api_base.trim_start_matches("http://").parse().expect("REST address")
+        self.api_base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("REST address")
     }
 
     /// A fresh snowflake: the current time in its top bits, increasing.
@@ -161,13 +175,18 @@ impl FakeDiscord {
         let deadline = Instant::now() + WAIT;
         loop {
             let changed = self.state.changed.notified();
-            if let Some(found) = check(&lock(&self.state.calls)) {
+            // A snapshot: `check` may itself look at the calls.
+            let calls = self.calls();
+            if let Some(found) = check(&calls) {
                 return found;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                let calls: Vec<String> =
-                    self.calls().iter().map(|c| format!("{} {} {} {}", c.status, c.method, c.path, c.body)).collect();
+                let calls: Vec<String> = self
+                    .calls()
+                    .iter()
+                    .map(|c| format!("{} {} {} {}", c.status, c.method, c.path, c.body))
+                    .collect();
                 panic!("timed out waiting for {what}; calls:\n{}", calls.join("\n"));
             }
             let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), changed).await;
@@ -177,9 +196,17 @@ impl FakeDiscord {
     /// Waits until the bot has identified on the gateway and registered its commands (the
     /// first thing it does on READY): from then on, dispatched events reach the handler.
     pub async fn wait_ready(&self) {
-        self.wait_for("the bot to register its slash command after READY", |calls| {
-            calls.iter().find(|c| c.method == "PUT" && c.path == format!("/applications/{APP}/commands")).map(|_| ())
-        })
+        self.wait_for(
+            "the bot to register its slash command after READY",
+            |calls| {
+                calls
+                    .iter()
+                    .find(|c| {
+                        c.method == "PUT" && c.path == format!("/applications/{APP}/commands")
+                    })
+                    .map(|_| ())
+            },
+        )
         .await;
     }
 
@@ -215,19 +242,36 @@ impl FakeDiscord {
     pub fn dispatch(&self, event: &str, data: Value) {
         let seq = self.state.seq.fetch_add(1, Ordering::SeqCst) + 1;
         let frame = json!({"op": 0, "s": seq, "t": event, "d": data}).to_string();
-        let sender = lock(&self.state.gateway).clone().expect("no bot connected to the gateway");
+        let sender = lock(&self.state.gateway)
+            .clone()
+            .expect("no bot connected to the gateway");
         sender.send(frame).expect("gateway session closed");
     }
 
     /// A new forum post: THREAD_CREATE, then the starter MESSAGE_CREATE (id = thread id).
     /// Returns the thread id.
-    pub fn post_thread(&self, forum: u64, author: u64, roles: &[u64], title: &str, text: &str) -> u64 {
-        self.post_thread_with(forum, author, title, |thread| payloads::message(thread, thread, author, roles, text))
+    pub fn post_thread(
+        &self,
+        forum: u64,
+        author: u64,
+        roles: &[u64],
+        title: &str,
+        text: &str,
+    ) -> u64 {
+        self.post_thread_with(forum, author, title, |thread| {
+            payloads::message(thread, thread, author, roles, text)
+        })
     }
 
     /// A new forum post whose starter message `starter(thread id)` builds (say, with an
     /// attachment). Returns the thread id.
-    pub fn post_thread_with(&self, forum: u64, author: u64, title: &str, starter: impl FnOnce(u64) -> Value) -> u64 {
+    pub fn post_thread_with(
+        &self,
+        forum: u64,
+        author: u64,
+        title: &str,
+        starter: impl FnOnce(u64) -> Value,
+    ) -> u64 {
         let thread = self.snowflake();
         let channel = payloads::thread_channel(thread, forum, author, title);
         self.put_channel(channel.clone());
@@ -264,12 +308,18 @@ pub fn id_of(v: &Value) -> u64 {
 }
 
 fn snowflake(state: &State) -> u64 {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     let candidate = (ms.saturating_sub(1_420_070_400_000)) << 22;
     let mut last = state.last_id.load(Ordering::SeqCst);
     loop {
         let next = candidate.max(last + 1);
-        match state.last_id.compare_exchange(last, next, Ordering::SeqCst, Ordering::SeqCst) {
+        match state
+            .last_id
+            .compare_exchange(last, next, Ordering::SeqCst, Ordering::SeqCst)
+        {
             Ok(_) => return next,
             Err(actual) => last = actual,
         }
@@ -288,7 +338,9 @@ async fn serve_gateway(listener: TcpListener, state: Arc<State>) {
 }
 
 async fn gateway_session(stream: tokio::net::TcpStream, state: Arc<State>) {
-    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
     let (mut sink, mut source) = ws.split();
     let hello = json!({"op": 10, "d": {"heartbeat_interval": 41_250}}).to_string();
     if sink.send(WsMessage::Text(hello)).await.is_err() {
@@ -343,7 +395,9 @@ async fn serve_rest(listener: TcpListener, state: Arc<State>) {
                 let state = Arc::clone(&state);
                 async move { Ok::<_, Infallible>(handle_rest(state, req).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -359,7 +413,12 @@ async fn handle_rest(state: Arc<State>, req: Request<Incoming>) -> Response<Full
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let body = parse_body(&content_type, &bytes);
 
     let injected = {
@@ -376,16 +435,29 @@ async fn handle_rest(state: Arc<State>, req: Request<Incoming>) -> Response<Full
         Some(status) => (status, error_body(status)),
         None => route(&state, &method, &path, &body),
     };
-    let bytes = if status == 204 { Bytes::new() } else { Bytes::from(reply.to_string()) };
-    lock(&state.calls).push(Call { method, path, query, body, status, response: reply });
+    let bytes = if status == 204 {
+        Bytes::new()
+    } else {
+        Bytes::from(reply.to_string())
+    };
+    lock(&state.calls).push(Call {
+        method,
+        path,
+        query,
+        body,
+        status,
+        response: reply,
+    });
     state.changed.notify_waiters();
 
     let mut response = Response::new(Full::new(bytes));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status != 204 {
-        response
-            .headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
     }
     response
 }
@@ -405,7 +477,8 @@ fn parse_body(content_type: &str, bytes: &[u8]) -> Value {
     if let Some(boundary) = content_type.split("boundary=").nth(1) {
         return parse_multipart(boundary.trim_matches('"'), bytes);
     }
-    serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// The `payload_json` part of a multipart body, with the names of any files under `"_files"`.
@@ -415,11 +488,17 @@ fn parse_multipart(boundary: &str, bytes: &[u8]) -> Value {
     let mut payload = Value::Null;
     let mut files = Vec::new();
     for part in text.split(delimiter.as_str()) {
-        let Some((headers, content)) = part.split_once("\r\n\r\n") else { continue };
+        let Some((headers, content)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
         let content = content.strip_suffix("\r\n").unwrap_or(content);
         if headers.contains("name=\"payload_json\"") {
             payload = serde_json::from_str(content).unwrap_or(Value::Null);
-        } else if let Some(name) = headers.split("filename=\"").nth(1).and_then(|r| r.split('"').next()) {
+        } else if let Some(name) = headers
+            .split("filename=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+        {
             files.push(Value::String(name.to_string()));
         }
     }
@@ -459,14 +538,20 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
                 .collect();
             (200, Value::Array(commands))
         }
-        ("GET", ["channels", id]) => match num(id).and_then(|id| lock(&state.channels).get(&id).cloned()) {
-            Some(channel) => (200, channel),
-            None => (404, error_body(404)),
-        },
+        ("GET", ["channels", id]) => {
+            match num(id).and_then(|id| lock(&state.channels).get(&id).cloned()) {
+                Some(channel) => (200, channel),
+                None => (404, error_body(404)),
+            }
+        }
         ("PATCH", ["channels", id]) => {
-            let Some(id) = num(id) else { return (404, error_body(404)) };
+            let Some(id) = num(id) else {
+                return (404, error_body(404));
+            };
             let mut channels = lock(&state.channels);
-            let Some(channel) = channels.get_mut(&id) else { return (404, error_body(404)) };
+            let Some(channel) = channels.get_mut(&id) else {
+                return (404, error_body(404));
+            };
             if let Some(tags) = body.get("applied_tags") {
                 channel["applied_tags"] = tags.clone();
             }
@@ -478,48 +563,73 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
             (200, channel.clone())
         }
         ("POST", ["channels", channel, "messages"]) => {
-            let Some(channel) = num(channel) else { return (404, error_body(404)) };
+            let Some(channel) = num(channel) else {
+                return (404, error_body(404));
+            };
             if !lock(&state.channels).contains_key(&channel) {
                 return (404, error_body(404));
             }
             let id = snowflake(state);
-            let message = payloads::bot_message(id, channel, body["content"].as_str().unwrap_or(""));
+            let message =
+                payloads::bot_message(id, channel, body["content"].as_str().unwrap_or(""));
             lock(&state.messages).insert(id, message.clone());
             (200, message)
         }
         ("PATCH", ["channels", channel, "messages", id]) => {
-            let (Some(_), Some(id)) = (num(channel), num(id)) else { return (404, error_body(404)) };
+            let (Some(_), Some(id)) = (num(channel), num(id)) else {
+                return (404, error_body(404));
+            };
             let mut messages = lock(&state.messages);
-            let Some(message) = messages.get_mut(&id) else { return (404, error_body(404)) };
+            let Some(message) = messages.get_mut(&id) else {
+                return (404, error_body(404));
+            };
             if let Some(content) = body.get("content") {
                 message["content"] = content.clone();
             }
             message["edited_timestamp"] = json!(payloads::TIMESTAMP);
             (200, message.clone())
         }
-        ("DELETE", ["channels", _, "messages", id]) => match num(id).and_then(|id| lock(&state.messages).remove(&id)) {
-            Some(_) => (204, Value::Null),
-            None => (404, json!({"message": "Unknown Message", "code": 10008})),
-        },
+        ("DELETE", ["channels", _, "messages", id]) => {
+            match num(id).and_then(|id| lock(&state.messages).remove(&id)) {
+                Some(_) => (204, Value::Null),
+                None => (404, json!({"message": "Unknown Message", "code": 10008})),
+            }
+        }
         ("POST", ["channels", channel, "messages", message, "threads"]) => {
-            let (Some(channel), Some(message)) = (num(channel), num(message)) else { return (404, error_body(404)) };
+            let (Some(channel), Some(message)) = (num(channel), num(message)) else {
+                return (404, error_body(404));
+            };
             let mut channels = lock(&state.channels);
             if channels.contains_key(&message) {
-                return (400, json!({"message": "A thread has already been created for this message", "code": 160004}));
+                return (
+                    400,
+                    json!({"message": "A thread has already been created for this message", "code": 160004}),
+                );
             }
             let owner = BOT;
-            let thread = payloads::thread_channel(message, channel, owner, body["name"].as_str().unwrap_or("thread"));
+            let thread = payloads::thread_channel(
+                message,
+                channel,
+                owner,
+                body["name"].as_str().unwrap_or("thread"),
+            );
             channels.insert(message, thread.clone());
             (201, thread)
         }
         ("POST", ["interactions", _, _, "callback"]) => (204, Value::Null),
         ("POST", ["webhooks", _, _]) => {
             let id = snowflake(state);
-            (200, payloads::interaction_message(id, body["content"].as_str().unwrap_or("")))
+            (
+                200,
+                payloads::interaction_message(id, body["content"].as_str().unwrap_or("")),
+            )
         }
         ("PATCH", ["webhooks", _, _, "messages", _]) => {
             let id = snowflake(state);
-            (200, payloads::interaction_message(id, body["content"].as_str().unwrap_or("")))
+            (
+                200,
+                payloads::interaction_message(id, body["content"].as_str().unwrap_or("")),
+            )
         }
         _ => (404, json!({"message": "404: Not Found", "code": 0})),
     }

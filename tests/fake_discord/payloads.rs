@@ -82,7 +82,14 @@ pub fn message(id: u64, channel: u64, author: u64, roles: &[u64], content: &str)
 }
 
 /// A message with one attachment.
-pub fn message_with_attachment(id: u64, channel: u64, author: u64, content: &str, filename: &str, content_type: &str) -> Value {
+pub fn message_with_attachment(
+    id: u64,
+    channel: u64,
+    author: u64,
+    content: &str,
+    filename: &str,
+    content_type: &str,
+) -> Value {
     let mut m = message(id, channel, author, &[], content);
     m["attachments"] = json!([{
         "id": (id + 1).to_string(),
@@ -210,7 +217,14 @@ fn interaction_base(id: u64, kind: u8, channel: u64, user_id: u64, roles: &[u64]
 }
 
 /// A click on a button of `message` (a component interaction carries its message).
-pub fn button(id: u64, thread: u64, user_id: u64, roles: &[u64], custom_id: &str, message: Value) -> Value {
+pub fn button(
+    id: u64,
+    thread: u64,
+    user_id: u64,
+    roles: &[u64],
+    custom_id: &str,
+    message: Value,
+) -> Value {
     let mut i = interaction_base(id, 3, thread, user_id, roles);
     i["data"] = json!({"custom_id": custom_id, "component_type": 2});
     i["message"] = message;
@@ -218,7 +232,15 @@ pub fn button(id: u64, thread: u64, user_id: u64, roles: &[u64], custom_id: &str
 }
 
 /// A choice in the string select of `message`.
-pub fn select(id: u64, thread: u64, user_id: u64, roles: &[u64], custom_id: &str, values: &[&str], message: Value) -> Value {
+pub fn select(
+    id: u64,
+    thread: u64,
+    user_id: u64,
+    roles: &[u64],
+    custom_id: &str,
+    values: &[&str],
+    message: Value,
+) -> Value {
     let mut i = interaction_base(id, 3, thread, user_id, roles);
     i["data"] = json!({"custom_id": custom_id, "component_type": 3, "values": values});
     i["message"] = message;
@@ -226,7 +248,15 @@ pub fn select(id: u64, thread: u64, user_id: u64, roles: &[u64], custom_id: &str
 }
 
 /// A submitted modal: (input custom_id, value) pairs.
-pub fn modal_submit(id: u64, thread: u64, user_id: u64, roles: &[u64], custom_id: &str, fields: &[(&str, &str)], message: Value) -> Value {
+pub fn modal_submit(
+    id: u64,
+    thread: u64,
+    user_id: u64,
+    roles: &[u64],
+    custom_id: &str,
+    fields: &[(&str, &str)],
+    message: Value,
+) -> Value {
     let mut i = interaction_base(id, 5, thread, user_id, roles);
     let rows: Vec<Value> = fields
         .iter()
@@ -238,9 +268,19 @@ pub fn modal_submit(id: u64, thread: u64, user_id: u64, roles: &[u64], custom_id
 }
 
 /// `/triage <sub> [reason]`.
-pub fn slash(id: u64, channel: u64, user_id: u64, roles: &[u64], sub: &str, reason: Option<&str>) -> Value {
+pub fn slash(
+    id: u64,
+    channel: u64,
+    user_id: u64,
+    roles: &[u64],
+    sub: &str,
+    reason: Option<&str>,
+) -> Value {
     let mut i = interaction_base(id, 2, channel, user_id, roles);
-    let options: Vec<Value> = reason.map(|r| json!({"name": "reason", "type": 3, "value": r})).into_iter().collect();
+    let options: Vec<Value> = reason
+        .map(|r| json!({"name": "reason", "type": 3, "value": r}))
+        .into_iter()
+        .collect();
     i["data"] = json!({
         "id": "7000",
         "name": "triage",
