@@ -796,3 +796,99 @@ async fn clicks_and_commands_are_rate_limited_per_user() {
         assert!(r.private.unwrap().starts_with("State:"));
     }
 }
+
+/// A store whose disk fills up after `writes_left` commits.
+struct FillingStore {
+    inner: SledLog,
+    writes_left: Mutex<u32>,
+}
+
+impl TriageLog for FillingStore {
+    fn ticket(
+        &self,
+        thread: ThreadId,
+    ) -> Result<Option<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
+        self.inner.ticket(thread)
+    }
+    fn commit(
+        &self,
+        ticket: &imap_triage::store::TicketRecord,
+        events: &[EventKind],
+        seen: &[String],
+        now: u64,
+    ) -> Result<(), imap_triage::store::StoreError> {
+        let mut left = self.writes_left.lock().unwrap();
+        if *left == 0 {
+            return Err(imap_triage::store::StoreError::Unwritable {
+                path: "data".into(),
+                detail: "No space left on device (os error 28)".into(),
+            });
+        }
+        *left -= 1;
+        self.inner.commit(ticket, events, seen, now)
+    }
+    fn seen(&self, key: &str) -> Result<bool, imap_triage::store::StoreError> {
+        self.inner.seen(key)
+    }
+    fn events(
+        &self,
+        thread: ThreadId,
+    ) -> Result<Vec<imap_triage::store::EventRecord>, imap_triage::store::StoreError> {
+        self.inner.events(thread)
+    }
+    fn tickets(
+        &self,
+    ) -> Result<Vec<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
+        self.inner.tickets()
+    }
+    fn purge_closed_before(&self, before: u64) -> Result<usize, imap_triage::store::StoreError> {
+        self.inner.purge_closed_before(before)
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_stops_the_engine_from_acting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FillingStore {
+        inner: SledLog::open(&dir.path().join("db")).unwrap(),
+        writes_left: Mutex::new(1),
+    });
+    let chat = Arc::new(Recorder::default());
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        store,
+        chat.clone(),
+        None,
+    );
+    engine
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "t".into(),
+            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
+        })
+        .await
+        .unwrap();
+    let err = engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(501, MEMBER, "Hub ID 4821937"),
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("No space left"), "{err}");
+    let calls_after_failure = chat.calls().len();
+    let err = engine
+        .handle(Event::Message {
+            thread: THREAD,
+            message: message(502, MEMBER, "hello?"),
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not acting"), "{err}");
+    assert_eq!(
+        chat.calls().len(),
+        calls_after_failure,
+        "nothing done while the store is broken"
+    );
+    assert!(engine.store_failure().unwrap().contains("No space left"));
+}

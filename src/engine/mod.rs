@@ -71,6 +71,9 @@ pub struct Engine {
     probe_slots: Arc<tokio::sync::Semaphore>,
     /// Recent clicks and commands per user (unix seconds), for the per-user limit.
     recent_actions: Mutex<HashMap<u64, std::collections::VecDeque<u64>>>,
+    /// Set when a write to the store failed (disk full, read-only): from then on the engine
+    /// refuses events instead of acting without remembering.
+    store_failure: Mutex<Option<String>>,
 }
 
 /// Abuse limits. The probe's own policy adds per-requester and per-target rate limits.
@@ -97,6 +100,9 @@ impl Default for Limits {
 pub enum EngineError {
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// An earlier write failed; nothing is done until the store is fixed and the bot restarted.
+    #[error("not acting: the triage log could not be written earlier ({0})")]
+    StoreUnavailable(String),
 }
 
 impl Engine {
@@ -119,7 +125,34 @@ impl Engine {
                 Limits::default().max_concurrent_probes,
             )),
             recent_actions: Mutex::new(HashMap::new()),
+            store_failure: Mutex::new(None),
         }
+    }
+
+    /// Why the engine stopped acting, if a store write failed.
+    pub fn store_failure(&self) -> Option<String> {
+        match self.store_failure.lock() {
+            Ok(f) => f.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn commit(
+        &self,
+        ticket: &TicketRecord,
+        events: &[EventKind],
+        seen: &[String],
+        now: u64,
+    ) -> Result<(), EngineError> {
+        self.store.commit(ticket, events, seen, now).map_err(|e| {
+            tracing::error!(error = %e, "the triage log can't be written; refusing further events until restart");
+            let mut failure = match self.store_failure.lock() {
+                Ok(f) => f,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            *failure = Some(e.to_string());
+            EngineError::Store(e)
+        })
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -204,6 +237,9 @@ impl Engine {
     /// is returned, because the engine won't act on what it can't remember.
     pub async fn handle(&self, event: Event) -> Result<Response, EngineError> {
         metrics::inc(&METRICS.events_handled);
+        if let Some(failure) = self.store_failure() {
+            return Err(EngineError::StoreUnavailable(failure));
+        }
         let actor = match &event {
             Event::ChecklistSelected { actor, .. }
             | Event::DetailsSubmitted { actor, .. }
@@ -362,7 +398,7 @@ impl Engine {
             self.refresh(&mut ticket, &mut events, now, false).await;
         }
         ticket.updated_at = now;
-        self.store.commit(&ticket, &events, &[key], now)?;
+        self.commit(&ticket, &events, &[key], now)?;
         Ok(Response::none())
     }
 
@@ -463,7 +499,7 @@ impl Engine {
             self.refresh(&mut ticket, &mut events, now, false).await;
         }
         ticket.updated_at = now;
-        self.store.commit(&ticket, &events, &[key], now)?;
+        self.commit(&ticket, &events, &[key], now)?;
         Ok(Response::private(reply))
     }
 
@@ -498,7 +534,7 @@ impl Engine {
             "Test finished: see the report in the thread."
         };
         ticket.updated_at = now;
-        self.store.commit(&ticket, &events, &[key], now)?;
+        self.commit(&ticket, &events, &[key], now)?;
         Ok(Response::private(reply))
     }
 
@@ -586,7 +622,7 @@ impl Engine {
             }
         };
         ticket.updated_at = now;
-        self.store.commit(&ticket, &events, &[key], now)?;
+        self.commit(&ticket, &events, &[key], now)?;
         Ok(Response::private(reply))
     }
 
@@ -657,7 +693,7 @@ impl Engine {
             }
             if !events.is_empty() {
                 ticket.updated_at = now;
-                self.store.commit(&ticket, &events, &[], now)?;
+                self.commit(&ticket, &events, &[], now)?;
                 acted += 1;
             }
         }
