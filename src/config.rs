@@ -101,6 +101,10 @@ pub struct Config {
     pub lifecycle: LifecycleConfig,
     #[serde(default)]
     pub rules: RulesConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
 /// `[discord]` as written. Required keys are checked by [`Config::discord`], not here.
@@ -246,6 +250,8 @@ pub struct LifecycleConfig {
     pub close_after_hours: u64,
     /// Forget closed cases after this many days.
     pub retention_days: u64,
+    /// How often `run` checks the lifecycle timers (reminders, close warning, close).
+    pub tick_secs: u64,
 }
 
 impl Default for LifecycleConfig {
@@ -254,6 +260,7 @@ impl Default for LifecycleConfig {
             reminder_after_hours: 48,
             close_after_hours: 168,
             retention_days: 90,
+            tick_secs: 60,
         }
     }
 }
@@ -263,6 +270,32 @@ impl Default for LifecycleConfig {
 pub struct RulesConfig {
     /// A rules directory; unset means the rules embedded in the binary.
     pub path: Option<PathBuf>,
+}
+
+/// `[log]`: how `run` writes its logs (stderr). `RUST_LOG` filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[metrics]`: the optional Prometheus endpoint (`GET /metrics`, `GET /health`). Unset `listen`
+/// means no endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// `host:port`, e.g. `127.0.0.1:9464`.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[discord]` checked for `run`: every required key present, ids non-zero.
@@ -331,6 +364,12 @@ impl Config {
         }
         if self.probe.budget_secs == 0 {
             return Err(ConfigError::key("probe.budget_secs", "must be at least 1"));
+        }
+        if self.lifecycle.tick_secs == 0 {
+            return Err(ConfigError::key(
+                "lifecycle.tick_secs",
+                "must be at least 1",
+            ));
         }
         if self.probe.step_timeout_secs == 0 {
             return Err(ConfigError::key(
@@ -550,6 +589,8 @@ fn friendly_type(expected: &str) -> String {
         | "struct ProbeConfig"
         | "struct LifecycleConfig"
         | "struct RulesConfig"
+        | "struct LogConfig"
+        | "struct MetricsConfig"
         | "struct TagNames" => "a table".to_string(),
         other => one_line(other),
     }
@@ -730,6 +771,41 @@ allow_private = false
             .unwrap_err()
             .to_string();
         assert!(!err.contains("secret-token-value"), "{err}");
+    }
+
+    #[test]
+    fn log_metrics_and_tick_settings() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.metrics.listen, None);
+        assert_eq!(config.lifecycle.tick_secs, 60);
+        let config = load(
+            "[log]\nformat = \"json\"\n[metrics]\nlisten = \"127.0.0.1:9464\"\n[lifecycle]\ntick_secs = 5\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.log.format, LogFormat::Json);
+        assert_eq!(
+            config.metrics.listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        assert_eq!(config.lifecycle.tick_secs, 5);
+        let config = load("", &[("IMAP_TRIAGE_LOG__FORMAT", "json")]).unwrap();
+        assert_eq!(config.log.format, LogFormat::Json);
+        for (text, key) in [
+            ("[log]\nformat = \"xml\"\n", "config: log.format"),
+            (
+                "[metrics]\nlisten = \"nowhere\"\n",
+                "config: metrics.listen",
+            ),
+            (
+                "[lifecycle]\ntick_secs = 0\n",
+                "config: lifecycle.tick_secs",
+            ),
+        ] {
+            let err = load(text, &[]).unwrap_err().to_string();
+            assert!(err.starts_with(key), "{text:?}: {err}");
+        }
     }
 
     #[test]

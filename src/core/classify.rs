@@ -41,19 +41,11 @@ pub fn provider<'r>(
     domain: Option<&str>,
 ) -> Option<&'r Provider> {
     for host in hosts {
-        if let Some(p) = rules
-            .providers
-            .iter()
-            .find(|p| p.host_patterns.iter().any(|re| re.is_match(host)))
-        {
+        if let Some(p) = rules.provider_by_host(host) {
             return Some(p);
         }
     }
-    let domain = domain?;
-    rules
-        .providers
-        .iter()
-        .find(|p| p.domain_patterns.iter().any(|re| re.is_match(domain)))
+    rules.provider_by_domain(domain?)
 }
 
 /// Where the member's settings differ from the provider's documented ones.

@@ -250,6 +250,10 @@ pub struct Rules {
     /// Both sets in one, so that triage reads each message once for both; `None` when the
     /// union is over the size limit (then the two sets above are used one after the other).
     both_set: Option<PatternSet>,
+    /// The providers' host patterns, and their domain patterns, each in one set: one search
+    /// finds the first provider in file order instead of one search per pattern.
+    host_set: Option<PatternSet>,
+    domain_set: Option<PatternSet>,
 }
 
 /// Which error rules and which checklist items have a pattern matching in one text.
@@ -354,6 +358,28 @@ impl Rules {
         TextMatches {
             errors,
             checklist: checklist.into_iter().map(|g| g - error_groups).collect(),
+        }
+    }
+
+    /// The first provider (in file order) with a host pattern matching `host`.
+    pub fn provider_by_host(&self, host: &str) -> Option<&Provider> {
+        match &self.host_set {
+            Some(set) => self.providers.get(*set.matching_groups(host).first()?),
+            None => self
+                .providers
+                .iter()
+                .find(|p| p.host_patterns.iter().any(|re| re.is_match(host))),
+        }
+    }
+
+    /// The first provider (in file order) with a domain pattern matching `domain`.
+    pub fn provider_by_domain(&self, domain: &str) -> Option<&Provider> {
+        match &self.domain_set {
+            Some(set) => self.providers.get(*set.matching_groups(domain).first()?),
+            None => self
+                .providers
+                .iter()
+                .find(|p| p.domain_patterns.iter().any(|re| re.is_match(domain))),
         }
     }
 
@@ -637,9 +663,21 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                 .copied()
                 .collect();
             let both_set = PatternSet::new(&both).ok();
+            let host_patterns: Vec<&[Regex]> = providers
+                .iter()
+                .map(|p| p.host_patterns.as_slice())
+                .collect();
+            let host_set = PatternSet::new(&host_patterns).ok();
+            let domain_patterns: Vec<&[Regex]> = providers
+                .iter()
+                .map(|p| p.domain_patterns.as_slice())
+                .collect();
+            let domain_set = PatternSet::new(&domain_patterns).ok();
             match sets {
                 Ok((error_set, checklist_set)) => Ok(Rules {
                     both_set,
+                    host_set,
+                    domain_set,
                     errors: errs,
                     providers,
                     checklist,
@@ -908,6 +946,56 @@ mod tests {
         let mut groups: Vec<usize> = set.set.matches(text).iter().map(|i| set.owner[i]).collect();
         groups.dedup();
         groups
+    }
+
+    /// The provider sets find the provider the pattern-by-pattern search finds.
+    #[test]
+    fn provider_sets_agree_with_plain_searches() {
+        let rules = crate::rules_dir::embedded().expect("shipped rules are valid");
+        assert!(rules.host_set.is_some() && rules.domain_set.is_some());
+        let mut names: Vec<String> = Vec::new();
+        for p in &rules.providers {
+            for s in p.imap.iter().chain(&p.smtp) {
+                names.push(s.host.clone());
+                names.extend(s.also_hosts.iter().cloned());
+            }
+        }
+        names.extend(
+            [
+                "gmail.com",
+                "outlook.com",
+                "yahoo.co.uk",
+                "icloud.com",
+                "me.com",
+                "acme.com",
+                "mail.acme.com",
+                "x.gmail.com.evil.net",
+                "",
+                "secureserver.net",
+                "gmx.de",
+            ]
+            .map(String::from),
+        );
+        for name in &names {
+            let by_host = rules
+                .providers
+                .iter()
+                .find(|p| p.host_patterns.iter().any(|re| re.is_match(name)));
+            let by_domain = rules
+                .providers
+                .iter()
+                .find(|p| p.domain_patterns.iter().any(|re| re.is_match(name)));
+            assert_eq!(
+                rules.provider_by_host(name).map(|p| &p.id),
+                by_host.map(|p| &p.id),
+                "{name}"
+            );
+            assert_eq!(
+                rules.provider_by_domain(name).map(|p| &p.id),
+                by_domain.map(|p| &p.id),
+                "{name}"
+            );
+        }
     }
 
     /// The combined set changes nothing: the same rules and items match as with each set; and

@@ -4,18 +4,39 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serenity::all::{
     Channel, ChannelId, CreateMessage, EditMessage, EditThread, ForumTag, ForumTagId, GuildChannel,
-    Http, HttpError, MessageId,
+    Http, HttpError, MessageId, Nonce,
 };
 
 use super::render;
 use super::threads::{ThreadInfo, ThreadKind, Threads};
 use crate::config::{DiscordSettings, TagNames};
 use crate::engine::chat::{Chat, ChatError, EscalationSummary, OutMessage, ThreadId, TicketState};
+use crate::metrics::{self, METRICS};
+
+/// How long the status post/edit waits before its one retry after a 429 or a 5xx. serenity
+/// drops the body's `retry_after` from the error it returns, so this is a fixed, bounded wait.
+/// In production serenity's rate limiter is on: it waits out 429s itself (and they count in
+/// `METRICS.rate_limit_hits` through its callback), so this retry only matters when the limiter
+/// is off (`api_base` set) or for a 5xx.
+pub const RETRY_AFTER: Duration = Duration::from_millis(1000);
+
+/// Whether a failed request is worth one retry: rate limited, or Discord's side failed.
+fn retryable(error: &serenity::Error) -> bool {
+    match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            status == 429 || status >= 500
+        }
+        _ => false,
+    }
+}
 
 /// [`Chat`] over serenity's `Http`.
 pub struct DiscordChat {
@@ -28,6 +49,9 @@ pub struct DiscordChat {
     threads: Arc<Threads>,
     /// Each forum's available tags, fetched once.
     forum_tags: Mutex<HashMap<u64, Vec<ForumTag>>>,
+    /// Source of the nonces that make a retried post safe (`enforce_nonce`: Discord returns
+    /// the message already created with the same nonce instead of posting it twice).
+    nonces: AtomicU64,
 }
 
 impl DiscordChat {
@@ -45,6 +69,12 @@ impl DiscordChat {
             checklist,
             threads,
             forum_tags: Mutex::new(HashMap::new()),
+            nonces: AtomicU64::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_millis() as u64)
+                    << 16,
+            ),
         }
     }
 
@@ -128,6 +158,7 @@ fn message_id(id: u64) -> Result<MessageId, ChatError> {
 
 /// Discord's error as the engine's, logged with what was being done.
 pub(crate) fn chat_error(op: &'static str, thread: u64, error: serenity::Error) -> ChatError {
+    metrics::inc(&METRICS.discord_api_errors);
     if let serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) = &error {
         let status = response.status_code.as_u16();
         let detail = format!(
@@ -155,6 +186,11 @@ pub(crate) fn chat_error(op: &'static str, thread: u64, error: serenity::Error) 
                 );
                 return ChatError::NotFound(detail);
             }
+            429 => {
+                metrics::inc(&METRICS.rate_limit_hits);
+                tracing::warn!(op, thread, status, "discord: rate limited");
+                return ChatError::Other(detail);
+            }
             _ => {
                 tracing::error!(op, thread, status, discord_code = response.error.code, message = %response.error.message, "discord request failed");
                 return ChatError::Other(detail);
@@ -168,41 +204,64 @@ pub(crate) fn chat_error(op: &'static str, thread: u64, error: serenity::Error) 
 #[async_trait]
 impl Chat for DiscordChat {
     async fn post(&self, thread: ThreadId, message: OutMessage) -> Result<u64, ChatError> {
-        let builder = CreateMessage::new()
-            .content(render::content(
-                &message.content,
-                message.mention,
-                self.moderator_role,
-            ))
-            .allowed_mentions(render::allowed_mentions(
-                message.mention,
-                self.moderator_role,
-            ))
-            .components(render::components(
-                message.controls,
-                thread,
-                &self.checklist,
-            ));
-        match channel_id(thread)?.send_message(&*self.http, builder).await {
+        let nonce = self.nonces.fetch_add(1, Ordering::Relaxed) % (i64::MAX as u64);
+        let build = || {
+            CreateMessage::new()
+                .content(render::content(
+                    &message.content,
+                    message.mention,
+                    self.moderator_role,
+                ))
+                .allowed_mentions(render::allowed_mentions(
+                    message.mention,
+                    self.moderator_role,
+                ))
+                .components(render::components(
+                    message.controls,
+                    thread,
+                    &self.checklist,
+                ))
+                .nonce(Nonce::Number(nonce))
+                .enforce_nonce(true)
+        };
+        let channel = channel_id(thread)?;
+        match channel.send_message(&*self.http, build()).await {
             Ok(sent) => Ok(sent.id.get()),
+            Err(e) if retryable(&e) => {
+                let _ = chat_error("post (will retry once)", thread, e);
+                tokio::time::sleep(RETRY_AFTER).await;
+                match channel.send_message(&*self.http, build()).await {
+                    Ok(sent) => Ok(sent.id.get()),
+                    Err(e) => Err(chat_error("post", thread, e)),
+                }
+            }
             Err(e) => Err(chat_error("post", thread, e)),
         }
     }
 
     async fn edit(&self, thread: ThreadId, message: u64, new: OutMessage) -> Result<(), ChatError> {
-        let builder = EditMessage::new()
-            .content(render::content(
-                &new.content,
-                new.mention,
-                self.moderator_role,
-            ))
-            .allowed_mentions(render::allowed_mentions(new.mention, self.moderator_role))
-            .components(render::components(new.controls, thread, &self.checklist));
-        match channel_id(thread)?
-            .edit_message(&*self.http, message_id(message)?, builder)
-            .await
-        {
+        let build = || {
+            EditMessage::new()
+                .content(render::content(
+                    &new.content,
+                    new.mention,
+                    self.moderator_role,
+                ))
+                .allowed_mentions(render::allowed_mentions(new.mention, self.moderator_role))
+                .components(render::components(new.controls, thread, &self.checklist))
+        };
+        let (channel, message) = (channel_id(thread)?, message_id(message)?);
+        // An edit sets the whole content: repeating it is harmless.
+        match channel.edit_message(&*self.http, message, build()).await {
             Ok(_) => Ok(()),
+            Err(e) if retryable(&e) => {
+                let _ = chat_error("edit (will retry once)", thread, e);
+                tokio::time::sleep(RETRY_AFTER).await;
+                match channel.edit_message(&*self.http, message, build()).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(chat_error("edit", thread, e)),
+                }
+            }
             Err(e) => Err(chat_error("edit", thread, e)),
         }
     }

@@ -3,7 +3,8 @@
 //! the moderator role, which button was clicked) and leaves every decision to the engine.
 
 use std::num::NonZeroU64;
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serenity::all::{
@@ -17,6 +18,7 @@ use serenity::all::{
 
 use super::render::{self, Action};
 use super::threads::{Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
+use super::{review, InFlight};
 use crate::config::DiscordSettings;
 use crate::core::commands::{parse_mention, parse_words};
 use crate::core::Attachment;
@@ -39,6 +41,10 @@ pub struct Handler {
     pub(crate) bot_id: OnceLock<u64>,
     pub(crate) recent: Recent,
     pub(crate) gate: StarterGate,
+    /// Engine handlers running now (a shutdown lets them finish).
+    pub(crate) inflight: Arc<InFlight>,
+    /// Where `/triage reload-rules` reads the rules (unset: embedded).
+    pub(crate) rules_dir: Arc<Mutex<Option<PathBuf>>>,
 }
 
 #[serenity::async_trait]
@@ -94,7 +100,11 @@ impl EventHandler for Handler {
     }
 }
 
-/// `/triage status|retest|escalate|resolve <reason>|reopen|exempt`.
+/// The moderators' review sub-commands, answered by the adapter from the store (not per thread).
+pub const REVIEW_COMMANDS: [&str; 4] = ["log", "show", "stats", "reload-rules"];
+
+/// `/triage status|retest|escalate|resolve <reason>|reopen|exempt`, and the review commands
+/// `log [status] [since] [hub_id] [page]`, `show [thread]`, `stats`, `reload-rules`.
 pub fn slash_command() -> CreateCommand {
     let sub = |name: &str, description: &str| {
         CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
@@ -116,6 +126,53 @@ pub fn slash_command() -> CreateCommand {
         .add_option(sub(
             "exempt",
             "Exempt this thread from reminders and auto-close",
+        ))
+        .add_option({
+            let mut status =
+                CreateCommandOption::new(CommandOptionType::String, "status", "Only this status");
+            for state in crate::engine::chat::TicketState::ALL {
+                status = status.add_string_choice(state.as_str(), state.as_str());
+            }
+            sub("log", "List cases (moderators)")
+                .add_sub_option(status)
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "since",
+                        "Opened on or after (YYYY-MM-DD)",
+                    )
+                    .max_length(40),
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "hub_id",
+                        "Only this Hub ID",
+                    )
+                    .max_length(40),
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(CommandOptionType::Integer, "page", "Page number")
+                        .min_int_value(1)
+                        .max_int_value(10_000),
+                )
+        })
+        .add_option(
+            sub("show", "The timeline of one case (moderators)").add_sub_option(
+                CreateCommandOption::new(
+                    CommandOptionType::Channel,
+                    "thread",
+                    "The case's thread (default: this one)",
+                ),
+            ),
+        )
+        .add_option(sub(
+            "stats",
+            "Counts and median response times (moderators)",
+        ))
+        .add_option(sub(
+            "reload-rules",
+            "Reload the rules pack; a broken pack is rejected (moderators)",
         ))
 }
 
@@ -147,6 +204,7 @@ impl Handler {
     /// didn't work.
     async fn handle(&self, engine: &Engine, event: Event) -> Response {
         let thread = event.thread();
+        let _running = self.inflight.enter();
         match engine.handle(event).await {
             Ok(response) => response,
             Err(e) => {
@@ -460,6 +518,12 @@ impl Handler {
 
     async fn on_command(&self, ctx: &Context, command: CommandInteraction) {
         let Some(engine) = self.engine() else { return };
+        if let Some(sub) = command.data.options.first() {
+            if REVIEW_COMMANDS.contains(&sub.name.as_str()) {
+                let engine = Arc::clone(engine);
+                return self.on_review(ctx, &engine, &command).await;
+            }
+        }
         let thread = command.channel_id.get();
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(true),
@@ -495,6 +559,111 @@ impl Handler {
             ));
         if let Err(e) = command.edit_response(&ctx.http, edit).await {
             super::chat::chat_error("answer command", thread, e);
+        }
+    }
+}
+
+impl Handler {
+    /// `/triage log|show|stats|reload-rules`: moderators only, answered ephemerally.
+    async fn on_review(&self, ctx: &Context, engine: &Engine, command: &CommandInteraction) {
+        let channel = command.channel_id.get();
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(true),
+        );
+        if let Err(e) = command.create_response(&ctx.http, defer).await {
+            super::chat::chat_error("defer command", channel, e);
+            return;
+        }
+        let answer = if !self
+            .actor(command.user.id.get(), command.member.as_deref())
+            .is_moderator
+        {
+            "Only moderators can use this command.".to_string()
+        } else {
+            self.review_answer(engine, command)
+        };
+        let edit = EditInteractionResponse::new()
+            .content(render::truncate(&answer, render::MAX_CONTENT))
+            .allowed_mentions(render::allowed_mentions(
+                Mention::Nobody,
+                self.settings.moderator_role,
+            ));
+        if let Err(e) = command.edit_response(&ctx.http, edit).await {
+            super::chat::chat_error("answer command", channel, e);
+        }
+    }
+
+    fn review_answer(&self, engine: &Engine, command: &CommandInteraction) -> String {
+        let Some(sub) = command.data.options.first() else {
+            return String::new();
+        };
+        let options = match &sub.value {
+            CommandDataOptionValue::SubCommand(options) => options.as_slice(),
+            _ => &[],
+        };
+        let text = |name: &str| {
+            options
+                .iter()
+                .find(|o| o.name == name)
+                .and_then(|o| match &o.value {
+                    CommandDataOptionValue::String(v) => Some(v.as_str()),
+                    _ => None,
+                })
+        };
+        let store = engine.store();
+        let unreadable = |e: crate::store::StoreError| {
+            tracing::error!(error = %e, "review: the triage log could not be read");
+            "The triage log could not be read; see the bot's logs.".to_string()
+        };
+        match sub.name.as_str() {
+            "log" => {
+                let filter = match review::filter(text("status"), text("since"), text("hub_id")) {
+                    Ok(filter) => filter,
+                    Err(why) => return why,
+                };
+                let page = options
+                    .iter()
+                    .find(|o| o.name == "page")
+                    .and_then(|o| o.value.as_i64())
+                    .map_or(1, |p| usize::try_from(p.max(1)).unwrap_or(1));
+                match store.tickets() {
+                    Ok(tickets) => review::log_page(&tickets, &filter, page),
+                    Err(e) => unreadable(e),
+                }
+            }
+            "show" => {
+                let thread = options
+                    .iter()
+                    .find_map(|o| match &o.value {
+                        CommandDataOptionValue::Channel(id) => Some(id.get()),
+                        _ => None,
+                    })
+                    .unwrap_or(command.channel_id.get());
+                match (store.ticket(thread), store.events(thread)) {
+                    (Ok(Some(ticket)), Ok(events)) => review::show(&ticket, &events),
+                    (Ok(None), _) => format!("No case is recorded for <#{thread}>."),
+                    (Err(e), _) | (_, Err(e)) => unreadable(e),
+                }
+            }
+            "stats" => match store.tickets() {
+                Ok(tickets) => review::stats(&crate::store::query::stats(tickets.iter())),
+                Err(e) => unreadable(e),
+            },
+            "reload-rules" => {
+                let dir = self
+                    .rules_dir
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .clone();
+                match super::reload_rules(engine, dir.as_deref()) {
+                    Ok(()) => "Rules reloaded.".to_string(),
+                    Err(errors) => format!(
+                        "The rules were not reloaded (the old rules stay active):\n```\n{}\n```",
+                        render::truncate(&errors.replace('`', "'"), 1800)
+                    ),
+                }
+            }
+            _ => String::new(),
         }
     }
 }
@@ -571,7 +740,18 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["status", "retest", "escalate", "resolve", "reopen", "exempt"]
+            [
+                "status",
+                "retest",
+                "escalate",
+                "resolve",
+                "reopen",
+                "exempt",
+                "log",
+                "show",
+                "stats",
+                "reload-rules"
+            ]
         );
         assert_eq!(json["options"][3]["options"][0]["required"], true);
     }

@@ -14,28 +14,42 @@
 pub mod chat;
 pub mod handler;
 pub mod render;
+pub mod review;
 pub mod threads;
 
 use std::future::Future;
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use serenity::all::{Client, GatewayIntents, HttpBuilder};
+use tokio::sync::Notify;
 
-use crate::config::{Config, DiscordSettings};
+use crate::config::{Config, DiscordSettings, LogFormat};
 use crate::engine::Engine;
+use crate::metrics::{self, METRICS};
+use crate::store::TriageLog;
 use chat::DiscordChat;
 use handler::Handler;
 use threads::{Recent, StarterGate, Threads};
 
-/// What the bot subscribes to. MESSAGE_CONTENT is privileged: switch it on in the developer
+/// How long a shutdown waits for the engine handlers already running to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often closed cases past the retention period are purged (and once at start).
+pub const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// What the adapter subscribes to. MESSAGE_CONTENT is privileged: switch it on in the developer
 /// portal.
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
 }
 
 /// serenity's HTTP client for these settings. With `api_base` (tests), REST goes there and the
-/// rate limiter is off, because serenity ignores the proxy otherwise; in production it stays on.
+/// rate limiter is off, because serenity ignores the proxy otherwise; in production it stays on,
+/// and every wait or 429 it sees counts in `METRICS.rate_limit_hits`. With the limiter off,
+/// serenity returns a 429 as an ordinary failed request: [`chat::DiscordChat`] counts it and
+/// retries the status post/edit once (see there).
 pub fn http(settings: &DiscordSettings) -> serenity::all::Http {
     let builder = HttpBuilder::new(settings.token.expose());
     match &settings.api_base {
@@ -43,7 +57,87 @@ pub fn http(settings: &DiscordSettings) -> serenity::all::Http {
             .proxy(base.clone())
             .ratelimiter_disabled(true)
             .build(),
-        None => builder.build(),
+        None => {
+            let mut http = builder.build();
+            if let Some(limiter) = http.ratelimiter.as_mut() {
+                limiter.set_ratelimit_callback(Box::new(|info| {
+                    metrics::inc(&METRICS.rate_limit_hits);
+                    tracing::debug!(path = %info.path, global = info.global, timeout_ms = info.timeout.as_millis() as u64, "discord: rate limited");
+                }));
+            }
+            http
+        }
+    }
+}
+
+/// The engine handlers running now, so that a shutdown can let them finish.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Held while one engine handler runs.
+pub(crate) struct InFlightGuard<'a>(&'a InFlight);
+
+impl InFlight {
+    pub(crate) fn enter(&self) -> InFlightGuard<'_> {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self)
+    }
+
+    pub(crate) fn running(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until nothing runs, at most `bound`; true when drained.
+    pub(crate) async fn drained(&self, bound: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            let notified = self.idle.notified();
+            if self.running() == 0 {
+                return true;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            // Re-checked at least every 100 ms, in case a wake-up raced with the check.
+            let step = (deadline - now).min(Duration::from_millis(100));
+            let _ = tokio::time::timeout(step, notified).await;
+        }
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// Reloads the rules from `dir` (or the embedded ones) into `engine`. A pack that doesn't
+/// validate is rejected: every error is logged (file, line, rule), the old rules stay active,
+/// and the errors come back as text. The status message's checklist select keeps the checklist
+/// the bot started with until a restart.
+pub fn reload_rules(engine: &Engine, dir: Option<&Path>) -> Result<(), String> {
+    let loaded = match dir {
+        Some(dir) => crate::rules_dir::load(dir),
+        None => crate::rules_dir::embedded(),
+    };
+    match loaded {
+        Ok(rules) => {
+            engine.reload_rules(rules);
+            tracing::info!(dir = ?dir, "rules reloaded");
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!(error = %e, "rules reload rejected; the old rules stay active");
+            }
+            Err(errors.to_string())
+        }
     }
 }
 
@@ -52,6 +146,8 @@ pub struct Bot {
     client: Client,
     chat: Arc<DiscordChat>,
     engine: Arc<OnceLock<Arc<Engine>>>,
+    inflight: Arc<InFlight>,
+    rules_dir: Arc<Mutex<Option<PathBuf>>>,
 }
 
 impl Bot {
@@ -64,7 +160,11 @@ impl Bot {
         let settings = Arc::new(settings);
         let threads = Arc::new(Threads::new());
         let engine = Arc::new(OnceLock::new());
+        let inflight = Arc::new(InFlight::default());
+        let rules_dir = Arc::new(Mutex::new(None));
         let handler = Handler {
+            inflight: Arc::clone(&inflight),
+            rules_dir: Arc::clone(&rules_dir),
             settings: Arc::clone(&settings),
             threads: Arc::clone(&threads),
             engine: Arc::clone(&engine),
@@ -85,7 +185,18 @@ impl Bot {
             client,
             chat,
             engine,
+            inflight,
+            rules_dir,
         })
+    }
+
+    /// Where `/triage reload-rules` reads the rules from (unset: the embedded rules).
+    pub fn with_rules_dir(self, dir: Option<PathBuf>) -> Self {
+        *self
+            .rules_dir
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = dir;
+        self
     }
 
     /// The [`crate::engine::chat::Chat`] to build the engine with.
@@ -93,7 +204,9 @@ impl Bot {
         Arc::clone(&self.chat)
     }
 
-    /// Runs until the gateway gives up or `shutdown` completes.
+    /// Runs until the gateway gives up or `shutdown` completes. On shutdown the shards close
+    /// first (no new events), then the engine handlers already running get up to
+    /// [`SHUTDOWN_GRACE`] to finish; the caller flushes the store.
     pub async fn run(
         mut self,
         engine: Arc<Engine>,
@@ -107,6 +220,16 @@ impl Bot {
             result = self.client.start() => result,
             () = shutdown => {
                 shards.shutdown_all().await;
+                let running = self.inflight.running();
+                if running > 0 {
+                    tracing::info!(running, "waiting for running handlers to finish");
+                }
+                if !self.inflight.drained(SHUTDOWN_GRACE).await {
+                    tracing::warn!(
+                        running = self.inflight.running(),
+                        "handlers still running after the shutdown grace; stopping anyway"
+                    );
+                }
                 Ok(())
             }
         }
@@ -161,9 +284,9 @@ pub fn run(config: Option<&Path>) -> i32 {
             return 2;
         }
     };
-    init_logging();
+    metrics::init_logging(config.log.format == LogFormat::Json);
     let store = match crate::store::SledLog::open(&config.store.path) {
-        Ok(store) => store,
+        Ok(store) => Arc::new(store),
         Err(e) => {
             eprintln!("imap-triage run: {e}");
             return 1;
@@ -180,9 +303,24 @@ pub fn run(config: Option<&Path>) -> i32 {
             return 1;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let metrics_task = match config.metrics.listen {
+            Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    tracing::info!(%addr, "serving metrics");
+                    let stopped = stopped(stop_rx.clone());
+                    Some(tokio::spawn(metrics::serve(listener, stopped)))
+                }
+                Err(e) => {
+                    eprintln!("imap-triage run: metrics.listen {addr}: {e}");
+                    return 1;
+                }
+            },
+            None => None,
+        };
         let bot = match Bot::connect(settings, checklist_of(&rules)).await {
-            Ok(bot) => bot,
+            Ok(bot) => bot.with_rules_dir(config.rules.path.clone()),
             Err(e) => {
                 eprintln!("imap-triage run: cannot connect to Discord: {e}");
                 return 1;
@@ -193,31 +331,161 @@ pub fn run(config: Option<&Path>) -> i32 {
             close_after: config.lifecycle.close_after_hours.saturating_mul(3600),
             ..crate::engine::Timings::default()
         };
-        let engine = Engine::new(rules, Arc::new(store), bot.chat(), Some(Arc::new(prober)))
-            .with_timings(timings);
+        let log: Arc<dyn TriageLog> = Arc::clone(&store) as Arc<dyn TriageLog>;
+        let engine =
+            Engine::new(rules, log, bot.chat(), Some(Arc::new(prober))).with_timings(timings);
         let engine = Arc::new(engine);
-        let shutdown = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
+        let timers = tokio::spawn(timers(
+            Arc::clone(&engine),
+            Duration::from_secs(config.lifecycle.tick_secs),
+            config.lifecycle.retention_days,
+            stop_rx.clone(),
+        ));
+        let reloads = tokio::spawn(reload_on_sighup(
+            Arc::clone(&engine),
+            config.rules.path.clone(),
+            stop_rx.clone(),
+        ));
+        let result = bot.run(engine, shutdown_signal()).await;
+        let _ = stop_tx.send(true);
+        // Each stops at the next await on the stop signal; bounded all the same.
+        for task in [timers, reloads] {
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                tracing::warn!("a background task did not stop in time");
             }
-            tracing::info!("shutting down");
-        };
-        match bot.run(engine, shutdown).await {
+        }
+        if let Some(task) = metrics_task {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        match result {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("imap-triage run: {e}");
                 1
             }
         }
-    })
+    });
+    // Nothing may be left in memory only: the engine flushes every commit, and this is the
+    // last word.
+    let code = match store.flush() {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("imap-triage run: flushing the store: {e}");
+            1
+        }
+    };
+    // Tasks still blocked (a probe past its budget) don't hold the exit up.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    if code == 0 {
+        tracing::info!("stopped");
+    }
+    code
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default (`info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,serenity=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// Resolves when `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+                    r = tokio::signal::ctrl_c() => match r {
+                        Ok(()) => tracing::info!("SIGINT: shutting down"),
+                        Err(_) => { term.recv().await; }
+                    },
+                }
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGTERM"),
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    tracing::info!("SIGINT: shutting down");
+}
+
+/// The lifecycle timers every `tick`, and the purge of closed cases older than
+/// `retention_days` at start and every [`PURGE_EVERY`], until `stop`.
+async fn timers(
+    engine: Arc<Engine>,
+    tick: Duration,
+    retention_days: u64,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut purges = tokio::time::interval(PURGE_EVERY);
+    purges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stopped = stopped(stop);
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            _ = purges.tick() => purge(engine.store().as_ref(), retention_days),
+            _ = ticks.tick() => match engine.tick().await {
+                Ok(0) => {}
+                Ok(acted) => tracing::info!(acted, "lifecycle: reminders, warnings and closes sent"),
+                Err(e) => tracing::error!(error = %e, "lifecycle tick failed"),
+            },
+        }
+    }
+}
+
+/// Purges closed and resolved cases last updated more than `retention_days` ago.
+pub fn purge(store: &dyn TriageLog, retention_days: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let before = now.saturating_sub(retention_days.saturating_mul(24 * 3600));
+    match store.purge_closed_before(before) {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, retention_days, "purged closed cases"),
+        Err(e) => tracing::error!(error = %e, "purging closed cases failed"),
+    }
+}
+
+/// SIGHUP reloads the rules, until `stop`.
+async fn reload_on_sighup(
+    engine: Arc<Engine>,
+    dir: Option<PathBuf>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(hup) => hup,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with /triage reload-rules");
+                return stopped(stop).await;
+            }
+        };
+        let stopped = stopped(stop);
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                () = &mut stopped => return,
+                received = hup.recv() => {
+                    if received.is_none() {
+                        return;
+                    }
+                    tracing::info!("SIGHUP: reloading the rules");
+                    let _ = reload_rules(&engine, dir.as_deref());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (engine, dir);
+        stopped(stop).await
+    }
 }

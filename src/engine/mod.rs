@@ -387,9 +387,7 @@ impl Engine {
                 .collect(),
         });
         if message.author == ticket.member {
-            ticket.last_member_at = now;
-            ticket.reminders_sent = 0;
-            ticket.close_warned_at = None;
+            member_spoke(&mut ticket, now);
         }
         if !found.is_empty() {
             self.shield(thread, &message, &found, &mut events).await;
@@ -432,12 +430,33 @@ impl Engine {
             });
         }
         for (kind, _) in found {
-            let kind = serde_json::to_value(kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            events.push(EventKind::SecretRedacted { kind, deleted });
+            events.push(EventKind::SecretRedacted {
+                kind: secret_kind_name(*kind),
+                deleted,
+            });
         }
+    }
+
+    /// The ticket a click or modal acts on, or the answer to give instead: nothing for a
+    /// replayed interaction, a refusal for anyone but the thread's member or a moderator.
+    fn interaction_ticket(
+        &self,
+        thread: ThreadId,
+        actor: Actor,
+        key: &str,
+    ) -> Result<Result<TicketRecord, Response>, EngineError> {
+        if self.store.seen(key)? {
+            return Ok(Err(Response::none()));
+        }
+        let Some(ticket) = self.store.ticket(thread)? else {
+            return Ok(Err(Response::private("I don't know this thread.")));
+        };
+        if actor.user != ticket.member && !actor.is_moderator {
+            return Ok(Err(Response::private(
+                "Only the member who opened this thread, or a moderator, can use these controls.",
+            )));
+        }
+        Ok(Ok(ticket))
     }
 
     async fn on_component(
@@ -449,17 +468,10 @@ impl Engine {
         done: &str,
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
-        if self.store.seen(&key)? {
-            return Ok(Response::none());
-        }
-        let Some(mut ticket) = self.store.ticket(thread)? else {
-            return Ok(Response::private("I don't know this thread."));
+        let mut ticket = match self.interaction_ticket(thread, actor, &key)? {
+            Ok(ticket) => ticket,
+            Err(answer) => return Ok(answer),
         };
-        if actor.user != ticket.member && !actor.is_moderator {
-            return Ok(Response::private(
-                "Only the member who opened this thread, or a moderator, can use these controls.",
-            ));
-        }
         let now = self.now();
         let mut events = Vec::new();
         let found = secrets::find(&text);
@@ -469,12 +481,8 @@ impl Engine {
         } else {
             reply.push_str(" Your entry looked like it contained a password: I did not keep it. Change that password if it was real.");
             for (kind, _) in &found {
-                let kind = serde_json::to_value(kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
                 events.push(EventKind::SecretRedacted {
-                    kind,
+                    kind: secret_kind_name(*kind),
                     deleted: true,
                 });
             }
@@ -491,9 +499,7 @@ impl Engine {
             attachments: Vec::new(),
         });
         if actor.user == ticket.member {
-            ticket.last_member_at = now;
-            ticket.reminders_sent = 0;
-            ticket.close_warned_at = None;
+            member_spoke(&mut ticket, now);
         }
         if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
             self.refresh(&mut ticket, &mut events, now, false).await;
@@ -510,17 +516,10 @@ impl Engine {
         interaction: u64,
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
-        if self.store.seen(&key)? {
-            return Ok(Response::none());
-        }
-        let Some(mut ticket) = self.store.ticket(thread)? else {
-            return Ok(Response::private("I don't know this thread."));
+        let mut ticket = match self.interaction_ticket(thread, actor, &key)? {
+            Ok(ticket) => ticket,
+            Err(answer) => return Ok(answer),
         };
-        if actor.user != ticket.member && !actor.is_moderator {
-            return Ok(Response::private(
-                "Only the member who opened this thread, or a moderator, can run the test.",
-            ));
-        }
         let now = self.now();
         let mut events = Vec::new();
         let report = core::triage(&self.rules(), &ticket_thread(&ticket));
@@ -1023,6 +1022,22 @@ async fn futures_join_all<F: std::future::Future>(
         outputs.push(rest.await);
     }
     outputs
+}
+
+/// The clocks of reminders and auto-close restart when the member writes.
+fn member_spoke(ticket: &mut TicketRecord, now: u64) {
+    ticket.last_member_at = now;
+    ticket.reminders_sent = 0;
+    ticket.close_warned_at = None;
+}
+
+/// The kind's name as the event log and the JSON report spell it.
+fn secret_kind_name(kind: core::SecretKind) -> String {
+    match kind {
+        core::SecretKind::Password => "password",
+        core::SecretKind::AppPassword => "app_password",
+    }
+    .to_string()
 }
 
 /// What the store keeps of a message: credentials redacted, email addresses reduced to their

@@ -3,7 +3,11 @@
 //! - REST: the endpoints the bot uses, backed by a small channel/message store; every call is
 //!   recorded (method, path, JSON body, with multipart `payload_json` parsed) for assertions.
 //!   Failures can be injected per method and path.
-//! - Gateway: HELLO, IDENTIFY -> READY, heartbeat ACKs, and dispatch of any event.
+//! - Gateway: HELLO, IDENTIFY -> READY, RESUME -> RESUMED, heartbeat ACKs, dispatch of any
+//!   event, and faults: a dropped connection ([`FakeDiscord::disconnect`]) and INVALID_SESSION
+//!   ([`FakeDiscord::invalidate_session`]).
+//! - REST faults: [`FakeDiscord::fail`] with any status; a 429 carries Discord's rate-limit
+//!   body (`retry_after`) and headers. Posts honour `enforce_nonce`.
 //!
 //! serenity silently drops a dispatch whose payload doesn't deserialize, so every payload built
 //! here is complete, and tests assert that the bot *reacted* (a recorded call).
@@ -99,8 +103,14 @@ struct State {
     seq: AtomicU64,
     last_id: AtomicU64,
     identified: AtomicU64,
+    resumed: AtomicU64,
     ws_url: Mutex<String>,
+    /// (channel, nonce) -> message id, for `enforce_nonce` posts.
+    nonces: Mutex<HashMap<(u64, String), u64>>,
 }
+
+/// A frame on a session's outgoing queue that closes the connection instead (with this code).
+const CLOSE_FRAME: &str = "\u{0}close";
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -248,6 +258,70 @@ impl FakeDiscord {
         sender.send(frame).expect("gateway session closed");
     }
 
+    /// Sends any gateway frame (a JSON text) to the connected bot.
+    pub fn send_raw(&self, frame: Value) {
+        let sender = lock(&self.state.gateway)
+            .clone()
+            .expect("no bot connected to the gateway");
+        sender
+            .send(frame.to_string())
+            .expect("gateway session closed");
+    }
+
+    /// Drops the bot's gateway connection (close code 4000, "unknown error"): a resumable
+    /// disconnect. Dispatches wait for [`Self::wait_resumed`] or [`Self::wait_identified`].
+    pub fn disconnect(&self) {
+        let sender = lock(&self.state.gateway).take();
+        if let Some(sender) = sender {
+            let _ = sender.send(CLOSE_FRAME.to_string());
+        }
+    }
+
+    /// INVALID_SESSION (op 9, not resumable): the bot must identify again.
+    pub fn invalidate_session(&self) {
+        let sender = lock(&self.state.gateway).take();
+        if let Some(sender) = sender {
+            let _ = sender.send(json!({"op": 9, "d": false}).to_string());
+        }
+    }
+
+    /// How many times the bot sent IDENTIFY.
+    pub fn identify_count(&self) -> u64 {
+        self.state.identified.load(Ordering::SeqCst)
+    }
+
+    /// How many times the bot sent RESUME (and was answered RESUMED).
+    pub fn resume_count(&self) -> u64 {
+        self.state.resumed.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `check` holds (re-checked on every call and gateway change, and every
+    /// 200 ms); panics with `what` after [`WAIT`].
+    pub async fn wait_until(&self, what: &str, check: impl Fn(&FakeDiscord) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let changed = self.state.changed.notified();
+            if check(self) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for {what}");
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), changed).await;
+        }
+    }
+
+    /// Waits until the bot has resumed its session more than `before` times.
+    pub async fn wait_resumed(&self, before: u64) {
+        self.wait_until("the bot to RESUME", |f| f.resume_count() > before)
+            .await;
+    }
+
+    /// Waits until the bot has identified more than `before` times.
+    pub async fn wait_identified(&self, before: u64) {
+        self.wait_until("the bot to IDENTIFY again", |f| f.identify_count() > before)
+            .await;
+    }
+
     /// A new forum post: THREAD_CREATE, then the starter MESSAGE_CREATE (id = thread id).
     /// Returns the thread id.
     pub fn post_thread(
@@ -351,6 +425,14 @@ async fn gateway_session(stream: tokio::net::TcpStream, state: Arc<State>) {
         tokio::select! {
             outgoing = rx.recv() => {
                 let Some(frame) = outgoing else { return };
+                if frame == CLOSE_FRAME {
+                    let close = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                        code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::from(4000),
+                        reason: "fake: disconnect".into(),
+                    };
+                    let _ = sink.send(WsMessage::Close(Some(close))).await;
+                    return;
+                }
                 if sink.send(WsMessage::Text(frame)).await.is_err() {
                     return;
                 }
@@ -373,6 +455,14 @@ async fn gateway_session(stream: tokio::net::TcpStream, state: Arc<State>) {
                         let _ = tx.send(ready.to_string());
                         *lock(&state.gateway) = Some(tx.clone());
                         state.identified.fetch_add(1, Ordering::SeqCst);
+                        state.changed.notify_waiters();
+                    }
+                    Some(6) => {
+                        let seq = state.seq.load(Ordering::SeqCst);
+                        let resumed = json!({"op": 0, "s": seq, "t": "RESUMED", "d": {}});
+                        let _ = tx.send(resumed.to_string());
+                        *lock(&state.gateway) = Some(tx.clone());
+                        state.resumed.fetch_add(1, Ordering::SeqCst);
                         state.changed.notify_waiters();
                     }
                     _ => {}
@@ -453,6 +543,18 @@ async fn handle_rest(state: Arc<State>, req: Request<Incoming>) -> Response<Full
     let mut response = Response::new(Full::new(bytes));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == 429 {
+        for (name, value) in [
+            ("retry-after", "1"),
+            ("x-ratelimit-scope", "user"),
+            ("x-ratelimit-global", "false"),
+        ] {
+            response.headers_mut().insert(
+                hyper::header::HeaderName::from_static(name),
+                hyper::header::HeaderValue::from_static(value),
+            );
+        }
+    }
     if status != 204 {
         response.headers_mut().insert(
             hyper::header::CONTENT_TYPE,
@@ -466,6 +568,9 @@ fn error_body(status: u16) -> Value {
     match status {
         403 => json!({"message": "Missing Permissions", "code": 50013}),
         404 => json!({"message": "Unknown Channel", "code": 10003}),
+        429 => {
+            json!({"message": "You are being rate limited.", "retry_after": 0.5, "global": false, "code": 0})
+        }
         _ => json!({"message": "Internal Server Error", "code": 0}),
     }
 }
@@ -569,10 +674,27 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
             if !lock(&state.channels).contains_key(&channel) {
                 return (404, error_body(404));
             }
+            // `enforce_nonce`: the same nonce in the same channel returns the first message.
+            let nonce = match &body["nonce"] {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            }
+            .filter(|_| body["enforce_nonce"] == json!(true));
+            if let Some(nonce) = &nonce {
+                let known = lock(&state.nonces).get(&(channel, nonce.clone())).copied();
+                if let Some(message) = known.and_then(|id| lock(&state.messages).get(&id).cloned())
+                {
+                    return (200, message);
+                }
+            }
             let id = snowflake(state);
             let message =
                 payloads::bot_message(id, channel, body["content"].as_str().unwrap_or(""));
             lock(&state.messages).insert(id, message.clone());
+            if let Some(nonce) = nonce {
+                lock(&state.nonces).insert((channel, nonce), id);
+            }
             (200, message)
         }
         ("PATCH", ["channels", channel, "messages", id]) => {

@@ -290,3 +290,17 @@ pub fn slash(
     });
     i
 }
+
+/// `/triage <sub>` with any options (each `{"name", "type", "value"}`).
+pub fn slash_with(
+    id: u64,
+    channel: u64,
+    user_id: u64,
+    roles: &[u64],
+    sub: &str,
+    options: Vec<Value>,
+) -> Value {
+    let mut i = slash(id, channel, user_id, roles, sub, None);
+    i["data"]["options"][0]["options"] = Value::Array(options);
+    i
+}

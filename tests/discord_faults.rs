@@ -1,0 +1,370 @@
+//! Fault tests and the moderators' review commands, end to end: the real serenity client and
+//! engine against the fake Discord. Gateway disconnect + RESUME, INVALID_SESSION, REST 429 and
+//! 500: the bot recovers and every member message gets its status reply exactly once.
+
+mod fake_discord;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_discord::payloads;
+use fake_discord::{Call, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
+use imap_triage::config::Config;
+use imap_triage::discord::{checklist_of, Bot};
+use imap_triage::engine::Engine;
+use imap_triage::store::SledLog;
+use serde_json::json;
+use tokio::sync::oneshot;
+
+const MEMBER: u64 = 9_001;
+const MODERATOR: u64 = 9_003;
+const VAGUE_POST: &str = "Hi, my inbox won't connect. Can someone help?";
+/// An overall bound per test: a hung test must fail, not block CI.
+const TEST_BOUND: Duration = Duration::from_secs(90);
+
+struct Running {
+    fake: FakeDiscord,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
+    dir: tempfile::TempDir,
+}
+
+async fn start(rules_dir: Option<std::path::PathBuf>) -> Running {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\ntext_channels = [{TEXT_CHANNEL}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n[store]\npath = \"{}\"\n",
+        fake.api_base,
+        dir.path().join("store").display()
+    );
+    let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
+    let rules = imap_triage::rules_dir::embedded().expect("rules");
+    let bot = Bot::connect(config.discord().expect("settings"), checklist_of(&rules))
+        .await
+        .expect("connect")
+        .with_rules_dir(rules_dir);
+    let store = SledLog::open(&config.store.path).expect("store");
+    let engine = Arc::new(Engine::new(rules, Arc::new(store), bot.chat(), None));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(bot.run(engine, async move {
+        let _ = stopped.await;
+    }));
+    fake.wait_ready().await;
+    Running {
+        fake,
+        stop,
+        task,
+        dir,
+    }
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(fake_discord::WAIT, self.task).await;
+        assert!(
+            matches!(result, Ok(Ok(Ok(())))),
+            "the bot did not stop cleanly: {result:?}"
+        );
+        drop(self.dir);
+    }
+}
+
+fn status_posts(calls: &[Call], thread: u64) -> usize {
+    calls
+        .iter()
+        .filter(|c| {
+            c.is("POST", &format!("/channels/{thread}/messages"))
+                && c.status == 200
+                && c.content().contains("Hub ID")
+        })
+        .count()
+}
+
+/// Posts a thread and waits for its (successful) status message; returns the thread.
+async fn thread_with_status(fake: &FakeDiscord, title: &str) -> u64 {
+    let thread = fake.post_thread(FORUM, MEMBER, &[], title, VAGUE_POST);
+    fake.wait_for("the status message", |calls| {
+        (status_posts(calls, thread) > 0).then_some(())
+    })
+    .await;
+    thread
+}
+
+/// Every thread got exactly one status message (counting the messages the fake holds, since
+/// a deduplicated retry returns the first one).
+fn assert_one_status_each(fake: &FakeDiscord, threads: &[u64]) {
+    let calls = fake.calls();
+    for &thread in threads {
+        let ids: std::collections::BTreeSet<u64> = calls
+            .iter()
+            .filter(|c| {
+                c.is("POST", &format!("/channels/{thread}/messages"))
+                    && c.status == 200
+                    && c.content().contains("Hub ID")
+            })
+            .map(Call::response_id)
+            .collect();
+        assert_eq!(ids.len(), 1, "thread {thread}: status messages {ids:?}");
+    }
+}
+
+async fn bounded(test: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(TEST_BOUND, test)
+        .await
+        .expect("the test finished within its bound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_gateway_connection_resumes_and_replies_once() {
+    bounded(async {
+        let bot = start(None).await;
+        let fake = &bot.fake;
+        let before = thread_with_status(fake, "Before the drop").await;
+        let resumed = fake.resume_count();
+        fake.disconnect();
+        fake.wait_resumed(resumed).await;
+        let after = thread_with_status(fake, "After the drop").await;
+        assert_eq!(fake.identify_count(), 1, "resumed, not re-identified");
+        assert_one_status_each(fake, &[before, after]);
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_session_re_identifies_and_replies_once() {
+    bounded(async {
+        let bot = start(None).await;
+        let fake = &bot.fake;
+        let before = thread_with_status(fake, "Before").await;
+        let identified = fake.identify_count();
+        fake.invalidate_session();
+        fake.wait_identified(identified).await;
+        let after = thread_with_status(fake, "After").await;
+        // A replayed dispatch of the first post after the new session changes nothing.
+        fake.dispatch(
+            "MESSAGE_CREATE",
+            payloads::message(before, before, MEMBER, &[], VAGUE_POST),
+        );
+        let marker = thread_with_status(fake, "Marker").await;
+        assert_one_status_each(fake, &[before, after, marker]);
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_on_the_status_post_is_retried_once() {
+    bounded(async {
+        let bot = start(None).await;
+        let fake = &bot.fake;
+        // The next thread's id, so that its post can be made to fail.
+        let thread = fake.snowflake() + 1;
+        fake.fail("POST", &format!("/channels/{thread}/messages"), 429, 1);
+        let posted = fake.post_thread(FORUM, MEMBER, &[], "Rate limited", VAGUE_POST);
+        assert_eq!(posted, thread);
+        fake.wait_for("the retried status message", |calls| {
+            (status_posts(calls, thread) > 0).then_some(())
+        })
+        .await;
+        let calls = fake.calls();
+        let refused = calls
+            .iter()
+            .filter(|c| c.is("POST", &format!("/channels/{thread}/messages")) && c.status == 429)
+            .count();
+        assert_eq!(refused, 1);
+        // The edit after a member reply is retried too.
+        let status = calls
+            .iter()
+            .find(|c| c.is("POST", &format!("/channels/{thread}/messages")) && c.status == 200)
+            .map(Call::response_id)
+            .expect("status message");
+        let edit_path = format!("/channels/{thread}/messages/{status}");
+        fake.fail("PATCH", &edit_path, 429, 1);
+        fake.say(thread, MEMBER, &[], "Hub ID: 20814377");
+        let edit = fake
+            .wait_for("the retried edit", |calls| {
+                calls
+                    .iter()
+                    .find(|c| c.is("PATCH", &edit_path) && c.status == 200)
+                    .cloned()
+            })
+            .await;
+        assert!(edit.content().contains("20814377"), "{}", edit.content());
+        assert_one_status_each(fake, &[thread]);
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_on_the_status_post_is_retried_once_and_not_duplicated() {
+    bounded(async {
+        let bot = start(None).await;
+        let fake = &bot.fake;
+        let thread = fake.snowflake() + 1;
+        fake.fail("POST", &format!("/channels/{thread}/messages"), 500, 1);
+        let posted = fake.post_thread(FORUM, MEMBER, &[], "Server error", VAGUE_POST);
+        assert_eq!(posted, thread);
+        fake.wait_for("the retried status message", |calls| {
+            (status_posts(calls, thread) > 0).then_some(())
+        })
+        .await;
+        // The retry carries the first attempt's nonce, enforced: Discord would return the
+        // message if the failed attempt had in fact created it.
+        let attempts: Vec<Call> = fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.is("POST", &format!("/channels/{thread}/messages")))
+            .collect();
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(attempts[0].status, 500);
+        assert_eq!(attempts[0].body["nonce"], attempts[1].body["nonce"]);
+        assert_eq!(attempts[1].body["enforce_nonce"], json!(true));
+        // Others go on.
+        let other = thread_with_status(fake, "Another").await;
+        assert_one_status_each(fake, &[thread, other]);
+        bot.stop().await;
+    })
+    .await;
+}
+
+/// Sends `/triage <sub>` and returns the deferred answer's text.
+async fn review(
+    fake: &FakeDiscord,
+    channel: u64,
+    user: u64,
+    roles: &[u64],
+    sub: &str,
+    options: Vec<serde_json::Value>,
+) -> String {
+    let id = fake.snowflake();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        payloads::slash_with(id, channel, user, roles, sub, options),
+    );
+    let path = format!("/webhooks/{APP}/token-{id}/messages/@original");
+    let answer = fake
+        .wait_for("the review answer", |calls| {
+            calls.iter().find(|c| c.is("PATCH", &path)).cloned()
+        })
+        .await;
+    let defer = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.is("POST", &format!("/interactions/{id}/token-{id}/callback")))
+        .expect("deferred first");
+    assert_eq!(defer.body["data"]["flags"], 64, "ephemeral");
+    assert_eq!(answer.body["allowed_mentions"]["parse"], json!([]));
+    assert!(answer.content().chars().count() <= 2000);
+    answer.content().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderators_review_the_log_in_discord() {
+    bounded(async {
+        let rules = tempfile::tempdir().expect("rules dir");
+        copy_rules(rules.path());
+        let bot = start(Some(rules.path().to_path_buf())).await;
+        let fake = &bot.fake;
+        let mut threads = Vec::new();
+        for n in 0..12 {
+            threads.push(thread_with_status(fake, &format!("Case {n}")).await);
+        }
+        let anywhere = MOD_LOG;
+
+        let refused = review(fake, anywhere, MEMBER, &[], "log", vec![]).await;
+        assert_eq!(refused, "Only moderators can use this command.");
+
+        let page1 = review(fake, anywhere, MODERATOR, &[MOD_ROLE], "log", vec![]).await;
+        assert!(
+            page1.contains("12 matching") && page1.contains("page 1/2"),
+            "{page1}"
+        );
+        assert!(page1.contains(&format!("<#{}>", threads[11])), "{page1}");
+        assert!(page1.contains("page:2"), "{page1}");
+        let page2 = review(
+            fake,
+            anywhere,
+            MODERATOR,
+            &[MOD_ROLE],
+            "log",
+            vec![json!({"name": "page", "type": 4, "value": 2})],
+        )
+        .await;
+        assert!(
+            page2.contains("page 2/2") && page2.contains(&format!("<#{}>", threads[0])),
+            "{page2}"
+        );
+        let none = review(
+            fake,
+            anywhere,
+            MODERATOR,
+            &[MOD_ROLE],
+            "log",
+            vec![json!({"name": "status", "type": 3, "value": "escalated"})],
+        )
+        .await;
+        assert_eq!(none, "No cases match.");
+
+        let shown = review(
+            fake,
+            anywhere,
+            MODERATOR,
+            &[MOD_ROLE],
+            "show",
+            vec![json!({"name": "thread", "type": 7, "value": threads[3].to_string()})],
+        )
+        .await;
+        assert!(shown.contains(&format!("<#{}>", threads[3])), "{shown}");
+        assert!(shown.contains("reply posted"), "{shown}");
+
+        let stats = review(fake, anywhere, MODERATOR, &[MOD_ROLE], "stats", vec![]).await;
+        assert!(
+            stats.contains("(12 cases)") && stats.contains("waiting on member 12"),
+            "{stats}"
+        );
+
+        let ok = review(
+            fake,
+            anywhere,
+            MODERATOR,
+            &[MOD_ROLE],
+            "reload-rules",
+            vec![],
+        )
+        .await;
+        assert_eq!(ok, "Rules reloaded.");
+        // A broken edit is rejected with the file and line, and the bot keeps working.
+        let errors = rules.path().join("errors.toml");
+        let text = std::fs::read_to_string(&errors).expect("errors.toml");
+        std::fs::write(&errors, format!("{text}\n[[bogus\n")).expect("break the rules");
+        let rejected = review(
+            fake,
+            anywhere,
+            MODERATOR,
+            &[MOD_ROLE],
+            "reload-rules",
+            vec![],
+        )
+        .await;
+        assert!(rejected.contains("not reloaded"), "{rejected}");
+        assert!(rejected.contains("errors.toml"), "{rejected}");
+        let after = thread_with_status(fake, "After the broken reload").await;
+        threads.push(after);
+        assert_one_status_each(fake, &threads);
+        bot.stop().await;
+    })
+    .await;
+}
+
+fn copy_rules(to: &std::path::Path) {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for entry in std::fs::read_dir(from).expect("rules/") {
+        let entry = entry.expect("entry");
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The real binary, `imap-triage run`, against the fake Discord: JSON logs, the metrics
+//! endpoint, SIGHUP with a broken rules edit (rejected, logged with the file, old rules kept),
+//! and a graceful SIGTERM (exit 0, the last handled message in the store).
+
+mod fake_discord;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fake_discord::{FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
+use imap_triage::store::{SledLog, TriageLog};
+
+const MEMBER: u64 = 9_001;
+const TEST_BOUND: Duration = Duration::from_secs(120);
+/// How long the bot may take to exit after SIGTERM (its own bound is 10 s for handlers).
+const EXIT_BOUND: Duration = Duration::from_secs(30);
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Polls `check` every 100 ms until it holds, at most `bound`.
+async fn eventually(what: &str, bound: Duration, check: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + bound;
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn status_post(fake: &FakeDiscord, thread: u64) -> Option<u64> {
+    fake.calls()
+        .iter()
+        .find(|c| c.is("POST", &format!("/channels/{thread}/messages")) && c.status == 200)
+        .map(|c| c.response_id())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_reloads_on_sighup_and_stops_gracefully_on_sigterm() {
+    tokio::time::timeout(TEST_BOUND, scenario())
+        .await
+        .expect("the test finished within its bound");
+}
+
+async fn scenario() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).expect("rules dir");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for entry in std::fs::read_dir(shipped).expect("rules/") {
+        let entry = entry.expect("entry");
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), rules.join(entry.file_name())).expect("copy");
+        }
+    }
+    let store = dir.path().join("store");
+    let port = free_port();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\ntext_channels = [{TEXT_CHANNEL}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n\n[store]\npath = \"{}\"\n\n[rules]\npath = \"{}\"\n\n[lifecycle]\ntick_secs = 1\n\n[log]\nformat = \"json\"\n\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n",
+            fake.api_base,
+            store.display(),
+            rules.display()
+        ),
+    )
+    .expect("write config");
+    let log_path = dir.path().join("stderr.log");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .expect("start the bot");
+    let pid = child.id();
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+
+    fake.wait_ready().await;
+    let first = fake.post_thread(FORUM, MEMBER, &[], "IMAP fails", "My inbox won't connect.");
+    fake.wait_for("the first status message", |_| status_post(&fake, first))
+        .await;
+
+    // A broken rules edit, then SIGHUP: rejected with the file named, and the bot goes on.
+    let errors = rules.join("errors.toml");
+    let text = std::fs::read_to_string(&errors).expect("errors.toml");
+    std::fs::write(&errors, format!("{text}\n[[bogus\n")).expect("break the rules");
+    signal(pid, "HUP");
+    eventually(
+        "the rejected reload in the log",
+        Duration::from_secs(20),
+        || {
+            log()
+                .lines()
+                .any(|l| l.contains("rules reload rejected") && l.contains("errors.toml"))
+        },
+    )
+    .await;
+    let second = fake.post_thread(FORUM, MEMBER, &[], "Still broken", "Hello again.");
+    let status = fake
+        .wait_for("the second status message", |_| status_post(&fake, second))
+        .await;
+
+    // The metrics endpoint answers.
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    socket
+        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
+        .expect("request");
+    let mut body = String::new();
+    let _ = socket.read_to_string(&mut body);
+    assert!(body.contains("imap_triage_events_handled_total"), "{body}");
+
+    // A member message handled just before SIGTERM is in the store after the exit.
+    let before = fake.call_count();
+    let said = fake.say(second, MEMBER, &[], "Hub ID: 20814377");
+    fake.wait_for("the status edit", |_| {
+        fake.calls_since(before)
+            .iter()
+            .find(|c| c.is("PATCH", &format!("/channels/{second}/messages/{status}")))
+            .map(|_| ())
+    })
+    .await;
+    signal(pid, "TERM");
+    let deadline = tokio::time::Instant::now() + EXIT_BOUND;
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the bot did not exit after SIGTERM; log:\n{}", log());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let log = log();
+    assert!(exit.success(), "exit {exit:?}; log:\n{log}");
+    assert!(log.contains("SIGTERM"), "{log}");
+    // JSON logs: one object per line.
+    assert!(
+        log.lines()
+            .filter(|l| !l.trim().is_empty())
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{log}"
+    );
+
+    let store = SledLog::open(&store).expect("the store opens (the lock was released)");
+    let ticket = store.ticket(second).expect("read").expect("the ticket");
+    assert!(
+        ticket.messages.iter().any(|m| m.id == said),
+        "the last message is stored"
+    );
+    assert!(store.ticket(first).expect("read").is_some());
+}
