@@ -60,7 +60,8 @@ VOLUME ["/data"]
 WORKDIR /data
 USER 10001:10001
 
-# Healthy: the settings load and are complete, the rules load, the store takes a write.
+# Healthy: the settings load and are complete, the rules load, the store takes a write, and
+# (when IMAP_TRIAGE_METRICS__LISTEN is set) the running bot answers GET /health.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
     CMD ["imap-triage", "health"]
 

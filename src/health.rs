@@ -6,16 +6,21 @@
 //! the store directory exists and takes a write.
 //!
 //! The running bot holds sled's exclusive lock, so the store is never opened here: the check
-//! writes, syncs and removes a small file beside sled's. A bot that serves a health or metrics
-//! endpoint can be asked through [`endpoint`], the seam for that check.
+//! writes, syncs and removes a small file beside sled's. When `[metrics] listen` is set, the
+//! running bot itself is asked too (`GET /health` on that endpoint).
 //!
 //! Exit codes: 0 healthy; 1 unhealthy, with one line on stderr naming what failed. (Docker
 //! reserves 2, so a bad configuration is 1 here, unlike in the other commands.)
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
 use std::path::Path;
+use std::time::Duration;
 
 use crate::config::Config;
+
+/// The most any one step of asking the running bot may take.
+const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What a healthy check found, for the one line printed on success.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,11 +118,46 @@ fn store_writable(path: &Path) -> Result<(), String> {
     probe.close().map_err(unwritable)
 }
 
-/// The seam for asking the running bot itself. The bot serves no health or metrics endpoint yet;
-/// when `[metrics]` gets a listen address, query it here (a bounded GET on loopback) so that a
-/// wedged bot is reported, not only a broken configuration.
-fn endpoint(_config: &Config) -> Result<(), String> {
-    Ok(())
+/// When `[metrics] listen` is set, the running bot serves `GET /health`: ask it, so that a bot
+/// whose process is up but not serving is reported too, not only a broken configuration. A
+/// wildcard listen address is asked on loopback. Every step is bounded (the orchestrator's
+/// own timeout is longer).
+fn endpoint(config: &Config) -> Result<(), String> {
+    let Some(listen) = config.metrics.listen else {
+        return Ok(());
+    };
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    let fail = |why: String| format!("metrics endpoint {addr}: {why}");
+    let mut stream =
+        TcpStream::connect_timeout(&addr, ENDPOINT_TIMEOUT).map_err(|e| fail(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(ENDPOINT_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(ENDPOINT_TIMEOUT)))
+        .map_err(|e| fail(e.to_string()))?;
+    stream
+        .write_all(b"GET /health HTTP/1.0\r\nhost: localhost\r\n\r\n")
+        .map_err(|e| fail(e.to_string()))?;
+    let mut response = Vec::new();
+    stream
+        .take(4096)
+        .read_to_end(&mut response)
+        .map_err(|e| fail(e.to_string()))?;
+    let response = String::from_utf8_lossy(&response);
+    let status = response.lines().next().unwrap_or_default();
+    let ok = status.split_whitespace().nth(1) == Some("200");
+    if ok {
+        Ok(())
+    } else if status.is_empty() {
+        Err(fail("no answer to GET /health".to_string()))
+    } else {
+        Err(fail(format!("GET /health answered {status:?}")))
+    }
 }
 
 fn one_line(text: &str) -> String {

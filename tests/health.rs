@@ -197,3 +197,80 @@ fn settings_run_needs_are_required() {
     let out = health(&[], &env);
     assert_unhealthy(&out, "config: discord.forum_channels: missing");
 }
+
+/// `IMAP_TRIAGE_METRICS__LISTEN` pointing at the real metrics server (`GET /health`), served on
+/// a runtime of its own while the health check runs as a separate process.
+#[test]
+fn a_serving_metrics_endpoint_is_asked_and_healthy() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    runtime.spawn(imap_triage::metrics::serve(
+        listener,
+        std::future::pending::<()>(),
+    ));
+    let store = tempfile::tempdir().unwrap();
+    // A wildcard listen address is asked on loopback.
+    let listen = format!("0.0.0.0:{port}");
+    let out = health(
+        &[],
+        &with_store(
+            store.path().to_str().unwrap(),
+            &[("IMAP_TRIAGE_METRICS__LISTEN", listen.as_str())],
+        ),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn a_metrics_endpoint_that_does_not_answer_is_unhealthy() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let out = health(
+        &[],
+        &with_store(
+            store.path().to_str().unwrap(),
+            &[("IMAP_TRIAGE_METRICS__LISTEN", listen.as_str())],
+        ),
+    );
+    assert_unhealthy(&out, &format!("metrics endpoint {listen}:"));
+}
+
+#[test]
+fn a_metrics_endpoint_answering_an_error_is_unhealthy() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = socket.read(&mut buf);
+        let _ = socket.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
+    });
+    let store = tempfile::tempdir().unwrap();
+    let out = health(
+        &[],
+        &with_store(
+            store.path().to_str().unwrap(),
+            &[("IMAP_TRIAGE_METRICS__LISTEN", listen.as_str())],
+        ),
+    );
+    server.join().unwrap();
+    assert_unhealthy(
+        &out,
+        &format!("metrics endpoint {listen}: GET /health answered"),
+    );
+    assert!(out.stderr.contains("503"), "{}", out.stderr);
+}
