@@ -433,13 +433,6 @@ fn harness() -> &'static Mutex<Harness> {
     })
 }
 
-/// Known and reported: the SMTP session keeps the server's banner and EHLO lines as sent,
-/// control characters included (`src/probe/smtp.rs`, `split_replies`), while the IMAP session
-/// replaces them (`imap::first_line`). Kept input: `tests/fuzz_regressions/probe_reply/
-/// smtp-banner-control-chars`. Set to `false` once the SMTP text is cleaned, so that the check
-/// covers SMTP too.
-const SMTP_TEXT_KEEPS_CONTROL_CHARS: bool = true;
-
 fn has_control(text: &str) -> bool {
     text.chars().any(|c| c.is_control() && c != '\n')
 }
@@ -480,9 +473,10 @@ pub fn check_probe_reply(data: &[u8]) {
         observation.tls.is_none() && !observation.answered(),
         "a server that cannot speak TLS was judged encrypted: {observation:?}"
     );
-    let printable_checked = case.service == Service::Imap || !SMTP_TEXT_KEEPS_CONTROL_CHARS;
+    // Found by this target: the SMTP session once kept control characters from the server
+    // (tests/fuzz_regressions/probe_reply/smtp-banner-control-chars).
     assert!(
-        !printable_checked || !has_control(&observation.banner),
+        !has_control(&observation.banner),
         "control characters kept in the banner: {:?}",
         observation.banner
     );
@@ -492,7 +486,7 @@ pub fn check_probe_reply(data: &[u8]) {
         .chain(&observation.capabilities_plain)
     {
         assert!(
-            !printable_checked || !has_control(cap),
+            !has_control(cap),
             "control characters kept in a capability: {cap:?}"
         );
     }

@@ -173,7 +173,13 @@ pub(crate) fn split_replies(text: &[u8]) -> Vec<Vec<String>> {
             break;
         }
         raw.push_str(line);
-        let clean = line.trim_end_matches(['\r', '\n']).to_string();
+        // What a server sends ends up in reports and terminals: control characters (escape
+        // sequences included) become '?', as in the IMAP greeting.
+        let clean: String = line
+            .trim_end_matches(['\r', '\n'])
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
         let is_last = clean.as_bytes().get(3) == Some(&b' ') || clean.len() == 3;
         current.push(clean);
         if is_last {
