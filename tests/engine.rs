@@ -573,8 +573,16 @@ async fn tickets_survive_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn reminders_then_warning_then_close_and_a_reply_cancels() {
+/// An engine with short lifecycle timings, a clock the test moves, and one open thread.
+struct TimedSetup {
+    engine: Engine,
+    chat: Arc<Recorder>,
+    store: Arc<SledLog>,
+    now: Arc<std::sync::atomic::AtomicU64>,
+    _dir: tempfile::TempDir,
+}
+
+async fn timed_setup() -> TimedSetup {
     use imap_triage::engine::Timings;
     use std::sync::atomic::{AtomicU64, Ordering};
     let dir = tempfile::tempdir().unwrap();
@@ -602,6 +610,25 @@ async fn reminders_then_warning_then_close_and_a_reply_cancels() {
         })
         .await
         .unwrap();
+    TimedSetup {
+        engine,
+        chat,
+        store,
+        now,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn reminders_then_warning_then_close_and_a_reply_cancels() {
+    use std::sync::atomic::Ordering;
+    let TimedSetup {
+        engine,
+        chat,
+        store,
+        now,
+        _dir,
+    } = timed_setup().await;
     let reminders = |chat: &Recorder| {
         chat.posts()
             .iter()
@@ -661,33 +688,10 @@ async fn reminders_then_warning_then_close_and_a_reply_cancels() {
 
 #[tokio::test]
 async fn exempt_threads_are_left_alone() {
-    use imap_triage::engine::Timings;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
-    let chat = Arc::new(Recorder::default());
-    let now = Arc::new(AtomicU64::new(1_000_000));
-    let clock_now = now.clone();
-    let engine = Engine::new(
-        imap_triage::rules_dir::embedded().unwrap(),
-        store,
-        chat.clone(),
-        None,
-    )
-    .with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)))
-    .with_timings(Timings {
-        reminder_after: 100,
-        close_after: 350,
-        close_grace: 50,
-    });
-    engine
-        .handle(Event::NewThread {
-            thread: THREAD,
-            title: "t".into(),
-            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
-        })
-        .await
-        .unwrap();
+    use std::sync::atomic::Ordering;
+    let TimedSetup {
+        engine, chat, now, ..
+    } = timed_setup().await;
     let moderator = Actor {
         user: MODERATOR,
         is_moderator: true,
