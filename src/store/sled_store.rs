@@ -20,10 +20,22 @@ impl SledLog {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<SledLog, StoreError> {
         let shown = path.display().to_string();
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|e| open_error(&shown, e))?;
+        // sled releases its file lock only when its background flusher ends, a moment after
+        // the last handle is dropped: a reopen right after a close (a restart in the same
+        // process) can see its own lock. Retry briefly before calling the store locked.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let db = loop {
+            match sled::Config::new()
+                .path(path)
+                .open()
+                .map_err(|e| open_error(&shown, e))
+            {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&shown, e));
         let log = SledLog {
             tickets: tree("tickets")?,
