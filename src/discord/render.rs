@@ -133,15 +133,8 @@ pub fn content(text: &str, mention: Mention, moderator_role: u64) -> String {
     truncate(&out, MAX_CONTENT)
 }
 
-/// `text` cut to at most `max` characters, ending with "…" when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+/// `text` cut to at most `max` characters, ending with "…" when cut (the core's helper).
+pub use crate::core::text::truncate;
 
 /// The status message's controls: the checklist select (ticks as given) on the first row, the two
 /// buttons on the second. `checklist` is (id, label) per item, in the rules' order.
