@@ -100,3 +100,22 @@ fn negated(rules: &rules::Checklist, sentence: &str, at: usize) -> bool {
     // handled by the patterns themselves, so only look at the lead-in).
     rules.negation.is_match(&sentence[from..at])
 }
+
+/// Where `text` confirms the checklist point `id` (its own patterns, or a sentence confirming all
+/// four): the evidence a moderator is shown.
+pub fn first_match(rules: &rules::Rules, id: &str, text: &str) -> Option<std::ops::Range<usize>> {
+    let item = rules.checklist.items.iter().find(|i| i.id == id)?;
+    item.patterns
+        .iter()
+        .chain(rules.checklist.all_patterns.iter())
+        .filter_map(|re| re.find(text))
+        .map(|m| m.range())
+        .min_by_key(|r| r.start)
+        .or_else(|| {
+            // A check box whose text names the point.
+            CHECKBOX_ANYWHERE.find(text).map(|m| m.range())
+        })
+}
+
+static CHECKBOX_ANYWHERE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^\s*(?:[-*+•]|\d+[.)])?\s*\[[xX✓✔]\].*$").expect("static regex"));

@@ -1,18 +1,25 @@
 //! IMAP and SMTP server settings, in the ways members actually write them: `host:port`,
-//! "server X port Y", "IMAP: X (993)", incoming/outgoing labels, markdown tables, upper case,
-//! and spread over several messages.
+//! "server X port Y", "IMAP: X (993)", incoming/outgoing labels, markdown and pasted tables,
+//! config and env lines, `imaps://` URLs, upper case, and spread over several messages.
 //!
-//! The scan works line by line. Service labels ("IMAP", "incoming", "SMTP", "outgoing") split a
-//! line into segments; each segment's hosts and ports go to its service. A line without a label
-//! inherits the last label seen (so "Incoming server: x" followed by "Port: 993" works), and when
-//! there is none, the port or the host name decides (993 is IMAP, `smtp.` is SMTP).
+//! The scan reads a message's zones ([`super::zones`]) line by line. Service labels ("IMAP",
+//! "incoming", "SMTP", "outgoing") split a line into segments; each segment's hosts and ports go
+//! to its service. A line without a label inherits the last label seen (so "Incoming server: x"
+//! followed by "Port: 993" works), and when there is none, the port or the host name decides
+//! (993 is IMAP, `smtp.` is SMTP).
+//!
+//! Every value found is a candidate with a strength: a correction ("I meant port 465") beats a
+//! plain statement, which beats a log line. Among equals the latest wins, as members correct
+//! themselves. Stack frames and signatures give nothing; negated and hypothetical mentions ("it's
+//! not smtp.gmail.com", "should I use 587?") are not settings.
 
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::report::Endpoint;
+use super::report::{Endpoint, Evidence};
+use super::zones::{Line, ZoneKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -20,58 +27,150 @@ pub enum Service {
     Smtp,
 }
 
-/// Everything found so far; later values overwrite earlier ones (members correct themselves).
+/// How much a candidate value is believed. Higher wins; among equals, the later one.
+type Strength = u8;
+const FROM_LOG: Strength = 1;
+const STATED: Strength = 2;
+const CORRECTED: Strength = 3;
+
+/// One candidate value and where it came from.
+#[derive(Debug, Clone)]
+struct Slot<T> {
+    value: T,
+    strength: Strength,
+    evidence: Evidence,
+}
+
+/// Where the scan is: the message, the zone and line being read, and how strong what it finds is.
+#[derive(Debug, Clone, Default)]
+struct At {
+    message: usize,
+    zone: Option<ZoneKind>,
+    line: String,
+    strength: Strength,
+}
+
+/// Everything found so far.
 #[derive(Debug, Default, Clone)]
 pub struct Settings {
-    imap_host: Option<String>,
-    imap_port: Option<u16>,
-    smtp_host: Option<String>,
-    smtp_port: Option<u16>,
+    imap_host: Option<Slot<String>>,
+    imap_port: Option<Slot<u16>>,
+    smtp_host: Option<Slot<String>>,
+    smtp_port: Option<Slot<u16>>,
     /// A server named without a service ("server: mail.acme.com"), used for either side that
     /// has a port but no host of its own.
-    shared_host: Option<String>,
+    shared_host: Option<Slot<String>>,
+    /// The member said outgoing uses the same server as incoming (or the reverse).
+    same_server: bool,
     context: Option<Service>,
+    at: At,
     /// Hosts with non-ASCII characters: flagged, never used as a server.
     pub suspicious: Vec<String>,
 }
 
 impl Settings {
     pub fn imap(&self) -> Option<Endpoint> {
-        endpoint(
-            self.imap_host.as_ref().or(self.shared_host.as_ref()),
-            self.imap_port,
-        )
+        self.resolved(Service::Imap).map(|(e, _)| e)
     }
     pub fn smtp(&self) -> Option<Endpoint> {
-        endpoint(
-            self.smtp_host.as_ref().or(self.shared_host.as_ref()),
-            self.smtp_port,
-        )
+        self.resolved(Service::Smtp).map(|(e, _)| e)
+    }
+
+    /// The endpoint of `service` with the evidence of its host (or of its port, when the host
+    /// was shared).
+    pub fn resolved(&self, service: Service) -> Option<(Endpoint, Evidence)> {
+        let (own_host, port, other_host) = match service {
+            Service::Imap => (&self.imap_host, &self.imap_port, &self.smtp_host),
+            Service::Smtp => (&self.smtp_host, &self.smtp_port, &self.imap_host),
+        };
+        let port = port.as_ref()?;
+        let host = own_host
+            .as_ref()
+            .or(self.shared_host.as_ref())
+            .or(other_host.as_ref().filter(|_| self.same_server))?;
+        let evidence = if own_host.is_some() {
+            host.evidence.clone()
+        } else {
+            port.evidence.clone()
+        };
+        Some((
+            Endpoint {
+                host: host.value.clone(),
+                port: port.value,
+            },
+            evidence,
+        ))
     }
 
     /// A host given for a service but no port (the bot asks for it).
     pub fn host_without_port(&self, service: Service) -> Option<&str> {
         match service {
-            Service::Imap if self.imap_port.is_none() => self.imap_host.as_deref(),
-            Service::Smtp if self.smtp_port.is_none() => self.smtp_host.as_deref(),
+            Service::Imap if self.imap_port.is_none() => {
+                self.imap_host.as_ref().map(|s| s.value.as_str())
+            }
+            Service::Smtp if self.smtp_port.is_none() => {
+                self.smtp_host.as_ref().map(|s| s.value.as_str())
+            }
             _ => None,
         }
     }
 
-    /// Scans one message.
+    /// Scans one message of its own (message index 0): for tests and single texts.
     pub fn scan(&mut self, text: &str) {
-        let mut lines = text.lines().peekable();
-        while let Some(line) = lines.next() {
-            if is_table_row(line) {
-                let mut table = vec![line];
-                while let Some(next) = lines.next_if(|l| is_table_row(l)) {
-                    table.push(next);
+        self.scan_lines(0, &super::zones::lines(text));
+    }
+
+    /// Scans the zoned lines of message `message`.
+    pub fn scan_lines(&mut self, message: usize, lines: &[Line<'_>]) {
+        let mut i = 0;
+        while i < lines.len() {
+            let line = lines[i];
+            i += 1;
+            if !line.kind.gives_settings() || line.text.trim().is_empty() {
+                continue;
+            }
+            self.enter(message, line);
+            if SAME_SERVER.is_match(line.text) {
+                self.same_server = true;
+            }
+            if is_table_row(line.text) {
+                let mut table = vec![line.text];
+                while i < lines.len() && is_table_row(lines[i].text) {
+                    table.push(lines[i].text);
+                    i += 1;
                 }
                 self.scan_table(&table);
+            } else if is_tab_row(line.text) {
+                self.scan_line(&line.text.replace('\t', " | "));
             } else {
-                self.scan_line(line);
+                self.scan_line(line.text);
             }
         }
+    }
+
+    fn enter(&mut self, message: usize, line: Line<'_>) {
+        let strength = if CORRECTION.is_match(line.text) {
+            CORRECTED
+        } else if line.kind == ZoneKind::Log {
+            FROM_LOG
+        } else {
+            STATED
+        };
+        self.at = At {
+            message,
+            zone: Some(line.kind),
+            line: line.text.to_string(),
+            strength,
+        };
+    }
+
+    fn evidence(&self, focus: &str) -> Evidence {
+        Evidence::new(
+            self.at.message,
+            self.at.zone.unwrap_or(ZoneKind::Prose),
+            &self.at.line,
+            Some(focus),
+        )
     }
 
     fn scan_line(&mut self, line: &str) {
@@ -104,34 +203,37 @@ impl Settings {
                 }
                 continue;
             }
+            if not_a_setting(text, host.start) {
+                continue;
+            }
+            let by_scheme = host.scheme;
             let by_name = service_of_host(&host.name);
             let by_port = host.port.and_then(service_of_port);
-            // A name made for one service ("smtp.") outweighs a label: "IMAP error with
-            // imap.x.com:993 and smtp.x.com:587" lists both servers on one labelled line.
-            let which = by_name.or(service).or(by_port);
+            // A URL scheme or a name made for one service ("smtp.") outweighs a label: "IMAP
+            // error with imap.x.com:993 and smtp.x.com:587" lists both servers on one line.
+            let which = by_scheme.or(by_name).or(service).or(by_port);
+            let weak = host.weak && host.port.is_none() && service.is_none();
             match which {
                 Some(s) => {
-                    self.set_host(s, &host.name);
-                    // "mail.acme.com" serves both sides more often than not; a name made for one
-                    // service ("imap.") does not.
-                    if by_name.is_none() {
-                        self.shared_host = Some(host.name.clone());
-                    }
+                    self.set_host(s, &host.name, weak);
                     if let Some(port) = host.port {
-                        self.set_port(s, port);
+                        self.set_port(s, port, false);
                         attached = true;
                     }
                 }
-                None => self.shared_host = Some(host.name.clone()),
+                None => self.set_shared_host(&host.name, weak),
             }
         }
         if attached {
             return;
         }
-        for port in ports(text) {
+        for (port, at) in ports(text) {
+            if not_a_setting(text, at) {
+                continue;
+            }
             let which = service.or_else(|| service_of_port(port));
             if let Some(s) = which {
-                self.set_port(s, port);
+                self.set_port(s, port, false);
             }
         }
     }
@@ -168,26 +270,115 @@ impl Settings {
         }
     }
 
-    fn set_host(&mut self, service: Service, host: &str) {
-        match service {
-            Service::Imap => self.imap_host = Some(host.to_string()),
-            Service::Smtp => self.smtp_host = Some(host.to_string()),
+    fn slot<T>(&self, value: T, weak: bool, focus: &str) -> Slot<T> {
+        Slot {
+            value,
+            strength: if weak { FROM_LOG } else { self.at.strength },
+            evidence: self.evidence(focus),
         }
     }
 
-    fn set_port(&mut self, service: Service, port: u16) {
+    fn set_host(&mut self, service: Service, host: &str, weak: bool) {
+        let slot = self.slot(host.to_string(), weak, host);
         match service {
-            Service::Imap => self.imap_port = Some(port),
-            Service::Smtp => self.smtp_port = Some(port),
+            Service::Imap => keep_stronger(&mut self.imap_host, slot),
+            Service::Smtp => keep_stronger(&mut self.smtp_host, slot),
+        }
+    }
+
+    fn set_shared_host(&mut self, host: &str, weak: bool) {
+        let slot = self.slot(host.to_string(), weak, host);
+        keep_stronger(&mut self.shared_host, slot);
+    }
+
+    fn set_port(&mut self, service: Service, port: u16, weak: bool) {
+        let slot = self.slot(port, weak, &port.to_string());
+        match service {
+            Service::Imap => keep_stronger(&mut self.imap_port, slot),
+            Service::Smtp => keep_stronger(&mut self.smtp_port, slot),
         }
     }
 }
 
-fn endpoint(host: Option<&String>, port: Option<u16>) -> Option<Endpoint> {
-    Some(Endpoint {
-        host: host?.clone(),
-        port: port?,
-    })
+/// A later candidate replaces an earlier one unless the earlier one is stronger.
+fn keep_stronger<T>(current: &mut Option<Slot<T>>, new: Slot<T>) {
+    if current.as_ref().is_none_or(|c| new.strength >= c.strength) {
+        *current = Some(new);
+    }
+}
+
+/// A line that corrects what was said before.
+static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:i\s+meant|sorry|edit\s*:|correction|correct(?:ed)?\s+(?:one|server|port|host|setting)s?\s+(?:is|are)|should\s+have\s+(?:said|written)|typo|actually|my\s+bad|oops|update\s*:)",
+    )
+    .expect("static regex")
+});
+
+/// "same server for outgoing", "outgoing is the same", "SMTP uses the same host".
+static SAME_SERVER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \bsame\s+(?:server|host|hostname|name|address)\b.{0,30}\b(?:outgoing|incoming|smtp|imap|both|sending|receiving)\b
+      | \b(?:outgoing|incoming|smtp|imap)\b.{0,30}\b(?:is|are|uses?|has)\s+(?:the\s+)?same\b
+      | \bsame\s+(?:server|host)\s+for\s+both\b
+      | \bboth\b.{0,20}\b(?:use|on)\s+(?:the\s+)?same\s+(?:server|host)",
+    )
+    .expect("static regex")
+});
+
+/// A negation or a question right before a value: "it's not smtp.gmail.com", "I don't use
+/// 587", "there's no setting like imap.outlook.com", "instead of X".
+static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?ix)
+        (?:
+            \b(?:not|isn'?t|aren'?t|wasn'?t|weren'?t|never|nor)
+          | \b(?:instead\s+of|rather\s+than|other\s+than|nothing\s+like|except)
+          | \bno\s+(?:setting|option|field|server|host|such|mention)s?\b[^,.;:]{0,20}
+          | \bthere'?s\s+no\b[^,.;:]{0,25}
+          | \b(?:don'?t|doesn'?t|didn'?t|do\s+not|does\s+not|did\s+not)\s+(?:use|have|see|want|need|mean)
+        )
+        (?:\s+(?:even|the|a|an|any|using|use|used|set\s+to|called|named|like|to|be|as|on|port|server|host|with|anything))*
+        \s*[`'"“(*]*\s*$"#,
+    )
+    .expect("static regex")
+});
+
+/// A question about a value rather than a statement of it: "should I use 587?".
+static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:should|shall|must|do|does|would|could|can)\s+(?:i|we|you|it)\b|\b(?:is\s+it|what\s+about|how\s+about|maybe|perhaps|try(?:ing)?|suggest(?:ed|s)?|recommend(?:ed|s)?)\b|\bor\s*$",
+    )
+    .expect("static regex")
+});
+
+/// Whether the value at `at` in `text` is negated or asked about rather than stated.
+fn not_a_setting(text: &str, at: usize) -> bool {
+    // The clause before the value: back to the last comma, semicolon or sentence end.
+    let before = &text[..at];
+    let clause_start = before
+        .rfind([',', ';', '!', '?'])
+        .or_else(|| before.rfind(". "))
+        .map_or(0, |i| i + 1);
+    let clause = &before[clause_start..];
+    if NEGATED_BEFORE.is_match(clause) {
+        return true;
+    }
+    // A question: the sentence that holds the value ends with '?'.
+    let after = &text[at..];
+    let sentence_end = after.find(['?', '!', '\n']).or_else(|| after.find(". "));
+    let is_question = sentence_end.is_some_and(|i| after[i..].starts_with('?'));
+    let sentence_start = before
+        .rfind(['.', '!', '?', '\n'])
+        .filter(|&i| before[i..].starts_with(['!', '?', '\n']) || before[i + 1..].starts_with(' '))
+        .map_or(0, |i| i + 1);
+    is_question && HYPOTHETICAL.is_match(&before[sentence_start..])
+}
+
+/// A row of tab-separated cells, pasted from a PDF or a spreadsheet.
+fn is_tab_row(line: &str) -> bool {
+    line.split('\t').filter(|c| !c.trim().is_empty()).count() >= 2
 }
 
 fn is_table_row(line: &str) -> bool {
@@ -372,6 +563,12 @@ struct HostToken {
     name: String,
     port: Option<u16>,
     suspicious: bool,
+    /// Byte offset of the host in the scanned text.
+    start: usize,
+    /// The service a URL scheme names: `imaps://`, `smtp://`.
+    scheme: Option<Service>,
+    /// An IP literal with nothing around it saying it is a server: it may be a version number.
+    weak: bool,
 }
 
 /// Host names (at least one dot, a letter TLD), IPv4 and bracketed IPv6 literals, each with the
@@ -395,7 +592,9 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| {
 const NOT_A_TLD: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "webp", "bmp", "pdf", "txt", "doc", "docx", "xls", "xlsx", "csv",
     "zip", "html", "htm", "php", "exe", "msg", "eml", "log", "heic", "mov", "mp4", "js", "json",
-    "toml", "md",
+    "toml", "md", "py", "rs", "sh", "pl", "ps", "ts", "go", "rb", "cs", "java", "kt", "swift",
+    "yaml", "yml", "ini", "cfg", "conf", "config", "xml", "jar", "dll", "so", "properties", "env",
+    "lock", "bat", "cmd", "ps1", "css", "scss", "jsx", "tsx", "vue", "mjs", "cjs", "gz", "tgz",
 ];
 const NOT_A_SERVER: &[&str] = &[
     "hubspot.com",
@@ -480,19 +679,76 @@ fn host_matches(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
     out
 }
 
+/// The URL scheme right before `at` (`imaps://`, `smtp://user@`), with the service it names.
+fn scheme_before(text: &str, at: usize) -> Option<Option<Service>> {
+    static SCHEME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/@]*@)?$")
+            .expect("static regex")
+    });
+    let from = at.saturating_sub(80);
+    let from = (from..=at).find(|&i| text.is_char_boundary(i)).unwrap_or(at);
+    let caps = SCHEME.captures(&text[from..at])?;
+    let scheme = caps.get(1)?.as_str().to_ascii_lowercase();
+    Some(match scheme.as_str() {
+        "imap" | "imaps" => Some(Service::Imap),
+        "smtp" | "smtps" | "submission" | "submissions" => Some(Service::Smtp),
+        _ => None,
+    })
+}
+
+/// Words before an IP literal that make it a version: "version 3.14.0.2", "v1.2.3.4".
+static VERSION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:\b(?:v|ver|version|versión|release|build|update|firmware|thunderbird|outlook|office|windows|ios|android|macos|php|java|python|node|chrome|firefox)\s*[:#]?\s*|[vV])$")
+        .expect("static regex")
+});
+
+/// A name under a real public suffix (the Public Suffix List), with a label of its own.
+fn under_public_suffix(name: &str) -> bool {
+    let Some(suffix) = psl::suffix(name.as_bytes()) else {
+        return false;
+    };
+    suffix.is_known() && name.len() > suffix.as_bytes().len() + 1
+}
+
+/// A server name with a suffix that doesn't exist, which the member still typed as their server:
+/// `imap.secureserver.con:993`. It is kept, because the typo is the diagnosis; a class path or
+/// a file name never has this shape (a mail-like first label or a port, a short lower-case
+/// suffix).
+fn mistyped_server(name: &str, raw: &str, has_port: bool) -> bool {
+    let first = name.split('.').next().unwrap_or("");
+    let suffix = name.rsplit('.').next().unwrap_or("");
+    let mail_like = matches!(
+        first,
+        "imap" | "imaps" | "smtp" | "smtps" | "mail" | "mx" | "pop" | "pop3" | "email" | "webmail"
+    );
+    (mail_like || has_port)
+        && (2..=4).contains(&suffix.len())
+        && suffix.bytes().all(|b| b.is_ascii_lowercase())
+        && !raw.bytes().any(|b| b.is_ascii_uppercase())
+        && name.split('.').count() >= 3
+}
+
 fn hosts(text: &str) -> Vec<HostToken> {
     let mut out = Vec::new();
     for (host, port_digits) in host_matches(text) {
         let raw = &text[host.clone()];
         let prev = text[..host.start].chars().next_back();
-        // Part of an email address or of a URL path: not a server.
-        if matches!(prev, Some('@') | Some('/') | Some('.')) {
+        let scheme = scheme_before(text, host.start);
+        // Part of an email address or of a URL path: not a server. A mail URL's host is.
+        if scheme.is_none() && matches!(prev, Some('@') | Some('/') | Some('.')) {
+            continue;
+        }
+        if scheme == Some(None) {
             continue;
         }
         let after = &text[host.end..];
         if after.starts_with('@')
             || after.starts_with('/') && !after.starts_with("//") && raw.contains("hubspot")
         {
+            continue;
+        }
+        // A dotted name right before `(` or `::` is a call or a class path: `Service.connect(`.
+        if after.starts_with('(') || after.starts_with("::") {
             continue;
         }
         let lower = raw.to_lowercase();
@@ -519,7 +775,27 @@ fn hosts(text: &str) -> Vec<HostToken> {
         } else {
             lower
         };
-        if name.contains(':') && name.parse::<std::net::Ipv6Addr>().is_err() {
+        let mut weak = false;
+        if is_ip {
+            if name.contains(':') {
+                if name.parse::<std::net::Ipv6Addr>().is_err() {
+                    continue;
+                }
+            } else {
+                if name.parse::<std::net::Ipv4Addr>().is_err() {
+                    continue;
+                }
+                // "3.14.0.2" after "version", or followed by more dotted numbers, is a version.
+                if VERSION_BEFORE.is_match(&text[..host.start])
+                    || after.starts_with(['-', '.']) && after[1..].starts_with(|c: char| c.is_ascii_alphanumeric())
+                {
+                    continue;
+                }
+                weak = port_digits.is_none() && scheme.is_none();
+            }
+        } else if name.is_ascii() && !under_public_suffix(&name) && !mistyped_server(&name, raw, port_digits.is_some()) {
+            // File names, class paths and made-up words: `settings.yaml`,
+            // `javax.mail.MessagingException`, `imaplib.IMAP4.error`.
             continue;
         }
         let port = port_digits
@@ -529,6 +805,9 @@ fn hosts(text: &str) -> Vec<HostToken> {
             suspicious: !name.is_ascii(),
             name,
             port,
+            start: host.start,
+            scheme: scheme.flatten(),
+            weak,
         });
     }
     out
@@ -647,7 +926,18 @@ fn ascii_port_matches(text: &str) -> Vec<PortMatch> {
     out
 }
 
-fn ports(text: &str) -> Vec<u16> {
+/// Month names around a number make it a date: "25 March", "Mar 25".
+static MONTH_NEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:st|nd|rd|th)?\s*(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|février|fevereiro|märz|marzo|mars|março|mai|mayo|juni|junio|juin|juli|julio|juillet|dezember|diciembre|décembre|dezembro|enero|janvier|janeiro)")
+        .expect("static regex")
+});
+static MONTH_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*$")
+        .expect("static regex")
+});
+
+/// Ports in `text`, each with the byte offset of its digits.
+fn ports(text: &str) -> Vec<(u16, usize)> {
     let mut out = Vec::new();
     let mut after_keyword = false;
     for m in port_matches(text) {
@@ -671,8 +961,17 @@ fn ports(text: &str) -> Vec<u16> {
         }
         // "ports 993 and 587": the keyword carries over to the numbers that follow it.
         after_keyword |= m.keyword;
-        if after_keyword || m.open || WELL_KNOWN_PORTS.contains(&port) {
-            out.push(port);
+        // "(118)" after a file or a call is a line number; after a host it is a port.
+        let open_after_host = m.open && {
+            let lead = text[..m.digits.start - 1].trim_end();
+            lead.rsplit(|c: char| c.is_whitespace())
+                .next()
+                .is_some_and(|word| !hosts(word).is_empty() || label_service(word).is_some())
+        };
+        let date = MONTH_NEAR.is_match(&text[m.digits.end..])
+            || MONTH_BEFORE.is_match(&text[..m.digits.start]);
+        if !date && (after_keyword || open_after_host || WELL_KNOWN_PORTS.contains(&port)) {
+            out.push((port, m.digits.start));
         }
     }
     out

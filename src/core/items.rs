@@ -13,9 +13,10 @@ static HUB_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
         \b(?:
-            hub\s*-?\s*(?:id|\#|number|no\.?) | hubid | hub\s*: | hub\s+id\s+de
+            hub\s*-?\s*(?:id|\#|number|no\.?|nr\.?|nummer|número|numero) | hubid | hub\s*: | hub\s+id\s+de | hub
           | portal\s*-?\s*(?:id|\#|number|no\.?) | portal
           | account\s*-?\s*(?:id|\#|number|no\.?)
+          | (?:hubspot|hs)\s+(?:account|portal)(?:\s*-?\s*(?:id|\#|number|no\.?))?
           | id\s+(?:de|du|del)\s+(?:hub|portal|portail|cuenta|compte)
         )
         # Separators and the filler members put between label and number.
@@ -52,6 +53,11 @@ pub fn hub_id(text: &str) -> Option<String> {
 
 /// [`hub_id`], with `lower` = [`super::text::lower`]`(text)` made by the caller.
 pub fn hub_id_in(text: &str, lower: &[u8]) -> Option<String> {
+    hub_id_span(text, lower).map(|id| text[id].to_string())
+}
+
+/// Where the latest Hub ID in `text` is.
+pub fn hub_id_span(text: &str, lower: &[u8]) -> Option<std::ops::Range<usize>> {
     // Positions only: the one id kept is copied at the end.
     let mut best: Option<std::ops::Range<usize>> = None;
     let mut consider = |id: std::ops::Range<usize>| {
@@ -78,7 +84,7 @@ pub fn hub_id_in(text: &str, lower: &[u8]) -> Option<String> {
     if let Some(id) = BARE_ID.captures(text).and_then(|c| c.name("id")) {
         consider(id.range());
     }
-    best.map(|id| text[id].to_string())
+    best
 }
 
 /// The `id` of a [`HUB_LABEL`] match, read from the match alone (a plain search is several times
@@ -155,20 +161,51 @@ pub fn mask_email_local_parts(text: &str) -> String {
         .into_owned()
 }
 
+/// An address whose local part the member hid: `****@yahoo.com`, `<me>@outlook.com`,
+/// `[email]@acme.com`, `xxx@gmail.com`.
+static MASKED_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:[*•·x.]{2,64}|<[^<>@\s]{1,30}>|\[[^\[\]@\s]{1,30}\]|\{[^{}@\s]{1,30}\})@(?P<domain>[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24})\b")
+        .expect("static regex")
+});
+
 /// The domain of the first email address the member mentions. The local part is never kept.
 pub fn email_domain(text: &str) -> Option<String> {
+    email_domain_span(text).map(|(d, _)| d)
+}
+
+/// [`email_domain`] with the byte range of the domain in `text`.
+pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)> {
     // A line without an `@` holds no address.
     memchr::memchr(b'@', text.as_bytes())?;
-    text.split_inclusive('\n')
-        .filter(|line| memchr::memchr(b'@', line.as_bytes()).is_some())
-        .flat_map(|line| EMAIL.captures_iter(line))
-        .filter_map(|c| c.name("domain"))
-        .map(|d| d.as_str().to_ascii_lowercase())
-        .find(|d| {
-            !VENDOR_DOMAINS
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let line_start = offset;
+        offset += line.len();
+        if memchr::memchr(b'@', line.as_bytes()).is_none() {
+            continue;
+        }
+        let mut found: Vec<regex::Match> = EMAIL
+            .captures_iter(line)
+            .chain(MASKED_EMAIL.captures_iter(line))
+            .filter_map(|c| c.name("domain"))
+            .collect();
+        found.sort_by_key(|m| m.start());
+        for d in found {
+            let domain = d.as_str().to_ascii_lowercase();
+            // `user:pass@imap.host.com` in a URL names a server, not a mailbox.
+            if line[..d.start()].contains("://") {
+                continue;
+            }
+            if VENDOR_DOMAINS
                 .iter()
-                .any(|v| d == v || d.ends_with(&format!(".{v}")))
-        })
+                .any(|v| domain == *v || domain.ends_with(&format!(".{v}")))
+            {
+                continue;
+            }
+            return Some((domain, line_start + d.start()..line_start + d.end()));
+        }
+    }
+    None
 }
 
 const IMAGE_EXTENSIONS: &[&str] = &[

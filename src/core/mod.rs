@@ -16,14 +16,38 @@ pub mod rules;
 pub mod secrets;
 pub mod text;
 pub mod thread;
+pub mod zones;
 
 pub use report::{
-    Checklist, Endpoint, ErrorFound, Item, Report, SecretFound, SecretKind, SettingMismatch,
+    Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, Item, Report, SecretFound,
+    SecretKind, SettingMismatch,
 };
 pub use rules::Rules;
 pub use thread::{Attachment, Message, Role, Thread};
 
 use thread::Role as R;
+
+/// The zoned line of `lines` that holds byte `at` of the message.
+fn line_at<'a>(lines: &'a [zones::Line<'a>], text: &str, at: usize) -> Option<&'a zones::Line<'a>> {
+    let i = lines.partition_point(|l| l.start <= at);
+    let line = lines.get(i.checked_sub(1)?)?;
+    // `at` falls in the line's text or in its quote marker.
+    let line_end = text[line.start..].find('\n').map_or(text.len(), |e| line.start + e);
+    (at <= line_end).then_some(line)
+}
+
+/// Evidence for the value at `range` of message `message`.
+fn evidence_at(
+    message: usize,
+    text: &str,
+    lines: &[zones::Line<'_>],
+    range: std::ops::Range<usize>,
+) -> Evidence {
+    match line_at(lines, text, range.start) {
+        Some(line) => Evidence::new(message, line.kind, line.text, text.get(range)),
+        None => Evidence::new(message, zones::ZoneKind::Prose, text, text.get(range)),
+    }
+}
 
 /// Reads a thread and decides what the bot should say.
 pub fn triage(rules: &Rules, thread: &Thread) -> Report {
@@ -33,6 +57,8 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
     let mut error: Option<report::ErrorFound> = None;
     let mut screenshots = 0;
     let mut checklist = Checklist::default();
+    let mut evidence = EvidenceMap::default();
+    let mut named_provider: Option<(&rules::Provider, Evidence)> = None;
 
     // The lower-cased copy each message's trigger search reads, made once per message.
     let lowered: Vec<Vec<u8>> = thread
@@ -46,18 +72,30 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
 
     for (index, message) in thread.member_messages() {
         let text = message.text.as_str();
-        if let Some(id) = items::hub_id_in(text, &lowered[index]) {
-            hub_id = Some(id);
+        let lines = zones::lines(text);
+        if let Some(span) = items::hub_id_span(text, &lowered[index]) {
+            let zone = line_at(&lines, text, span.start).map(|l| l.kind);
+            if zone != Some(zones::ZoneKind::Trace) {
+                evidence.hub_id = Some(evidence_at(index, text, &lines, span.clone()));
+                hub_id = Some(text[span].to_string());
+            }
         }
-        settings.scan(text);
+        settings.scan_lines(index, &lines);
         if email_domain.is_none() {
-            email_domain = items::email_domain(text);
+            if let Some((domain, span)) = items::email_domain_span(text) {
+                evidence.email_domain = Some(evidence_at(index, text, &lines, span));
+                email_domain = Some(domain);
+            }
+        }
+        if let Some((provider, span)) = rules.provider_named_in(text) {
+            named_provider = Some((provider, evidence_at(index, text, &lines, span)));
         }
         // The latest specific error wins; "unknown" only fills a gap.
         // One pass of the rules' patterns serves both the error and the checklist.
         let matches = rules.matching(text);
-        if let Some(found) = classify::error_among(rules, text, &matches.errors) {
+        if let Some((found, span)) = classify::error_among(rules, text, &matches.errors) {
             if found.code != "unknown" || error.as_ref().is_none_or(|e| e.code == "unknown") {
+                evidence.error = Some(evidence_at(index, text, &lines, span));
                 error = Some(found);
             }
         }
@@ -66,7 +104,19 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
             .iter()
             .filter(|a| items::is_screenshot(a))
             .count();
+        let before = checklist;
         confirmations::scan_among(rules, text, &matches.checklist, &mut checklist);
+        for item in &rules.checklist.items {
+            if checklist.get(&item.id) && !before.get(&item.id) {
+                if let Some(span) = confirmations::first_match(rules, &item.id, text) {
+                    evidence
+                        .checklist
+                        .insert(item.id.clone(), evidence_at(index, text, &lines, span));
+                }
+            } else if !checklist.get(&item.id) {
+                evidence.checklist.remove(&item.id);
+            }
+        }
     }
 
     // Anyone but the bot can leak a credential in public, bystanders included.
@@ -93,14 +143,41 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         }
     }
 
-    let imap = settings.imap();
-    let smtp = settings.smtp();
+    let imap = settings.resolved(endpoints::Service::Imap).map(|(e, ev)| {
+        evidence.imap = Some(ev);
+        e
+    });
+    let smtp = settings.resolved(endpoints::Service::Smtp).map(|(e, ev)| {
+        evidence.smtp = Some(ev);
+        e
+    });
     let hosts: Vec<&str> = imap
         .iter()
         .chain(smtp.iter())
         .map(|e| e.host.as_str())
         .collect();
-    let provider = classify::provider(rules, &hosts, email_domain.as_deref());
+    let by_settings = classify::provider(rules, &hosts, email_domain.as_deref());
+    let provider = match (by_settings, named_provider) {
+        (Some(p), _) => {
+            evidence.provider = hosts
+                .iter()
+                .position(|h| rules.provider_by_host(h).is_some_and(|q| q.id == p.id))
+                .and_then(|i| {
+                    if i == 0 && imap.is_some() {
+                        evidence.imap.clone()
+                    } else {
+                        evidence.smtp.clone()
+                    }
+                })
+                .or_else(|| evidence.email_domain.clone());
+            Some(p)
+        }
+        (None, Some((p, ev))) => {
+            evidence.provider = Some(ev);
+            Some(p)
+        }
+        (None, None) => None,
+    };
     let mismatches = provider
         .map(|p| classify::mismatches(p, imap.as_ref(), smtp.as_ref()))
         .unwrap_or_default();
@@ -138,6 +215,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         suspicious_hosts: settings.suspicious.clone(),
         mismatches,
         escalate,
+        evidence,
         reply: String::new(),
     };
     report.reply = reply::render(

@@ -140,6 +140,8 @@ pub struct Report {
     /// Escalate to moderators: all items are in and the bot has nothing more to suggest, or an
     /// error rule asks for it.
     pub escalate: bool,
+    /// Why each field was chosen: the message, zone and excerpt it came from.
+    pub evidence: EvidenceMap,
     pub reply: String,
 }
 
@@ -221,5 +223,101 @@ impl Report {
         );
         let _ = writeln!(out, "\n--- reply ---\n{}", self.reply);
         out
+    }
+}
+
+/// Where a field was found, so a moderator can check it: the message, its zone, and a short
+/// excerpt of the line (secrets removed, email local parts masked, mentions made inert).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub message: usize,
+    pub zone: &'static str,
+    pub excerpt: String,
+}
+
+/// The evidence for each field the report found; fields not found have none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct EvidenceMap {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_id: Option<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imap: Option<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_domain: Option<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Evidence>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub checklist: std::collections::BTreeMap<String, Evidence>,
+}
+
+impl EvidenceMap {
+    /// The fields with evidence, in the report's order, as `(field, evidence)`.
+    pub fn entries(&self) -> Vec<(String, &Evidence)> {
+        let mut out: Vec<(String, &Evidence)> = [
+            ("hub_id", &self.hub_id),
+            ("imap", &self.imap),
+            ("smtp", &self.smtp),
+            ("email_domain", &self.email_domain),
+            ("provider", &self.provider),
+            ("error", &self.error),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|e| (k.to_string(), e)))
+        .collect();
+        out.extend(
+            self.checklist
+                .iter()
+                .map(|(k, e)| (format!("checklist.{k}"), e)),
+        );
+        out
+    }
+}
+
+/// The longest evidence excerpt, in characters.
+pub const EXCERPT_MAX: usize = 80;
+
+impl Evidence {
+    /// Evidence from `line` of message `message`, centred on `focus` (the value found) when the
+    /// line is longer than [`EXCERPT_MAX`]. The line is redacted whole before it is cut, so a
+    /// cut can never leave half a secret behind.
+    pub fn new(
+        message: usize,
+        zone: super::zones::ZoneKind,
+        line: &str,
+        focus: Option<&str>,
+    ) -> Evidence {
+        let clean = super::text::neutralize_mentions(&super::items::mask_email_local_parts(
+            &super::secrets::redact(line),
+        ));
+        let clean = clean.trim();
+        let excerpt = if clean.chars().count() <= EXCERPT_MAX {
+            clean.to_string()
+        } else {
+            let at = focus
+                .and_then(|f| {
+                    let lower = clean.to_lowercase();
+                    (lower.len() == clean.len())
+                        .then(|| lower.find(&f.to_lowercase()))
+                        .flatten()
+                })
+                .unwrap_or(0);
+            let chars_before = clean[..at].chars().count();
+            let skip = chars_before.saturating_sub(EXCERPT_MAX / 3);
+            let window: String = clean.chars().skip(skip).collect();
+            let mut cut = super::text::truncate(&window, EXCERPT_MAX - usize::from(skip > 0));
+            if skip > 0 {
+                cut.insert(0, '…');
+            }
+            cut
+        };
+        Evidence {
+            message,
+            zone: zone.as_str(),
+            excerpt,
+        }
     }
 }

@@ -166,6 +166,8 @@ pub struct Provider {
     pub name: String,
     pub host_patterns: Vec<Regex>,
     pub domain_patterns: Vec<Regex>,
+    /// How members name the provider in prose: "O365", "Google Workspace", "1&1".
+    pub name_patterns: Vec<Regex>,
     pub imap: Option<ServerSetting>,
     pub smtp: Option<ServerSetting>,
     pub app_password: bool,
@@ -383,6 +385,20 @@ impl Rules {
         }
     }
 
+    /// The provider a member names in prose ("we're on O365"): the latest mention in `text`,
+    /// with its byte range.
+    pub fn provider_named_in(&self, text: &str) -> Option<(&Provider, std::ops::Range<usize>)> {
+        self.providers
+            .iter()
+            .flat_map(|p| {
+                p.name_patterns
+                    .iter()
+                    .filter_map(|re| re.find_iter(text).last())
+                    .map(move |m| (p, m.range()))
+            })
+            .max_by_key(|(_, r)| r.start)
+    }
+
     pub fn error(&self, id: &str) -> Option<&ErrorRule> {
         self.errors.iter().find(|e| e.id == id)
     }
@@ -478,6 +494,8 @@ struct ProviderFile {
     host_patterns: Vec<Spanned<String>>,
     #[serde(default)]
     domain_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    name_patterns: Vec<Spanned<String>>,
     imap: Option<ServerSettingFile>,
     smtp: Option<ServerSettingFile>,
     #[serde(default)]
@@ -821,6 +839,7 @@ fn parse_providers(source: &Source, errors: &mut Vec<RuleError>) -> Vec<Provider
         providers.push(Provider {
             host_patterns: source.regexes(&id, &raw.host_patterns, errors),
             domain_patterns: source.regexes(&id, &raw.domain_patterns, errors),
+            name_patterns: source.regexes(&id, &raw.name_patterns, errors),
             imap: raw
                 .imap
                 .map(|s| server_setting(source, &id, span.clone(), s, errors)),

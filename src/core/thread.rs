@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// A community member. Only the thread's own member supplies items.
+    /// A community member. Only the thread's own member supplies items; another member (a
+    /// bystander, also accepted under that name) supplies nothing.
+    #[serde(alias = "bystander")]
     Member,
     Moderator,
     Bot,

@@ -1,0 +1,365 @@
+//! Splitting a message into zones before any field is read, the way a moderator's eye does:
+//! prose, quoted text, code, log and transcript lines, stack traces, config, tables, and the
+//! signature. Each extractor then weighs what it finds by the zone it is in: a host in a stack
+//! frame is a class path, a number in a log line is a reply code, a phone number in a signature
+//! is nobody's Hub ID.
+//!
+//! Zones are whole lines. Lines inside a code fence are classified by what they hold (a YAML
+//! config pasted in a fence is config), and plain ones stay `code`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneKind {
+    Prose,
+    Quote,
+    Code,
+    Log,
+    Trace,
+    Config,
+    Table,
+    Signature,
+    /// Text read from a screenshot by OCR.
+    Screenshot,
+}
+
+impl ZoneKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneKind::Prose => "prose",
+            ZoneKind::Quote => "quote",
+            ZoneKind::Code => "code",
+            ZoneKind::Log => "log",
+            ZoneKind::Trace => "trace",
+            ZoneKind::Config => "config",
+            ZoneKind::Table => "table",
+            ZoneKind::Signature => "signature",
+            ZoneKind::Screenshot => "screenshot",
+        }
+    }
+
+    /// Whether a server name or port may come from this zone at all.
+    pub fn gives_settings(self) -> bool {
+        !matches!(self, ZoneKind::Trace | ZoneKind::Signature)
+    }
+}
+
+/// One line of a message and its zone. `start..end` is the line in the message, without its
+/// line break; `text` is the line with any quote marker (`> `) removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    pub kind: ZoneKind,
+    pub start: usize,
+    pub text: &'a str,
+}
+
+/// Stack frames in the languages members paste from: Java/JS/C# `at x.y(...)`, Python
+/// `File "...", line N`, PHP `#0 /path(118): ...`, Go/Rust `path.go:12 +0x..`, and the lines
+/// around them.
+static TRACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)^\s*(?:
+            at\s+[\w$.<>\[\]/@-]+(?:\s*\(.*\))?\s*$
+          | at\s+(?:async\s+)?[\w$.<>\[\]-]+\s*\(.*:\d+(?::\d+)?\)
+          | at\s+[\w$./-]+:\d+:\d+\)?$
+          | File\s+".*",\s+line\s+\d+
+          | Traceback\s+\(most\s+recent\s+call\s+last\)
+          | \#\d+\s+(?:/|[A-Za-z]:\\|\{main\}|\[internal)
+          | \.\.\.\s+\d+\s+more\b
+          | Caused\s+by:\s+[\w$.]+(?:Exception|Error)\b
+          | [\w./\\-]+\.(?:go|rs|py|php|js|ts|java|cs|rb|kt):\d+(?::\d+)?\s*(?:\+0x[0-9a-f]+)?\s*$
+          | goroutine\s+\d+\s+\[
+          | thread\s+'.*'\s+panicked\s+at
+          | in\s+[\w/\\.-]+\.php(?:\s+on\s+line|\(\d+\)|:\d+)
+        )"#,
+    )
+    .expect("static regex")
+});
+
+/// Log and protocol transcript lines: a timestamp or a level up front, or an IMAP/SMTP exchange
+/// (`a1 LOGIN`, `S: 535 ...`, `<< 250-...`, `* OK`).
+static LOG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)^\s*(?:
+            \[?\d{4}-\d{2}-\d{2}[T\s]\d{1,2}:\d{2}
+          | \[?\d{1,2}[/.]\d{1,2}[/.]\d{2,4}[\s,]+\d{1,2}:\d{2}
+          | \[\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]
+          | \d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\s
+          | (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+\d{1,2}:\d{2}
+          | \[?(?:DEBUG|INFO|WARN|WARNING|ERROR|TRACE|FATAL|NOTICE|CRITICAL)\]?[\s:\-]
+          | (?:C|S|CLIENT|SERVER)\s*:\s
+          | (?:<<|>>|<-|->|<|>)\s*(?:\d{3}[\s-]|[A-Za-z]\d*\s|\*\s)
+          | [A-Za-z]\d{1,4}\s+(?:OK|NO|BAD|LOGIN|AUTHENTICATE|CAPABILITY|STARTTLS|SELECT|LOGOUT|ID|NOOP)\b
+          | \*\s+(?:OK|NO|BAD|BYE|CAPABILITY|PREAUTH)\b
+          | \d{3}[\s-]\d\.\d{1,3}\.\d{1,3}\b
+          | (?:EHLO|HELO|AUTH|MAIL\s+FROM|RCPT\s+TO|DATA|QUIT|STARTTLS)\b
+        )"#,
+    )
+    .expect("static regex")
+});
+
+/// `key: value`, `key = value`, `KEY=VALUE`, `"key": value`, `[section]`, `set key=value`.
+static CONFIG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)^\s*(?:
+            (?:export\s+|set\s+|-\s+)?["']?[A-Za-z_][\w.\-]{0,40}["']?\s*(?:=|:)\s*\S
+          | \[[\w .\-"]{1,40}\]\s*$
+          | [{}\[\],]\s*$
+          | --[a-z][\w-]+(?:[=\s]\S+)?
+        )"#,
+    )
+    .expect("static regex")
+});
+
+/// What starts a signature: the `-- ` delimiter, or a sign-off on a line of its own.
+static SIGNATURE_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*(?:
+            --\s*$
+          | (?:best|kind|warm)?\s*regards,?\s*$
+          | (?:many\s+)?thanks(?:\s+in\s+advance)?[,!.]?\s*$
+          | thank\s+you[,!.]?\s*$
+          | cheers[,!.]?\s*$
+          | sincerely,?\s*$
+          | (?:mit\s+freundlichen\s+grüßen|viele\s+grüße|beste\s+grüße|saludos|cordialement|atenciosamente|obrigad[oa]|gracias|merci)[,!.]?\s*$
+          | sent\s+from\s+my\s+\w+
+        )",
+    )
+    .expect("static regex")
+});
+
+/// A signature is the short tail of a message: longer tails after "Thanks," are more text.
+const SIGNATURE_MAX_LINES: usize = 8;
+
+/// Splits `text` into lines, each with its zone.
+pub fn lines(text: &str) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    let mut start = 0;
+    for raw in text.split_inclusive('\n') {
+        let line_start = start;
+        start += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_fence = !in_fence;
+            // The fence line itself ("```yaml") holds nothing to read.
+            out.push(Line {
+                kind: ZoneKind::Code,
+                start: line_start,
+                text: "",
+            });
+            continue;
+        }
+        let (quoted, body, body_start) = unquote(line, line_start);
+        let kind = if quoted {
+            ZoneKind::Quote
+        } else {
+            classify(body, in_fence)
+        };
+        out.push(Line {
+            kind,
+            start: body_start,
+            text: body,
+        });
+    }
+    mark_signature(&mut out);
+    out
+}
+
+/// `> text` (any depth) is quoted; returns the text without the markers.
+fn unquote(line: &str, line_start: usize) -> (bool, &str, usize) {
+    let mut rest = line;
+    let mut quoted = false;
+    loop {
+        let t = rest.trim_start();
+        match t.strip_prefix('>') {
+            // `>>` and `> 250 OK` in a transcript are arrows, not quotes: a quote marker is
+            // followed by a space or nothing.
+            Some(after) if after.is_empty() || after.starts_with(' ') || after.starts_with('>') => {
+                quoted = true;
+                rest = after.strip_prefix(' ').unwrap_or(after);
+            }
+            _ => break,
+        }
+        if !quoted {
+            break;
+        }
+    }
+    let offset = line.len() - rest.len();
+    (quoted, rest, line_start + offset)
+}
+
+fn classify(line: &str, in_fence: bool) -> ZoneKind {
+    let t = line.trim();
+    if t.is_empty() {
+        return if in_fence {
+            ZoneKind::Code
+        } else {
+            ZoneKind::Prose
+        };
+    }
+    if TRACE.is_match(line) {
+        return ZoneKind::Trace;
+    }
+    if is_table_line(t) {
+        return ZoneKind::Table;
+    }
+    if LOG.is_match(line) {
+        return ZoneKind::Log;
+    }
+    if is_config_line(t) {
+        return ZoneKind::Config;
+    }
+    if in_fence {
+        ZoneKind::Code
+    } else {
+        ZoneKind::Prose
+    }
+}
+
+/// A markdown table row, or a row of tab-separated cells pasted from a PDF or a spreadsheet.
+fn is_table_line(t: &str) -> bool {
+    (t.starts_with('|') && t.len() > 1 && t[1..].contains('|'))
+        || t.split('\t').filter(|c| !c.trim().is_empty()).count() >= 2
+}
+
+/// A config line: a short key without spaces, then `=` or `:` and a value. Prose such as
+/// "Note: it fails" also has this shape; what matters is that a key names one setting.
+fn is_config_line(t: &str) -> bool {
+    if !CONFIG.is_match(t) {
+        return false;
+    }
+    // "Error: ..." and "Note: ..." read as prose: config keys are lower_snake, UPPER_SNAKE,
+    // camelCase, dotted, or quoted, or the value is a bare token.
+    let key_end = t.find([':', '=']).unwrap_or(t.len());
+    let key = t[..key_end].trim().trim_matches(['"', '\'']);
+    let key = key
+        .trim_start_matches("export ")
+        .trim_start_matches("set ")
+        .trim_start_matches("- ");
+    let value = t[key_end..].trim_start_matches([':', '=']).trim();
+    let structured_key = key.contains(['_', '.', '-'])
+        || key.chars().any(|c| c.is_ascii_uppercase()) && key.chars().any(|c| c.is_ascii_lowercase()) && !key.starts_with(|c: char| c.is_ascii_uppercase())
+        || key.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+        || t.starts_with('"')
+        || t.starts_with('\'');
+    let token_value = !value.contains(' ') || value.starts_with(['"', '\'', '[', '{']);
+    structured_key || token_value || t.starts_with("--") || t.starts_with('[') || t.len() <= 2
+}
+
+/// Marks the signature: from the last sign-off line to the end, when what follows is short and
+/// holds no settings table or log.
+fn mark_signature(lines: &mut [Line<'_>]) {
+    let Some(at) = lines
+        .iter()
+        .rposition(|l| SIGNATURE_START.is_match(l.text))
+    else {
+        return;
+    };
+    let tail = &lines[at + 1..];
+    let content: Vec<&Line> = tail.iter().filter(|l| !l.text.trim().is_empty()).collect();
+    if content.len() > SIGNATURE_MAX_LINES
+        || content
+            .iter()
+            .any(|l| matches!(l.kind, ZoneKind::Log | ZoneKind::Trace | ZoneKind::Table))
+    {
+        return;
+    }
+    // A sign-off with nothing after it is the end of the prose, not a signature.
+    if content.is_empty() {
+        return;
+    }
+    for line in &mut lines[at..] {
+        if line.kind != ZoneKind::Quote {
+            line.kind = ZoneKind::Signature;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<ZoneKind> {
+        lines(text).iter().map(|l| l.kind).collect()
+    }
+
+    #[test]
+    fn stack_frames_are_traces() {
+        for line in [
+            "    at Socket.onTimeout (net.js:512:8)",
+            "\tat javax.mail.Service.connect(Service.java:388)",
+            "  File \"x.py\", line 91, in connect",
+            "#0 /var/www/app/Mailer.php(118): PHPMailer->smtpConnect()",
+            "    at async ImapFlow.connect (/app/node_modules/imapflow/lib/imap-flow.js:711:13)",
+            "Caused by: java.net.SocketTimeoutException: Read timed out",
+        ] {
+            assert_eq!(kinds(line), vec![ZoneKind::Trace], "{line}");
+        }
+    }
+
+    #[test]
+    fn transcripts_and_timestamps_are_logs() {
+        for line in [
+            "a1 LOGIN bob secret",
+            "S: 535 5.7.8 Username and Password not accepted",
+            "2019-03-12 10:22:01 ERROR connect failed",
+            "[12:00:01] connecting to imap.x.com:993",
+            "* BYE Too many connections",
+            "DEBUG: EHLO sent",
+        ] {
+            assert_eq!(kinds(line), vec![ZoneKind::Log], "{line}");
+        }
+    }
+
+    #[test]
+    fn config_quotes_tables_and_prose() {
+        assert_eq!(kinds("SMTP__HOST=mail.x.com:465"), vec![ZoneKind::Config]);
+        assert_eq!(kinds("  host: 'smtp.x.com'"), vec![ZoneKind::Config]);
+        assert_eq!(kinds("\"port\": 993,"), vec![ZoneKind::Config]);
+        assert_eq!(kinds("> SMTP-Server Port: 587"), vec![ZoneKind::Quote]);
+        assert_eq!(kinds("| IMAP | a.com | 993 |"), vec![ZoneKind::Table]);
+        assert_eq!(kinds("IMAP\tmail.x.com\t993"), vec![ZoneKind::Table]);
+        assert_eq!(
+            kinds("Error: we could not connect to your inbox"),
+            vec![ZoneKind::Prose]
+        );
+        assert_eq!(kinds("it just spins and fails"), vec![ZoneKind::Prose]);
+    }
+
+    #[test]
+    fn signature_is_the_short_tail() {
+        let k = kinds("server mail.x.com\nThanks,\nJo Smith\n+1 555 123 4567\nwww.acme.com");
+        assert_eq!(
+            k,
+            vec![
+                ZoneKind::Prose,
+                ZoneKind::Signature,
+                ZoneKind::Signature,
+                ZoneKind::Signature,
+                ZoneKind::Signature
+            ]
+        );
+        // "Thanks!" at the very end closes the prose.
+        assert_eq!(kinds("it fails\nthanks!"), vec![ZoneKind::Prose, ZoneKind::Prose]);
+    }
+
+    #[test]
+    fn fenced_lines_are_classified_by_content() {
+        let k = kinds("```\nhost: smtp.x.com\nsome code()\n```");
+        assert_eq!(
+            k,
+            vec![
+                ZoneKind::Code,
+                ZoneKind::Config,
+                ZoneKind::Code,
+                ZoneKind::Code
+            ]
+        );
+    }
+}
