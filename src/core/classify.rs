@@ -4,6 +4,11 @@ use super::report::{Endpoint, ErrorFound, SettingMismatch};
 use super::rules::{Provider, Rules, ServerSetting};
 use super::secrets;
 use super::text::{neutralize_mentions, truncate};
+use super::zones::{Line, ZoneKind};
+
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 /// The longest error text kept in a report.
 const ERROR_TEXT_MAX: usize = 200;
@@ -14,6 +19,19 @@ pub fn error_in(rules: &Rules, text: &str) -> Option<ErrorFound> {
     error_among(rules, text, &rules.errors_matching(text)).map(|(e, _)| e)
 }
 
+/// How strong the evidence for an error is, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorEvidence {
+    /// The first line of a longer first message: the thread's title, the member's summary.
+    Title,
+    /// The member's own words about the error.
+    Paraphrase,
+    /// Machine text: a log, transcript, trace, config dump, quoted or code-formatted message.
+    Machine,
+    /// The vendor's own error message.
+    Vendor,
+}
+
 /// [`error_in`] with the matching rules already known ([`Rules::errors_matching`]), and the
 /// byte range of the match.
 pub fn error_among(
@@ -21,21 +39,175 @@ pub fn error_among(
     text: &str,
     matching: &[usize],
 ) -> Option<(ErrorFound, std::ops::Range<usize>)> {
-    matching.iter().find_map(|&index| {
-        let rule = rules.errors.get(index)?;
-        let m = rule.patterns.iter().find_map(|re| re.find(text))?;
-        let phrase = error_phrase(text, m.range());
-        Some((
-            ErrorFound {
-                code: rule.id.clone(),
-                text: truncate(
-                    &neutralize_mentions(&secrets::redact(phrase)),
-                    ERROR_TEXT_MAX,
-                ),
-            },
-            m.range(),
-        ))
-    })
+    let lines = super::zones::lines(text);
+    best_error(rules, text, matching, &lines, false).map(|(e, r, _)| (e, r))
+}
+
+/// The error of one message, chosen by evidence: every match of every matching rule is a
+/// candidate; the strongest evidence wins ([`ErrorEvidence`]), then the rule's place in the
+/// file (specific before generic). A setting such as `timeout=300` is not an error. When the
+/// chosen wording names no service, the nearest mention of one picks IMAP or SMTP.
+pub fn best_error(
+    rules: &Rules,
+    text: &str,
+    matching: &[usize],
+    lines: &[Line<'_>],
+    first_message: bool,
+) -> Option<(ErrorFound, std::ops::Range<usize>, ErrorEvidence)> {
+    let title_end = (first_message && lines.len() > 1)
+        .then(|| text.find('\n'))
+        .flatten();
+    type Key = (
+        bool,
+        std::cmp::Reverse<usize>,
+        ErrorEvidence,
+        std::ops::Range<usize>,
+    );
+    let mut best: Option<Key> = None;
+    for &index in matching {
+        let Some(rule) = rules.errors.get(index) else {
+            continue;
+        };
+        for re in &rule.patterns {
+            for m in re.find_iter(text) {
+                if is_setting_key(text, m.range()) || negated_error(text, m.start()) {
+                    continue;
+                }
+                let zone = line_of(lines, m.start()).map_or(ZoneKind::Prose, |l| l.kind);
+                let line = line_text(text, m.range());
+                let evidence = if rule.vendor_wording.iter().any(|v| v.is_match(line)) {
+                    ErrorEvidence::Vendor
+                } else if title_end.is_some_and(|end| m.start() < end) {
+                    ErrorEvidence::Title
+                } else if zone != ZoneKind::Prose || quoted_in_prose(text, m.range()) {
+                    ErrorEvidence::Machine
+                } else {
+                    ErrorEvidence::Paraphrase
+                };
+                // Machine text and the vendor's wording outrank the member's summary; among
+                // those, the file's order decides (a Courier banner explains a settings error).
+                let strong = evidence >= ErrorEvidence::Machine;
+                let key = (strong, std::cmp::Reverse(index), evidence, m.range());
+                if best
+                    .as_ref()
+                    .is_none_or(|b| (key.0, key.1, key.2) > (b.0, b.1, b.2))
+                {
+                    best = Some(key);
+                }
+            }
+        }
+    }
+    let (_, std::cmp::Reverse(index), evidence, range) = best?;
+    let mut rule = rules.errors.get(index)?;
+    if let Some(other) = rule
+        .other_service
+        .as_deref()
+        .and_then(|id| rules.error(id))
+    {
+        if !names_a_service(&text[range.clone()])
+            && only_service_named(text, range.clone()) == Some(service_of_rule(other))
+        {
+            rule = other;
+        }
+    }
+    let phrase = error_phrase(text, range.clone());
+    Some((
+        ErrorFound {
+            code: rule.id.clone(),
+            text: truncate(
+                &neutralize_mentions(&secrets::redact(phrase)),
+                ERROR_TEXT_MAX,
+            ),
+        },
+        range,
+        evidence,
+    ))
+}
+
+fn line_of<'a>(lines: &'a [Line<'a>], at: usize) -> Option<&'a Line<'a>> {
+    let i = lines.partition_point(|l| l.start <= at);
+    lines.get(i.checked_sub(1)?)
+}
+
+fn line_text(text: &str, m: std::ops::Range<usize>) -> &str {
+    let start = text[..m.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[m.end..].find('\n').map_or(text.len(), |i| m.end + i);
+    &text[start..end]
+}
+
+/// `timeout=300`, `timeout: 0:00:20`, `"connTimeout": 100000`: a setting's name, not an error.
+fn is_setting_key(text: &str, m: std::ops::Range<usize>) -> bool {
+    let after = &text[m.end..];
+    let after = after.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'');
+    let after = after.trim_start_matches([' ', '\t']);
+    (after.starts_with('=') || after.starts_with(':') || after.starts_with("=>"))
+        && after
+            .trim_start_matches(['=', ':', '>', ' ', '\t', '"', '\''])
+            .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+}
+
+/// "no timeout", "not a timeout", "without any error": the member says it did not happen.
+fn negated_error(text: &str, at: usize) -> bool {
+    static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+        // Lower case only: "NO" in a transcript is the server refusing, not a negation.
+        Regex::new(r"\b(?:[Nn]o|[Nn]ot\s+an?|[Ww]ithout(?:\s+an?y?)?|[Nn]ever\s+an?y?)\s*$")
+            .expect("static regex")
+    });
+    let from = (at.saturating_sub(20)..=at)
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(at);
+    NEGATED.is_match(&text[from..at])
+}
+
+/// A message the member quotes or formats as code inside a prose line: `"..."`, `` `...` ``.
+fn quoted_in_prose(text: &str, m: std::ops::Range<usize>) -> bool {
+    let line_start = text[..m.start].rfind('\n').map_or(0, |i| i + 1);
+    let paragraph_start = text[..m.start].rfind("\n\n").map_or(0, |i| i + 2);
+    let before = &text[paragraph_start..m.start];
+    let line_before = &text[line_start..m.start];
+    let quotes = |s: &str| {
+        s.chars()
+            .filter(|c| matches!(c, '"' | '`' | '“' | '”' | '«' | '»'))
+            .count()
+    };
+    quotes(before) % 2 == 1 || line_before.trim_end().ends_with(':')
+}
+
+static SERVICE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?P<smtp>smtps?|outgoing|outbound|sending|send|sent|mailer|submission|sendmail|phpmailer|nodemailer|swift_?mailer|ehlo|helo|535|534|530|5\.7\.\d+)\b|\b(?P<imap>imaps?|incoming|inbound|receiving|receive|fetch(?:ing|mail)?|imap4(?:rev1)?|sync(?:ing|hroni[sz]e)?|idle|mailbox|authenticationfailed)\b")
+        .expect("static regex")
+});
+
+fn names_a_service(matched: &str) -> bool {
+    SERVICE_WORDS.is_match(matched)
+}
+
+fn service_of_rule(rule: &super::rules::ErrorRule) -> &'static str {
+    if rule.id.starts_with("smtp") {
+        "smtp"
+    } else {
+        "imap"
+    }
+}
+
+/// The one service named around the match: on its line, else in the whole message. `None` when both are named there, or neither.
+fn only_service_named(text: &str, m: std::ops::Range<usize>) -> Option<&'static str> {
+    let named = |hay: &str| {
+        let (mut smtp, mut imap) = (false, false);
+        for c in SERVICE_WORDS.captures_iter(hay) {
+            smtp |= c.name("smtp").is_some();
+            imap |= c.name("imap").is_some();
+        }
+        match (smtp, imap) {
+            (true, false) => Some(Some("smtp")),
+            (false, true) => Some(Some("imap")),
+            (true, true) => Some(None),
+            (false, false) => None,
+        }
+    };
+    named(line_text(text, m))
+        .or_else(|| named(text))
+        .flatten()
 }
 
 /// The error phrase around a match: its line, narrowed to the sentence that holds the match

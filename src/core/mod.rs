@@ -70,6 +70,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         })
         .collect();
 
+    let first_member_message = thread.member_messages().next().map_or(0, |(i, _)| i);
     for (index, message) in thread.member_messages() {
         let text = message.text.as_str();
         let lines = zones::lines(text);
@@ -93,7 +94,10 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         // The latest specific error wins; "unknown" only fills a gap.
         // One pass of the rules' patterns serves both the error and the checklist.
         let matches = rules.matching(text);
-        if let Some((found, span)) = classify::error_among(rules, text, &matches.errors) {
+        let first_message = index == first_member_message;
+        if let Some((found, span, _)) =
+            classify::best_error(rules, text, &matches.errors, &lines, first_message)
+        {
             if found.code != "unknown" || error.as_ref().is_none_or(|e| e.code == "unknown") {
                 evidence.error = Some(evidence_at(index, text, &lines, span));
                 error = Some(found);

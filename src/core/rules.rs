@@ -134,6 +134,12 @@ pub struct ErrorRule {
     pub title: String,
     pub step: Step,
     pub patterns: Vec<Regex>,
+    /// The vendor's own error message, as its connection screen shows it: the strongest
+    /// evidence of all.
+    pub vendor_wording: Vec<Regex>,
+    /// The same failure at the other service (`imap_auth_error` ↔ `smtp_auth_error`): when the
+    /// wording names no service, the nearest evidence in the message decides.
+    pub other_service: Option<String>,
     pub diagnosis: String,
     pub next_steps: Vec<String>,
     /// Escalate to moderators as soon as the items are complete, without further member steps.
@@ -472,6 +478,10 @@ struct ErrorRuleFile {
     step: Step,
     #[serde(default)]
     patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    vendor_wording: Vec<Spanned<String>>,
+    #[serde(default)]
+    other_service: Option<String>,
     diagnosis: String,
     next_steps: Vec<String>,
     #[serde(default)]
@@ -763,6 +773,8 @@ fn parse_errors(source: &Source, errors: &mut Vec<RuleError>) -> Vec<ErrorRule> 
         }
         rules.push(ErrorRule {
             patterns: source.regexes(&raw.id, &raw.patterns, errors),
+            vendor_wording: source.regexes(&raw.id, &raw.vendor_wording, errors),
+            other_service: raw.other_service,
             id: raw.id,
             title: raw.title,
             step: raw.step,
@@ -774,6 +786,17 @@ fn parse_errors(source: &Source, errors: &mut Vec<RuleError>) -> Vec<ErrorRule> 
     for code in REQUIRED_ERROR_CODES {
         if !seen.contains(code) {
             errors.push(source.error(None, Some(code), "required error code is not defined"));
+        }
+    }
+    for rule in &rules {
+        if let Some(other) = &rule.other_service {
+            if !seen.contains(other.as_str()) {
+                errors.push(source.error(
+                    None,
+                    Some(&rule.id),
+                    &format!("other_service {other:?} is not an error id in this file"),
+                ));
+            }
         }
     }
     rules

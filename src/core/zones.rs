@@ -88,6 +88,10 @@ static LOG: LazyLock<Regex> = LazyLock::new(|| {
             \[?\d{4}-\d{2}-\d{2}[T\s]\d{1,2}:\d{2}
           | \[?\d{1,2}[/.]\d{1,2}[/.]\d{2,4}[\s,]+\d{1,2}:\d{2}
           | \[\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]
+          | \[[^\]\n]{0,40}\d{1,2}:\d{2}(?::\d{2})?[^\]\n]{0,30}\]
+          | [A-Z],\s+\[\d{4}-\d{2}-\d{2}
+          | \S{0,40}\s*\|\s+\d{4}-\d{2}-\d{2}[T\s]\d{1,2}:\d{2}
+          | PHP\s+(?:Warning|Fatal\s+error|Notice|Parse\s+error)
           | \d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\s
           | (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+\d{1,2}:\d{2}
           | \[?(?:DEBUG|INFO|WARN|WARNING|ERROR|TRACE|FATAL|NOTICE|CRITICAL)\]?[\s:\-]
