@@ -54,7 +54,8 @@ pub fn best_error(
     lines: &[Line<'_>],
     first_message: bool,
 ) -> Option<(ErrorFound, std::ops::Range<usize>, ErrorEvidence)> {
-    let title_end = (first_message && lines.len() > 1)
+    // Only a prose first line is a title; a log line up top is evidence like any other.
+    let title_end = (first_message && lines.len() > 1 && lines[0].kind == ZoneKind::Prose)
         .then(|| text.find('\n'))
         .flatten();
     type Key = (
@@ -174,12 +175,21 @@ fn quoted_in_prose(text: &str, m: std::ops::Range<usize>) -> bool {
 }
 
 static SERVICE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?P<smtp>smtps?|outgoing|outbound|sending|send|sent|mailer|submission|sendmail|phpmailer|nodemailer|swift_?mailer|ehlo|helo|535|534|530|5\.7\.\d+)\b|\b(?P<imap>imaps?|incoming|inbound|receiving|receive|fetch(?:ing|mail)?|imap4(?:rev1)?|sync(?:ing|hroni[sz]e)?|idle|mailbox|authenticationfailed)\b")
+    Regex::new(r"(?i)\b(?P<smtp>smtps?|outgoing|outbound|sending|mailer|submission|sendmail|phpmailer|nodemailer|swift_?mailer|ehlo|helo|535|534|530|5\.7\.\d+)\b|\b(?P<imap>imaps?|incoming|inbound|receiving|receive|fetch(?:ing|mail)?|imap4(?:rev1)?|sync(?:ing|hroni[sz]e)?|idle|mailbox|authenticationfailed)\b")
         .expect("static regex")
 });
 
 fn names_a_service(matched: &str) -> bool {
     SERVICE_WORDS.is_match(matched)
+}
+
+/// A service word that is part of a host name (`smtp-mail.outlook.com`) names a server, not
+/// the step that failed.
+fn in_host_name(hay: &str, word: std::ops::Range<usize>) -> bool {
+    let before = hay[..word.start].chars().next_back();
+    let mut after = hay[word.end..].chars();
+    matches!(before, Some('.' | '-' | '@' | '/'))
+        || (matches!(after.next(), Some('.' | '-')) && after.next().is_some_and(char::is_alphanumeric))
 }
 
 fn service_of_rule(rule: &super::rules::ErrorRule) -> &'static str {
@@ -195,6 +205,10 @@ fn only_service_named(text: &str, m: std::ops::Range<usize>) -> Option<&'static 
     let named = |hay: &str| {
         let (mut smtp, mut imap) = (false, false);
         for c in SERVICE_WORDS.captures_iter(hay) {
+            let Some(word) = c.get(0) else { continue };
+            if in_host_name(hay, word.range()) {
+                continue;
+            }
             smtp |= c.name("smtp").is_some();
             imap |= c.name("imap").is_some();
         }
