@@ -171,7 +171,8 @@ fn quoted_in_prose(text: &str, m: std::ops::Range<usize>) -> bool {
             .filter(|c| matches!(c, '"' | '`' | '“' | '”' | '«' | '»'))
             .count()
     };
-    quotes(before) % 2 == 1 || line_before.trim_end().ends_with(':')
+    // After "Error:" or "it says:", the rest of the line is the message itself.
+    quotes(before) % 2 == 1 || line_before.contains(": ") || line_before.trim_end().ends_with(':')
 }
 
 static SERVICE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
