@@ -64,6 +64,9 @@ pub struct Settings {
     same_server: bool,
     context: Option<Service>,
     at: At,
+    /// Every server named as a setting or in a log, in order: the provider may be known from a
+    /// host even when its port is not.
+    mentioned: Vec<String>,
     /// Hosts with non-ASCII characters: flagged, never used as a server.
     pub suspicious: Vec<String>,
 }
@@ -100,6 +103,11 @@ impl Settings {
             },
             evidence,
         ))
+    }
+
+    /// Every host named, as a setting or in a log, in order.
+    pub fn mentioned_hosts(&self) -> impl Iterator<Item = &str> {
+        self.mentioned.iter().map(String::as_str)
     }
 
     /// A host given for a service but no port (the bot asks for it).
@@ -205,6 +213,9 @@ impl Settings {
             }
             if not_a_setting(text, host.start) {
                 continue;
+            }
+            if !self.mentioned.contains(&host.name) {
+                self.mentioned.push(host.name.clone());
             }
             let by_scheme = host.scheme;
             let by_name = service_of_host(&host.name);
@@ -1123,9 +1134,9 @@ mod tests {
 
     #[test]
     fn label_at_the_end_of_a_sentence() {
-        let s = scan("secure.emailsrv.com port 993 for IMAP, secure.emailsrv.com 465 for SMTP. It timed out.");
-        assert_eq!(s.imap(), ep("secure.emailsrv.com", 993));
-        assert_eq!(s.smtp(), ep("secure.emailsrv.com", 465));
+        let s = scan("secure.emailsrvr.com port 993 for IMAP, secure.emailsrvr.com 465 for SMTP. It timed out.");
+        assert_eq!(s.imap(), ep("secure.emailsrvr.com", 993));
+        assert_eq!(s.smtp(), ep("secure.emailsrvr.com", 465));
     }
 
     #[test]

@@ -160,7 +160,13 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         .chain(smtp.iter())
         .map(|e| e.host.as_str())
         .collect();
-    let by_settings = classify::provider(rules, &hosts, email_domain.as_deref());
+    let mentioned: Vec<&str> = settings.mentioned_hosts().collect();
+    let by_settings = classify::provider(rules, &hosts, email_domain.as_deref()).or_else(|| {
+        mentioned
+            .iter()
+            .find_map(|h| rules.provider_by_host(h))
+            .filter(|_| named_provider.is_none())
+    });
     let provider = match (by_settings, named_provider) {
         (Some(p), _) => {
             evidence.provider = hosts
