@@ -253,6 +253,57 @@ fn sentence_ends(s: &str) -> impl Iterator<Item = usize> + '_ {
         .filter(move |&i| s[i + 1..].chars().next().is_none_or(char::is_whitespace))
 }
 
+/// A provider named in a sentence that is about something else: a comparison ("it works with
+/// Gmail"), the past ("we had Gmail years ago"), a negation ("it's NOT Outlook"), or another
+/// account ("my other servers, iCloud, work").
+static NAMED_ASIDE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:works?|working|worked|fine|other|not|isn'?t|aren'?t|never|no\s+longer|instead|years?\s+ago|used\s+to|previously|formerly|before|than|vs\.?|versus|compared|unlike|migrat\w*|moved?\s+from|switch\w*\s+from|support|help\s*desk|article|guide|docs?)\b",
+    )
+    .expect("static regex")
+});
+
+/// "Outlook" used as the desktop program: "in Outlook", "my outlook", "logging into Outlook".
+static OUTLOOK_THE_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:in|into|my|configure|configured|desktop|the|with|via|using|from)\s+(?:ms\s+|microsoft\s+)?$")
+        .expect("static regex")
+});
+
+/// The provider the member says they are on, from their own words: the latest mention that is
+/// not part of a host or an address, not an aside, and not Outlook the program.
+pub fn provider_named<'r>(
+    rules: &'r Rules,
+    text: &str,
+) -> Option<(&'r Provider, std::ops::Range<usize>)> {
+    rules
+        .provider_names_in(text)
+        .into_iter()
+        .filter(|(_, r)| {
+            let before = text[..r.start].chars().next_back();
+            let mut after = text[r.end..].chars();
+            let in_host = matches!(before, Some('.' | '@' | '-' | '/' | '_'))
+                || matches!(after.next(), Some('.' | '@' | '-' | '_'))
+                    && after.next().is_some_and(char::is_alphanumeric);
+            if in_host {
+                return false;
+            }
+            let sentence_start = text[..r.start]
+                .rfind(['.', '!', '?', '\n', ';'])
+                .map_or(0, |i| i + 1);
+            let sentence_end = text[r.end..]
+                .find(['!', '?', '\n', ';'])
+                .or_else(|| text[r.end..].find(". "))
+                .map_or(text.len(), |i| r.end + i);
+            let sentence = &text[sentence_start..sentence_end];
+            if NAMED_ASIDE.is_match(sentence) {
+                return false;
+            }
+            let word = text[r.clone()].to_ascii_lowercase();
+            !(word == "outlook" && OUTLOOK_THE_CLIENT.is_match(&text[sentence_start..r.start]))
+        })
+        .last()
+}
+
 /// The provider: from the server the member typed first, else from the email domain.
 pub fn provider<'r>(
     rules: &'r Rules,

@@ -349,6 +349,7 @@ static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
           | \bno\s+(?:setting|option|field|server|host|such|mention)s?\b[^,.;:]{0,20}
           | \bthere'?s\s+no\b[^,.;:]{0,25}
           | \b(?:don'?t|doesn'?t|didn'?t|do\s+not|does\s+not|did\s+not)\s+(?:use|have|see|want|need|mean)
+          | \b(?:says?|said|suggests?|suggested|recommends?|recommended|told\s+(?:me|us))\s+(?:to\s+)?(?:use|try|enter|set|put)
         )
         (?:\s+(?:even|the|a|an|any|using|use|used|set\s+to|called|named|like|to|be|as|on|port|server|host|with|anything))*
         \s*[`'"“(*]*\s*$"#,

@@ -88,7 +88,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
                 email_domain = Some(domain);
             }
         }
-        if let Some((provider, span)) = rules.provider_named_in(text) {
+        if let Some((provider, span)) = classify::provider_named(rules, text) {
             named_provider = Some((provider, evidence_at(index, text, &lines, span)));
         }
         // The latest specific error wins; "unknown" only fills a gap.

@@ -391,18 +391,19 @@ impl Rules {
         }
     }
 
-    /// The provider a member names in prose ("we're on O365"): the latest mention in `text`,
-    /// with its byte range.
-    pub fn provider_named_in(&self, text: &str) -> Option<(&Provider, std::ops::Range<usize>)> {
-        self.providers
+    /// Every place a member names a provider in `text` ("we're on O365"), in order.
+    pub fn provider_names_in(&self, text: &str) -> Vec<(&Provider, std::ops::Range<usize>)> {
+        let mut out: Vec<(&Provider, std::ops::Range<usize>)> = self
+            .providers
             .iter()
             .flat_map(|p| {
                 p.name_patterns
                     .iter()
-                    .filter_map(|re| re.find_iter(text).last())
-                    .map(move |m| (p, m.range()))
+                    .flat_map(move |re| re.find_iter(text).map(move |m| (p, m.range())))
             })
-            .max_by_key(|(_, r)| r.start)
+            .collect();
+        out.sort_by_key(|(_, r)| r.start);
+        out
     }
 
     pub fn error(&self, id: &str) -> Option<&ErrorRule> {
