@@ -36,6 +36,29 @@ fn line_at<'a>(lines: &'a [zones::Line<'a>], text: &str, at: usize) -> Option<&'
     (at <= line_end).then_some(line)
 }
 
+/// `text` with everything but the member's own words (prose, quotes, tables, signature) blanked
+/// out, offsets unchanged: a checklist point is confirmed in a sentence, never in a log line or a
+/// config dump that happens to say "checked" and "server".
+fn spoken_only(text: &str, lines: &[zones::Line<'_>]) -> String {
+    use zones::ZoneKind as Z;
+    if lines
+        .iter()
+        .all(|l| matches!(l.kind, Z::Prose | Z::Quote | Z::Table | Z::Signature))
+    {
+        return text.to_string();
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for line in lines {
+        if matches!(line.kind, Z::Log | Z::Trace | Z::Code | Z::Config | Z::Screenshot) {
+            for b in &mut bytes[line.start..line.start + line.text.len()] {
+                *b = b' ';
+            }
+        }
+    }
+    // Only whole lines were blanked, each with ASCII spaces: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+}
+
 /// Evidence for the value at `range` of message `message`.
 fn evidence_at(
     message: usize,
@@ -109,10 +132,11 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
             .filter(|a| items::is_screenshot(a))
             .count();
         let before = checklist;
-        confirmations::scan_among(rules, text, &matches.checklist, &mut checklist);
+        let spoken = spoken_only(text, &lines);
+        confirmations::scan_among(rules, &spoken, &matches.checklist, &mut checklist);
         for item in &rules.checklist.items {
             if checklist.get(&item.id) && !before.get(&item.id) {
-                if let Some(span) = confirmations::first_match(rules, &item.id, text) {
+                if let Some(span) = confirmations::first_match(rules, &item.id, &spoken) {
                     evidence
                         .checklist
                         .insert(item.id.clone(), evidence_at(index, text, &lines, span));
