@@ -25,6 +25,8 @@ use super::zones::{Line, ZoneKind};
 pub enum Service {
     Imap,
     Smtp,
+    /// POP3 settings: read so that they are not taken for IMAP or SMTP, then dropped.
+    Pop,
 }
 
 /// How much a candidate value is believed. Higher wins; among equals, the later one.
@@ -85,6 +87,7 @@ impl Settings {
         let (own_host, port, other_host) = match service {
             Service::Imap => (&self.imap_host, &self.imap_port, &self.smtp_host),
             Service::Smtp => (&self.smtp_host, &self.smtp_port, &self.imap_host),
+            Service::Pop => return None,
         };
         let port = port.as_ref()?;
         let host = own_host
@@ -150,6 +153,8 @@ impl Settings {
                 self.scan_table(&table);
             } else if is_tab_row(line.text) {
                 self.scan_line(&line.text.replace('\t', " | "));
+            } else if let Some((service, value)) = config_key_service(line.text) {
+                self.scan_segment(value, Some(service));
             } else {
                 self.scan_line(line.text);
             }
@@ -190,6 +195,16 @@ impl Settings {
         for segment in segments(line) {
             if let Some(service) = segment.service {
                 self.context = Some(service);
+            }
+            // "In Outlook I use POP3: pop.x.com 995. In HubSpot I entered ...": the POP3 label
+            // ends with its sentence.
+            if segment.service.or(self.context) == Some(Service::Pop) {
+                if let Some(end) = segment.text.find(". ") {
+                    self.scan_segment(&segment.text[..end + 1], Some(Service::Pop));
+                    self.context = None;
+                    self.scan_segment(&segment.text[end + 1..], None);
+                    continue;
+                }
             }
             self.scan_segment(segment.text, segment.service.or(self.context));
         }
@@ -242,7 +257,15 @@ impl Settings {
             if not_a_setting(text, at) {
                 continue;
             }
-            let which = service.or_else(|| service_of_port(port));
+            // "imap.x.com 993 and smtp.x.com 587": a port follows the server it belongs to.
+            let after_named_host = hosts
+                .iter()
+                .rev()
+                .find(|h| h.start < at && !h.suspicious)
+                .and_then(|h| h.scheme.or_else(|| service_of_host(&h.name)));
+            let which = after_named_host
+                .or(service)
+                .or_else(|| service_of_port(port));
             if let Some(s) = which {
                 self.set_port(s, port, false);
             }
@@ -294,6 +317,7 @@ impl Settings {
         match service {
             Service::Imap => keep_stronger(&mut self.imap_host, slot),
             Service::Smtp => keep_stronger(&mut self.smtp_host, slot),
+            Service::Pop => {}
         }
     }
 
@@ -307,8 +331,42 @@ impl Settings {
         match service {
             Service::Imap => keep_stronger(&mut self.imap_port, slot),
             Service::Smtp => keep_stronger(&mut self.smtp_port, slot),
+            Service::Pop => {}
         }
     }
+}
+
+/// The key of a config or env line names the service: `IMAP_HOST=`, `SMTP__HOST=`,
+/// `smtp.host:`, `$config['imap_host'] =`, `MAIL_PORT=` (Laravel's and Django's mail settings
+/// are for sending). Returns the service and the value.
+fn config_key_service(line: &str) -> Option<(Service, &str)> {
+    static KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\s*(?:export\s+|set\s+|-\s+|\$\w+\[|\$)?["']?(?P<key>[A-Za-z_][\w.\-]*(?:->[A-Za-z_]\w*)?)["']?\]?\s*(?:=>|=|:)\s*"#)
+            .expect("static regex")
+    });
+    let caps = KEY.captures(line)?;
+    let key = caps.name("key")?.as_str().to_ascii_lowercase();
+    // `smtp.gmail.com:465` is a server and its port, not a key and its value.
+    if !hosts(&key).is_empty() {
+        return None;
+    }
+    let value = &line[caps.get(0)?.end()..];
+    let service = if ["imap", "incoming", "inbound", "receiv", "fetch"]
+        .iter()
+        .any(|w| key.contains(w))
+    {
+        Service::Imap
+    } else if key.contains("pop") {
+        Service::Pop
+    } else if ["smtp", "outgoing", "outbound", "mail", "send", "relay", "submission"]
+        .iter()
+        .any(|w| key.contains(w))
+    {
+        Service::Smtp
+    } else {
+        return None;
+    };
+    Some((service, value))
 }
 
 /// A later candidate replaces an earlier one unless the earlier one is stronger.
@@ -333,6 +391,7 @@ static SAME_SERVER: LazyLock<Regex> = LazyLock::new(|| {
         \bsame\s+(?:server|host|hostname|name|address)\b.{0,30}\b(?:outgoing|incoming|smtp|imap|both|sending|receiving)\b
       | \b(?:outgoing|incoming|smtp|imap)\b.{0,30}\b(?:is|are|uses?|has)\s+(?:the\s+)?same\b
       | \bsame\s+(?:server|host)\s+for\s+both\b
+      | \b(?:m[êe]me\s+serveur|mismo\s+servidor|mesmo\s+servidor|(?:gleiche|selbe)n?\s+server)\b
       | \bboth\b.{0,20}\b(?:use|on)\s+(?:the\s+)?same\s+(?:server|host)",
     )
     .expect("static regex")
@@ -357,6 +416,14 @@ static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// A value the member has moved on from: "587 was what I tried yesterday".
+static OLD_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\S*\s+(?:was|were)\s+(?:what\s+(?:i|we)\s+(?:tried|used|had)|the\s+old|wrong|before|yesterday|my\s+first\s+try)",
+    )
+    .expect("static regex")
+});
+
 /// A question about a value rather than a statement of it: "should I use 587?".
 static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -377,9 +444,18 @@ fn not_a_setting(text: &str, at: usize) -> bool {
     if NEGATED_BEFORE.is_match(clause) {
         return true;
     }
+    if OLD_AFTER.is_match(&text[at..]) {
+        return true;
+    }
     // A question: the sentence that holds the value ends with '?'.
     let after = &text[at..];
-    let sentence_end = after.find(['?', '!', '\n']).or_else(|| after.find(". "));
+    let sentence_end = [
+        after.find(['?', '!', '\n']),
+        after.find(". "),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     let is_question = sentence_end.is_some_and(|i| after[i..].starts_with('?'));
     let sentence_start = before
         .rfind(['.', '!', '?', '\n'])
@@ -405,7 +481,7 @@ fn cells(row: &str) -> Vec<&str> {
 
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission)\b",
+        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission|pop3s?|entrante|saliente|entrant|sortant|eingehend|ausgehend|posteingangsserver|postausgangsserver|posteingang|postausgang|sa[ií]da|env[ií]o|envoi)\b",
     )
     .expect("static regex")
 });
@@ -415,10 +491,11 @@ fn label_service(word: &str) -> Option<Service> {
     if part_of_host(word, m.start(), m.end()) {
         return None;
     }
-    Some(match m.as_str().to_ascii_lowercase().as_str() {
-        "imap" | "imaps" | "incoming" | "inbound" | "receiving" => Service::Imap,
-        _ => Service::Smtp,
-    })
+    let word = m.as_str().to_lowercase();
+    LABEL_WORDS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, s)| *s)
 }
 
 /// "imap" in `imap.gmail.com` is part of a host name, not a label; "for IMAP." is a label.
@@ -428,10 +505,21 @@ fn part_of_host(text: &str, start: usize, end: usize) -> bool {
     let (b1, b2) = (before.next(), before.next());
     let (a1, a2) = (after.next(), after.next());
     let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    // "SMTP-Server" and "IMAP-Port" are labels; `smtp-mail.outlook.com` is a host: a hyphen
+    // joins a label to a host name only in a word with a dot.
+    let token_start = text[..start]
+        .rfind(char::is_whitespace)
+        .map_or(0, |i| i + 1);
+    let token_end = text[end..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |i| end + i);
+    let dotted = text[token_start..token_end]
+        .trim_end_matches(['.', ',', ':', ';', ')'])
+        .contains('.');
     matches!(b1, Some('@') | Some('/'))
-        || (matches!(b1, Some('.') | Some('-')) && alnum(b2))
+        || (b1 == Some('.') || b1 == Some('-') && dotted) && alnum(b2)
         || matches!(a1, Some('@'))
-        || (matches!(a1, Some('.') | Some('-')) && alnum(a2))
+        || (a1 == Some('.') || a1 == Some('-') && dotted) && alnum(a2)
         || alnum(a1)
 }
 
@@ -448,6 +536,23 @@ const LABEL_WORDS: &[(&str, Service)] = &[
     ("outbound", Service::Smtp),
     ("sending", Service::Smtp),
     ("submission", Service::Smtp),
+    ("pop3", Service::Pop),
+    ("pop3s", Service::Pop),
+    ("entrante", Service::Imap),
+    ("saliente", Service::Smtp),
+    ("entrant", Service::Imap),
+    ("sortant", Service::Smtp),
+    ("eingehend", Service::Imap),
+    ("ausgehend", Service::Smtp),
+    ("posteingangsserver", Service::Imap),
+    ("postausgangsserver", Service::Smtp),
+    ("posteingang", Service::Imap),
+    ("postausgang", Service::Smtp),
+    ("saida", Service::Smtp),
+    ("saída", Service::Smtp),
+    ("envio", Service::Smtp),
+    ("envoi", Service::Smtp),
+    ("envío", Service::Smtp),
 ];
 
 fn is_word_byte(b: u8) -> bool {
@@ -472,9 +577,8 @@ fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, Service)> + '
                 i += 1;
             }
             let word = &b[start..i];
-            // Every label starts with i, s, o or r and has four to ten letters.
-            if (4..=10).contains(&word.len()) && matches!(word[0] | 0x20, b'i' | b's' | b'o' | b'r')
-            {
+            // Every label has four to eighteen letters.
+            if (4..=18).contains(&word.len()) {
                 if let Some((_, service)) = LABEL_WORDS
                     .iter()
                     .find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(word))
@@ -521,7 +625,18 @@ fn segments(line: &str) -> Vec<Segment<'_>> {
     for (i, &(lstart, lend, service)) in labels.iter().enumerate() {
         let before = &line[start..lstart];
         let lead = line[..lstart].trim_end().to_ascii_lowercase();
-        let backward = (lead.ends_with(" for") || lead.ends_with('(') || lead.ends_with(" as"))
+        // "993 for IMAP", "993 (IMAP)", "x.com 993 incoming, y.com 465 outgoing": a label that
+        // ends its clause names what came before it.
+        let ends_clause = line[lend..]
+            .trim_start()
+            .chars()
+            .next()
+            .is_none_or(|c| matches!(c, ',' | ';' | '.' | ')' | '/'));
+        let backward = ([" for", " pour", " para", " für", " as"]
+            .iter()
+            .any(|w| lead.ends_with(w))
+            || lead.ends_with('(')
+            || ends_clause)
             && has_host_or_port(before)
             && current.is_none();
         if backward {
@@ -556,6 +671,7 @@ fn service_of_port(port: u16) -> Option<Service> {
     match port {
         993 | 143 | 1143 => Some(Service::Imap),
         465 | 587 | 25 | 2525 | 1025 => Some(Service::Smtp),
+        110 | 995 => Some(Service::Pop),
         _ => None,
     }
 }
@@ -567,6 +683,7 @@ fn service_of_host(host: &str) -> Option<Service> {
         "smtp" | "smtps" | "smtpout" | "smtp-mail" | "smtppro" | "relay" | "submission" => {
             Some(Service::Smtp)
         }
+        "pop" | "pop3" | "pop3s" => Some(Service::Pop),
         _ => None,
     }
 }
@@ -691,8 +808,17 @@ fn host_matches(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
     out
 }
 
-/// The URL scheme right before `at` (`imaps://`, `smtp://user@`), with the service it names.
-fn scheme_before(text: &str, at: usize) -> Option<Option<Service>> {
+/// What a URL scheme right before a host says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// A mail URL (`imaps://`, `smtp://`, `ssl://`, `tls://`), with the service it names.
+    Mail(Option<Service>),
+    /// A web page or an address: not a server setting.
+    Web,
+}
+
+/// The URL scheme right before `at` (`imaps://`, `smtp://user@`).
+fn scheme_before(text: &str, at: usize) -> Option<Scheme> {
     static SCHEME: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/@]*@)?$")
             .expect("static regex")
@@ -702,15 +828,40 @@ fn scheme_before(text: &str, at: usize) -> Option<Option<Service>> {
     let caps = SCHEME.captures(&text[from..at])?;
     let scheme = caps.get(1)?.as_str().to_ascii_lowercase();
     Some(match scheme.as_str() {
-        "imap" | "imaps" => Some(Service::Imap),
-        "smtp" | "smtps" | "submission" | "submissions" => Some(Service::Smtp),
-        _ => None,
+        "imap" | "imaps" => Scheme::Mail(Some(Service::Imap)),
+        "smtp" | "smtps" | "submission" | "submissions" => Scheme::Mail(Some(Service::Smtp)),
+        "pop3" | "pop3s" => Scheme::Mail(Some(Service::Pop)),
+        "http" | "https" | "mailto" => Scheme::Web,
+        _ => Scheme::Mail(None),
     })
 }
 
 /// Words before an IP literal that make it a version: "version 3.14.0.2", "v1.2.3.4".
 static VERSION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:\b(?:v|ver|version|versión|release|build|update|firmware|thunderbird|outlook|office|windows|ios|android|macos|php|java|python|node|chrome|firefox)\s*[:#]?\s*|[vV])$")
+        .expect("static regex")
+});
+
+/// Names of variables and objects that code puts before `.host`, `.server` or `.email`.
+const CODE_OBJECTS: &[&str] = &[
+    "args", "self", "this", "config", "conf", "cfg", "settings", "options", "opts", "params",
+    "env", "process", "app", "req", "res", "ctx", "data", "obj", "mail", "smtp", "imap", "user",
+    "account", "server", "client", "transport", "message", "msg", "form", "request", "response",
+];
+
+/// An intranet name (`relay.corp.local`): not under a public suffix, and still the server a
+/// member typed. The probe refuses it; triage still reports it.
+fn under_private_suffix(name: &str) -> bool {
+    const PRIVATE: &[&str] = &[
+        "local", "lan", "internal", "intranet", "corp", "home", "localdomain", "private",
+    ];
+    let mut labels = name.rsplit('.');
+    labels.next().is_some_and(|tld| PRIVATE.contains(&tld)) && name.split('.').count() >= 2
+}
+
+/// "IP", "IP address", "from" before an address: the member's or a client's address.
+static OWN_IP_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:\bips?\b|\bip[ -]?(?:address|adresse|adresa)\b|\bfrom\b|\brip=|\blip=|\bclient\b)[^\n.,;]{0,16}$")
         .expect("static regex")
 });
 
@@ -750,7 +901,7 @@ fn hosts(text: &str) -> Vec<HostToken> {
         if scheme.is_none() && matches!(prev, Some('@') | Some('/') | Some('.')) {
             continue;
         }
-        if scheme == Some(None) {
+        if scheme == Some(Scheme::Web) {
             continue;
         }
         let after = &text[host.end..];
@@ -760,7 +911,12 @@ fn hosts(text: &str) -> Vec<HostToken> {
             continue;
         }
         // A dotted name right before `(` or `::` is a call or a class path: `Service.connect(`.
-        if after.starts_with('(') || after.starts_with("::") {
+        // One in brackets is a server's own name quoted in its reply:
+        // `[BN8PR04CA0012.namprd04.prod.outlook.com]`.
+        if after.starts_with('(')
+            || after.starts_with("::")
+            || prev == Some('[') && after.starts_with(']')
+        {
             continue;
         }
         let lower = raw.to_lowercase();
@@ -769,6 +925,17 @@ fn hosts(text: &str) -> Vec<HostToken> {
         }
         let tld = lower.rsplit('.').next().unwrap_or("");
         if NOT_A_TLD.contains(&tld) {
+            continue;
+        }
+        let first_label = lower.split('.').next().unwrap_or("");
+        // A web site, a variable's field (`args.host`, `config.smtp`), or a reply code glued to
+        // the server's greeting (`250-mx.acme.com`).
+        if first_label == "www"
+            || lower.split('.').count() == 2 && CODE_OBJECTS.contains(&first_label)
+            || first_label.len() > 4
+                && first_label.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+                && first_label.as_bytes()[3] == b'-'
+        {
             continue;
         }
         if NOT_A_SERVER.iter().any(|d| {
@@ -804,8 +971,23 @@ fn hosts(text: &str) -> Vec<HostToken> {
                     continue;
                 }
                 weak = port_digits.is_none() && scheme.is_none();
+                // The member's own address ("our fixed IP is 192.0.2.1"), or a client's address
+                // and source port in a log line, is not a server.
+                if OWN_IP_BEFORE.is_match(&text[..host.start])
+                    || port_digits.as_ref().is_some_and(|r| {
+                        text[r.clone()]
+                            .parse::<u16>()
+                            .is_ok_and(|p| !WELL_KNOWN_PORTS.contains(&p))
+                    })
+                {
+                    continue;
+                }
             }
-        } else if name.is_ascii() && !under_public_suffix(&name) && !mistyped_server(&name, raw, port_digits.is_some()) {
+        } else if name.is_ascii()
+            && !under_public_suffix(&name)
+            && !under_private_suffix(&name)
+            && !mistyped_server(&name, raw, port_digits.is_some())
+        {
             // File names, class paths and made-up words: `settings.yaml`,
             // `javax.mail.MessagingException`, `imaplib.IMAP4.error`.
             continue;
@@ -818,7 +1000,10 @@ fn hosts(text: &str) -> Vec<HostToken> {
             name,
             port,
             start: host.start,
-            scheme: scheme.flatten(),
+            scheme: match scheme {
+                Some(Scheme::Mail(service)) => service,
+                _ => None,
+            },
             weak,
         });
     }
