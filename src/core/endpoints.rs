@@ -237,13 +237,19 @@ impl Settings {
             let by_port = host.port.and_then(service_of_port);
             // A URL scheme or a name made for one service ("smtp.") outweighs a label: "IMAP
             // error with imap.x.com:993 and smtp.x.com:587" lists both servers on one line.
-            let which = by_scheme.or(by_name).or(service).or(by_port);
-            let weak = host.weak && host.port.is_none() && service.is_none();
+            let which = if host.weak {
+                by_scheme.or(by_port).or(service)
+            } else {
+                by_scheme.or(by_name).or(service).or(by_port)
+            };
+            // An address is weaker than a name: "connect ECONNREFUSED 198.51.100.23:993" is the
+            // name the member typed, resolved.
+            let weak = host.weak;
             match which {
                 Some(s) => {
                     self.set_host(s, &host.name, weak);
                     if let Some(port) = host.port {
-                        self.set_port(s, port, false);
+                        self.set_port(s, port, weak);
                         attached = true;
                     }
                 }
@@ -436,9 +442,10 @@ static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
 fn not_a_setting(text: &str, at: usize) -> bool {
     // The clause before the value: back to the last comma, semicolon or sentence end.
     let before = &text[..at];
-    let clause_start = before
-        .rfind([',', ';', '!', '?'])
-        .or_else(|| before.rfind(". "))
+    let clause_start = [before.rfind([',', ';', '!', '?', ':']), before.rfind(". ")]
+        .into_iter()
+        .flatten()
+        .max()
         .map_or(0, |i| i + 1);
     let clause = &before[clause_start..];
     if NEGATED_BEFORE.is_match(clause) {
@@ -516,7 +523,9 @@ fn part_of_host(text: &str, start: usize, end: usize) -> bool {
     let dotted = text[token_start..token_end]
         .trim_end_matches(['.', ',', ':', ';', ')'])
         .contains('.');
-    matches!(b1, Some('@') | Some('/'))
+    // `imaps://host` is a URL's scheme, read with its host.
+    text[end..].starts_with("://")
+        || matches!(b1, Some('@') | Some('/'))
         || (b1 == Some('.') || b1 == Some('-') && dotted) && alnum(b2)
         || matches!(a1, Some('@'))
         || (a1 == Some('.') || a1 == Some('-') && dotted) && alnum(a2)
@@ -970,7 +979,7 @@ fn hosts(text: &str) -> Vec<HostToken> {
                 {
                     continue;
                 }
-                weak = port_digits.is_none() && scheme.is_none();
+                weak = scheme.is_none();
                 // The member's own address ("our fixed IP is 192.0.2.1"), or a client's address
                 // and source port in a log line, is not a server.
                 if OWN_IP_BEFORE.is_match(&text[..host.start])
