@@ -65,6 +65,9 @@ pub struct Settings {
     /// The member said outgoing uses the same server as incoming (or the reverse).
     same_server: bool,
     context: Option<Service>,
+    /// The line being read labels both services ("server x, 993 for IMAP and 465 for SMTP"):
+    /// a server named there without a port of its own serves both.
+    line_names_both: bool,
     at: At,
     /// Every server named as a setting or in a log, in order: the provider may be known from a
     /// host even when its port is not.
@@ -188,11 +191,15 @@ impl Settings {
 
     fn scan_line(&mut self, line: &str) {
         // Fast path: most lines hold no service label, and then the whole line is one segment.
+        self.line_names_both = false;
         if line.is_ascii() && !ascii_labels(line).any(|_| true) {
             self.scan_segment(line, self.context);
             return;
         }
-        for segment in segments(line) {
+        let segments = segments(line);
+        self.line_names_both = segments.iter().any(|s| s.service == Some(Service::Imap))
+            && segments.iter().any(|s| s.service == Some(Service::Smtp));
+        for segment in segments {
             if let Some(service) = segment.service {
                 self.context = Some(service);
             }
@@ -248,6 +255,13 @@ impl Settings {
             match which {
                 Some(s) => {
                     self.set_host(s, &host.name, weak);
+                    if self.line_names_both
+                        && by_name.is_none()
+                        && by_scheme.is_none()
+                        && host.port.is_none()
+                    {
+                        self.set_shared_host(&host.name, weak);
+                    }
                     if let Some(port) = host.port {
                         self.set_port(s, port, weak);
                         attached = true;
