@@ -29,8 +29,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
         /// Print one JSON object instead of a readable report.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "explain")]
         json: bool,
+        /// Say, for each field found, which message, zone and words it was taken from.
+        #[arg(long)]
+        explain: bool,
         /// Thread file: JSON `{"messages":[...]}` or plain text; `-` reads stdin.
         file: String,
     },
@@ -89,7 +92,12 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Triage { rules, json, file } => triage(rules.as_deref(), json, &file),
+        Command::Triage {
+            rules,
+            json,
+            explain,
+            file,
+        } => triage(rules.as_deref(), json, explain, &file),
         Command::Rules {
             command: RulesCommand::Check { dir },
         } => rules_check(dir.as_deref().unwrap_or(Path::new("rules"))),
@@ -109,7 +117,7 @@ pub fn main() -> i32 {
     }
 }
 
-fn triage(rules: Option<&Path>, json: bool, file: &str) -> i32 {
+fn triage(rules: Option<&Path>, json: bool, explain: bool, file: &str) -> i32 {
     let rules = match rules {
         Some(dir) => rules_dir::load(dir),
         None => rules_dir::embedded(),
@@ -144,6 +152,8 @@ fn triage(rules: Option<&Path>, json: bool, file: &str) -> i32 {
                 return 2;
             }
         }
+    } else if explain {
+        print!("{}", report.explain());
     } else {
         print!("{}", report.to_text());
     }

@@ -146,6 +146,74 @@ pub struct Report {
 }
 
 impl Report {
+    /// Why each field was chosen, in words: the value, then the message, zone and excerpt it
+    /// was taken from. Fields not found say so.
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        let value = |field: &str| -> Option<String> {
+            match field {
+                "hub_id" => self.hub_id.clone(),
+                "imap" => self.imap.as_ref().map(Endpoint::to_string),
+                "smtp" => self.smtp.as_ref().map(Endpoint::to_string),
+                "email_domain" => self.email_domain.clone(),
+                "provider" => self.provider.clone(),
+                "error" => self.error.as_ref().map(|e| e.code.clone()),
+                other => other
+                    .strip_prefix("checklist.")
+                    .filter(|id| self.checklist.get(id))
+                    .map(|_| "confirmed".to_string()),
+            }
+        };
+        let entries = self.evidence.entries();
+        for field in ["hub_id", "imap", "smtp", "email_domain", "provider", "error"] {
+            match (value(field), entries.iter().find(|(k, _)| k == field)) {
+                (Some(v), Some((_, e))) => {
+                    let _ = writeln!(
+                        out,
+                        "{field}: {v}\n    from message {} ({}): \"{}\"",
+                        e.message, e.zone, e.excerpt
+                    );
+                }
+                (Some(v), None) => {
+                    let _ = writeln!(out, "{field}: {v}\n    (no single place: combined)");
+                }
+                (None, _) => {
+                    let _ = writeln!(out, "{field}: not found");
+                }
+            }
+        }
+        for (field, e) in entries.iter().filter(|(k, _)| k.starts_with("checklist.")) {
+            let _ = writeln!(
+                out,
+                "{field}: {}\n    from message {} ({}): \"{}\"",
+                value(field).unwrap_or_else(|| "no".into()),
+                e.message,
+                e.zone,
+                e.excerpt
+            );
+        }
+        for s in &self.secrets {
+            let _ = writeln!(
+                out,
+                "secret: {} in message {} (removed; the value is never shown)",
+                s.kind.describe(),
+                s.message
+            );
+        }
+        out
+    }
+
+    /// One line for moderators: where the main fields came from.
+    pub fn evidence_line(&self) -> String {
+        self.evidence
+            .entries()
+            .iter()
+            .filter(|(k, _)| !k.starts_with("checklist."))
+            .map(|(k, e)| format!("{k} ← msg {} {}: \"{}\"", e.message, e.zone, e.excerpt))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// A readable report for the terminal. It never contains a secret: secrets are not in the
     /// report at all, only their kind.
     pub fn to_text(&self) -> String {
