@@ -16,7 +16,8 @@ static HUB_LABEL: LazyLock<Regex> = LazyLock::new(|| {
             hub\s*-?\s*(?:id|\#|number|no\.?|nr\.?|nummer|número|numero) | hubid | hub\s*: | hub\s+id\s+de | hub
           | portal\s*-?\s*(?:id|\#|number|no\.?) | portal
           | account\s*-?\s*(?:id|\#|number|no\.?)
-          | (?:hubspot|hs)\s+(?:account|portal)(?:\s*-?\s*(?:id|\#|number|no\.?))?
+          | (?:hubspot|hs)[\s-]*(?:account|portal|konto|compte|cuenta|conta)(?:\s*-?\s*(?:id|\#|number|no\.?|n°|nº|nr\.?|nummer|número|numero))?
+          | (?:compte|cuenta|conta|konto)\s+(?:hubspot|hub)
           | id\s+(?:de|du|del)\s+(?:hub|portal|portail|cuenta|compte)
         )
         # Separators and the filler members put between label and number.
@@ -135,8 +136,20 @@ fn url_id(text: &str, found: regex::Match) -> Option<std::ops::Range<usize>> {
     Some(found.start() + start..found.start() + end)
 }
 
+/// Local parts of example addresses: `you@me.com`, `user@domain.com`.
+const PLACEHOLDER_LOCAL_PARTS: &[&str] = &[
+    "you", "your", "yourname", "your.name", "user", "username", "name", "someone", "somebody",
+    "email", "test", "foo", "bar", "address", "example", "xxx", "recipient", "to", "from",
+];
+
+/// An address inside a URL's user part, its `@` encoded: `imaps://sales%40acme.com:pw@host`.
+static URL_ENCODED_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z0-9._+\-]{1,64}%40(?P<domain>[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24})\b")
+        .expect("static regex")
+});
+
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[a-z0-9._%+\-]{1,64}@(?P<domain>[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24})\b")
+    Regex::new(r"(?i)\b(?P<local>[a-z0-9._%+\-]{1,64})@(?P<domain>[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24})\b")
         .expect("static regex")
 });
 
@@ -184,16 +197,32 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
         if memchr::memchr(b'@', line.as_bytes()).is_none() {
             continue;
         }
-        let mut found: Vec<regex::Match> = EMAIL
+        let mut found: Vec<(regex::Match, bool)> = EMAIL
             .captures_iter(line)
-            .chain(MASKED_EMAIL.captures_iter(line))
-            .filter_map(|c| c.name("domain"))
+            .filter_map(|c| {
+                let local = c.name("local")?.as_str().to_ascii_lowercase();
+                Some((c.name("domain")?, PLACEHOLDER_LOCAL_PARTS.contains(&local.as_str())))
+            })
+            .chain(
+                MASKED_EMAIL
+                    .captures_iter(line)
+                    .chain(URL_ENCODED_EMAIL.captures_iter(line))
+                    .filter_map(|c| Some((c.name("domain")?, false))),
+            )
             .collect();
-        found.sort_by_key(|m| m.start());
-        for d in found {
+        found.sort_by_key(|(m, _)| m.start());
+        for (d, placeholder) in found {
             let domain = d.as_str().to_ascii_lowercase();
-            // `user:pass@imap.host.com` in a URL names a server, not a mailbox.
-            if line[..d.start()].contains("://") {
+            // `user:pass@imap.host.com` in a URL names a server, not a mailbox; so does a login
+            // "to user@imap.host.com". `you@example.com` is nobody's.
+            let first = domain.split('.').next().unwrap_or("");
+            let url_host = line[..d.start()].contains("://")
+                && !line[..d.start()].ends_with("%40");
+            if placeholder
+                || url_host
+                || matches!(first, "imap" | "imaps" | "smtp" | "smtps" | "pop" | "pop3" | "mx")
+                || !psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known())
+            {
                 continue;
             }
             if VENDOR_DOMAINS
