@@ -21,7 +21,7 @@ static HUB_LABEL: LazyLock<Regex> = LazyLock::new(|| {
           | id\s+(?:de|du|del)\s+(?:hub|portal|portail|cuenta|compte)
         )
         # Separators and the filler members put between label and number.
-        (?:[\s:=\#\-–,*_]|\bis\b|\bwas\b|\bes\b|\best\b|\bit'?s\b|\bit\s+is\b|\bactually\b|\bnow\b|\bshould\s+be\b|\bcorrect(?:ed)?\b)*
+        (?:[\s:=\#\-–,*_°º]|\bn[°º]|\bno\.|\bnr\.|\bis\b|\bwas\b|\bes\b|\best\b|\bit'?s\b|\bit\s+is\b|\bactually\b|\bnow\b|\bshould\s+be\b|\bcorrect(?:ed)?\b)*
         (?P<id>\d{4,10})
         (?P<after>[\-./:]\d|\d)?",
     )
