@@ -1036,6 +1036,7 @@ fn secret_kind_name(kind: core::SecretKind) -> String {
     match kind {
         core::SecretKind::Password => "password",
         core::SecretKind::AppPassword => "app_password",
+        core::SecretKind::Token => "token",
     }
     .to_string()
 }
