@@ -356,6 +356,8 @@ const PLACEHOLDERS: &[&str] = &[
     "mypassword",
     "app_password",
     "app-password",
+    "app-specific",
+    "app-specific-password",
     "apppassword",
     "changeme",
     "example",
@@ -394,11 +396,14 @@ static TRIGGERS: LazyLock<Triggers> = LazyLock::new(|| {
         "1//0",
         "eyj",
         "auth",
-        "334",
         "login",
         ".connect(",
     ])
 });
+
+/// Trigger words of a SASL exchange (base64 `Password:` is `UGFzc3dvcmQ6`).
+static SASL_TRIGGERS: LazyLock<Triggers> =
+    LazyLock::new(|| Triggers::new(&["auth", "334", "ugfzc3dvcmq6"]));
 
 // ---------------------------------------------------------------------------------------------
 // Patterns.
@@ -461,11 +466,20 @@ static IMAP_LOGIN: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// `imap.login('bob', 'x')`, `transport.connect("smtp.x.com", "bob", "x")`: a literal password
-/// as the last argument.
+/// `imap.login('bob', 'x')`, `isAuthenticated('bob', 'x', ...)` in a stack trace,
+/// `transport.connect("smtp.x.com", "bob", "x")`: a literal password as the second argument of
+/// a login call, or the last of a three- or four-argument connect.
 static CODE_LOGIN: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r#"(?i)(?:\.login\(\s*[^,()\n]{1,128},|\.connect\((?:[^,()\n]{1,128},){2,3})\s*(?:"(?P<dq>[^"\n]{1,128})"|'(?P<sq>[^'\n]{1,128})')\s*\)"#,
+        r#"(?i)(?:(?:\.|->|::|\b)(?:login|log_in|signin|sign_in|auth[a-z_]*|isauthenticated)\(\s*[^,()\n]{1,128},|\.connect\((?:[^,()\n]{1,128},){2,3})\s*(?:"(?P<dq>[^"\n]{1,128})"|'(?P<sq>[^'\n]{1,128})')"#,
+    )
+});
+
+/// A login command quoted in an error or a trace: `Command "login bob@x.com x" failed`,
+/// `_imap_command_do(..., 'LOGIN bob carr/ot')`.
+static QUOTED_LOGIN: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r#"(?i)(?:"(?:[a-z0-9]{1,8}[ \t]+)?login[ \t]+[^\s"]{1,128}[ \t]+(?P<dq>[^\s"]{1,128})"|'(?:[a-z0-9]{1,8}[ \t]+)?login[ \t]+[^\s']{1,128}[ \t]+"?(?P<sq>[^\s'"]{1,128})"?')"#,
     )
 });
 
@@ -525,6 +539,11 @@ pub fn find_in(text: &str, lower: &[u8]) -> Vec<(SecretKind, Range<usize>)> {
     for (offset, window) in super::text::windows(text, lower, &TRIGGERS, 2) {
         let wl = &lower[offset..offset + window.len()];
         scan_window(text, offset, window, wl, &mut found);
+    }
+    // A SASL exchange spreads further: capability line, command, "+" or "334", response.
+    for (offset, window) in super::text::windows(text, lower, &SASL_TRIGGERS, 4) {
+        let wl = &lower[offset..offset + window.len()];
+        sasl(offset, window, wl, &mut found);
     }
     merge(found)
 }
@@ -610,13 +629,15 @@ fn scan_window(
             push_value(found, SecretKind::Password, offset, &caps, 1);
         }
     }
-    if has("login(") || has(".connect(") {
-        for caps in CODE_LOGIN.captures_iter(window) {
+    if has("login") {
+        for caps in QUOTED_LOGIN.captures_iter(window) {
             push_value(found, SecretKind::Password, offset, &caps, 1);
         }
     }
-    if has("auth") || has("334") || has("ugfzc3dvcmq6") {
-        sasl(offset, window, wl, found);
+    if has("login") || has("auth") || has(".connect(") {
+        for caps in CODE_LOGIN.captures_iter(window) {
+            push_value(found, SecretKind::Password, offset, &caps, 1);
+        }
     }
 }
 
@@ -633,10 +654,28 @@ fn labelled(text: &str, offset: usize, window: &str, found: &mut Vec<(SecretKind
         }
         let v = &text[range.clone()];
         let short = caps.name("short").is_some();
-        let separated = caps.name("sep").is_some() || caps.name("ssep").is_some() || quoted;
+        let sep = caps.name("sep").or_else(|| caps.name("ssep"));
+        let separated = sep.is_some() || quoted;
+        // A value on the next line: "password:\nhunter2" is one, but "DB_PASSWORD=\n" is an
+        // empty setting and the next line another ("REDIS_HOST=127.0.0.1").
+        let gap_end = value.start().saturating_sub(usize::from(quoted));
+        let gap_start = sep.map_or(gap_end, |m| m.end()).min(gap_end);
+        if window[gap_start..gap_end].contains('\n')
+            && (v.contains('=')
+                || v.ends_with(':')
+                || raw_ends_with_colon(&window[value.start()..]))
+        {
+            continue;
+        }
+        // `password=pword,` in a call: a variable, not a value.
+        if !quoted && is_identifier_argument(value.as_str()) {
+            continue;
+        }
         // "app password: abcd efgh ijkl mnop": the whole four groups, whatever the words.
         if let Some(end) = four_groups_at(text, range.start) {
-            found.push((SecretKind::AppPassword, range.start..end));
+            if !masked_groups(&text[range.start..end]) {
+                found.push((SecretKind::AppPassword, range.start..end));
+            }
             continue;
         }
         let min = if quoted { 1 } else { 4 };
@@ -747,10 +786,11 @@ fn sasl(offset: usize, window: &str, wl: &[u8], found: &mut Vec<(SecretKind, Ran
         let login_cmd = [&b"auth login"[..], b"authenticate login"]
             .iter()
             .find_map(|w| memchr::memmem::find(ll, w).map(|i| i + w.len()));
-        let tokens: Vec<(usize, &str)> = words(line).collect();
-        let server = tokens.first().is_some_and(|(_, t)| {
-            t.starts_with("334") || t.eq_ignore_ascii_case("S:") || *t == "+" || t.starts_with('<')
-        });
+        let first_word = line.split_ascii_whitespace().next().unwrap_or("");
+        let server = first_word.starts_with("334")
+            || first_word.eq_ignore_ascii_case("S:")
+            || first_word == "+"
+            || first_word.starts_with('<');
         let skip_to = match login_cmd {
             Some(end) => {
                 login = Some(0);
@@ -759,8 +799,8 @@ fn sasl(offset: usize, window: &str, wl: &[u8], found: &mut Vec<(SecretKind, Ran
             }
             None => 0,
         };
-        let last = tokens.len().saturating_sub(1);
-        for (k, &(start, token)) in tokens.iter().enumerate() {
+        let tokens: Vec<(usize, &str)> = b64_runs(line).collect();
+        for &(start, token) in &tokens {
             if start < skip_to || token.len() < 4 {
                 continue;
             }
@@ -786,10 +826,10 @@ fn sasl(offset: usize, window: &str, wl: &[u8], found: &mut Vec<(SecretKind, Ran
                 continue;
             }
             // A client's AUTH LOGIN step: the token alone on its line (after a "C:" or ">").
-            let alone = k == last
-                && tokens[..k]
-                    .iter()
-                    .all(|(_, t)| t.ends_with(':') || matches!(*t, ">" | ">>" | "->" | "-->"));
+            let before = line[..start].trim();
+            let after = line[start + token.len()..].trim();
+            let alone = (before.is_empty() || before.ends_with(':') || before.ends_with('>'))
+                && (after.is_empty() || after == "\\r\\n" || after == "\\r\\n\"");
             let Some(n) = login else { continue };
             if !(alone || start >= skip_to && skip_to > 0) || !printable(&decoded) {
                 continue;
@@ -836,6 +876,9 @@ fn app_passwords(text: &str, lower: &[u8], found: &mut Vec<(SecretKind, Range<us
         };
         let value = start..start + 19;
         let candidate = &text[value.clone()];
+        if masked_groups(candidate) {
+            continue;
+        }
         let line_alone = line_of(text, value.start).trim().len() <= candidate.len() + 24;
         // No group a word: random letters, in any language's sentence. One word: only with a
         // reason to think so. Two or more: prose ("when imap sync runs").
@@ -869,6 +912,15 @@ fn group_run(text: &str, start: usize) -> Vec<usize> {
         g = next;
     }
     starts
+}
+
+/// "xxxx xxxx xxxx xxxx": an app password masked, two groups or more of one letter repeated.
+fn masked_groups(candidate: &str) -> bool {
+    candidate
+        .split([' ', '-'])
+        .filter(|g| !g.is_empty() && g.bytes().all(|b| b == g.as_bytes()[0]))
+        .count()
+        >= 2
 }
 
 /// The end of four groups of four lower-case letters starting at `at`, if there are.
@@ -972,6 +1024,26 @@ fn push_value(
     }
 }
 
+/// Whether the line at `rest` is a `key:` line.
+fn raw_ends_with_colon(rest: &str) -> bool {
+    let line = rest.split('\n').next().unwrap_or("");
+    line.split_ascii_whitespace()
+        .next()
+        .is_some_and(|w| w.ends_with(':'))
+}
+
+/// A lower-case name followed by `,` or `)`: an argument that is a variable (`password=pword,`).
+fn is_identifier_argument(raw: &str) -> bool {
+    let Some(name) = raw.strip_suffix([',', ')']) else {
+        return false;
+    };
+    let name = name.trim_end_matches(')');
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+}
+
 /// An unquoted value without the sentence's punctuation after it, or an XML closing tag.
 fn trim_value(v: &str) -> &str {
     let v = v.split("</").next().unwrap_or(v);
@@ -989,6 +1061,37 @@ fn is_a_value(v: &str) -> bool {
     let bare = lower.trim_end_matches(['.', ',', '!', '?', ';', ':', ')']);
     if NOT_A_VALUE.contains(&bare) || PLACEHOLDERS.contains(&bare) {
         return false;
+    }
+    // "--REMOVED--", "(hidden)", "**redacted**": a word between marks.
+    let letters: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    if letters.len() < lower.chars().count()
+        && (NOT_A_VALUE.contains(&letters.as_str()) || PLACEHOLDERS.contains(&letters.as_str()))
+    {
+        return false;
+    }
+    // "smtp-password-here", "YOUR_APP_PASSWORD": letters and dashes around a label word.
+    if lower
+        .chars()
+        .all(|c| c.is_alphabetic() || matches!(c, '-' | '_' | ' '))
+        && [
+            "password",
+            "passwort",
+            "contraseña",
+            "senha",
+            "passwd",
+            "secret",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return false;
+    }
+    // One character repeated: "xxx", "yyy", "0000".
+    let mut chars = v.chars();
+    if let Some(first) = chars.next() {
+        if v.chars().count() >= 3 && chars.all(|c| c == first) {
+            return false;
+        }
     }
     // Masked: "********", "xxxxxx", "•••••", "hunt****".
     let masked = |c: char| {
@@ -1138,9 +1241,12 @@ fn b64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Whitespace-separated words of a line, with their byte offsets.
-fn words(line: &str) -> impl Iterator<Item = (usize, &str)> {
-    line.split_ascii_whitespace()
+/// The maximal runs of base64 characters in a line, with their byte offsets: a token inside
+/// `data="AUTH PLAIN dGVzdA==\r\n"` is read without its quotes and escapes.
+fn b64_runs(line: &str) -> impl Iterator<Item = (usize, &str)> {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    line.split(move |c: char| !is_b64(c))
+        .filter(|w| !w.is_empty())
         .map(move |w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
 }
 
@@ -1182,6 +1288,39 @@ pub fn redact(text: &str) -> String {
         last = range.end;
     }
     out.push_str(&text[last..]);
+    out
+}
+
+/// `text[span]` with every credential found in the whole of `text` redacted. For excerpts
+/// (error lines, evidence): a value whose label sits outside the span ("password:" on the line
+/// before) is still recognised, and a value the span cuts is redacted as far as it reaches.
+/// `span` is clamped to `text` and to char boundaries.
+pub fn redact_span(text: &str, span: Range<usize>) -> String {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let (start, end) = (floor(span.start), floor(span.end));
+    if start >= end {
+        return String::new();
+    }
+    let mut out = String::with_capacity(end - start);
+    let mut last = start;
+    for (_, r) in find(text) {
+        if r.end <= start || r.start >= end {
+            continue;
+        }
+        let (s, e) = (r.start.max(start), r.end.min(end));
+        if s > last {
+            out.push_str(&text[last..s]);
+        }
+        out.push_str("[redacted]");
+        last = e;
+    }
+    out.push_str(&text[last..end]);
     out
 }
 

@@ -212,6 +212,16 @@ fn sasl_plain_and_login() {
                 &["aHVudGVyMg=="],
             ),
             ("AUTH LOGIN Ym9i\n334 UGFzc3dvcmQ6\naHVudGVyMg==", &["aHVudGVyMg=="]),
+            // In a server's trace, inside quotes and escapes.
+            (
+                "event=\"read\" data=\"AUTH PLAIN AGJvYkBleGFtcGxlLmNvbQBodW50ZXIy\\r\\n\" size=40",
+                &["AGJvYkBleGFtcGxlLmNvbQBodW50ZXIy"],
+            ),
+            // Three lines after the capability that names AUTH=PLAIN.
+            (
+                "S: * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\nC: 1 [INITIAL CLIENT RESPONSE (username: bob)]\nS: +\nC: AGJvYkBleGFtcGxlLmNvbQBodW50ZXIy\nS: 1 NO Login failed.",
+                &["AGJvYkBleGFtcGxlLmNvbQBodW50ZXIy"],
+            ),
         ],
     );
     check_none(&[
@@ -239,6 +249,19 @@ fn imap_login_lines() {
                 &["Zq8mailpw9"],
             ),
             ("server.login(user, \"hunter22\")", &["hunter22"]),
+            (
+                "Swift_Authenticator_LOGIN->isAuthenticated('forms@media...', 'qtw&K518', Object(Swift)) #4",
+                &["qtw&K518"],
+            ),
+            (
+                "Imap4Exception: Command \"login kwame@gmail.com Baobab!2290\" failed : * NO",
+                &["Baobab!2290"],
+            ),
+            (
+                "_imap_command_do('Mail::IMAPClient=HASH(0x3de8c30)', 'LOGIN admin@x.es carr/ot') called at",
+                &["carr/ot"],
+            ),
+            ("=> 'A1 LOGIN \"bob\" \"Hunter22\"'", &["Hunter22"]),
             (
                 "transport.connect(\"smtp.x.com\", \"bob\", \"hunter22\");",
                 &["hunter22"],
@@ -368,6 +391,25 @@ fn placeholders_and_masks_are_not_secrets() {
         "mon mot de passe est correct",
         "minha senha é a mesma",
         "PASSWORD_FILE=/run/secrets/mail",
+        "Password: app-specific one",
+        "Password: (the one from the setup email)",
+        "password: same as webmail",
+        "Password = [hidden]",
+        "password: REDACTED",
+        "pass-through mode",
+        "PW reset link sent",
+        "new pw: N/A",
+        // From real reports: an empty setting, a variable, a placeholder, a masked app password.
+        "DB_PASSWORD=\n\nREDIS_HOST=127.0.0.1\nREDIS_PASSWORD=null",
+        "MAIL_PASSWORD=\nMAIL_ENCRYPTION=tls",
+        "password:\n  host: imap.x.com",
+        "aiosmtplib.send(message, username=email, password=pword, hostname=HOST)",
+        "SMTP_PASSWORD=smtp-password-here",
+        "password: --REMOVED--",
+        "app password: xxxx xxxx xxxx xxxx (the one google gave me)",
+        "Passwort: [entfernt]",
+        "=> 'A1 LOGIN \"xyz\" \"yyy\"'",
+        "password: zzzz",
     ]);
 }
 
@@ -398,6 +440,27 @@ fn redaction_replaces_exactly_the_value() {
         redact("password is \"a b c\"!"),
         "password is \"[redacted]\"!"
     );
+}
+
+/// An excerpt is redacted with the whole text's context: the label may sit outside it, and a
+/// value it cuts is redacted as far as it reaches.
+#[test]
+fn excerpts_are_redacted_in_context() {
+    let text = "password:\nHunter2Hunter2 and then 535 5.7.8 failed";
+    let line = text.find('H').unwrap()..text.len();
+    assert_eq!(
+        redact(&text[line.clone()]),
+        &text[line.clone()],
+        "alone it is not found"
+    );
+    assert_eq!(
+        redact_span(text, line),
+        "[redacted] and then 535 5.7.8 failed"
+    );
+    assert_eq!(redact_span(text, 14..16), "[redacted]");
+    assert_eq!(redact_span(text, 0..9), "password:");
+    assert_eq!(redact_span(text, 40..400), &text[40..]);
+    assert_eq!(redact_span("é", 1..2), "é");
 }
 
 /// The hand-written scan finds what the plain regex finds.
