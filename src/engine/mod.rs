@@ -1009,7 +1009,8 @@ impl Engine {
             .unwrap_or_else(|| "No recognised error; see the thread.".to_string());
         let summary = EscalationSummary {
             thread: ticket.thread,
-            title: ticket.title.clone(),
+            // Stored redacted; records from before the title shield are redacted here.
+            title: secrets::redact(&ticket.title),
             hub_id: ticket.hub_id.clone(),
             provider: ticket.provider.clone(),
             imap: ticket.imap.clone(),
