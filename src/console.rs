@@ -126,6 +126,10 @@ impl Chat for ConsoleChat {
         self.print("── thread archived and locked ──");
         Ok(())
     }
+    async fn rename(&self, _thread: ThreadId, name: &str) -> Result<(), ChatError> {
+        self.print(&format!("── thread renamed: {name} ──"));
+        Ok(())
+    }
 }
 
 const HELP: &str = "Type as the member; each line is one message. Commands:
@@ -290,7 +294,11 @@ fn member_message(opened: &mut bool, thread: ThreadId, message: Incoming) -> Eve
         Event::Message { thread, message }
     } else {
         *opened = true;
-        let title: String = message.text.chars().take(80).collect();
+        // Cut after redaction: a cut could split a credential into something unrecognisable.
+        let title: String = crate::core::secrets::redact(&message.text)
+            .chars()
+            .take(80)
+            .collect();
         let title = if title.is_empty() {
             "New post".to_string()
         } else {

@@ -166,8 +166,7 @@ pub async fn serve(listener: TcpListener, shutdown: impl std::future::Future<Out
 /// Sets up `tracing` output on stderr: readable text, or one JSON object per line.
 /// `RUST_LOG` filters (default `info`).
 pub fn init_logging(json: bool) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -180,9 +179,54 @@ pub fn init_logging(json: bool) {
     let _ = result;
 }
 
+/// The log filter: `RUST_LOG` (default `info`), except that serenity's gateway socket logs
+/// at most errors. On a payload it can't parse it logs the whole payload, at `warn`: a member's
+/// message, with whatever credential it holds, would land in the logs.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    let filter = rust_log
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    match "serenity::gateway::ws=error".parse() {
+        Ok(cap) => filter.add_directive(cap),
+        Err(_) => filter,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Gateway payloads never reach the logs, whatever `RUST_LOG` asks for.
+    #[test]
+    fn the_gateway_socket_logs_no_payloads() {
+        #[derive(Clone, Default)]
+        struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        for spec in [None, Some("trace"), Some("debug,serenity=trace")] {
+            let buf = Buf::default();
+            let writer = buf.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(log_filter(spec))
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::warn!(target: "serenity::gateway::ws", "text: password: Hunter2Hunter2");
+                tracing::warn!(target: "imap_triage::engine", "still logged");
+            });
+            let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+            assert!(!out.contains("Hunter2Hunter2"), "{spec:?}: {out}");
+            assert!(out.contains("still logged"), "{spec:?}: {out}");
+        }
+    }
 
     #[test]
     fn renders_the_exposition_format() {

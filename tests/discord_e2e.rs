@@ -1190,3 +1190,168 @@ async fn discord_5xx_and_404_errors_do_not_stop_the_bot() {
     status_message(fake, other).await;
     bot.stop().await;
 }
+
+/// A forum post whose title holds a password (issue 9): the title is stored and shown redacted,
+/// the member is told, and the bot renames the post itself when it has Manage Threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
+    let bot = start(false, "").await;
+    let fake = &bot.fake;
+    let secret = "Ttl!Secret55";
+    let thread = fake.post_thread(
+        FORUM,
+        MEMBER,
+        &[],
+        &format!("IMAP fails - password: {secret}"),
+        "Outlook says IMAP authentication error since yesterday",
+    );
+    let rename = fake
+        .wait_for("the rename", |calls| {
+            calls
+                .iter()
+                .find(|c| {
+                    c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("name").is_some()
+                })
+                .cloned()
+        })
+        .await;
+    assert_eq!(rename.body["name"], "IMAP fails - password: [redacted]");
+    assert_eq!(
+        fake.channel(thread).unwrap()["name"],
+        "IMAP fails - password: [redacted]"
+    );
+    let warning = fake
+        .wait_for("the warning", |calls| {
+            calls
+                .iter()
+                .find(|c| posts_to(thread)(c) && c.content().contains("renamed the post"))
+                .cloned()
+        })
+        .await;
+    assert!(
+        warning.content().starts_with(&format!("<@{MEMBER}>")),
+        "{}",
+        warning.content()
+    );
+    // The starter message held nothing: it stays.
+    assert!(!fake.calls().iter().any(|c| c.method == "DELETE"));
+
+    // The stored title, and the mod log's, are redacted.
+    use imap_triage::store::TriageLog as _;
+    let mut stored = None;
+    for _ in 0..100 {
+        let (store, _copy) = SledLog::open_snapshot(&bot._dir.path().join("store")).unwrap();
+        stored = store.ticket(thread).unwrap();
+        if stored.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        stored.expect("the ticket is committed").title,
+        "IMAP fails - password: [redacted]"
+    );
+    fake.say(
+        thread,
+        MODERATOR,
+        &[MOD_ROLE],
+        &format!("<@{BOT}> escalate"),
+    );
+    let log = fake
+        .wait_for("the mod log", |calls| {
+            calls.iter().find(|c| posts_to(MOD_LOG)(c)).cloned()
+        })
+        .await;
+    assert_eq!(
+        log.body["embeds"][0]["title"],
+        "Escalated: IMAP fails - password: [redacted]"
+    );
+    // The value never goes back to Discord.
+    assert!(fake
+        .calls()
+        .iter()
+        .all(|c| !c.body.to_string().contains(secret)));
+    bot.stop().await;
+}
+
+/// Without Manage Threads, the member is asked to retitle the post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_a_forum_title_the_bot_cannot_rename_is_left_to_the_member() {
+    let bot = start(false, "").await;
+    let fake = &bot.fake;
+    let secret = "Ttl!Secret55";
+    let thread = fake.snowflake();
+    fake.fail("PATCH", &format!("/channels/{thread}"), 403, 1);
+    fake.post_thread_as(
+        thread,
+        FORUM,
+        MEMBER,
+        &format!("pwd={secret} not working"),
+        |thread| payloads::message(thread, thread, MEMBER, &[], "IMAP authentication error"),
+    );
+    let warning = fake
+        .wait_for("the warning", |calls| {
+            calls
+                .iter()
+                .find(|c| posts_to(thread)(c) && c.content().contains("edit the post's title"))
+                .cloned()
+        })
+        .await;
+    assert!(
+        warning.content().contains("Change that password"),
+        "{}",
+        warning.content()
+    );
+    assert!(fake
+        .calls()
+        .iter()
+        .any(|c| c.method == "PATCH" && c.status == 403 && c.body.get("name").is_some()));
+    assert!(fake
+        .calls()
+        .iter()
+        .all(|c| !c.body.to_string().contains(secret)));
+    bot.stop().await;
+}
+
+/// A text-channel post's first line becomes the thread's name: never a line with a password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_opened_on_a_post_is_not_named_after_a_password() {
+    let bot = start(false, "").await;
+    let fake = &bot.fake;
+    let secret = "Pw1-FirstLine!x";
+    let post = fake.say(
+        TEXT_CHANNEL,
+        MEMBER,
+        &[],
+        &format!("password: {secret}\nGmail IMAP fails with IMAP authentication error"),
+    );
+    let created = fake
+        .wait_for("the thread", |calls| {
+            calls
+                .iter()
+                .find(|c| {
+                    c.is(
+                        "POST",
+                        &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
+                    )
+                })
+                .cloned()
+        })
+        .await;
+    assert_eq!(
+        created.body["name"],
+        "Gmail IMAP fails with IMAP authentication error"
+    );
+    fake.wait_for("the delete", |calls| {
+        calls
+            .iter()
+            .find(|c| c.method == "DELETE" && c.path.ends_with(&format!("/messages/{post}")))
+            .map(|_| ())
+    })
+    .await;
+    assert!(fake
+        .calls()
+        .iter()
+        .all(|c| !c.body.to_string().contains(secret)));
+    bot.stop().await;
+}

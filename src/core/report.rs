@@ -93,6 +93,8 @@ impl Item {
 pub enum SecretKind {
     Password,
     AppPassword,
+    /// An OAuth access or refresh token, a bearer token, a client secret.
+    Token,
 }
 
 impl SecretKind {
@@ -100,6 +102,7 @@ impl SecretKind {
         match self {
             SecretKind::Password => "a password",
             SecretKind::AppPassword => "an app password",
+            SecretKind::Token => "an access token",
         }
     }
 }

@@ -338,6 +338,23 @@ impl Chat for DiscordChat {
         }
     }
 
+    async fn rename(&self, thread: ThreadId, name: &str) -> Result<(), ChatError> {
+        // Needs Manage Threads for a thread the bot did not create.
+        match channel_id(thread)?
+            .edit_thread(&*self.http, EditThread::new().name(name))
+            .await
+        {
+            Ok(_) => {
+                if let Some(mut info) = self.threads.get(thread) {
+                    info.title = name.to_string();
+                    self.threads.insert(thread, info);
+                }
+                Ok(())
+            }
+            Err(e) => Err(chat_error("rename thread", thread, e)),
+        }
+    }
+
     async fn close(&self, thread: ThreadId) -> Result<(), ChatError> {
         match channel_id(thread)?
             .edit_thread(&*self.http, EditThread::new().archived(true).locked(true))

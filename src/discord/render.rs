@@ -211,7 +211,14 @@ pub fn escalation_embed(summary: &EscalationSummary, guild: Option<u64>) -> Crea
         summary.probe_verdicts.join("\n")
     };
     let mut embed = CreateEmbed::new()
-        .title(truncate(&format!("Escalated: {}", summary.title), 256))
+        // The title is stored redacted; redacting again covers records from before that.
+        .title(truncate(
+            &format!(
+                "Escalated: {}",
+                crate::core::secrets::redact(&summary.title)
+            ),
+            256,
+        ))
         .description(format!("Thread: <#{}>", summary.thread))
         .field("Hub ID", or_dash(&summary.hub_id), true)
         .field("Provider", or_dash(&summary.provider), true)

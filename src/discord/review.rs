@@ -73,7 +73,7 @@ pub fn log_page(tickets: &[TicketRecord], filter: &Filter, page: usize) -> Strin
         if !r.error_code.is_empty() {
             line.push_str(&format!(" · {}", plain(&r.error_code, 30)));
         }
-        line.push_str(&format!(" · {}\n", plain(&t.title, 50)));
+        line.push_str(&format!(" · {}\n", plain(&r.title, 50)));
         out.push_str(&line);
     }
     if page < pages {
@@ -135,6 +135,15 @@ fn describe(kind: &EventKind) -> String {
             "secret redacted ({}){}",
             plain(kind, 40),
             if *deleted { ", message deleted" } else { "" }
+        ),
+        EventKind::TitleRedacted { kind, renamed } => format!(
+            "secret redacted from the title ({}){}",
+            plain(kind, 40),
+            if *renamed {
+                ", thread renamed"
+            } else {
+                ", member asked to rename"
+            }
         ),
         EventKind::ReminderSent { missing } => {
             format!(

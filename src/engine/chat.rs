@@ -135,4 +135,10 @@ pub trait Chat: Send + Sync {
     async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError>;
     /// Archive and lock the thread.
     async fn close(&self, thread: ThreadId) -> Result<(), ChatError>;
+    /// Give the thread a new name (its title held a credential). Platforms without thread
+    /// names, and adapters without the permission (Discord: Manage Threads), can't.
+    async fn rename(&self, thread: ThreadId, name: &str) -> Result<(), ChatError> {
+        let _ = (thread, name);
+        Err(ChatError::MissingPermission("rename thread".into()))
+    }
 }

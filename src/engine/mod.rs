@@ -351,12 +351,20 @@ impl Engine {
         }
         let now = self.now();
         let mut events = Vec::new();
+        // A credential in the post's title: kept redacted, and the thread renamed.
+        let mut title_secrets = Vec::new();
         let mut ticket = match (self.store.ticket(thread)?, title) {
             (Some(ticket), _) => ticket,
             (None, Some(title)) => {
                 events.push(EventKind::Opened {
                     member: message.author,
                 });
+                title_secrets = secrets::find(&title);
+                let title = if title_secrets.is_empty() {
+                    title
+                } else {
+                    secrets::redact(&title)
+                };
                 TicketRecord::new(thread, title, message.author, now)
             }
             // A message in a thread the bot never saw open: not one of ours.
@@ -388,6 +396,10 @@ impl Engine {
         });
         if message.author == ticket.member {
             member_spoke(&mut ticket, now);
+        }
+        if !title_secrets.is_empty() {
+            self.shield_title(&ticket, &title_secrets, &mut events)
+                .await;
         }
         if !found.is_empty() {
             self.shield(thread, &message, &found, &mut events).await;
@@ -434,6 +446,49 @@ impl Engine {
                 kind: secret_kind_name(*kind),
                 deleted,
             });
+        }
+    }
+
+    /// A post whose title held a credential: the bot renames the thread to the redacted title
+    /// when it may, and asks the member to do it otherwise. The title is already stored
+    /// redacted.
+    async fn shield_title(
+        &self,
+        ticket: &TicketRecord,
+        found: &[(core::SecretKind, std::ops::Range<usize>)],
+        events: &mut Vec<EventKind>,
+    ) {
+        let mut kinds: Vec<&str> = found.iter().map(|(k, _)| k.describe()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let name = core::text::truncate(&ticket.title, 100);
+        let renamed = match self.chat.rename(ticket.thread, &name).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(thread = ticket.thread, error = %e, "could not rename a thread whose title holds a credential");
+                false
+            }
+        };
+        let warning = OutMessage {
+            content: render::title_secret_warning(&kinds.join(" and "), renamed),
+            mention: Mention::User(ticket.member),
+            controls: Controls::None,
+        };
+        if let Ok(id) = self.post(ticket.thread, warning).await {
+            events.push(EventKind::ReplyPosted {
+                message: id,
+                what: "title_secret_warning".into(),
+            });
+        }
+        let mut seen = Vec::new();
+        for (kind, _) in found {
+            if !seen.contains(kind) {
+                seen.push(*kind);
+                events.push(EventKind::TitleRedacted {
+                    kind: secret_kind_name(*kind),
+                    renamed,
+                });
+            }
         }
     }
 
@@ -587,6 +642,7 @@ impl Engine {
                 "Escalated.".to_string()
             }
             Command::Resolve { reason } => {
+                let reason = secrets::redact(&reason);
                 ticket.resolved_at = Some(now);
                 events.push(EventKind::Resolved {
                     by: actor.user,
@@ -953,7 +1009,8 @@ impl Engine {
             .unwrap_or_else(|| "No recognised error; see the thread.".to_string());
         let summary = EscalationSummary {
             thread: ticket.thread,
-            title: ticket.title.clone(),
+            // Stored redacted; records from before the title shield are redacted here.
+            title: secrets::redact(&ticket.title),
             hub_id: ticket.hub_id.clone(),
             provider: ticket.provider.clone(),
             imap: ticket.imap.clone(),
@@ -1036,6 +1093,7 @@ fn secret_kind_name(kind: core::SecretKind) -> String {
     match kind {
         core::SecretKind::Password => "password",
         core::SecretKind::AppPassword => "app_password",
+        core::SecretKind::Token => "token",
     }
     .to_string()
 }

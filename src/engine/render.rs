@@ -161,6 +161,21 @@ pub fn escalation_notice(reason: &str) -> String {
     ))
 }
 
+/// The member's post title held a credential. The title is public (and in notifications): the
+/// bot renamed it when it could, and asks the member to retitle the post otherwise.
+pub fn title_secret_warning(kinds: &str, renamed: bool) -> String {
+    let action = if renamed {
+        format!("Your post's title contained {kinds}, so I renamed the post to hide it.")
+    } else {
+        format!(
+            "Your post's title contains {kinds}. Please edit the post's title now and remove it (I lack the permission to rename it)."
+        )
+    };
+    finish(&format!(
+        "🔒 {action} **Change that password now**: titles are public and appear in notifications. Nobody here ever needs your password."
+    ))
+}
+
 pub fn secret_warning(kinds: &str, deleted: bool) -> String {
     let action = if deleted {
         "I deleted your message because it contained".to_string()

@@ -63,7 +63,8 @@ pub fn row(t: &TicketRecord) -> Row {
         email_domain: opt(&t.email_domain),
         missing: t.missing.join(" "),
         probe: t.probe_verdicts.join("; "),
-        title: t.title.clone(),
+        // Stored redacted since the shield covered titles; older records are redacted here.
+        title: crate::core::secrets::redact(&t.title),
     }
 }
 

@@ -214,6 +214,12 @@ pub enum EventKind {
         kind: String,
         deleted: bool,
     },
+    /// The post's title held a credential: stored redacted; `renamed` when the bot could
+    /// rename the thread (else the member was asked to).
+    TitleRedacted {
+        kind: String,
+        renamed: bool,
+    },
     ReminderSent {
         missing: Vec<String>,
     },

@@ -347,6 +347,20 @@ impl FakeDiscord {
         starter: impl FnOnce(u64) -> Value,
     ) -> u64 {
         let thread = self.snowflake();
+        self.post_thread_as(thread, forum, author, title, starter);
+        thread
+    }
+
+    /// [`Self::post_thread_with`] under a given thread id (from [`Self::snowflake`]), so that a
+    /// test can set up failures on the thread's paths first.
+    pub fn post_thread_as(
+        &self,
+        thread: u64,
+        forum: u64,
+        author: u64,
+        title: &str,
+        starter: impl FnOnce(u64) -> Value,
+    ) {
         let channel = payloads::thread_channel(thread, forum, author, title);
         self.put_channel(channel.clone());
         let mut created = channel;
@@ -355,7 +369,6 @@ impl FakeDiscord {
         let message = starter(thread);
         self.put_message(message.clone());
         self.dispatch("MESSAGE_CREATE", message);
-        thread
     }
 
     /// A member's message in a channel; returns its id.
@@ -659,6 +672,9 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
             };
             if let Some(tags) = body.get("applied_tags") {
                 channel["applied_tags"] = tags.clone();
+            }
+            if let Some(name) = body.get("name") {
+                channel["name"] = name.clone();
             }
             for flag in ["archived", "locked"] {
                 if let Some(v) = body.get(flag) {

@@ -1,0 +1,386 @@
+//! The secret shield, end to end (issue 9, "a shield with no gaps"): the eight credential forms
+//! members really post go through the engine with a real sled store, and no value reaches the
+//! raw store files on disk, `imap-triage log show` / `log export`, the bot's messages, thread
+//! names, the mod log or the logs.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use imap_triage::discord::handler::thread_title;
+use imap_triage::engine::chat::{
+    Chat, ChatError, EscalationSummary, MessageId, OutMessage, ThreadId, TicketState,
+};
+use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
+use imap_triage::store::{EventKind, SledLog, TriageLog};
+
+/// Every effect, as text to search.
+#[derive(Default)]
+struct Recorder {
+    texts: Mutex<Vec<String>>,
+    renames: Mutex<Vec<(ThreadId, String)>>,
+    deleted: Mutex<Vec<MessageId>>,
+    next: Mutex<u64>,
+    may_rename: bool,
+}
+
+impl Recorder {
+    fn record(&self, text: String) {
+        self.texts.lock().unwrap().push(text);
+    }
+}
+
+#[async_trait]
+impl Chat for Recorder {
+    async fn post(&self, _thread: ThreadId, message: OutMessage) -> Result<MessageId, ChatError> {
+        self.record(message.content);
+        let mut next = self.next.lock().unwrap();
+        *next += 1;
+        Ok(90_000 + *next)
+    }
+    async fn edit(&self, _t: ThreadId, _m: MessageId, new: OutMessage) -> Result<(), ChatError> {
+        self.record(new.content);
+        Ok(())
+    }
+    async fn delete(&self, _thread: ThreadId, message: MessageId) -> Result<(), ChatError> {
+        self.deleted.lock().unwrap().push(message);
+        Ok(())
+    }
+    async fn set_state(&self, _thread: ThreadId, _state: TicketState) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
+        self.record(format!("{summary:?}"));
+        Ok(())
+    }
+    async fn close(&self, _thread: ThreadId) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn rename(&self, thread: ThreadId, name: &str) -> Result<(), ChatError> {
+        if !self.may_rename {
+            return Err(ChatError::MissingPermission("MANAGE_THREADS".into()));
+        }
+        self.renames
+            .lock()
+            .unwrap()
+            .push((thread, name.to_string()));
+        Ok(())
+    }
+}
+
+/// One post: how it arrives (a forum title, or a text-channel post whose first usable line
+/// names the thread), and the values that must not come out.
+struct Leak {
+    form: &'static str,
+    /// A forum post's title; `None`: a text-channel post (the adapter names the thread).
+    title: Option<&'static str>,
+    text: &'static str,
+    values: &'static [&'static str],
+}
+
+const LEAKS: &[Leak] = &[
+    Leak {
+        form: "first line `password: ...`",
+        title: None,
+        text: "password: Pw1-FirstLine!x\nGmail IMAP keeps failing with IMAP authentication error, Hub ID 4821937",
+        values: &["Pw1-FirstLine!x"],
+    },
+    Leak {
+        form: "app password in prose",
+        title: Some("Gmail won't connect"),
+        text: "I created an app password like the article says and pasted it: qwrt zxvb nmkl pfds, still IMAP authentication error",
+        values: &["qwrt zxvb nmkl pfds"],
+    },
+    Leak {
+        form: "app password in Spanish",
+        title: Some("No conecta Gmail"),
+        text: "Hola, puse la contraseña de aplicación hjkl wert zcvb nmqp y sigue diciendo error de autenticación",
+        values: &["hjkl wert zcvb nmqp"],
+    },
+    Leak {
+        form: "--password flag",
+        title: None,
+        text: "doveadm works for me:\ndoveadm auth test bob@acme.com --password Fl4g-Secret-77\nbut the inbox connection says IMAP authentication error",
+        values: &["Fl4g-Secret-77"],
+    },
+    Leak {
+        form: "URL userinfo",
+        title: Some("SMTP settings incorrect"),
+        text: "our app uses MAIL_URL=smtps://bob%40acme.com:Url-Secret-88@smtp.acme.com:465 and that works",
+        values: &["Url-Secret-88"],
+    },
+    Leak {
+        form: "base64 AUTH PLAIN",
+        title: Some("535 on SMTP"),
+        text: "Log:\nC: EHLO me\nS: 250-AUTH PLAIN LOGIN\nC: AUTH PLAIN AGJvYkBhY21lLmNvbQBQbGFpbi1TZWNyZXQtOTk=\nS: 535 5.7.8 Authentication failed",
+        values: &["AGJvYkBhY21lLmNvbQBQbGFpbi1TZWNyZXQtOTk=", "Plain-Secret-99"],
+    },
+    Leak {
+        form: "quoted password in a rant",
+        title: Some("THIS IS RIDICULOUS"),
+        text: "WHY?! I've typed \"R4nt!Secret#12\" like fifty times and Gmail STILL says the password is wrong. Nothing works!!!",
+        values: &["R4nt!Secret#12"],
+    },
+    Leak {
+        form: "password in a forum post title",
+        title: Some("IMAP fails - password: Ttl!Secret55"),
+        text: "Outlook IMAP authentication error since yesterday, Hub ID 4821937",
+        values: &["Ttl!Secret55"],
+    },
+];
+
+const MEMBER: u64 = 7;
+const MODERATOR: u64 = 8;
+
+fn incoming(id: u64, author: u64, text: &str) -> Incoming {
+    Incoming {
+        id,
+        author,
+        author_is_bot: false,
+        author_is_moderator: author == MODERATOR,
+        text: text.into(),
+        attachments: Vec::new(),
+    }
+}
+
+/// Log lines, as the bot's subscriber would write them.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn cli(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("IMAP_TRIAGE_CONFIG")
+        .output()
+        .expect("run imap-triage");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    memchr::memmem::find(haystack, needle.as_bytes()).is_some()
+}
+
+#[tokio::test]
+async fn the_eight_credential_forms_leave_no_trace() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("data");
+    let chat = Arc::new(Recorder {
+        may_rename: true,
+        ..Recorder::default()
+    });
+    let mut names = Vec::new();
+    {
+        let store = Arc::new(SledLog::open(&store_dir).unwrap());
+        let rules = imap_triage::rules_dir::embedded().unwrap();
+        let engine = Engine::new(rules, store.clone(), chat.clone(), None);
+        for (i, leak) in LEAKS.iter().enumerate() {
+            let thread = 1_000 + i as u64;
+            // A text-channel post is named by the adapter from its text; a forum post by the
+            // member.
+            let title = match leak.title {
+                Some(title) => title.to_string(),
+                None => thread_title(leak.text),
+            };
+            names.push(title.clone());
+            engine
+                .handle(Event::NewThread {
+                    thread,
+                    title,
+                    starter: incoming(thread, MEMBER, leak.text),
+                })
+                .await
+                .unwrap();
+            // A moderator escalates, so that every case reaches the mod log.
+            engine
+                .handle(Event::Command {
+                    thread,
+                    actor: Actor {
+                        user: MODERATOR,
+                        is_moderator: true,
+                    },
+                    key: 50_000 + thread,
+                    command: Command::Escalate,
+                })
+                .await
+                .unwrap();
+            let events = store.events(thread).unwrap();
+            assert!(
+                events.iter().any(|e| matches!(
+                    e.kind,
+                    EventKind::SecretRedacted { .. } | EventKind::TitleRedacted { .. }
+                )),
+                "{}: not found at all",
+                leak.form
+            );
+        }
+        store.flush().unwrap();
+    }
+
+    // The forum title was renamed to its redacted form; the text-channel names hold no value.
+    let renames = chat.renames.lock().unwrap().clone();
+    assert_eq!(
+        renames,
+        [(1_007, "IMAP fails - password: [redacted]".to_string())]
+    );
+    assert_eq!(
+        names[0],
+        "Gmail IMAP keeps failing with IMAP authentication error, Hub ID 4821937"
+    );
+    // Every post holding a value in its text was deleted.
+    assert_eq!(chat.deleted.lock().unwrap().len(), 7);
+
+    let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for path in files_under(&store_dir) {
+        outputs.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    // The raw files hold the stored text as written (the search below means something).
+    assert!(
+        outputs
+            .iter()
+            .any(|(_, b)| contains(b, "IMAP fails - password: [redacted]")),
+        "the store's files don't hold the stored text in the clear"
+    );
+    for (i, _) in LEAKS.iter().enumerate() {
+        let thread = (1_000 + i).to_string();
+        outputs.push((
+            format!("log show {thread}"),
+            cli(dir.path(), &["log", "show", &thread]).into_bytes(),
+        ));
+    }
+    for format in ["jsonl", "csv"] {
+        outputs.push((
+            format!("log export {format}"),
+            cli(dir.path(), &["log", "export", "--format", format]).into_bytes(),
+        ));
+    }
+    outputs.push((
+        "log list".into(),
+        cli(dir.path(), &["log", "list"]).into_bytes(),
+    ));
+    outputs.push((
+        "bot messages and mod log".into(),
+        chat.texts.lock().unwrap().join("\n").into_bytes(),
+    ));
+    // A thread's public name at the end: the bot's rename, else the name it was opened with
+    // (the adapter's for a text-channel post, the member's for a forum post).
+    let final_names: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            renames
+                .iter()
+                .find(|(t, _)| *t == 1_000 + i as u64)
+                .map_or(name.clone(), |(_, n)| n.clone())
+        })
+        .collect();
+    outputs.push(("thread names".into(), final_names.join("\n").into_bytes()));
+    outputs.push(("renames".into(), format!("{renames:?}").into_bytes()));
+    outputs.push(("logs".into(), logs.0.lock().unwrap().clone()));
+
+    let show = String::from_utf8_lossy(
+        &outputs
+            .iter()
+            .find(|(n, _)| n == "log show 1007")
+            .unwrap()
+            .1,
+    )
+    .into_owned();
+    assert!(
+        show.contains("title:        IMAP fails - password: [redacted]"),
+        "{show}"
+    );
+    let texts = chat.texts.lock().unwrap().join("\n");
+    assert!(
+        texts.contains("title: \"IMAP fails - password: [redacted]\""),
+        "{texts}"
+    );
+    assert!(texts.contains("I renamed the post to hide it"), "{texts}");
+
+    let mut leaks = Vec::new();
+    for leak in LEAKS {
+        for value in leak.values {
+            for (name, bytes) in &outputs {
+                if contains(bytes, value) {
+                    leaks.push(format!("{} ({value}) in {name}", leak.form));
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "values leaked:\n{}", leaks.join("\n"));
+    let _ = std::io::stderr().flush();
+}
+
+/// Without Manage Threads the bot can't rename the post: it asks the member to.
+#[tokio::test]
+async fn a_title_holding_a_password_is_retitled_by_the_member_when_the_bot_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledLog::open(&dir.path().join("data")).unwrap());
+    let chat = Arc::new(Recorder::default());
+    let rules = imap_triage::rules_dir::embedded().unwrap();
+    let engine = Engine::new(rules, store.clone(), chat.clone(), None);
+    engine
+        .handle(Event::NewThread {
+            thread: 3,
+            title: "pwd=Ttl!Secret55 not working".into(),
+            starter: incoming(3, MEMBER, "IMAP authentication error"),
+        })
+        .await
+        .unwrap();
+    let ticket = store.ticket(3).unwrap().unwrap();
+    assert_eq!(ticket.title, "pwd=[redacted] not working");
+    let texts = chat.texts.lock().unwrap().join("\n");
+    assert!(
+        texts.contains("Please edit the post's title now"),
+        "{texts}"
+    );
+    assert!(!texts.contains("Ttl!Secret55"));
+    // The starter message itself held nothing: it stays.
+    assert!(chat.deleted.lock().unwrap().is_empty());
+    let events = store.events(3).unwrap();
+    assert!(events.iter().any(|e| e.kind
+        == EventKind::TitleRedacted {
+            kind: "password".into(),
+            renamed: false
+        }));
+}
