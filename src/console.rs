@@ -108,7 +108,7 @@ impl Chat for ConsoleChat {
     async fn mod_log(&self, s: &EscalationSummary) -> Result<(), ChatError> {
         let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
         self.print(&format!(
-            "\n── mod log ──\nCase: {} (thread {})\nHub ID: {} · provider: {} · error: {}\nIMAP: {} · SMTP: {}\nProbe: {}\nLikely cause: {}\nWhy: {}",
+            "\n── mod log ──\nCase: {} (thread {})\nHub ID: {} · provider: {} · error: {}\nIMAP: {} · SMTP: {}\nProbe: {}\nEvidence: {}\nLikely cause: {}\nWhy: {}",
             s.title,
             s.thread,
             or(&s.hub_id),
@@ -117,6 +117,7 @@ impl Chat for ConsoleChat {
             or(&s.imap),
             or(&s.smtp),
             if s.probe_verdicts.is_empty() { "not run".to_string() } else { s.probe_verdicts.join("; ") },
+            if s.evidence.is_empty() { "-".to_string() } else { s.evidence.join("; ") },
             s.likely_cause,
             s.reason
         ));

@@ -246,6 +246,9 @@ fn show(t: &TicketRecord, store: &SledLog, out: &mut dyn Write) -> std::io::Resu
     writeln!(out, "email_domain: {}", r.email_domain)?;
     writeln!(out, "missing:      {}", r.missing)?;
     writeln!(out, "probe:        {}", r.probe)?;
+    for line in &t.evidence {
+        writeln!(out, "evidence:     {line}")?;
+    }
     writeln!(out, "timeline:")?;
     let events = store
         .events(t.thread)

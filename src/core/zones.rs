@@ -97,7 +97,7 @@ static LOG: LazyLock<Regex> = LazyLock::new(|| {
           | \[?(?:DEBUG|INFO|WARN|WARNING|ERROR|TRACE|FATAL|NOTICE|CRITICAL)\]?[\s:\-]
           | (?:C|S|CLIENT|SERVER)\s*:\s
           | (?:<<|>>|<-|->|<|>)\s*(?:\d{3}[\s-]|[A-Za-z]\d*\s|\*\s)
-          | (?:[A-Za-z]{1,4}\d{0,4}|\d{1,4})\s+(?:OK|NO|BAD|LOGIN|AUTHENTICATE|CAPABILITY|STARTTLS|SELECT|LOGOUT|ID|NOOP|LIST|EXAMINE|IDLE)\b
+          | [A-Za-z]{0,4}\d{1,8}\s+(?:OK|NO|BAD|LOGIN|AUTHENTICATE|CAPABILITY|STARTTLS|SELECT|LOGOUT|ID|NOOP|LIST|EXAMINE|IDLE)\b
           | \*\s+(?:OK|NO|BAD|BYE|CAPABILITY|PREAUTH)\b
           | \d{3}[\s-]\d\.\d{1,3}\.\d{1,3}\b
           | (?:EHLO|HELO|AUTH|MAIL\s+FROM|RCPT\s+TO|DATA|QUIT|STARTTLS)\b

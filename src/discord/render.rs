@@ -9,6 +9,7 @@ use serenity::all::{
 };
 
 use crate::engine::chat::{Controls, EscalationSummary, Mention};
+use crate::core::text::neutralize_mentions;
 
 /// A message's content limit.
 pub const MAX_CONTENT: usize = 2000;
@@ -199,7 +200,8 @@ const FIELD_SHORT: usize = 256;
 const FIELD_LONG: usize = 1024;
 
 /// The mod-log embed. Every part is cut to its limit, and the total stays under 6000 characters
-/// (title 256 + description ~300 + 5 short fields + 3 long ones).
+/// (title 256 + description ~300 + 5 short fields of 256 + probe, evidence and cause of 1024 +
+/// reason of 512).
 pub fn escalation_embed(summary: &EscalationSummary, guild: Option<u64>) -> CreateEmbed {
     let or_dash = |v: &Option<String>| match v.as_deref().map(str::trim) {
         Some(v) if !v.is_empty() => truncate(v, FIELD_SHORT),
@@ -226,6 +228,14 @@ pub fn escalation_embed(summary: &EscalationSummary, guild: Option<u64>) -> Crea
         .field("IMAP", or_dash(&summary.imap), true)
         .field("SMTP", or_dash(&summary.smtp), true)
         .field("Probe", truncate(&verdicts, FIELD_LONG), false)
+        .field(
+            "Evidence",
+            truncate(
+                non_empty(&neutralize_mentions(&summary.evidence.join("\n"))),
+                FIELD_LONG,
+            ),
+            false,
+        )
         .field(
             "Likely cause",
             truncate(non_empty(&summary.likely_cause), FIELD_LONG).to_string(),
@@ -401,6 +411,7 @@ mod tests {
             smtp: Some(huge.clone()),
             error_code: Some(huge.clone()),
             probe_verdicts: vec![huge.clone(); 5],
+            evidence: vec![huge.clone(); 5],
             likely_cause: huge.clone(),
             reason: huge,
         };

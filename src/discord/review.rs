@@ -101,6 +101,9 @@ pub fn show(ticket: &TicketRecord, events: &[EventRecord]) -> String {
     if !r.missing.is_empty() {
         out.push_str(&format!("Missing: {}\n", plain(&r.missing, 200)));
     }
+    for line in &ticket.evidence {
+        out.push_str(&format!("Evidence: {}\n", plain(line, 200)));
+    }
     let skip = events.len().saturating_sub(MAX_EVENTS);
     if skip > 0 {
         out.push_str(&format!("… {skip} earlier events not shown\n"));

@@ -102,6 +102,8 @@ pub struct EscalationSummary {
     pub error_code: Option<String>,
     /// e.g. "IMAP imap.acme.com:993: ok", "SMTP smtp.acme.com:587: failed (timeout)".
     pub probe_verdicts: Vec<String>,
+    /// Where each field came from (redacted excerpts), one line each.
+    pub evidence: Vec<String>,
     pub likely_cause: String,
     pub reason: String,
 }

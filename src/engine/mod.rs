@@ -773,6 +773,17 @@ impl Engine {
         ticket.imap = report.imap.as_ref().map(ToString::to_string);
         ticket.smtp = report.smtp.as_ref().map(ToString::to_string);
         ticket.email_domain = report.email_domain.clone();
+        ticket.evidence = report
+            .evidence
+            .entries()
+            .iter()
+            .map(|(field, e)| {
+                format!(
+                    "{field} ← message {} ({}): \"{}\"",
+                    e.message, e.zone, e.excerpt
+                )
+            })
+            .collect();
         ticket.missing = report
             .missing
             .iter()
@@ -1017,6 +1028,7 @@ impl Engine {
             smtp: ticket.smtp.clone(),
             error_code: ticket.error_code.clone(),
             probe_verdicts: ticket.probe_verdicts.clone(),
+            evidence: ticket.evidence.clone(),
             likely_cause,
             reason: reason.to_string(),
         };

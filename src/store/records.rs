@@ -64,6 +64,10 @@ pub struct TicketRecord {
     pub smtp: Option<String>,
     pub email_domain: Option<String>,
     pub missing: Vec<String>,
+    /// Where each field came from, one line each ("hub_id ← msg 0 prose: \"...\""): built from
+    /// redacted excerpts only.
+    #[serde(default)]
+    pub evidence: Vec<String>,
     // Times, in unix seconds.
     pub created_at: u64,
     pub updated_at: u64,
@@ -99,6 +103,7 @@ impl TicketRecord {
             smtp: None,
             email_domain: None,
             missing: Vec::new(),
+            evidence: Vec::new(),
             created_at: now,
             updated_at: now,
             first_reply_at: None,

@@ -1,0 +1,276 @@
+//! Reading a report the way a moderator does: one table per rule of issue 9, each row a post and
+//! what must (or must not) be read from it. The corpus checks whole threads; these pin the rules.
+
+use std::path::Path;
+
+use imap_triage::core::{triage, Message, Report, Rules, Thread};
+
+fn rules() -> Rules {
+    imap_triage::rules_dir::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
+        .expect("the shipped rules load")
+}
+
+fn read(rules: &Rules, texts: &[&str]) -> Report {
+    let thread = Thread {
+        messages: texts.iter().map(|t| Message::member(*t)).collect(),
+    };
+    triage(rules, &thread)
+}
+
+fn endpoint(e: &Option<imap_triage::core::Endpoint>) -> Option<String> {
+    e.as_ref().map(ToString::to_string)
+}
+
+#[test]
+fn hosts_never_come_from_traces_files_class_paths_or_versions() {
+    let rules = rules();
+    for text in [
+        "    at javax.mail.Service.connect(Service.java:388)\n    at Socket.onTimeout (net.js:512:8)",
+        "  File \"/usr/lib/python3.11/imaplib.py\", line 91, in __init__\nimaplib.IMAP4.error: LOGIN failed",
+        "see settings.yaml and Mailer.php for the config",
+        "javax.mail.MessagingException: something broke",
+        "Thunderbird version 3.14.0.2 on Windows",
+    ] {
+        let r = read(&rules, &[text]);
+        assert_eq!(endpoint(&r.imap), None, "imap from {text:?}");
+        assert_eq!(endpoint(&r.smtp), None, "smtp from {text:?}");
+    }
+}
+
+#[test]
+fn ports_never_come_from_dates_line_numbers_or_reply_codes() {
+    let rules = rules();
+    for text in [
+        "IMAP server mail.acme-tools.com, it broke on 25 March 2024",
+        "IMAP server mail.acme-tools.com, error in Mailer.php (118)",
+        "IMAP server mail.acme-tools.com replied 535 5.7.8 and 534 5.7.9",
+    ] {
+        let r = read(&rules, &[text]);
+        assert_eq!(endpoint(&r.imap), None, "{text:?}");
+        assert_eq!(endpoint(&r.smtp), None, "{text:?}");
+    }
+}
+
+#[test]
+fn negated_and_hypothetical_mentions_are_not_settings() {
+    let rules = rules();
+    let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+        (
+            "there's no setting like imap.outlook.com on my side. I entered mail.dental-co.com port 993",
+            Some("mail.dental-co.com:993"),
+            None,
+        ),
+        (
+            "outgoing: it's not smtp.gmail.com:587, it's smtp.acme-tools.com:465",
+            None,
+            Some("smtp.acme-tools.com:465"),
+        ),
+        (
+            "outgoing is smtp.acme-tools.com port 465. should I use 587?",
+            None,
+            Some("smtp.acme-tools.com:465"),
+        ),
+    ];
+    for (text, imap, smtp) in cases {
+        let r = read(&rules, &[text]);
+        assert_eq!(endpoint(&r.imap).as_deref(), *imap, "imap of {text:?}");
+        assert_eq!(endpoint(&r.smtp).as_deref(), *smtp, "smtp of {text:?}");
+    }
+}
+
+#[test]
+fn corrections_win() {
+    let rules = rules();
+    let r = read(
+        &rules,
+        &[
+            "hub id 11223344, outgoing smtp.acme-tools.com port 587",
+            "sorry, the hub id is 48820517. I meant port 465",
+            "587 was what I tried yesterday",
+        ],
+    );
+    assert_eq!(r.hub_id.as_deref(), Some("48820517"));
+    assert_eq!(endpoint(&r.smtp).as_deref(), Some("smtp.acme-tools.com:465"));
+}
+
+#[test]
+fn settings_in_every_real_shape() {
+    let rules = rules();
+    let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+        (
+            "smtp:\n  host: 'mail.kestrel-labs.io'\n  port: 465",
+            None,
+            Some("mail.kestrel-labs.io:465"),
+        ),
+        (
+            "IMAP_URL=imaps://mail.blue-harbor.co:993",
+            Some("mail.blue-harbor.co:993"),
+            None,
+        ),
+        (
+            "SMTP__HOST=mail.kestrel-labs.io:465",
+            None,
+            Some("mail.kestrel-labs.io:465"),
+        ),
+        (
+            "> SMTP-Server: smtp.web.de\n> SMTP-Server Port: 587",
+            None,
+            Some("smtp.web.de:587"),
+        ),
+        (
+            "Protocol\tServer\tPort\nIMAP\tmail.karoo.co.za\t993\nSMTP\tmail.karoo.co.za\t465\nPOP3\tmail.karoo.co.za\t995",
+            Some("mail.karoo.co.za:993"),
+            Some("mail.karoo.co.za:465"),
+        ),
+        (
+            "incoming mail.harbor-dental.com, port 993. Same server for outgoing, port 465.",
+            Some("mail.harbor-dental.com:993"),
+            Some("mail.harbor-dental.com:465"),
+        ),
+        // The IMAP host is never copied into SMTP without such words.
+        (
+            "IMAP mail.harbor-dental.com:993, and outgoing port 465",
+            Some("mail.harbor-dental.com:993"),
+            None,
+        ),
+    ];
+    for (text, imap, smtp) in cases {
+        let r = read(&rules, &[text]);
+        assert_eq!(endpoint(&r.imap).as_deref(), *imap, "imap of {text:?}");
+        assert_eq!(endpoint(&r.smtp).as_deref(), *smtp, "smtp of {text:?}");
+    }
+}
+
+#[test]
+fn providers_as_members_name_them() {
+    let rules = rules();
+    let cases: &[(&str, Option<&str>)] = &[
+        ("we're on O365, the error is IMAP authentication error", Some("office365")),
+        ("Our email is Google Workspace", Some("gmail")),
+        ("G Suite legacy account", Some("gmail")),
+        ("address ****@yahoo.com", Some("yahoo")),
+        ("address <me>@outlook.com", Some("office365")),
+        ("it works with Gmail but not with our own server", None),
+        ("its NOT outlook / office 365, we run our own exchange", None),
+        ("I configured it in my Outlook and it works", None),
+    ];
+    for (text, provider) in cases {
+        let r = read(&rules, &[text]);
+        assert_eq!(r.provider.as_deref(), *provider, "provider of {text:?}");
+    }
+}
+
+#[test]
+fn hub_ids_in_member_shapes_and_never_a_trap() {
+    let rules = rules();
+    let cases: &[(&str, Option<&str>)] = &[
+        ("hub 5519023", Some("5519023")),
+        ("Hub: 5519023", Some("5519023")),
+        ("hub#5519023", Some("5519023")),
+        ("portal 5519023", Some("5519023")),
+        ("Compte HubSpot n° 61902285", Some("61902285")),
+        ("https://app-eu1.hubspot.com/contacts/26649810/objects", Some("26649810")),
+        ("call me on 555-123-4567, order 88213377, zip 94107", None),
+    ];
+    for (text, id) in cases {
+        let r = read(&rules, &[text]);
+        assert_eq!(r.hub_id.as_deref(), *id, "hub id of {text:?}");
+    }
+}
+
+#[test]
+fn errors_from_the_strongest_evidence_with_the_phrase_itself() {
+    let rules = rules();
+    let cases: &[(&str, &str)] = &[
+        // A setting named "timeout" is not a timeout.
+        (
+            "connecting to imap.mail.yahoo.com:993 - secure: true, timeout: 0:00:20\nS: a0 NO [AUTHENTICATIONFAILED] LOGIN Invalid credentials",
+            "imap_auth_error",
+        ),
+        // The server's reply outweighs the member's summary up top.
+        (
+            "Can't connect, smtp authentication failure\n* OK ready\n2 NO [AUTHENTICATIONFAILED] Invalid credentials",
+            "imap_auth_error",
+        ),
+        ("smtplib.SMTPAuthenticationError: (534, b'5.7.9 Application-specific password required')", "smtp_auth_error"),
+        ("Error: getaddrinfo ENOTFOUND imap.acme-tools.com", "host_not_found"),
+        ("x509: certificate is valid for mail04, not mail.lantern.com", "tls_error"),
+        ("Authentifizierung fehlgeschlagen", "imap_auth_error"),
+        ("échec de l'authentification", "imap_auth_error"),
+        ("error de autenticación", "imap_auth_error"),
+        ("falha de autenticação", "imap_auth_error"),
+        // The service comes from the words around a plain "authentication failed".
+        ("SMTP relay test: authentication failed", "smtp_auth_error"),
+    ];
+    for (text, code) in cases {
+        let r = read(&rules, &[text]);
+        assert_eq!(
+            r.error.as_ref().map(|e| e.code.as_str()),
+            Some(*code),
+            "error of {text:?}"
+        );
+    }
+    let long = format!(
+        "{} The popup says: SMTP authentication error. {}",
+        "I have tried everything for two days and nothing helps at all.".repeat(4),
+        "My password is Hunter22secret and it is right.".repeat(3)
+    );
+    let r = read(&rules, &[&long]);
+    let text = &r.error.expect("an error").text;
+    assert!(text.chars().count() <= 200, "{text}");
+    assert!(text.contains("SMTP authentication error"), "{text}");
+    assert!(!text.contains("Hunter22secret"), "{text}");
+}
+
+#[test]
+fn checklist_in_natural_language() {
+    let rules = rules();
+    let cases: &[(&str, [bool; 4])] = &[
+        ("I typed everything by hand", [true, true, false, false]),
+        ("our IT confirmed the servers", [false, false, false, true]),
+        ("I re-checked the password twice", [false, false, true, false]),
+        ("I pasted the password from the setup email", [false, false, false, false]),
+        ("I did everything the help article says", [false, false, false, false]),
+        (
+            "E-Mail-Adresse und Passwort habe ich von Hand eingegeben, Server und Port ebenfalls manuell eingetragen.",
+            [true, true, false, false],
+        ),
+        ("Escribí todo a mano y confirmé los servidores con el soporte de Zoho.", [true, true, false, true]),
+        ("j'ai saisi l'adresse e-mail et le mot de passe à la main", [true, false, false, false]),
+        ("Nosso TI confirmou os servidores e eu conferi a senha duas vezes.", [false, false, true, true]),
+        ("it works in Thunderbird with the same password", [false, false, true, false]),
+    ];
+    for (text, want) in cases {
+        let c = read(&rules, &[text]).checklist;
+        let got = [
+            c.typed_credentials,
+            c.typed_servers,
+            c.verified_credentials,
+            c.confirmed_with_provider,
+        ];
+        assert_eq!(&got, want, "checklist of {text:?}");
+    }
+}
+
+#[test]
+fn evidence_names_message_zone_and_words_without_secrets() {
+    let rules = rules();
+    let r = read(
+        &rules,
+        &[
+            "hello",
+            "```\nIMAP_HOST=mail.kestrel-labs.io\nIMAP_PORT=993\nIMAP_PASSWORD=Gr8-Kestrel!pw\n```\nHub ID 4821937",
+        ],
+    );
+    let imap = r.evidence.imap.as_ref().expect("imap evidence");
+    assert_eq!((imap.message, imap.zone), (1, "config"));
+    assert!(imap.excerpt.contains("mail.kestrel-labs.io"));
+    let hub = r.evidence.hub_id.as_ref().expect("hub evidence");
+    assert_eq!((hub.message, hub.zone), (1, "prose"));
+    let json = serde_json::to_string(&r).expect("serializes");
+    assert!(!json.contains("Gr8-Kestrel"));
+    for (_, e) in r.evidence.entries() {
+        assert!(e.excerpt.chars().count() <= 80, "{}", e.excerpt);
+    }
+    assert!(r.explain().contains("from message 1 (config)"));
+}
