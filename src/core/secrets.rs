@@ -1324,11 +1324,6 @@ pub fn redact_span(text: &str, span: Range<usize>) -> String {
     out
 }
 
-/// Whether `text` holds a credential.
-pub fn holds_secret(text: &str) -> bool {
-    !find(text).is_empty()
-}
-
 /// How many command-line flags (`-x`, `--xy`) the line around `at` holds.
 fn flags_on_line(text: &str, at: usize) -> usize {
     line_of(text, at)
