@@ -111,14 +111,12 @@ pub fn best_error(
             rule = other;
         }
     }
-    let phrase = error_phrase(text, range.clone());
+    // Redacted with the whole message as context: a value may sit after a label on another line.
+    let redacted = secrets::redact_span(text, error_phrase(text, range.clone()));
     Some((
         ErrorFound {
             code: rule.id.clone(),
-            text: truncate(
-                &neutralize_mentions(&secrets::redact(phrase)),
-                ERROR_TEXT_MAX,
-            ),
+            text: truncate(&neutralize_mentions(&redacted), ERROR_TEXT_MAX),
         },
         range,
         evidence,
@@ -227,7 +225,7 @@ fn only_service_named(text: &str, m: std::ops::Range<usize>) -> Option<&'static 
 
 /// The error phrase around a match: its line, narrowed to the sentence that holds the match
 /// when the line is long, so the text is the error itself and not the message around it.
-fn error_phrase(text: &str, m: std::ops::Range<usize>) -> &str {
+fn error_phrase(text: &str, m: std::ops::Range<usize>) -> std::ops::Range<usize> {
     let mut start = text[..m.start].rfind('\n').map_or(0, |i| i + 1);
     let mut end = text[m.end..].find('\n').map_or(text.len(), |i| m.end + i);
     if text[start..end].chars().count() > ERROR_TEXT_MAX {
@@ -240,10 +238,11 @@ fn error_phrase(text: &str, m: std::ops::Range<usize>) -> &str {
             end = m.end + i + 1;
         }
     }
-    text[start..end]
-        .trim()
-        .trim_matches(['`', '"', '>', '*', '_'])
-        .trim()
+    let junk = |c: char| c.is_whitespace() || matches!(c, '`' | '"' | '>' | '*' | '_');
+    let lead = text[start..end].len() - text[start..end].trim_start_matches(junk).len();
+    let tail = text[start..end].len() - text[start..end].trim_end_matches(junk).len();
+    // Never trim into the match itself.
+    (start + lead).min(m.start)..(end - tail).max(m.end)
 }
 
 /// Offsets of `.`, `!` and `?` that end a sentence (followed by white space or the end).

@@ -67,7 +67,13 @@ fn evidence_at(
     range: std::ops::Range<usize>,
 ) -> Evidence {
     match line_at(lines, text, range.start) {
-        Some(line) => Evidence::new(message, line.kind, line.text, text.get(range)),
+        Some(line) => Evidence::in_message(
+            message,
+            line.kind,
+            text,
+            line.start..line.start + line.text.len(),
+            text.get(range),
+        ),
         None => Evidence::new(message, zones::ZoneKind::Prose, text, text.get(range)),
     }
 }

@@ -361,8 +361,34 @@ impl Evidence {
         line: &str,
         focus: Option<&str>,
     ) -> Evidence {
+        Evidence::from_redacted(message, zone, &super::secrets::redact(line), focus)
+    }
+
+    /// [`Evidence::new`] for `line` of the whole message `text`, redacted with the message as
+    /// context (a value may sit on the line after its label).
+    pub fn in_message(
+        message: usize,
+        zone: super::zones::ZoneKind,
+        text: &str,
+        line: std::ops::Range<usize>,
+        focus: Option<&str>,
+    ) -> Evidence {
+        Evidence::from_redacted(
+            message,
+            zone,
+            &super::secrets::redact_span(text, line),
+            focus,
+        )
+    }
+
+    fn from_redacted(
+        message: usize,
+        zone: super::zones::ZoneKind,
+        redacted: &str,
+        focus: Option<&str>,
+    ) -> Evidence {
         let clean = super::text::neutralize_mentions(&super::items::mask_email_local_parts(
-            &super::secrets::redact(line),
+            redacted,
         ));
         let clean = clean.trim();
         let excerpt = if clean.chars().count() <= EXCERPT_MAX {
