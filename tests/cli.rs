@@ -44,10 +44,19 @@ fn json_output_has_the_contract_keys() {
         "checklist",
         "missing",
         "secrets",
+        "suspicious_hosts",
+        "mismatches",
+        "escalate",
+        "evidence",
         "reply",
     ] {
         assert!(v.get(key).is_some(), "missing key {key}: {v}");
     }
+    assert_eq!(
+        v["evidence"]["hub_id"],
+        serde_json::json!({"message": 0, "zone": "prose", "excerpt": "… member@gmail.com. Hub ID 4821937"})
+    );
+    assert_eq!(v["evidence"]["error"]["message"], 0);
     assert_eq!(v["hub_id"], "4821937");
     assert_eq!(
         v["imap"],
@@ -67,6 +76,22 @@ fn json_output_has_the_contract_keys() {
         serde_json::json!({"typed_credentials": false, "typed_servers": false, "verified_credentials": false, "confirmed_with_provider": false})
     );
     assert!(v["reply"].as_str().unwrap().contains("Checklist"));
+}
+
+#[test]
+fn explain_says_where_each_field_came_from() {
+    let out = triage(
+        &["--explain", "-"],
+        "```\nIMAP_HOST=mail.kestrel-labs.io\nIMAP_PORT=993\n```\nHub ID 4821937. password: Gr8-Kestrel!pw",
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("imap: mail.kestrel-labs.io:993"), "{text}");
+    assert!(text.contains("from message 0 (config): \"IMAP_HOST=mail.kestrel-labs.io\""), "{text}");
+    assert!(text.contains("hub_id: 4821937"), "{text}");
+    assert!(text.contains("smtp: not found"), "{text}");
+    assert!(text.contains("secret: a password in message 0"), "{text}");
+    assert!(!text.contains("Gr8-Kestrel"), "{text}");
 }
 
 #[test]
