@@ -47,13 +47,14 @@ fn main() {
     if dirs.is_empty() {
         dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"));
     }
-    let rules = match imap_triage::rules_dir::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")) {
-        Ok(rules) => rules,
-        Err(e) => {
-            eprintln!("the rules do not load:\n{e}");
-            std::process::exit(2);
-        }
-    };
+    let rules =
+        match imap_triage::rules_dir::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")) {
+            Ok(rules) => rules,
+            Err(e) => {
+                eprintln!("the rules do not load:\n{e}");
+                std::process::exit(2);
+            }
+        };
     // origin → field → score
     let mut scores: BTreeMap<&str, BTreeMap<&str, Score>> = BTreeMap::new();
     let mut files = 0;

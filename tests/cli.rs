@@ -87,7 +87,10 @@ fn explain_says_where_each_field_came_from() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("imap: mail.kestrel-labs.io:993"), "{text}");
-    assert!(text.contains("from message 0 (config): \"IMAP_HOST=mail.kestrel-labs.io\""), "{text}");
+    assert!(
+        text.contains("from message 0 (config): \"IMAP_HOST=mail.kestrel-labs.io\""),
+        "{text}"
+    );
     assert!(text.contains("hub_id: 4821937"), "{text}");
     assert!(text.contains("smtp: not found"), "{text}");
     assert!(text.contains("secret: a password in message 0"), "{text}");

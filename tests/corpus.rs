@@ -310,7 +310,11 @@ fn corpus_threads_give_the_expected_reports() {
             std::fs::read_to_string(p)
                 .ok()
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .is_some_and(|c| c.get("source").and_then(Value::as_str).is_some_and(|s| s.starts_with("https://")))
+                .is_some_and(|c| {
+                    c.get("source")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| s.starts_with("https://"))
+                })
         })
         .count();
     assert!(

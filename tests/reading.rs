@@ -90,7 +90,10 @@ fn corrections_win() {
         ],
     );
     assert_eq!(r.hub_id.as_deref(), Some("48820517"));
-    assert_eq!(endpoint(&r.smtp).as_deref(), Some("smtp.acme-tools.com:465"));
+    assert_eq!(
+        endpoint(&r.smtp).as_deref(),
+        Some("smtp.acme-tools.com:465")
+    );
 }
 
 #[test]
@@ -145,13 +148,19 @@ fn settings_in_every_real_shape() {
 fn providers_as_members_name_them() {
     let rules = rules();
     let cases: &[(&str, Option<&str>)] = &[
-        ("we're on O365, the error is IMAP authentication error", Some("office365")),
+        (
+            "we're on O365, the error is IMAP authentication error",
+            Some("office365"),
+        ),
         ("Our email is Google Workspace", Some("gmail")),
         ("G Suite legacy account", Some("gmail")),
         ("address ****@yahoo.com", Some("yahoo")),
         ("address <me>@outlook.com", Some("office365")),
         ("it works with Gmail but not with our own server", None),
-        ("its NOT outlook / office 365, we run our own exchange", None),
+        (
+            "its NOT outlook / office 365, we run our own exchange",
+            None,
+        ),
         ("I configured it in my Outlook and it works", None),
     ];
     for (text, provider) in cases {
@@ -169,7 +178,10 @@ fn hub_ids_in_member_shapes_and_never_a_trap() {
         ("hub#5519023", Some("5519023")),
         ("portal 5519023", Some("5519023")),
         ("Compte HubSpot n° 61902285", Some("61902285")),
-        ("https://app-eu1.hubspot.com/contacts/26649810/objects", Some("26649810")),
+        (
+            "https://app-eu1.hubspot.com/contacts/26649810/objects",
+            Some("26649810"),
+        ),
         ("call me on 555-123-4567, order 88213377, zip 94107", None),
     ];
     for (text, id) in cases {

@@ -100,11 +100,7 @@ pub fn best_error(
     }
     let (_, std::cmp::Reverse(index), evidence, range) = best?;
     let mut rule = rules.errors.get(index)?;
-    if let Some(other) = rule
-        .other_service
-        .as_deref()
-        .and_then(|id| rules.error(id))
-    {
+    if let Some(other) = rule.other_service.as_deref().and_then(|id| rules.error(id)) {
         if !names_a_service(&text[range.clone()])
             && only_service_named(text, range.clone()) == Some(service_of_rule(other))
         {
@@ -137,7 +133,8 @@ fn line_text(text: &str, m: std::ops::Range<usize>) -> &str {
 /// `timeout=300`, `timeout: 0:00:20`, `"connTimeout": 100000`: a setting's name, not an error.
 fn is_setting_key(text: &str, m: std::ops::Range<usize>) -> bool {
     let after = &text[m.end..];
-    let after = after.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'');
+    let after = after
+        .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'');
     let after = after.trim_start_matches([' ', '\t']);
     (after.starts_with('=') || after.starts_with(':') || after.starts_with("=>"))
         && after
@@ -188,7 +185,8 @@ fn in_host_name(hay: &str, word: std::ops::Range<usize>) -> bool {
     let before = hay[..word.start].chars().next_back();
     let mut after = hay[word.end..].chars();
     matches!(before, Some('.' | '-' | '@' | '/'))
-        || (matches!(after.next(), Some('.' | '-')) && after.next().is_some_and(char::is_alphanumeric))
+        || (matches!(after.next(), Some('.' | '-'))
+            && after.next().is_some_and(char::is_alphanumeric))
 }
 
 fn service_of_rule(rule: &super::rules::ErrorRule) -> &'static str {
@@ -218,9 +216,7 @@ fn only_service_named(text: &str, m: std::ops::Range<usize>) -> Option<&'static 
             (false, false) => None,
         }
     };
-    named(line_text(text, m))
-        .or_else(|| named(text))
-        .flatten()
+    named(line_text(text, m)).or_else(|| named(text)).flatten()
 }
 
 /// The error phrase around a match: its line, narrowed to the sentence that holds the match

@@ -117,5 +117,6 @@ pub fn first_match(rules: &rules::Rules, id: &str, text: &str) -> Option<std::op
         })
 }
 
-static CHECKBOX_ANYWHERE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^\s*(?:[-*+•]|\d+[.)])?\s*\[[xX✓✔]\].*$").expect("static regex"));
+static CHECKBOX_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\s*(?:[-*+•]|\d+[.)])?\s*\[[xX✓✔]\].*$").expect("static regex")
+});

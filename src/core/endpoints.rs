@@ -378,9 +378,17 @@ fn config_key_service(line: &str) -> Option<(Service, &str)> {
         Service::Imap
     } else if key.contains("pop") {
         Service::Pop
-    } else if ["smtp", "outgoing", "outbound", "mail", "send", "relay", "submission"]
-        .iter()
-        .any(|w| key.contains(w))
+    } else if [
+        "smtp",
+        "outgoing",
+        "outbound",
+        "mail",
+        "send",
+        "relay",
+        "submission",
+    ]
+    .iter()
+    .any(|w| key.contains(w))
     {
         Service::Smtp
     } else {
@@ -470,13 +478,10 @@ fn not_a_setting(text: &str, at: usize) -> bool {
     }
     // A question: the sentence that holds the value ends with '?'.
     let after = &text[at..];
-    let sentence_end = [
-        after.find(['?', '!', '\n']),
-        after.find(". "),
-    ]
-    .into_iter()
-    .flatten()
-    .min();
+    let sentence_end = [after.find(['?', '!', '\n']), after.find(". ")]
+        .into_iter()
+        .flatten()
+        .min();
     let is_question = sentence_end.is_some_and(|i| after[i..].starts_with('?'));
     let sentence_start = before
         .rfind(['.', '!', '?', '\n'])
@@ -742,11 +747,71 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| {
 
 /// File names and web pages that look like host names.
 const NOT_A_TLD: &[&str] = &[
-    "png", "jpg", "jpeg", "gif", "webp", "bmp", "pdf", "txt", "doc", "docx", "xls", "xlsx", "csv",
-    "zip", "html", "htm", "php", "exe", "msg", "eml", "log", "heic", "mov", "mp4", "js", "json",
-    "toml", "md", "py", "rs", "sh", "pl", "ps", "ts", "go", "rb", "cs", "java", "kt", "swift",
-    "yaml", "yml", "ini", "cfg", "conf", "config", "xml", "jar", "dll", "so", "properties", "env",
-    "lock", "bat", "cmd", "ps1", "css", "scss", "jsx", "tsx", "vue", "mjs", "cjs", "gz", "tgz",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "webp",
+    "bmp",
+    "pdf",
+    "txt",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "csv",
+    "zip",
+    "html",
+    "htm",
+    "php",
+    "exe",
+    "msg",
+    "eml",
+    "log",
+    "heic",
+    "mov",
+    "mp4",
+    "js",
+    "json",
+    "toml",
+    "md",
+    "py",
+    "rs",
+    "sh",
+    "pl",
+    "ps",
+    "ts",
+    "go",
+    "rb",
+    "cs",
+    "java",
+    "kt",
+    "swift",
+    "yaml",
+    "yml",
+    "ini",
+    "cfg",
+    "conf",
+    "config",
+    "xml",
+    "jar",
+    "dll",
+    "so",
+    "properties",
+    "env",
+    "lock",
+    "bat",
+    "cmd",
+    "ps1",
+    "css",
+    "scss",
+    "jsx",
+    "tsx",
+    "vue",
+    "mjs",
+    "cjs",
+    "gz",
+    "tgz",
 ];
 const NOT_A_SERVER: &[&str] = &[
     "hubspot.com",
@@ -847,7 +912,9 @@ fn scheme_before(text: &str, at: usize) -> Option<Scheme> {
             .expect("static regex")
     });
     let from = at.saturating_sub(80);
-    let from = (from..=at).find(|&i| text.is_char_boundary(i)).unwrap_or(at);
+    let from = (from..=at)
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(at);
     let caps = SCHEME.captures(&text[from..at])?;
     let scheme = caps.get(1)?.as_str().to_ascii_lowercase();
     Some(match scheme.as_str() {
@@ -867,16 +934,51 @@ static VERSION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Names of variables and objects that code puts before `.host`, `.server` or `.email`.
 const CODE_OBJECTS: &[&str] = &[
-    "args", "self", "this", "config", "conf", "cfg", "settings", "options", "opts", "params",
-    "env", "process", "app", "req", "res", "ctx", "data", "obj", "mail", "smtp", "imap", "user",
-    "account", "server", "client", "transport", "message", "msg", "form", "request", "response",
+    "args",
+    "self",
+    "this",
+    "config",
+    "conf",
+    "cfg",
+    "settings",
+    "options",
+    "opts",
+    "params",
+    "env",
+    "process",
+    "app",
+    "req",
+    "res",
+    "ctx",
+    "data",
+    "obj",
+    "mail",
+    "smtp",
+    "imap",
+    "user",
+    "account",
+    "server",
+    "client",
+    "transport",
+    "message",
+    "msg",
+    "form",
+    "request",
+    "response",
 ];
 
 /// An intranet name (`relay.corp.local`): not under a public suffix, and still the server a
 /// member typed. The probe refuses it; triage still reports it.
 fn under_private_suffix(name: &str) -> bool {
     const PRIVATE: &[&str] = &[
-        "local", "lan", "internal", "intranet", "corp", "home", "localdomain", "private",
+        "local",
+        "lan",
+        "internal",
+        "intranet",
+        "corp",
+        "home",
+        "localdomain",
+        "private",
     ];
     let mut labels = name.rsplit('.');
     labels.next().is_some_and(|tld| PRIVATE.contains(&tld)) && name.split('.').count() >= 2
@@ -989,7 +1091,8 @@ fn hosts(text: &str) -> Vec<HostToken> {
                 }
                 // "3.14.0.2" after "version", or followed by more dotted numbers, is a version.
                 if VERSION_BEFORE.is_match(&text[..host.start])
-                    || after.starts_with(['-', '.']) && after[1..].starts_with(|c: char| c.is_ascii_alphanumeric())
+                    || after.starts_with(['-', '.'])
+                        && after[1..].starts_with(|c: char| c.is_ascii_alphanumeric())
                 {
                     continue;
                 }

@@ -138,8 +138,25 @@ fn url_id(text: &str, found: regex::Match) -> Option<std::ops::Range<usize>> {
 
 /// Local parts of example addresses: `you@me.com`, `user@domain.com`.
 const PLACEHOLDER_LOCAL_PARTS: &[&str] = &[
-    "you", "your", "yourname", "your.name", "user", "username", "name", "someone", "somebody",
-    "email", "test", "foo", "bar", "address", "example", "xxx", "recipient", "to", "from",
+    "you",
+    "your",
+    "yourname",
+    "your.name",
+    "user",
+    "username",
+    "name",
+    "someone",
+    "somebody",
+    "email",
+    "test",
+    "foo",
+    "bar",
+    "address",
+    "example",
+    "xxx",
+    "recipient",
+    "to",
+    "from",
 ];
 
 /// An address inside a URL's user part, its `@` encoded: `imaps://sales%40acme.com:pw@host`.
@@ -201,7 +218,10 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
             .captures_iter(line)
             .filter_map(|c| {
                 let local = c.name("local")?.as_str().to_ascii_lowercase();
-                Some((c.name("domain")?, PLACEHOLDER_LOCAL_PARTS.contains(&local.as_str())))
+                Some((
+                    c.name("domain")?,
+                    PLACEHOLDER_LOCAL_PARTS.contains(&local.as_str()),
+                ))
             })
             .chain(
                 MASKED_EMAIL
@@ -216,11 +236,13 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
             // `user:pass@imap.host.com` in a URL names a server, not a mailbox; so does a login
             // "to user@imap.host.com". `you@example.com` is nobody's.
             let first = domain.split('.').next().unwrap_or("");
-            let url_host = line[..d.start()].contains("://")
-                && !line[..d.start()].ends_with("%40");
+            let url_host = line[..d.start()].contains("://") && !line[..d.start()].ends_with("%40");
             if placeholder
                 || url_host
-                || matches!(first, "imap" | "imaps" | "smtp" | "smtps" | "pop" | "pop3" | "mx")
+                || matches!(
+                    first,
+                    "imap" | "imaps" | "smtp" | "smtps" | "pop" | "pop3" | "mx"
+                )
                 || !psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known())
             {
                 continue;

@@ -19,8 +19,8 @@ pub mod thread;
 pub mod zones;
 
 pub use report::{
-    Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, Item, Report, SecretFound,
-    SecretKind, SettingMismatch,
+    Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, Item, Report, SecretFound, SecretKind,
+    SettingMismatch,
 };
 pub use rules::Rules;
 pub use thread::{Attachment, Message, Role, Thread};
@@ -32,7 +32,9 @@ fn line_at<'a>(lines: &'a [zones::Line<'a>], text: &str, at: usize) -> Option<&'
     let i = lines.partition_point(|l| l.start <= at);
     let line = lines.get(i.checked_sub(1)?)?;
     // `at` falls in the line's text or in its quote marker.
-    let line_end = text[line.start..].find('\n').map_or(text.len(), |e| line.start + e);
+    let line_end = text[line.start..]
+        .find('\n')
+        .map_or(text.len(), |e| line.start + e);
     (at <= line_end).then_some(line)
 }
 
@@ -49,7 +51,10 @@ fn spoken_only(text: &str, lines: &[zones::Line<'_>]) -> String {
     }
     let mut bytes = text.as_bytes().to_vec();
     for line in lines {
-        if matches!(line.kind, Z::Log | Z::Trace | Z::Code | Z::Config | Z::Screenshot) {
+        if matches!(
+            line.kind,
+            Z::Log | Z::Trace | Z::Code | Z::Config | Z::Screenshot
+        ) {
             for b in &mut bytes[line.start..line.start + line.text.len()] {
                 *b = b' ';
             }

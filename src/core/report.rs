@@ -168,7 +168,14 @@ impl Report {
             }
         };
         let entries = self.evidence.entries();
-        for field in ["hub_id", "imap", "smtp", "email_domain", "provider", "error"] {
+        for field in [
+            "hub_id",
+            "imap",
+            "smtp",
+            "email_domain",
+            "provider",
+            "error",
+        ] {
             match (value(field), entries.iter().find(|(k, _)| k == field)) {
                 (Some(v), Some((_, e))) => {
                     let _ = writeln!(
@@ -387,9 +394,8 @@ impl Evidence {
         redacted: &str,
         focus: Option<&str>,
     ) -> Evidence {
-        let clean = super::text::neutralize_mentions(&super::items::mask_email_local_parts(
-            redacted,
-        ));
+        let clean =
+            super::text::neutralize_mentions(&super::items::mask_email_local_parts(redacted));
         let clean = clean.trim();
         let excerpt = if clean.chars().count() <= EXCERPT_MAX {
             clean.to_string()

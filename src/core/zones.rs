@@ -248,7 +248,9 @@ fn is_config_line(t: &str) -> bool {
         .trim_start_matches("- ");
     let value = t[key_end..].trim_start_matches([':', '=']).trim();
     let structured_key = key.contains(['_', '.', '-'])
-        || key.chars().any(|c| c.is_ascii_uppercase()) && key.chars().any(|c| c.is_ascii_lowercase()) && !key.starts_with(|c: char| c.is_ascii_uppercase())
+        || key.chars().any(|c| c.is_ascii_uppercase())
+            && key.chars().any(|c| c.is_ascii_lowercase())
+            && !key.starts_with(|c: char| c.is_ascii_uppercase())
         || key.chars().all(|c| c.is_ascii_uppercase() || c == '_')
         || t.starts_with('"')
         || t.starts_with('\'');
@@ -259,10 +261,7 @@ fn is_config_line(t: &str) -> bool {
 /// Marks the signature: from the last sign-off line to the end, when what follows is short and
 /// holds no settings table or log.
 fn mark_signature(lines: &mut [Line<'_>]) {
-    let Some(at) = lines
-        .iter()
-        .rposition(|l| SIGNATURE_START.is_match(l.text))
-    else {
+    let Some(at) = lines.iter().rposition(|l| SIGNATURE_START.is_match(l.text)) else {
         return;
     };
     let tail = &lines[at + 1..];
@@ -350,7 +349,10 @@ mod tests {
             ]
         );
         // "Thanks!" at the very end closes the prose.
-        assert_eq!(kinds("it fails\nthanks!"), vec![ZoneKind::Prose, ZoneKind::Prose]);
+        assert_eq!(
+            kinds("it fails\nthanks!"),
+            vec![ZoneKind::Prose, ZoneKind::Prose]
+        );
     }
 
     #[test]

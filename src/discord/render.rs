@@ -8,8 +8,8 @@ use serenity::all::{
     InputTextStyle,
 };
 
-use crate::engine::chat::{Controls, EscalationSummary, Mention};
 use crate::core::text::neutralize_mentions;
+use crate::engine::chat::{Controls, EscalationSummary, Mention};
 
 /// A message's content limit.
 pub const MAX_CONTENT: usize = 2000;
