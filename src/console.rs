@@ -233,6 +233,7 @@ pub async fn run_with(
                     filename,
                     content_type: None,
                     size,
+                    path: None,
                 };
                 member_message(&mut opened, thread, message(MEMBER, "", vec![attachment]))
             }

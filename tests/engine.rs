@@ -140,6 +140,7 @@ fn screenshot(id: u64) -> Incoming {
         filename: "screen.png".into(),
         content_type: Some("image/png".into()),
         size: Some(1000),
+        path: None,
     });
     m
 }

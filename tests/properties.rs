@@ -44,6 +44,7 @@ fn thread() -> impl Strategy<Value = Thread> {
             filename,
             content_type,
             size,
+            path: None,
         });
     let message = (
         role(),

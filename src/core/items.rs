@@ -312,6 +312,7 @@ mod tests {
             filename: name.into(),
             content_type: ct.map(Into::into),
             size: None,
+            path: None,
         };
         assert!(is_screenshot(&a("x.bin", Some("image/png"))));
         assert!(is_screenshot(&a("Screen Shot.PNG", None)));

@@ -13,13 +13,16 @@ pub mod items;
 pub mod reply;
 pub mod report;
 pub mod rules;
+pub mod screenshot;
 pub mod secrets;
 pub mod text;
 pub mod thread;
 
 pub use report::{
-    Checklist, Endpoint, ErrorFound, Item, Report, SecretFound, SecretKind, SettingMismatch,
+    Checklist, Endpoint, ErrorFound, Item, MismatchSource, Report, SecretFound, SecretKind,
+    SettingMismatch,
 };
+pub use screenshot::{triage_with_reads, AttachmentRead, ScreenshotKind, ScreenshotRead};
 pub use rules::Rules;
 pub use thread::{Attachment, Message, Role, Thread};
 
@@ -139,6 +142,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         mismatches,
         escalate,
         reply: String::new(),
+        screenshot_reads: Vec::new(),
     };
     report.reply = reply::render(
         rules,

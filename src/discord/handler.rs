@@ -280,6 +280,7 @@ impl Handler {
                     filename: a.filename.clone(),
                     content_type: a.content_type.clone(),
                     size: Some(u64::from(a.size)),
+                    path: None,
                 })
                 .collect(),
         }

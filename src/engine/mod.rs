@@ -1072,6 +1072,7 @@ pub fn ticket_thread(ticket: &TicketRecord) -> core::Thread {
                         filename: a.filename.clone(),
                         content_type: a.content_type.clone(),
                         size: a.size,
+                        path: None,
                     })
                     .collect(),
             })
