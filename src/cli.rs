@@ -144,7 +144,11 @@ fn ocr_runtime() -> Result<(crate::ocr::Ocr, tokio::runtime::Runtime), i32> {
             eprintln!("imap-triage: cannot start: {e}");
             2
         })?;
-    let ocr = crate::ocr::Ocr::start(&crate::ocr::OcrSettings::default());
+    // One person waits at a terminal: a slow machine gets more time than the bot's budget.
+    let ocr = crate::ocr::Ocr::start(&crate::ocr::OcrSettings {
+        budget: std::time::Duration::from_secs(120),
+        ..crate::ocr::OcrSettings::default()
+    });
     Ok((ocr, runtime))
 }
 

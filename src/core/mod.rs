@@ -22,8 +22,8 @@ pub use report::{
     Checklist, Endpoint, ErrorFound, Item, MismatchSource, Report, SecretFound, SecretKind,
     SettingMismatch,
 };
-pub use screenshot::{triage_with_reads, AttachmentRead, ScreenshotKind, ScreenshotRead};
 pub use rules::Rules;
+pub use screenshot::{triage_with_reads, AttachmentRead, ScreenshotKind, ScreenshotRead};
 pub use thread::{Attachment, Message, Role, Thread};
 
 use thread::Role as R;

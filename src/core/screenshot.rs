@@ -739,7 +739,10 @@ mod tests {
         let report = triage_with_reads(&rules, &thread("help"), &reads);
         assert!(report.missing.contains(&Item::Screenshot));
         assert!(!report.missing.contains(&Item::Error));
-        assert_eq!(report.error.as_ref().map(|e| e.code.as_str()), Some("timeout"));
+        assert_eq!(
+            report.error.as_ref().map(|e| e.code.as_str()),
+            Some("timeout")
+        );
         assert!(
             report.reply.contains("not the server settings"),
             "{}",
@@ -762,6 +765,9 @@ mod tests {
     fn no_reads_is_plain_triage() {
         let rules = rules();
         let t = thread("IMAP imap.acme-mail.com:993");
-        assert_eq!(triage_with_reads(&rules, &t, &[]), super::super::triage(&rules, &t));
+        assert_eq!(
+            triage_with_reads(&rules, &t, &[]),
+            super::super::triage(&rules, &t)
+        );
     }
 }

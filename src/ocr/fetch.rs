@@ -46,7 +46,8 @@ impl FetchPolicy {
     /// Checks an address against the policy, before any connection.
     pub fn check(&self, url: &str) -> Result<reqwest::Url, FetchError> {
         let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::NotAllowed)?;
-        let scheme_ok = parsed.scheme() == "https" || (self.allow_http && parsed.scheme() == "http");
+        let scheme_ok =
+            parsed.scheme() == "https" || (self.allow_http && parsed.scheme() == "http");
         let host_ok = parsed
             .host_str()
             .is_some_and(|h| self.hosts.iter().any(|a| a.eq_ignore_ascii_case(h)));
@@ -77,7 +78,10 @@ impl FetchPolicy {
             .await
             .map_err(|e| FetchError::Failed(short(&e)))?;
         if !response.status().is_success() {
-            return Err(FetchError::Failed(format!("HTTP {}", response.status().as_u16())));
+            return Err(FetchError::Failed(format!(
+                "HTTP {}",
+                response.status().as_u16()
+            )));
         }
         if response
             .content_length()

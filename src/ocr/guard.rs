@@ -54,9 +54,13 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage, Refused> {
         return Err(Refused::TooLarge);
     }
     let format = sniff(bytes).ok_or(Refused::NotAnImage)?;
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|e| Refused::Broken(short(&e.to_string())))?;
+    // A PNG's header is fixed: its size is known from 24 bytes, even when nothing follows.
+    let (width, height) = match png_header_size(bytes) {
+        Some(size) => size,
+        None => ImageReader::with_format(Cursor::new(bytes), format)
+            .into_dimensions()
+            .map_err(|e| Refused::Broken(short(&e.to_string())))?,
+    };
     if width == 0
         || height == 0
         || width > MAX_SIDE
@@ -74,6 +78,16 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage, Refused> {
     reader
         .decode()
         .map_err(|e| Refused::Broken(short(&e.to_string())))
+}
+
+/// Width and height from a PNG's IHDR chunk, which must come first.
+fn png_header_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.len() < 24 || !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let be =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    Some((be(16), be(20)))
 }
 
 fn short(text: &str) -> String {

@@ -82,7 +82,9 @@ impl Pool {
         let (reply, rx) = tokio::sync::oneshot::channel();
         match self.queue.try_send(Job { bytes, reply }) {
             Ok(()) => Ok(rx),
-            Err(TrySendError::Full(_)) => Err("too many images are being read; try again in a minute".into()),
+            Err(TrySendError::Full(_)) => {
+                Err("too many images are being read; try again in a minute".into())
+            }
             Err(TrySendError::Disconnected(_)) => Err("the OCR workers stopped".into()),
         }
     }

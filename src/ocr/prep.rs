@@ -50,7 +50,13 @@ pub fn prepare(image: &DynamicImage) -> Prepared {
         for y in b.top..b.bottom {
             for x in b.left..b.right {
                 let p = gray.get_pixel_mut(x, y);
-                let light = rgb.get_pixel(x, y).0.iter().map(|&c| u16::from(c)).sum::<u16>() > 480;
+                let light = rgb
+                    .get_pixel(x, y)
+                    .0
+                    .iter()
+                    .map(|&c| u16::from(c))
+                    .sum::<u16>()
+                    > 480;
                 p.0[0] = if light { 0 } else { 255 };
             }
         }
