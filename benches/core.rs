@@ -28,6 +28,7 @@ fn realistic_thread() -> Thread {
         content_type: Some("image/png".into()),
         size: Some(183_211),
         path: None,
+        url: None,
     });
     let mut messages = vec![
         first,

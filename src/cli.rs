@@ -379,5 +379,6 @@ fn console_settings(config: Option<&Path>) -> Result<crate::console::ConsoleSett
         rules_dir: config.rules.path.clone(),
         policy: config.probe.policy(),
         extra_ca: config.probe.ca_files.clone(),
+        ocr: config.ocr.settings(),
     })
 }

@@ -141,6 +141,7 @@ fn screenshot(id: u64) -> Incoming {
         content_type: Some("image/png".into()),
         size: Some(1000),
         path: None,
+        url: None,
     });
     m
 }

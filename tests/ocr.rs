@@ -289,3 +289,59 @@ fn missing_language_data_switches_ocr_off_and_triage_still_works() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("OCR is off"), "{}", stderr(&out));
 }
+
+fn console(dir: &Path, input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+        .arg("console")
+        .current_dir(dir)
+        .env_remove("IMAP_TRIAGE_DISCORD__TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the console");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn console_attach_reads_the_screenshot_and_the_status_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let shot = fixtures().join("a-error.png");
+    let out = console(
+        dir.path(),
+        &format!(
+            "My inbox won't connect\n/attach {}\n/quit\n",
+            shot.display()
+        ),
+    );
+    let reading = out
+        .find("Reading your screenshot")
+        .unwrap_or_else(|| panic!("status while reading: {out}"));
+    let result = out
+        .rfind("imap.acme-mail.com:993")
+        .unwrap_or_else(|| panic!("the read settings in the status: {out}"));
+    assert!(reading < result, "{out}");
+    assert!(out.contains("Connection timed out"), "{out}");
+}
+
+#[test]
+fn console_a_visible_password_on_a_screenshot_is_shielded() {
+    let dir = tempfile::tempdir().unwrap();
+    let shot = fixtures().join("a-password-visible.png");
+    let out = console(
+        dir.path(),
+        &format!("help\n/attach {}\n/quit\n", shot.display()),
+    );
+    assert!(out.contains("bot deletes message"), "{out}");
+    assert!(out.contains("Change that password now"), "{out}");
+    assert!(out.contains("password field covered"), "{out}");
+    assert!(!out.contains("Tr0ub4dor"), "{out}");
+}

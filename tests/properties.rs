@@ -45,6 +45,7 @@ fn thread() -> impl Strategy<Value = Thread> {
             content_type,
             size,
             path: None,
+            url: None,
         });
     let message = (
         role(),

@@ -168,6 +168,7 @@ fn message(segment: &[u8]) -> Message {
             content_type: None,
             size: None,
             path: None,
+            url: None,
         })
         .collect();
     Message {

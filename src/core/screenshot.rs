@@ -675,6 +675,7 @@ mod tests {
             content_type: Some("image/png".into()),
             size: None,
             path: None,
+            url: None,
         });
         Thread { messages: vec![m] }
     }

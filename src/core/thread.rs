@@ -25,6 +25,9 @@ pub struct Attachment {
     /// thread file's directory). The core never opens it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Where the platform serves the file (Discord's CDN), for the OCR edge to download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -281,6 +281,7 @@ impl Handler {
                     content_type: a.content_type.clone(),
                     size: Some(u64::from(a.size)),
                     path: None,
+                    url: Some(a.url.clone()),
                 })
                 .collect(),
         }

@@ -51,6 +51,11 @@ fn engine() -> Result<Tesseract, String> {
     Ok(engine)
 }
 
+/// Starts one engine and drops it: whether OCR can run here (library and language data).
+pub fn check_engine() -> Result<(), OcrOff> {
+    engine().map(drop).map_err(OcrOff)
+}
+
 impl Pool {
     /// Starts `workers` threads after checking that an engine can start here.
     pub fn start(workers: usize, queue: usize) -> Result<Pool, OcrOff> {
