@@ -118,6 +118,11 @@ impl Ocr {
         }
         match self.fetch.fetch(url).await {
             Ok(bytes) => self.read_bytes(rules, bytes).await,
+            // Not fetched by policy: the image is counted, as when OCR is off.
+            Err(FetchError::NotAllowed) => {
+                tracing::warn!("attachment not downloaded: its host is not on the CDN allowlist");
+                None
+            }
             Err(e) => Some(ScreenshotRead::unreadable(e.to_string(), 0)),
         }
     }
