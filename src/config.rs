@@ -146,7 +146,11 @@ impl OcrConfig {
             queue: 8,
             budget,
             fetch: crate::ocr::FetchPolicy {
-                hosts: self.cdn_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+                hosts: self
+                    .cdn_hosts
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect(),
                 allow_http: self.allow_http,
                 timeout: budget,
             },

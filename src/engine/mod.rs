@@ -401,7 +401,10 @@ impl Engine {
             member_spoke(&mut ticket, now);
         }
         let mut found = found;
-        if self.read_screenshots(&mut ticket, &message, &mut events).await {
+        if self
+            .read_screenshots(&mut ticket, &message, &mut events)
+            .await
+        {
             // A password in clear on a screenshot is a posted password: same shield.
             found.push((core::SecretKind::Password, 0..0));
         }
@@ -433,9 +436,7 @@ impl Engine {
             .attachments
             .iter()
             .enumerate()
-            .filter(|(_, a)| {
-                core::items::is_screenshot(a) && (a.url.is_some() || a.path.is_some())
-            })
+            .filter(|(_, a)| core::items::is_screenshot(a) && (a.url.is_some() || a.path.is_some()))
             .map(|(i, _)| i)
             .collect();
         if images.is_empty() {
