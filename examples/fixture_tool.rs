@@ -29,7 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // A real, complete PNG of 12000 x 12000 one-bit pixels: about 100 kB that would
             // decode into 144 MB.
             std::fs::write(dir.join("bomb.png"), bomb(12000, 12000)?)?;
-            std::fs::write(dir.join("text.png"), b"This is a text file with a .png name.\n")?;
+            std::fs::write(
+                dir.join("text.png"),
+                b"This is a text file with a .png name.\n",
+            )?;
             std::fs::write(dir.join("empty.png"), b"")?;
         }
         other => return Err(format!("unknown command {other}").into()),
@@ -90,7 +93,11 @@ impl ZlibStored {
         }
         while left >= 3 {
             let n = left.min(258);
-            let n = if left - n > 0 && left - n < 3 { n - 3 } else { n };
+            let n = if left - n > 0 && left - n < 3 {
+                n - 3
+            } else {
+                n
+            };
             put_length(&mut bits, n);
             put_code(&mut bits, 0, 5); // distance code 0 = distance 1
             left -= n;
@@ -171,7 +178,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= byte as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
