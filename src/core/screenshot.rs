@@ -251,15 +251,20 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
         };
         form_labels += 1;
         let service = named.or_else(|| field.section.as_deref().and_then(service_of));
-        // OCR splits addresses at the `@` and reads dots as commas.
+        // OCR puts a space beside the `@` and reads dots as commas.
         let cleaned: String;
         let value = match kind {
             LabelKind::Host | LabelKind::Email => {
                 cleaned = field
                     .value
-                    .split_whitespace()
-                    .collect::<String>()
-                    .replace(',', ".");
+                    .trim()
+                    .replace(',', ".")
+                    .replace(" @", "@")
+                    .replace("@ ", "@")
+                    .replace(" -", "-")
+                    .replace("- ", "-")
+                    .replace(" .", ".")
+                    .replace(". ", ".");
                 cleaned.as_str()
             }
             _ => field.value.trim(),

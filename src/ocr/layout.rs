@@ -175,17 +175,85 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
     }
     for (i, value) in labels {
         let label = &phrases[i];
-        let section = heading_above(&phrases, &used_as_value, i).map(|p| p.text.clone());
-        fields.push(OcrField {
-            section,
-            label: label.text.clone(),
-            value: value.map(|j| phrases[j].text.clone()).unwrap_or_default(),
-        });
+        let heading = heading_above(&phrases, &used_as_value, i).map(|p| p.text.clone());
+        // A table: a column header above, each row named by its first cell ("IMAP", "SMTP").
+        // Every cell of the column is a value of that row's service.
+        let mut cells = value.into_iter().collect::<Vec<_>>();
+        if let Some(&first) = cells.first() {
+            if row_header(&phrases, &used_as_value, first).is_some() {
+                cells.extend(column_below(&phrases, first, &is_label));
+            }
+        }
+        if cells.is_empty() {
+            fields.push(OcrField {
+                section: heading.clone(),
+                label: label.text.clone(),
+                value: String::new(),
+            });
+        }
+        for j in cells {
+            let section = row_header(&phrases, &used_as_value, j)
+                .map(|p| p.text.clone())
+                .or_else(|| heading.clone());
+            fields.push(OcrField {
+                section,
+                label: label.text.clone(),
+                value: phrases[j].text.clone(),
+            });
+        }
     }
     OcrPage {
         lines: texts,
         fields,
         banner: (!banner_text.is_empty()).then(|| banner_text.join("\n")),
+    }
+}
+
+/// The first cell of a value's row when it names a service (a table's row header).
+fn row_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Option<&'a Phrase> {
+    let c = &phrases[cell];
+    phrases
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| {
+            *j != cell
+                && !values[*j]
+                && !p.is_value_like()
+                && p.right <= c.left
+                && p.center_y().abs_diff(c.center_y()) * 10 < c.height().max(p.height()) * 7
+                && service_of(&p.text).is_some()
+        })
+        .map(|(_, p)| p)
+        .min_by_key(|p| p.left)
+}
+
+/// The cells below `first` in its column, top to bottom, up to the next label.
+fn column_below(
+    phrases: &[Phrase],
+    first: usize,
+    is_label: &dyn Fn(&Phrase) -> bool,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut last = &phrases[first];
+    loop {
+        let h = last.height();
+        let next = phrases
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.top * 2 > last.top * 2 + h
+                    && p.top.saturating_sub(last.bottom) < h * 3
+                    && p.left < last.right + h
+                    && p.right + h > last.left
+            })
+            .min_by_key(|(_, p)| p.top);
+        match next {
+            Some((j, p)) if !is_label(p) => {
+                out.push(j);
+                last = p;
+            }
+            _ => return out,
+        }
     }
 }
 
