@@ -13,6 +13,11 @@
 # --- Stage 1: cargo-chef, shared by the planner and the builder -------------------------------
 # The toolchain matches the one the project is tested with; bookworm matches the runtime's glibc.
 FROM rust:1.95-slim-bookworm AS chef
+# The tesseract crate links libtesseract and generates its bindings with libclang.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libtesseract-dev libleptonica-dev clang libclang-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
 RUN cargo install cargo-chef --version 0.1.78 --locked
 WORKDIR /src
 
@@ -32,11 +37,12 @@ RUN cargo build --release --locked --bin imap-triage \
 # --- Stage 4: the runtime ---------------------------------------------------------------------
 FROM debian:12-slim AS runtime
 
-# ca-certificates for the HTTPS and gateway connections to Discord. Versions are not pinned:
-# the base image's suite pins them, and a pinned Debian version disappears from the mirrors.
+# ca-certificates for the HTTPS and gateway connections to Discord; libtesseract5 and its
+# English language data to read screenshots (about +66 MB). Versions are not pinned: the base
+# image's suite pins them, and a pinned Debian version disappears from the mirrors.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libtesseract5 tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/*
 
 # An unprivileged user; the data directory is its only writable place.
@@ -52,8 +58,11 @@ COPY rules/ /etc/imap-triage/rules/
 
 # Settings: only what the image fixes. Everything else (the Discord token, channels, role,
 # probe and lifecycle settings) comes from the environment at `docker run`.
+# OMP_THREAD_LIMIT=1: each OCR worker is one thread; Tesseract's OpenMP threads would only
+# compete with the other workers and the bot for the same cores.
 ENV IMAP_TRIAGE_STORE__PATH=/data \
-    IMAP_TRIAGE_RULES__PATH=/etc/imap-triage/rules
+    IMAP_TRIAGE_RULES__PATH=/etc/imap-triage/rules \
+    OMP_THREAD_LIMIT=1
 
 # The triage log (sled). Mount a named volume or a host directory owned by uid 10001.
 VOLUME ["/data"]

@@ -27,6 +27,8 @@ fn realistic_thread() -> Thread {
         filename: "imap-settings.png".into(),
         content_type: Some("image/png".into()),
         size: Some(183_211),
+        path: None,
+        url: None,
     });
     let mut messages = vec![
         first,

@@ -37,6 +37,18 @@ enum Command {
         /// Thread file: JSON `{"messages":[...]}` or plain text; `-` reads stdin.
         file: String,
     },
+    /// Read screenshots of the connection screen (OCR) and print what they show.
+    ReadScreenshot {
+        /// Rules directory; defaults to the rules embedded in the binary.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// Print a JSON array, one object per file, in order.
+        #[arg(long)]
+        json: bool,
+        /// Image files (PNG, JPEG, WebP, GIF).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Work with the rules pack.
     Rules {
         #[command(subcommand)]
@@ -98,6 +110,9 @@ pub fn main() -> i32 {
             explain,
             file,
         } => triage(rules.as_deref(), json, explain, &file),
+        Command::ReadScreenshot { rules, json, files } => {
+            read_screenshot(rules.as_deref(), json, &files)
+        }
         Command::Rules {
             command: RulesCommand::Check { dir },
         } => rules_check(dir.as_deref().unwrap_or(Path::new("rules"))),
@@ -117,17 +132,167 @@ pub fn main() -> i32 {
     }
 }
 
-fn triage(rules: Option<&Path>, json: bool, explain: bool, file: &str) -> i32 {
+fn load_rules(rules: Option<&Path>) -> Result<core::Rules, i32> {
     let rules = match rules {
         Some(dir) => rules_dir::load(dir),
         None => rules_dir::embedded(),
     };
-    let rules = match rules {
+    rules.map_err(|e| {
+        eprintln!("imap-triage: {}", one_line(&e.to_string()));
+        2
+    })
+}
+
+/// OCR for one command: the workers, and a small runtime to wait on them.
+fn ocr_runtime() -> Result<(crate::ocr::Ocr, tokio::runtime::Runtime), i32> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| {
+            eprintln!("imap-triage: cannot start: {e}");
+            2
+        })?;
+    // One person waits at a terminal: a slow machine gets more time than the bot's budget.
+    let ocr = crate::ocr::Ocr::start(&crate::ocr::OcrSettings {
+        budget: std::time::Duration::from_secs(120),
+        ..crate::ocr::OcrSettings::default()
+    });
+    Ok((ocr, runtime))
+}
+
+fn read_screenshot(rules: Option<&Path>, json: bool, files: &[PathBuf]) -> i32 {
+    let rules = match load_rules(rules) {
         Ok(rules) => rules,
-        Err(e) => {
-            eprintln!("imap-triage: {}", one_line(&e.to_string()));
-            return 2;
+        Err(code) => return code,
+    };
+    let (ocr, runtime) = match ocr_runtime() {
+        Ok(pair) => pair,
+        Err(code) => return code,
+    };
+    if let Err(off) = ocr.status() {
+        eprintln!("imap-triage: {off}");
+    }
+    let reads: Vec<core::ScreenshotRead> = files
+        .iter()
+        .map(|file| {
+            runtime
+                .block_on(ocr.read_path(&rules, file))
+                .unwrap_or_else(|| {
+                    let reason = ocr.status().err().map(ToString::to_string);
+                    core::ScreenshotRead::unreadable(reason.unwrap_or_default(), 0)
+                })
+        })
+        .collect();
+    if json {
+        match serde_json::to_string_pretty(&reads) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("imap-triage: cannot encode the reads: {e}");
+                return 2;
+            }
         }
+    } else {
+        for (file, read) in files.iter().zip(&reads) {
+            print!("{}", read_to_text(&file.display().to_string(), read));
+        }
+    }
+    let unreadable = reads
+        .iter()
+        .any(|r| r.kind == core::ScreenshotKind::Unreadable);
+    i32::from(unreadable)
+}
+
+fn read_to_text(file: &str, read: &core::ScreenshotRead) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let kind = serde_json::to_value(read.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(out, "{file}: {kind} ({} ms)", read.ms);
+    if let Some(reason) = &read.reason {
+        let _ = writeln!(out, "  reason:           {reason}");
+    }
+    if read.kind == core::ScreenshotKind::Unreadable {
+        return out;
+    }
+    let _ = writeln!(out, "  advanced options: {}", yes_no(read.advanced_options));
+    for (name, server) in [("imap", &read.imap), ("smtp", &read.smtp)] {
+        if let Some(s) = server {
+            let security = s
+                .security
+                .and_then(|v| serde_json::to_value(v).ok())
+                .and_then(|v| v.as_str().map(str::to_string));
+            let _ = writeln!(
+                out,
+                "  {name}:             {} port {} security {}",
+                s.host.as_deref().unwrap_or("-"),
+                s.port.map_or("-".to_string(), |p| p.to_string()),
+                security.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    if let Some(domain) = &read.email_domain {
+        let _ = writeln!(out, "  email domain:     {domain}");
+    }
+    if let Some(error) = &read.error_text {
+        let _ = writeln!(out, "  error:            {error}");
+    }
+    let _ = writeln!(out, "  password visible: {}", yes_no(read.password_visible));
+    out
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// Reads every attachment that has a `path`, relative to `base`, in attachment order.
+fn read_attachments(
+    rules: &core::Rules,
+    thread: &Thread,
+    base: &Path,
+) -> Result<Vec<core::AttachmentRead>, i32> {
+    let wanted: Vec<(usize, usize, PathBuf)> = thread
+        .messages
+        .iter()
+        .enumerate()
+        .flat_map(|(m, message)| {
+            message
+                .attachments
+                .iter()
+                .enumerate()
+                .filter_map(move |(a, att)| att.path.as_ref().map(|p| (m, a, base.join(p))))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ocr, runtime) = ocr_runtime()?;
+    if let Err(off) = ocr.status() {
+        eprintln!("imap-triage: {off}; images are counted, not read");
+        return Ok(Vec::new());
+    }
+    Ok(wanted
+        .into_iter()
+        .filter_map(|(message, attachment, path)| {
+            let read = runtime.block_on(ocr.read_path(rules, &path))?;
+            Some(core::AttachmentRead {
+                message,
+                attachment,
+                read,
+            })
+        })
+        .collect())
+}
+
+fn triage(rules: Option<&Path>, json: bool, explain: bool, file: &str) -> i32 {
+    let rules = match load_rules(rules) {
+        Ok(rules) => rules,
+        Err(code) => return code,
     };
     let input = match read_input(file) {
         Ok(text) => text,
@@ -143,7 +308,17 @@ fn triage(rules: Option<&Path>, json: bool, explain: bool, file: &str) -> i32 {
             return 2;
         }
     };
-    let report = core::triage(&rules, &thread);
+    let base = match file {
+        "-" => PathBuf::from("."),
+        _ => Path::new(file)
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+    };
+    let reads = match read_attachments(&rules, &thread, &base) {
+        Ok(reads) => reads,
+        Err(code) => return code,
+    };
+    let report = core::triage_with_reads(&rules, &thread, &reads);
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(text) => println!("{text}"),
@@ -214,5 +389,6 @@ fn console_settings(config: Option<&Path>) -> Result<crate::console::ConsoleSett
         rules_dir: config.rules.path.clone(),
         policy: config.probe.policy(),
         extra_ca: config.probe.ca_files.clone(),
+        ocr: config.ocr.settings(),
     })
 }

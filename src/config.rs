@@ -105,6 +105,57 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub ocr: OcrConfig,
+}
+
+/// `[ocr]`: reading screenshots with Tesseract.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OcrConfig {
+    pub enabled: bool,
+    /// Worker threads, one Tesseract engine each (about 55 ms to start, tens of MB each).
+    pub workers: usize,
+    /// The longest the bot waits for one image, download and reading included.
+    pub budget_secs: u64,
+    /// Hosts attachments may be downloaded from (Discord's CDN).
+    pub cdn_hosts: Vec<String>,
+    /// Accept plain http attachment URLs: tests against a fake Discord only.
+    pub allow_http: bool,
+}
+
+impl Default for OcrConfig {
+    fn default() -> Self {
+        let fetch = crate::ocr::FetchPolicy::default();
+        OcrConfig {
+            enabled: true,
+            workers: 1,
+            budget_secs: 20,
+            cdn_hosts: fetch.hosts,
+            allow_http: false,
+        }
+    }
+}
+
+impl OcrConfig {
+    pub fn settings(&self) -> crate::ocr::OcrSettings {
+        let budget = Duration::from_secs(self.budget_secs.max(1));
+        crate::ocr::OcrSettings {
+            enabled: self.enabled,
+            workers: self.workers.clamp(1, 8),
+            queue: 8,
+            budget,
+            fetch: crate::ocr::FetchPolicy {
+                hosts: self
+                    .cdn_hosts
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect(),
+                allow_http: self.allow_http,
+                timeout: budget,
+            },
+        }
+    }
 }
 
 /// `[discord]` as written. Required keys are checked by [`Config::discord`], not here.

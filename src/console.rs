@@ -33,6 +33,8 @@ pub struct ConsoleSettings {
     pub rules_dir: Option<PathBuf>,
     pub policy: Policy,
     pub extra_ca: Vec<PathBuf>,
+    /// `[ocr]`: screenshots given with `/attach` are read like Discord attachments.
+    pub ocr: crate::ocr::OcrSettings,
 }
 
 /// Prints what the bot does. Message ids are handed out in order.
@@ -166,12 +168,21 @@ pub async fn run_with(
         next_id: Arc::new(AtomicU64::new(started_ms)),
         checklist_labels: rules.checklist.items.iter().map(|i| i.id.clone()).collect(),
     };
+    let ocr = crate::ocr::Ocr::start(&settings.ocr);
+    if let Err(off) = ocr.status() {
+        let mut o = match out.lock() {
+            Ok(o) => o,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let _ = writeln!(o, "── {off}; attached images are counted, not read ──");
+    }
     let engine = Engine::new(
         rules,
         Arc::new(store),
         Arc::new(chat),
         Some(Arc::new(prober)),
-    );
+    )
+    .with_ocr(Arc::new(ocr));
     let say = |text: &str| {
         let mut o = match out.lock() {
             Ok(o) => o,
@@ -234,10 +245,14 @@ pub async fn run_with(
                     continue;
                 }
                 let size = std::fs::metadata(path).ok().map(|m| m.len());
+                // A file that exists is read like a Discord attachment; a name alone is
+                // counted as an attachment, as it was before OCR.
                 let attachment = Attachment {
                     filename,
                     content_type: None,
                     size,
+                    path: size.map(|_| path.display().to_string()),
+                    url: None,
                 };
                 member_message(&mut opened, thread, message(MEMBER, "", vec![attachment]))
             }

@@ -27,6 +27,8 @@ const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Healthy {
     pub rules: String,
     pub store: String,
+    /// "on", or "off (why)": OCR being off never makes the bot unhealthy.
+    pub ocr: String,
 }
 
 /// Runs every check; the first failure is the one-line reason.
@@ -36,9 +38,18 @@ pub fn check(config: &Config) -> Result<Healthy, String> {
     ca_files(config)?;
     store_writable(&config.store.path)?;
     endpoint(config)?;
+    let ocr = if !config.ocr.enabled {
+        "off (switched off in the settings)".to_string()
+    } else {
+        match crate::ocr::pool::check_engine() {
+            Ok(()) => "on".to_string(),
+            Err(off) => format!("off ({})", off.0),
+        }
+    };
     Ok(Healthy {
         rules,
         store: config.store.path.display().to_string(),
+        ocr,
     })
 }
 
@@ -50,8 +61,8 @@ pub fn run(config: Option<&Path>) -> i32 {
     match result {
         Ok(healthy) => {
             println!(
-                "imap-triage health: ok (rules: {}; store: {} writable)",
-                healthy.rules, healthy.store
+                "imap-triage health: ok (rules: {}; store: {} writable; OCR {})",
+                healthy.rules, healthy.store, healthy.ocr
             );
             0
         }

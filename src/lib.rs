@@ -20,6 +20,7 @@ pub mod engine;
 pub mod health;
 pub mod log_cli;
 pub mod metrics;
+pub mod ocr;
 pub mod probe;
 pub mod rules_dir;
 pub mod store;

@@ -140,6 +140,8 @@ fn screenshot(id: u64) -> Incoming {
         filename: "screen.png".into(),
         content_type: Some("image/png".into()),
         size: Some(1000),
+        path: None,
+        url: None,
     });
     m
 }

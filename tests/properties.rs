@@ -44,6 +44,8 @@ fn thread() -> impl Strategy<Value = Thread> {
             filename,
             content_type,
             size,
+            path: None,
+            url: None,
         });
     let message = (
         role(),

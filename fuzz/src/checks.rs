@@ -167,6 +167,8 @@ fn message(segment: &[u8]) -> Message {
                 .to_string(),
             content_type: None,
             size: None,
+            path: None,
+            url: None,
         })
         .collect();
     Message {

@@ -1,6 +1,6 @@
 //! Recognising the error and the provider.
 
-use super::report::{Endpoint, ErrorFound, SettingMismatch};
+use super::report::{Endpoint, ErrorFound, MismatchSource, SettingMismatch};
 use super::rules::{Provider, Rules, ServerSetting};
 use super::secrets;
 use super::text::{neutralize_mentions, truncate};
@@ -331,6 +331,7 @@ pub fn mismatches(
                     field: "host",
                     entered: entered.host.clone(),
                     expected: known.host.clone(),
+                    source: MismatchSource::Provider,
                 });
             }
             if !known.accepts_port(entered.port) {
@@ -341,6 +342,7 @@ pub fn mismatches(
                     field: "port",
                     entered: entered.port.to_string(),
                     expected: expected.join(" or "),
+                    source: MismatchSource::Provider,
                 });
             }
         };

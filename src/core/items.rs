@@ -400,6 +400,8 @@ mod tests {
             filename: name.into(),
             content_type: ct.map(Into::into),
             size: None,
+            path: None,
+            url: None,
         };
         assert!(is_screenshot(&a("x.bin", Some("image/png"))));
         assert!(is_screenshot(&a("Screen Shot.PNG", None)));

@@ -13,16 +13,19 @@ pub mod items;
 pub mod reply;
 pub mod report;
 pub mod rules;
+pub mod screenshot;
 pub mod secrets;
 pub mod text;
 pub mod thread;
 pub mod zones;
 
 pub use report::{
-    Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, Item, Report, SecretFound, SecretKind,
+    Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, Item, MismatchSource, Report,
+    SecretFound, SecretKind,
     SettingMismatch,
 };
 pub use rules::Rules;
+pub use screenshot::{triage_with_reads, AttachmentRead, ScreenshotKind, ScreenshotRead};
 pub use thread::{Attachment, Message, Role, Thread};
 
 use thread::Role as R;
@@ -262,6 +265,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         escalate,
         evidence,
         reply: String::new(),
+        screenshot_reads: Vec::new(),
     };
     report.reply = reply::render(
         rules,

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Item, Report};
+use super::report::{Item, MismatchSource, Report};
 use super::rules::{ErrorRule, Provider, Rules, ServerSetting};
 use super::text::neutralize_mentions;
 
@@ -108,7 +108,10 @@ fn sections(rules: &Rules, input: &ReplyInput) -> Vec<Section> {
         let _ = writeln!(out, "\n{}", t.render("missing_header", &[]));
         for (n, item) in r.missing.iter().enumerate() {
             let ask = match item {
-                Item::Screenshot => t.render("ask_screenshot", &[]),
+                Item::Screenshot => match super::screenshot::lacking(&r.screenshot_reads) {
+                    Some(key) => t.render(key, &[]),
+                    None => t.render("ask_screenshot", &[]),
+                },
                 Item::Error => t.render("ask_error", &[]),
                 Item::HubId => t.render("ask_hub_id", &[]),
                 Item::Checklist => {
@@ -150,7 +153,11 @@ fn sections(rules: &Rules, input: &ReplyInput) -> Vec<Section> {
             "\n{}",
             t.render("provider_header", &[("provider", &p.name)])
         );
-        for m in &r.mismatches {
+        for m in r
+            .mismatches
+            .iter()
+            .filter(|m| m.source == MismatchSource::Provider)
+        {
             let kind = format!("{} {}", m.service.to_uppercase(), m.field);
             let _ = writeln!(
                 out,
@@ -183,6 +190,33 @@ fn sections(rules: &Rules, input: &ReplyInput) -> Vec<Section> {
         push(1, notes.join("\n"));
     }
 
+    // What the member wrote against what their screenshot shows: values are validated host
+    // names, ports and domains, so they may be quoted.
+    for m in r
+        .mismatches
+        .iter()
+        .filter(|m| m.source == MismatchSource::Screenshot)
+    {
+        let kind = match (m.service, m.field) {
+            ("email", _) => "email domain".to_string(),
+            (service, field) => format!("{} {field}", service.to_uppercase()),
+        };
+        let _ = writeln!(
+            out,
+            "\n{}",
+            t.render(
+                "screenshot_mismatch",
+                &[
+                    ("kind", &kind),
+                    ("written", &m.entered),
+                    ("shown", &m.expected)
+                ]
+            )
+        );
+    }
+    if r.screenshot_reads.iter().any(|s| s.read.password_visible) {
+        let _ = writeln!(out, "\n{}", t.render("screenshot_password", &[]));
+    }
     for host in &r.suspicious_hosts {
         let _ = writeln!(out, "\n{}", t.render("lookalike_host", &[("host", host)]));
     }

@@ -114,15 +114,27 @@ pub struct SecretFound {
     pub message: usize,
 }
 
-/// A member's setting that differs from the provider's documented one.
+/// What a member's setting was compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MismatchSource {
+    /// The provider's documented setting (`expected`).
+    Provider,
+    /// What the member's screenshot shows (`expected`), against what they wrote (`entered`).
+    Screenshot,
+}
+
+/// A member's setting that differs from the provider's documented one, or from their own
+/// screenshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SettingMismatch {
-    /// `imap` or `smtp`.
+    /// `imap` or `smtp` (`email` for a screenshot's email domain).
     pub service: &'static str,
-    /// `host` or `port`.
+    /// `host` or `port` (`domain`).
     pub field: &'static str,
     pub entered: String,
     pub expected: String,
+    pub source: MismatchSource,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,6 +158,8 @@ pub struct Report {
     /// Why each field was chosen: the message, zone and excerpt it came from.
     pub evidence: EvidenceMap,
     pub reply: String,
+    /// What the attachments' screenshots say, in attachment order (empty when none was read).
+    pub screenshot_reads: Vec<super::screenshot::AttachmentRead>,
 }
 
 impl Report {
@@ -288,10 +302,28 @@ impl Report {
             let _ = writeln!(out, "Look-alike:   {h}");
         }
         for m in &self.mismatches {
+            let against = match m.source {
+                MismatchSource::Provider => "provider uses",
+                MismatchSource::Screenshot => "screenshot shows",
+            };
             let _ = writeln!(
                 out,
-                "Differs:      {} {}: entered {}, provider uses {}",
+                "Differs:      {} {}: entered {}, {against} {}",
                 m.service, m.field, m.entered, m.expected
+            );
+        }
+        for r in &self.screenshot_reads {
+            let _ = writeln!(
+                out,
+                "Screenshot:   message {} attachment {}: {:?}{}",
+                r.message,
+                r.attachment,
+                r.read.kind,
+                if r.read.advanced_options {
+                    ", advanced options open"
+                } else {
+                    ""
+                }
             );
         }
         let _ = writeln!(

@@ -78,6 +78,12 @@ const TEMPLATE_PLACEHOLDERS: &[(&str, &[&str])] = &[
     ("secret_warning", &["kinds"]),
     ("complete", &[]),
     ("suggest_settings", &["provider"]),
+    ("screenshot_closed", &[]),
+    ("screenshot_error_only", &[]),
+    ("screenshot_other", &[]),
+    ("screenshot_unreadable", &[]),
+    ("screenshot_mismatch", &["kind", "written", "shown"]),
+    ("screenshot_password", &[]),
 ];
 
 // ---------------------------------------------------------------------------------------------

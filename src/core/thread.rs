@@ -23,6 +23,13 @@ pub struct Attachment {
     pub content_type: Option<String>,
     #[serde(default)]
     pub size: Option<u64>,
+    /// Where the file is, for adapters that can read it (`triage --json`: relative to the
+    /// thread file's directory). The core never opens it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Where the platform serves the file (Discord's CDN), for the OCR edge to download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -280,6 +280,8 @@ impl Handler {
                     filename: a.filename.clone(),
                     content_type: a.content_type.clone(),
                     size: Some(u64::from(a.size)),
+                    path: None,
+                    url: Some(a.url.clone()),
                 })
                 .collect(),
         }

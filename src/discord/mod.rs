@@ -332,8 +332,14 @@ pub fn run(config: Option<&Path>) -> i32 {
             ..crate::engine::Timings::default()
         };
         let log: Arc<dyn TriageLog> = Arc::clone(&store) as Arc<dyn TriageLog>;
-        let engine =
-            Engine::new(rules, log, bot.chat(), Some(Arc::new(prober))).with_timings(timings);
+        let ocr = crate::ocr::Ocr::start(&config.ocr.settings());
+        match ocr.status() {
+            Ok(workers) => tracing::info!(workers, "OCR is on"),
+            Err(off) => tracing::warn!("{off}; images are counted, not read"),
+        }
+        let engine = Engine::new(rules, log, bot.chat(), Some(Arc::new(prober)))
+            .with_timings(timings)
+            .with_ocr(Arc::new(ocr));
         let engine = Arc::new(engine);
         let timers = tokio::spawn(timers(
             Arc::clone(&engine),

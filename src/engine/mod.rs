@@ -11,6 +11,7 @@ pub mod event;
 pub mod render;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chat::{
@@ -74,6 +75,8 @@ pub struct Engine {
     /// Set when a write to the store failed (disk full, read-only): from then on the engine
     /// refuses events instead of acting without remembering.
     store_failure: Mutex<Option<String>>,
+    /// Reads image attachments; `None` (or OCR off) counts them as before.
+    ocr: Option<Arc<crate::ocr::Ocr>>,
 }
 
 /// Abuse limits. The probe's own policy adds per-requester and per-target rate limits.
@@ -126,7 +129,14 @@ impl Engine {
             )),
             recent_actions: Mutex::new(HashMap::new()),
             store_failure: Mutex::new(None),
+            ocr: None,
         }
+    }
+
+    /// Reads members' screenshots with `ocr` (when it is on).
+    pub fn with_ocr(mut self, ocr: Arc<crate::ocr::Ocr>) -> Self {
+        self.ocr = Some(ocr);
+        self
     }
 
     /// Why the engine stopped acting, if a store write failed.
@@ -391,6 +401,7 @@ impl Engine {
                     filename: a.filename.clone(),
                     content_type: a.content_type.clone(),
                     size: a.size,
+                    read: None,
                 })
                 .collect(),
         });
@@ -401,6 +412,14 @@ impl Engine {
             self.shield_title(&ticket, &title_secrets, &mut events)
                 .await;
         }
+        let mut found = found;
+        if self
+            .read_screenshots(&mut ticket, &message, &mut events)
+            .await
+        {
+            // A password in clear on a screenshot is a posted password: same shield.
+            found.push((core::SecretKind::Password, 0..0));
+        }
         if !found.is_empty() {
             self.shield(thread, &message, &found, &mut events).await;
         }
@@ -410,6 +429,79 @@ impl Engine {
         ticket.updated_at = now;
         self.commit(&ticket, &events, &[key], now)?;
         Ok(Response::none())
+    }
+
+    /// Reads the message's image attachments (the last stored message) when OCR is on: the
+    /// status message says "reading your screenshot…" first, the reads are stored with the
+    /// attachments (redacted; never the image), and `refresh` then shows the result. Returns
+    /// whether a screenshot shows a password in clear.
+    async fn read_screenshots(
+        &self,
+        ticket: &mut TicketRecord,
+        message: &Incoming,
+        events: &mut Vec<EventKind>,
+    ) -> bool {
+        let Some(ocr) = self.ocr.as_ref().filter(|o| o.is_on()) else {
+            return false;
+        };
+        let images: Vec<usize> = message
+            .attachments
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| core::items::is_screenshot(a) && (a.url.is_some() || a.path.is_some()))
+            .map(|(i, _)| i)
+            .collect();
+        if images.is_empty() {
+            return false;
+        }
+        let reading = OutMessage {
+            content: render::reading_screenshot(images.len()),
+            mention: Mention::Nobody,
+            controls: Controls::None,
+        };
+        match ticket.status_message {
+            None => {
+                if let Ok(id) = self.post(ticket.thread, reading).await {
+                    ticket.status_message = Some(id);
+                    events.push(EventKind::ReplyPosted {
+                        message: id,
+                        what: "status".into(),
+                    });
+                }
+            }
+            Some(id) => {
+                if let Err(e) = self.chat.edit(ticket.thread, id, reading).await {
+                    tracing::warn!(thread = ticket.thread, error = %e, "could not edit the status message");
+                }
+            }
+        }
+        let rules = self.rules();
+        let mut password_visible = false;
+        for i in images {
+            let attachment = &message.attachments[i];
+            let read = match (&attachment.url, &attachment.path) {
+                (Some(url), _) => ocr.read_url(&rules, url).await,
+                (None, Some(path)) => ocr.read_path(&rules, Path::new(path)).await,
+                (None, None) => None,
+            };
+            let Some(read) = read else { continue };
+            tracing::info!(
+                thread = ticket.thread,
+                kind = ?read.kind,
+                ms = read.ms,
+                reason = read.reason.as_deref().unwrap_or(""),
+                "screenshot read"
+            );
+            password_visible |= read.password_visible;
+            if let Some(stored) = ticket
+                .messages
+                .last_mut()
+                .and_then(|m| m.attachments.get_mut(i))
+            {
+                stored.read = Some(read);
+            }
+        }
+        password_visible
     }
 
     /// Deletes a message holding a credential (or says it can't) and warns its author.
@@ -577,7 +669,7 @@ impl Engine {
         };
         let now = self.now();
         let mut events = Vec::new();
-        let report = core::triage(&self.rules(), &ticket_thread(&ticket));
+        let report = triage(&self.rules(), &ticket);
         let reply = if report.imap.is_none() && report.smtp.is_none() {
             "There is no server to test yet: add your IMAP and SMTP server and port (\"Add details\")."
         } else if self.prober.is_none() {
@@ -615,7 +707,7 @@ impl Engine {
         let mut events = Vec::new();
         let reply = match command {
             Command::Status => {
-                let report = core::triage(&self.rules(), &ticket_thread(&ticket));
+                let report = triage(&self.rules(), &ticket);
                 status_summary(&ticket, &report)
             }
             Command::Retest => {
@@ -628,7 +720,7 @@ impl Engine {
                 }
             }
             Command::Escalate => {
-                let report = core::triage(&self.rules(), &ticket_thread(&ticket));
+                let report = triage(&self.rules(), &ticket);
                 self.escalate(
                     &mut ticket,
                     &report,
@@ -732,7 +824,7 @@ impl Engine {
             {
                 let missing = ticket.missing.clone();
                 let rules = self.rules();
-                let report = core::triage(&rules, &ticket_thread(&ticket));
+                let report = triage(&rules, &ticket);
                 let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
                 let notice = OutMessage {
                     content: render::finish(&format!(
@@ -765,7 +857,7 @@ impl Engine {
         force_probe: bool,
     ) {
         let rules = self.rules();
-        let report = core::triage(&rules, &ticket_thread(ticket));
+        let report = triage(&rules, ticket);
         let previously_missing = ticket.missing.clone();
         ticket.hub_id = report.hub_id.clone();
         ticket.provider = report.provider.clone();
@@ -1121,6 +1213,33 @@ fn stored_text(text: &str, has_secret: bool) -> String {
     core::items::mask_email_local_parts(&text)
 }
 
+/// Triage of a stored ticket, with what its screenshots said.
+pub fn triage(rules: &Rules, ticket: &TicketRecord) -> Report {
+    core::triage_with_reads(rules, &ticket_thread(ticket), &ticket_reads(ticket))
+}
+
+/// The stored OCR reads of a ticket's attachments, in attachment order.
+pub fn ticket_reads(ticket: &TicketRecord) -> Vec<core::AttachmentRead> {
+    ticket
+        .messages
+        .iter()
+        .enumerate()
+        .flat_map(|(m, message)| {
+            message
+                .attachments
+                .iter()
+                .enumerate()
+                .filter_map(move |(a, att)| {
+                    att.read.clone().map(|read| core::AttachmentRead {
+                        message: m,
+                        attachment: a,
+                        read,
+                    })
+                })
+        })
+        .collect()
+}
+
 /// The core's view of a stored ticket.
 pub fn ticket_thread(ticket: &TicketRecord) -> core::Thread {
     core::Thread {
@@ -1142,6 +1261,8 @@ pub fn ticket_thread(ticket: &TicketRecord) -> core::Thread {
                         filename: a.filename.clone(),
                         content_type: a.content_type.clone(),
                         size: a.size,
+                        path: None,
+                        url: None,
                     })
                     .collect(),
             })

@@ -176,6 +176,15 @@ pub fn title_secret_warning(kinds: &str, renamed: bool) -> String {
     ))
 }
 
+/// The status message while OCR reads the member's images.
+pub fn reading_screenshot(count: usize) -> String {
+    finish(if count == 1 {
+        "🔎 Reading your screenshot…"
+    } else {
+        "🔎 Reading your screenshots…"
+    })
+}
+
 pub fn secret_warning(kinds: &str, deleted: bool) -> String {
     let action = if deleted {
         "I deleted your message because it contained".to_string()

@@ -34,6 +34,9 @@ pub struct StoredAttachment {
     pub content_type: Option<String>,
     #[serde(default)]
     pub size: Option<u64>,
+    /// What OCR read from it (redacted text, email domain only); never the image itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<crate::core::ScreenshotRead>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

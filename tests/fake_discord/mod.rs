@@ -489,6 +489,27 @@ async fn gateway_session(stream: tokio::net::TcpStream, state: Arc<State>) {
 // REST
 // ---------------------------------------------------------------------------------------------
 
+/// An attachment download, recorded as a call like any other.
+fn attachment(state: &State, name: &str) -> Response<Full<Bytes>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ocr");
+    let file = (!name.contains('/') && !name.contains(".."))
+        .then(|| std::fs::read(dir.join(name)).ok())
+        .flatten();
+    let status = if file.is_some() { 200 } else { 404 };
+    lock(&state.calls).push(Call {
+        method: "GET".into(),
+        path: format!("/attachments/{name}"),
+        query: String::new(),
+        body: Value::Null,
+        status,
+        response: Value::Null,
+    });
+    state.changed.notify_waiters();
+    let mut response = Response::new(Full::new(Bytes::from(file.unwrap_or_default())));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+    response
+}
+
 async fn serve_rest(listener: TcpListener, state: Arc<State>) {
     while let Ok((stream, _)) = listener.accept().await {
         let _ = stream.set_nodelay(true);
@@ -508,6 +529,10 @@ async fn serve_rest(listener: TcpListener, state: Arc<State>) {
 async fn handle_rest(state: Arc<State>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = req.method().to_string();
     let uri = req.uri().clone();
+    // The CDN: `/attachments/NAME` serves the OCR fixture of that name.
+    if let Some(name) = uri.path().strip_prefix("/attachments/") {
+        return attachment(&state, name);
+    }
     let path = uri.path().trim_start_matches("/api/v10").to_string();
     let query = uri.query().unwrap_or("").to_string();
     let content_type = req

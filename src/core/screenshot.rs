@@ -1,0 +1,783 @@
+//! Purpose: what a screenshot says, and how it joins what the member wrote.
+//!
+//! The OCR edge (`crate::ocr`) turns an image into an [`OcrPage`]: lines of text, label/value
+//! pairs found from word boxes, and the text of a red banner. Everything after that is decided
+//! here, purely:
+//! - [`interpret`] reads a page into a [`ScreenshotRead`] with the core's own extractors: hosts
+//!   and ports through `endpoints::Settings` (the page's fields are a zone of their own, written
+//!   as `IMAP server: x` lines), the error through the rules, the email domain through `items`,
+//!   and secrets through `secrets` (the read's text is redacted before it leaves).
+//! - [`triage_with_reads`] merges the reads of a thread's attachments into its report: fields
+//!   missing from the text come from the screenshots, each disagreement becomes a `mismatches`
+//!   entry, a visible password counts as a posted secret, and the screenshot stays missing until
+//!   one shows the connection screen with its advanced options open.
+
+use serde::{Deserialize, Serialize};
+
+use super::endpoints::{Service, Settings};
+use super::report::{Endpoint, ErrorFound, Item, MismatchSource, SecretFound, SecretKind};
+use super::rules::Rules;
+use super::text::{neutralize_mentions, truncate};
+use super::thread::{Role, Thread};
+use super::{classify, items, secrets};
+
+/// The longest text kept from one screenshot.
+const TEXT_MAX: usize = 2000;
+/// The longest error text kept from a banner.
+const ERROR_TEXT_MAX: usize = 300;
+
+/// What the image is, as far as support is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScreenshotKind {
+    /// The vendor's IMAP connection screen (or any form with mail server fields).
+    ConnectionScreen,
+    /// An error message without the settings.
+    ErrorBanner,
+    /// Readable, but not about the connection.
+    Other,
+    /// Not an image we could read: wrong type, too large, broken, or OCR failed.
+    Unreadable,
+}
+
+/// The encryption a settings form shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Security {
+    #[serde(rename = "SSL/TLS")]
+    SslTls,
+    #[serde(rename = "STARTTLS")]
+    Starttls,
+    #[serde(rename = "none")]
+    None,
+}
+
+/// One server's settings as the screenshot shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRead {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<Security>,
+}
+
+impl ServerRead {
+    fn is_empty(&self) -> bool {
+        self.host.is_none() && self.port.is_none() && self.security.is_none()
+    }
+}
+
+/// What was read from one image. Holds no secret: the text is redacted, the email is a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenshotRead {
+    pub kind: ScreenshotKind,
+    /// The server and port fields are visible (Advanced options open).
+    pub advanced_options: bool,
+    pub imap: Option<ServerRead>,
+    pub smtp: Option<ServerRead>,
+    /// The domain of the email address shown; never the local part.
+    pub email_domain: Option<String>,
+    /// The banner's (or the error line's) text, redacted.
+    pub error_text: Option<String>,
+    /// The password field shows characters, not dots.
+    pub password_visible: bool,
+    /// The recognised text, secrets redacted and email local parts masked.
+    pub text: String,
+    /// Why the image is `unreadable`, in words a member can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Time spent reading, in milliseconds (0 when never read).
+    pub ms: u64,
+}
+
+impl ScreenshotRead {
+    /// An image that could not be read, with the reason.
+    pub fn unreadable(reason: impl Into<String>, ms: u64) -> ScreenshotRead {
+        ScreenshotRead {
+            kind: ScreenshotKind::Unreadable,
+            advanced_options: false,
+            imap: None,
+            smtp: None,
+            email_domain: None,
+            error_text: None,
+            password_visible: false,
+            text: String::new(),
+            reason: Some(reason.into()),
+            ms,
+        }
+    }
+
+    /// Shows the connection screen with the servers and ports: the screenshot support asks for.
+    pub fn is_complete(&self) -> bool {
+        self.kind == ScreenshotKind::ConnectionScreen && self.advanced_options
+    }
+}
+
+/// What the OCR edge saw on one image, before any interpretation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OcrPage {
+    /// Recognised lines, top to bottom.
+    pub lines: Vec<String>,
+    /// Labels paired with their values from word boxes, with the section heading above them.
+    pub fields: Vec<OcrField>,
+    /// The text inside a red (error-coloured) banner, if the image has one.
+    pub banner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OcrField {
+    /// The heading the label sits under ("IMAP (incoming)"), if any.
+    pub section: Option<String>,
+    pub label: String,
+    /// Empty when the label has no value next to or below it.
+    pub value: String,
+}
+
+/// What a form label asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKind {
+    Host,
+    Port,
+    Security,
+    Email,
+    Password,
+}
+
+/// The kind of a form label ("Incoming mail server", "Port:", "E-mail address"), and the
+/// service it names, if any. `None` for anything that is not a short label. The OCR edge uses
+/// this to decide which phrases are labels.
+pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
+    let clean: String = label
+        .trim()
+        .trim_end_matches([':', '*', '.'])
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect();
+    let words: Vec<&str> = clean.split_whitespace().collect();
+    if words.is_empty() || words.len() > 4 {
+        return None;
+    }
+    let service = service_of(label);
+    let has = |w: &str| words.contains(&w);
+    let kind = if has("password") || has("passwort") {
+        LabelKind::Password
+    } else if has("port") {
+        LabelKind::Port
+    } else if has("security") || has("encryption") {
+        LabelKind::Security
+    } else if has("server") || has("host") || has("hostname") {
+        LabelKind::Host
+    } else if has("email") || (has("e") && has("mail")) || has("username") || has("user") {
+        LabelKind::Email
+    } else {
+        return None;
+    };
+    Some((kind, service))
+}
+
+/// The service a heading or label names: IMAP/incoming or SMTP/outgoing.
+pub fn service_of(text: &str) -> Option<Service> {
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let any = |list: &[&str]| words.iter().any(|w| list.contains(w));
+    if any(&["imap", "imaps", "incoming", "inbound"]) {
+        Some(Service::Imap)
+    } else if any(&["smtp", "smtps", "outgoing", "outbound"]) {
+        Some(Service::Smtp)
+    } else {
+        None
+    }
+}
+
+fn security_of(value: &str) -> Option<Security> {
+    let v = value.to_ascii_lowercase();
+    if v.contains("starttls") || v.contains("start tls") {
+        Some(Security::Starttls)
+    } else if v.contains("ssl") || v.contains("tls") {
+        Some(Security::SslTls)
+    } else if v.contains("none") || v.contains("off") || v.contains("no encryption") {
+        Some(Security::None)
+    } else {
+        None
+    }
+}
+
+/// The password field shows characters: one token with several distinct letters or digits.
+/// Dots read by OCR come out as runs of one or two characters ("eeeeeeee", "*****", "••••");
+/// a phrase of several words is the next line of the form, not a password.
+fn looks_visible(value: &str) -> bool {
+    if value.split_whitespace().count() != 1 {
+        return false;
+    }
+    let mut distinct: Vec<char> = value
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct.len() >= 4 && value.chars().filter(|c| !c.is_whitespace()).count() >= 4
+}
+
+/// A port field's value: digits only (OCR may add a stray mark around them).
+fn port_of(value: &str) -> Option<u16> {
+    let digits: String = value
+        .trim()
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 5 {
+        return None;
+    }
+    digits.parse::<u16>().ok().filter(|p| *p > 0)
+}
+
+/// Reads a page with the core's extractors. `ms` is the OCR time, carried through.
+pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
+    let mut imap = ServerRead::default();
+    let mut smtp = ServerRead::default();
+    let mut server_labels = 0;
+    let mut form_labels = 0;
+    let mut email_domain = None;
+    let mut password_visible = false;
+    let mut hidden: Vec<String> = Vec::new();
+    // The zone the endpoint scanner reads: one `SERVICE server: value` line per field.
+    let mut zone = [String::new(), String::new()];
+
+    for field in &page.fields {
+        let Some((kind, named)) = label_kind(&field.label) else {
+            continue;
+        };
+        form_labels += 1;
+        let service = named.or_else(|| field.section.as_deref().and_then(service_of));
+        // OCR puts a space beside the `@` and reads dots as commas.
+        let cleaned: String;
+        let value = match kind {
+            LabelKind::Host | LabelKind::Email => {
+                cleaned = field
+                    .value
+                    .trim()
+                    .replace(',', ".")
+                    .replace(" @", "@")
+                    .replace("@ ", "@")
+                    .replace(" -", "-")
+                    .replace("- ", "-")
+                    .replace(" .", ".")
+                    .replace(". ", ".");
+                cleaned.as_str()
+            }
+            _ => field.value.trim(),
+        };
+        match kind {
+            LabelKind::Host | LabelKind::Port | LabelKind::Security => {
+                server_labels += 1;
+                let Some(service) = service else { continue };
+                let (slot, zone) = match service {
+                    Service::Imap => (&mut imap, &mut zone[0]),
+                    Service::Smtp => (&mut smtp, &mut zone[1]),
+                    // The vendor's form has no POP3 fields.
+                    Service::Pop => continue,
+                };
+                let name = match service {
+                    Service::Imap => "IMAP",
+                    Service::Smtp => "SMTP",
+                    Service::Pop => "POP3",
+                };
+                match kind {
+                    LabelKind::Host if !value.is_empty() => {
+                        zone.push_str(&format!("{name} server: {value}\n"));
+                    }
+                    LabelKind::Port => {
+                        if let Some(port) = port_of(value) {
+                            slot.port = Some(port);
+                            zone.push_str(&format!("{name} port: {port}\n"));
+                        }
+                    }
+                    LabelKind::Security => slot.security = security_of(value),
+                    _ => {}
+                }
+            }
+            LabelKind::Email => {
+                if email_domain.is_none() {
+                    email_domain = items::email_domain(value);
+                }
+            }
+            LabelKind::Password => {
+                if looks_visible(value) {
+                    password_visible = true;
+                    hidden.push(value.to_string());
+                }
+            }
+        }
+    }
+    for (service, zone, slot) in [
+        (Service::Imap, &zone[0], &mut imap),
+        (Service::Smtp, &zone[1], &mut smtp),
+    ] {
+        let mut settings = Settings::default();
+        settings.scan(zone);
+        let found = match service {
+            Service::Imap => settings.imap(),
+            Service::Smtp => settings.smtp(),
+            Service::Pop => None,
+        };
+        slot.host = match found {
+            Some(endpoint) => Some(endpoint.host),
+            None => settings.host_without_port(service).map(str::to_string),
+        };
+    }
+
+    // The text, with the visible password taken out before anything else reads it.
+    let mut text = page.lines.join("\n");
+    for value in &hidden {
+        text = text.replace(value.as_str(), "[redacted]");
+    }
+    let text = items::mask_email_local_parts(&secrets::redact(&text));
+    if email_domain.is_none() {
+        email_domain = items::email_domain(&text);
+    }
+    let error_text = error_text(rules, page, &text);
+
+    let lower = text.to_ascii_lowercase();
+    let screen_words = lower.contains("imap") || lower.contains("smtp");
+    let advanced_options = !imap.is_empty() || !smtp.is_empty() || server_labels >= 2;
+    let kind = if advanced_options || form_labels >= 2 || (screen_words && form_labels >= 1) {
+        ScreenshotKind::ConnectionScreen
+    } else if error_text.is_some() {
+        ScreenshotKind::ErrorBanner
+    } else {
+        ScreenshotKind::Other
+    };
+    ScreenshotRead {
+        kind,
+        advanced_options: kind == ScreenshotKind::ConnectionScreen && advanced_options,
+        imap: (!imap.is_empty()).then_some(imap),
+        smtp: (!smtp.is_empty()).then_some(smtp),
+        email_domain,
+        error_text,
+        password_visible,
+        text: truncate(&text, TEXT_MAX),
+        reason: None,
+        ms,
+    }
+}
+
+/// The banner's text when there is one; otherwise the line a specific error rule matches.
+fn error_text(rules: &Rules, page: &OcrPage, text: &str) -> Option<String> {
+    let clean = |t: &str| truncate(&neutralize_mentions(&secrets::redact(t)), ERROR_TEXT_MAX);
+    // A banner holds words; a red photo read as banner gives a few stray marks.
+    let wordy = |b: &str| {
+        b.split_whitespace()
+            .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+            .count()
+            >= 2
+    };
+    if let Some(banner) = page.banner.as_deref().filter(|b| wordy(b)) {
+        let one_line = banner.split_whitespace().collect::<Vec<_>>().join(" ");
+        return Some(clean(&one_line));
+    }
+    classify::error_in(rules, text)
+        .filter(|e| e.code != "unknown")
+        .map(|e| e.text)
+}
+
+/// A read tied to the attachment it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttachmentRead {
+    /// Index of the message in the thread.
+    pub message: usize,
+    /// Index of the attachment in that message.
+    pub attachment: usize,
+    #[serde(flatten)]
+    pub read: ScreenshotRead,
+}
+
+/// [`super::triage`], with what the thread's screenshots say merged in.
+///
+/// Reads of messages by anyone but the thread's member supply nothing (as with text), except
+/// that a visible password is a posted secret whoever posted it.
+pub fn triage_with_reads(rules: &Rules, thread: &Thread, reads: &[AttachmentRead]) -> Report {
+    let mut report = super::triage(rules, thread);
+    if reads.is_empty() {
+        return report;
+    }
+    let members: Vec<usize> = thread.member_messages().map(|(i, _)| i).collect();
+    let own: Vec<&ScreenshotRead> = reads
+        .iter()
+        .filter(|r| members.contains(&r.message))
+        .map(|r| &r.read)
+        .collect();
+
+    for r in reads {
+        let is_bot = thread
+            .messages
+            .get(r.message)
+            .is_none_or(|m| m.role == Role::Bot);
+        if r.read.password_visible
+            && !is_bot
+            && !report
+                .secrets
+                .iter()
+                .any(|s| s.message == r.message && s.kind == SecretKind::Password)
+        {
+            report.secrets.push(SecretFound {
+                kind: SecretKind::Password,
+                message: r.message,
+            });
+        }
+    }
+
+    // The screenshot's servers: the latest complete screen wins, as later text does.
+    let mut mismatches = Vec::new();
+    for (service, text_side) in [("imap", report.imap.clone()), ("smtp", report.smtp.clone())] {
+        let shown = own.iter().rev().find_map(|r| {
+            let s = if service == "imap" { &r.imap } else { &r.smtp };
+            s.as_ref().filter(|s| s.host.is_some() || s.port.is_some())
+        });
+        let Some(shown) = shown else { continue };
+        match &text_side {
+            Some(written) => {
+                if let Some(host) = &shown.host {
+                    if !host.eq_ignore_ascii_case(&written.host) {
+                        mismatches.push(screenshot_mismatch(service, "host", &written.host, host));
+                    }
+                }
+                if let Some(port) = shown.port {
+                    if port != written.port {
+                        mismatches.push(screenshot_mismatch(
+                            service,
+                            "port",
+                            &written.port.to_string(),
+                            &port.to_string(),
+                        ));
+                    }
+                }
+            }
+            None => {
+                if let (Some(host), Some(port)) = (&shown.host, shown.port) {
+                    let endpoint = Endpoint {
+                        host: host.clone(),
+                        port,
+                    };
+                    if service == "imap" {
+                        report.imap = Some(endpoint);
+                    } else {
+                        report.smtp = Some(endpoint);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(shown) = own.iter().rev().find_map(|r| r.email_domain.as_ref()) {
+        match &report.email_domain {
+            Some(written) if !written.eq_ignore_ascii_case(shown) => {
+                mismatches.push(screenshot_mismatch("email", "domain", written, shown));
+            }
+            Some(_) => {}
+            None => report.email_domain = Some(shown.clone()),
+        }
+    }
+    if report.error.is_none() {
+        report.error = own
+            .iter()
+            .rev()
+            .filter_map(|r| r.error_text.as_deref())
+            .find_map(|t| classify::error_in(rules, t))
+            .or_else(|| {
+                own.iter()
+                    .rev()
+                    .find_map(|r| r.error_text.as_ref())
+                    .map(|t| ErrorFound {
+                        code: "unknown".to_string(),
+                        text: t.clone(),
+                    })
+            });
+    }
+
+    // Provider and its mismatches follow the merged settings.
+    let hosts: Vec<&str> = report
+        .imap
+        .iter()
+        .chain(report.smtp.iter())
+        .map(|e| e.host.as_str())
+        .collect();
+    let provider = classify::provider(rules, &hosts, report.email_domain.as_deref());
+    report.provider = provider.map(|p| p.id.clone());
+    report.mismatches = provider
+        .map(|p| classify::mismatches(p, report.imap.as_ref(), report.smtp.as_ref()))
+        .unwrap_or_default();
+    report.mismatches.extend(mismatches);
+
+    // Images without a read are counted as before; read ones must show what support needs.
+    let read_here = |m: usize| own_reads_in(reads, &members, m);
+    let unread_images: usize = thread
+        .member_messages()
+        .map(|(i, m)| {
+            m.attachments
+                .iter()
+                .filter(|a| items::is_screenshot(a))
+                .count()
+                .saturating_sub(read_here(i))
+        })
+        .sum();
+    let complete = own.iter().any(|r| r.is_complete()) || unread_images > 0;
+    let mut missing: Vec<Item> = report
+        .missing
+        .iter()
+        .copied()
+        .filter(|i| !matches!(i, Item::Screenshot | Item::Error))
+        .collect();
+    if !complete {
+        missing.push(Item::Screenshot);
+    }
+    if report.error.is_none() && unread_images < 2 {
+        missing.push(Item::Error);
+    }
+    missing.sort();
+    report.missing = missing;
+
+    let error_rule = report.error.as_ref().and_then(|e| rules.error(&e.code));
+    report.escalate = report.missing.is_empty()
+        || (error_rule.is_some_and(|r| r.escalate) && report.hub_id.is_some());
+    report.screenshot_reads = reads.to_vec();
+    report.reply = super::reply::render(
+        rules,
+        &super::reply::ReplyInput {
+            report: &report,
+            error_rule,
+            provider,
+        },
+    );
+    report
+}
+
+fn own_reads_in(reads: &[AttachmentRead], members: &[usize], message: usize) -> usize {
+    if !members.contains(&message) {
+        return 0;
+    }
+    reads.iter().filter(|r| r.message == message).count()
+}
+
+fn screenshot_mismatch(
+    service: &'static str,
+    field: &'static str,
+    written: &str,
+    shown: &str,
+) -> super::report::SettingMismatch {
+    super::report::SettingMismatch {
+        service,
+        field,
+        entered: written.to_string(),
+        expected: shown.to_string(),
+        source: MismatchSource::Screenshot,
+    }
+}
+
+/// What the member's screenshots lack, when none is complete: the reply's specific ask.
+/// `None` when there are no reads (the generic ask stands) or one is complete.
+pub fn lacking(reads: &[AttachmentRead]) -> Option<&'static str> {
+    if reads.is_empty() || reads.iter().any(|r| r.read.is_complete()) {
+        return None;
+    }
+    let any = |k: ScreenshotKind| reads.iter().any(|r| r.read.kind == k);
+    Some(if any(ScreenshotKind::ConnectionScreen) {
+        "screenshot_closed"
+    } else if any(ScreenshotKind::ErrorBanner) {
+        "screenshot_error_only"
+    } else if any(ScreenshotKind::Other) {
+        "screenshot_other"
+    } else {
+        "screenshot_unreadable"
+    })
+}
+
+use super::report::Report;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::thread::{Attachment, Message};
+
+    fn rules() -> Rules {
+        crate::rules_dir::embedded().expect("shipped rules")
+    }
+
+    fn field(section: &str, label: &str, value: &str) -> OcrField {
+        OcrField {
+            section: (!section.is_empty()).then(|| section.to_string()),
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+
+    fn screen() -> OcrPage {
+        OcrPage {
+            lines: vec![
+                "Connect your inbox via IMAP".into(),
+                "Email address".into(),
+                "ann.lee@acme-mail.com".into(),
+                "Password".into(),
+                "eeeeeeeeee".into(),
+            ],
+            fields: vec![
+                field("", "Email address", "ann.lee@acme-mail.com"),
+                field("", "Password", "eeeeeeeeee"),
+                field("IMAP (incoming)", "Server", "imap.acme-mail.com"),
+                field("IMAP (incoming)", "Port", "993"),
+                field("IMAP (incoming)", "Security", "SSL/TLS"),
+                field("SMTP (outgoing)", "Server", "smtp.acme-mail.com"),
+                field("SMTP (outgoing)", "Port", "587"),
+                field("SMTP (outgoing)", "Security", "STARTTLS"),
+            ],
+            banner: None,
+        }
+    }
+
+    #[test]
+    fn a_connection_screen_is_read_with_the_core_extractors() {
+        let read = interpret(&rules(), &screen(), 5);
+        assert_eq!(read.kind, ScreenshotKind::ConnectionScreen);
+        assert!(read.advanced_options);
+        let imap = read.imap.expect("imap");
+        assert_eq!(imap.host.as_deref(), Some("imap.acme-mail.com"));
+        assert_eq!(imap.port, Some(993));
+        assert_eq!(imap.security, Some(Security::SslTls));
+        let smtp = read.smtp.expect("smtp");
+        assert_eq!(smtp.port, Some(587));
+        assert_eq!(smtp.security, Some(Security::Starttls));
+        assert_eq!(read.email_domain.as_deref(), Some("acme-mail.com"));
+        assert!(!read.password_visible);
+        assert!(!read.text.contains("ann.lee"));
+    }
+
+    #[test]
+    fn a_visible_password_is_flagged_and_never_kept() {
+        let mut page = screen();
+        page.fields[1].value = "Tr0ub4dor-horse".into();
+        page.lines[4] = "Tr0ub4dor-horse".into();
+        let read = interpret(&rules(), &page, 0);
+        assert!(read.password_visible);
+        assert!(!read.text.contains("Tr0ub4dor"), "{}", read.text);
+    }
+
+    #[test]
+    fn a_banner_alone_is_an_error_banner() {
+        let page = OcrPage {
+            lines: vec!["We couldn't connect your inbox".into()],
+            fields: vec![],
+            banner: Some("We couldn't connect your inbox\nConnection timed out.".into()),
+        };
+        let read = interpret(&rules(), &page, 0);
+        assert_eq!(read.kind, ScreenshotKind::ErrorBanner);
+        assert!(!read.advanced_options);
+        assert_eq!(
+            read.error_text.as_deref(),
+            Some("We couldn't connect your inbox Connection timed out.")
+        );
+    }
+
+    fn thread(text: &str) -> Thread {
+        let mut m = Message::member(text);
+        m.attachments.push(Attachment {
+            filename: "shot.png".into(),
+            content_type: Some("image/png".into()),
+            size: None,
+            path: None,
+            url: None,
+        });
+        Thread { messages: vec![m] }
+    }
+
+    fn attach(read: ScreenshotRead) -> Vec<AttachmentRead> {
+        vec![AttachmentRead {
+            message: 0,
+            attachment: 0,
+            read,
+        }]
+    }
+
+    #[test]
+    fn fields_missing_from_text_come_from_the_screenshot() {
+        let rules = rules();
+        let reads = attach(interpret(&rules, &screen(), 0));
+        let report = triage_with_reads(&rules, &thread("it won't connect"), &reads);
+        assert_eq!(
+            report.imap.as_ref().map(ToString::to_string).as_deref(),
+            Some("imap.acme-mail.com:993")
+        );
+        assert_eq!(
+            report.smtp.as_ref().map(ToString::to_string).as_deref(),
+            Some("smtp.acme-mail.com:587")
+        );
+        assert!(!report.missing.contains(&Item::Screenshot));
+        assert_eq!(report.screenshot_reads.len(), 1);
+    }
+
+    #[test]
+    fn a_disagreement_is_a_mismatch_the_reply_states() {
+        let rules = rules();
+        let reads = attach(interpret(&rules, &screen(), 0));
+        let report = triage_with_reads(
+            &rules,
+            &thread("IMAP imap.acme-mail.com port 143, Connection timed out"),
+            &reads,
+        );
+        let m = report
+            .mismatches
+            .iter()
+            .find(|m| m.source == MismatchSource::Screenshot)
+            .expect("a screenshot mismatch");
+        assert_eq!((m.service, m.field), ("imap", "port"));
+        assert_eq!((m.entered.as_str(), m.expected.as_str()), ("143", "993"));
+        assert!(
+            report.reply.contains("`143`") && report.reply.contains("`993`"),
+            "{}",
+            report.reply
+        );
+    }
+
+    #[test]
+    fn an_error_screenshot_leaves_the_screenshot_missing_and_says_why() {
+        let rules = rules();
+        let page = OcrPage {
+            lines: vec!["Connection timed out".into()],
+            fields: vec![],
+            banner: Some("Connection timed out.".into()),
+        };
+        let reads = attach(interpret(&rules, &page, 0));
+        let report = triage_with_reads(&rules, &thread("help"), &reads);
+        assert!(report.missing.contains(&Item::Screenshot));
+        assert!(!report.missing.contains(&Item::Error));
+        assert_eq!(
+            report.error.as_ref().map(|e| e.code.as_str()),
+            Some("timeout")
+        );
+        assert!(
+            report.reply.contains("not the server settings"),
+            "{}",
+            report.reply
+        );
+    }
+
+    #[test]
+    fn a_visible_password_in_a_screenshot_is_a_posted_secret() {
+        let rules = rules();
+        let mut page = screen();
+        page.fields[1].value = "Tr0ub4dor-horse".into();
+        let reads = attach(interpret(&rules, &page, 0));
+        let report = triage_with_reads(&rules, &thread("see image"), &reads);
+        assert_eq!(report.secrets.len(), 1);
+        assert_eq!(report.secrets[0].message, 0);
+    }
+
+    #[test]
+    fn no_reads_is_plain_triage() {
+        let rules = rules();
+        let t = thread("IMAP imap.acme-mail.com:993");
+        assert_eq!(
+            triage_with_reads(&rules, &t, &[]),
+            super::super::triage(&rules, &t)
+        );
+    }
+}

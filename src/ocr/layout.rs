@@ -1,0 +1,334 @@
+//! Purpose: from Tesseract's word boxes to an [`OcrPage`]: lines of text, phrases, and each
+//! form label paired with its value (to its right on the same line, or just below it), under
+//! the nearest section heading of its column.
+//!
+//! What counts as a label, and which service a heading names, is the core's vocabulary
+//! (`core::screenshot::label_kind`, `service_of`); only the geometry lives here.
+
+use crate::core::screenshot::{label_kind, service_of, OcrField, OcrPage};
+
+use super::prep::Rect;
+
+/// One recognised word and its box, in the prepared image's pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub line: (u32, u32, u32),
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+    pub conf: f32,
+    pub text: String,
+}
+
+/// Words from Tesseract's TSV output (level 5 rows), skipping empty and hopeless ones.
+pub fn words_from_tsv(tsv: &str) -> Vec<Word> {
+    tsv.lines()
+        .filter_map(|row| {
+            let cols: Vec<&str> = row.split('\t').collect();
+            if cols.len() < 12 || cols[0] != "5" {
+                return None;
+            }
+            let n = |i: usize| cols[i].trim().parse::<u32>().ok();
+            let text = cols[11].trim();
+            let conf: f32 = cols[10].trim().parse().ok()?;
+            if text.is_empty() || conf < 10.0 {
+                return None;
+            }
+            Some(Word {
+                line: (n(2)?, n(3)?, n(4)?),
+                left: n(6)?,
+                top: n(7)?,
+                width: n(8)?,
+                height: n(9)?,
+                conf,
+                text: text.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Words that sit together on one line, closer than a column gap.
+#[derive(Debug, Clone)]
+struct Phrase {
+    text: String,
+    left: u32,
+    top: u32,
+    right: u32,
+    bottom: u32,
+}
+
+impl Phrase {
+    fn height(&self) -> u32 {
+        (self.bottom - self.top).max(1)
+    }
+    fn center_y(&self) -> u32 {
+        (self.top + self.bottom) / 2
+    }
+    /// A host name or an address: a value, never a label or a heading.
+    fn is_value_like(&self) -> bool {
+        let b = self.text.as_bytes();
+        self.text.contains('@')
+            || b.windows(3).any(|w| {
+                w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_alphanumeric()
+            })
+            || self.text.chars().all(|c| c.is_ascii_digit())
+    }
+}
+
+/// Builds the page: lines (reading order), fields, and the banner's text.
+pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
+    // Tesseract's own lines, in reading order (top, then left).
+    let mut lines: Vec<Vec<&Word>> = Vec::new();
+    for word in words {
+        match lines.iter_mut().find(|l| l[0].line == word.line) {
+            Some(line) => line.push(word),
+            None => lines.push(vec![word]),
+        }
+    }
+    for line in &mut lines {
+        line.sort_by_key(|w| w.left);
+    }
+    lines.sort_by_key(|l| (l.iter().map(|w| w.top).min(), l[0].left));
+
+    let mut phrases: Vec<Phrase> = Vec::new();
+    let mut texts = Vec::new();
+    let mut banner_text = Vec::new();
+    for line in &lines {
+        texts.push(join(line));
+        if let Some(b) = banner {
+            let inside: Vec<&Word> = line
+                .iter()
+                .copied()
+                .filter(|w| b.contains(w.left + w.width / 2, w.top + w.height / 2))
+                .collect();
+            if !inside.is_empty() {
+                banner_text.push(join(&inside));
+            }
+        }
+        let mut heights: Vec<u32> = line.iter().map(|w| w.height).collect();
+        heights.sort_unstable();
+        let h = heights[heights.len() / 2].max(1);
+        let mut current: Vec<&Word> = Vec::new();
+        for w in line {
+            if let Some(last) = current.last() {
+                let gap = w.left.saturating_sub(last.left + last.width);
+                if gap * 2 > h * 3 {
+                    phrases.push(phrase(&current));
+                    current.clear();
+                }
+            }
+            current.push(w);
+        }
+        if !current.is_empty() {
+            phrases.push(phrase(&current));
+        }
+    }
+
+    let is_label = |p: &Phrase| !p.is_value_like() && label_kind(&p.text).is_some();
+    let mut fields = Vec::new();
+    let mut used_as_value = vec![false; phrases.len()];
+    let mut labels = Vec::new();
+    for (i, label) in phrases.iter().enumerate() {
+        if !is_label(label) {
+            continue;
+        }
+        let h = label.height();
+        // To the right on the same line.
+        let right = phrases
+            .iter()
+            .enumerate()
+            .filter(|(j, p)| {
+                *j != i
+                    && p.left > label.right
+                    && p.left - label.right < h * 30
+                    && p.center_y().abs_diff(label.center_y()) * 10 < h.max(p.height()) * 7
+            })
+            .min_by_key(|(_, p)| p.left - label.right);
+        // Just below, overlapping its column.
+        let below = || {
+            phrases
+                .iter()
+                .enumerate()
+                .filter(|(j, p)| {
+                    *j != i
+                        && p.top * 2 > label.top * 2 + h
+                        && p.top.saturating_sub(label.bottom) < h * 4
+                        && p.left < label.right + h * 2
+                        && p.right + h > label.left
+                })
+                .min_by_key(|(_, p)| p.top)
+        };
+        let right = right.filter(|(_, p)| !is_label(p)).map(|(j, _)| j);
+        let below = below().filter(|(_, p)| !is_label(p)).map(|(j, _)| j);
+        // "Port:" is followed by its value; a label without a colon sits above its box, and a
+        // tilted screenshot can put the next column's box on its line.
+        let value = if label.text.trim_end().ends_with(':') {
+            right.or(below.filter(|&j| phrases[j].top.saturating_sub(label.bottom) < h))
+        } else {
+            below.or(right)
+        };
+        if let Some(j) = value {
+            used_as_value[j] = true;
+        }
+        labels.push((i, value));
+    }
+    for (i, value) in labels {
+        let label = &phrases[i];
+        let heading = heading_above(&phrases, &used_as_value, i).map(|p| p.text.clone());
+        // A table: a column header above, each row named by its first cell ("IMAP", "SMTP").
+        // Every cell of the column is a value of that row's service.
+        let mut cells = value.into_iter().collect::<Vec<_>>();
+        if let Some(&first) = cells.first() {
+            if row_header(&phrases, &used_as_value, first).is_some() {
+                cells.extend(column_below(&phrases, first, &is_label));
+            }
+        }
+        if cells.is_empty() {
+            fields.push(OcrField {
+                section: heading.clone(),
+                label: label.text.clone(),
+                value: String::new(),
+            });
+        }
+        for j in cells {
+            let section = row_header(&phrases, &used_as_value, j)
+                .map(|p| p.text.clone())
+                .or_else(|| heading.clone());
+            fields.push(OcrField {
+                section,
+                label: label.text.clone(),
+                value: phrases[j].text.clone(),
+            });
+        }
+    }
+    OcrPage {
+        lines: texts,
+        fields,
+        banner: (!banner_text.is_empty()).then(|| banner_text.join("\n")),
+    }
+}
+
+/// The first cell of a value's row when it names a service (a table's row header).
+fn row_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Option<&'a Phrase> {
+    let c = &phrases[cell];
+    phrases
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| {
+            *j != cell
+                && !values[*j]
+                && !p.is_value_like()
+                && p.right <= c.left
+                && p.center_y().abs_diff(c.center_y()) * 10 < c.height().max(p.height()) * 7
+                && service_of(&p.text).is_some()
+        })
+        .map(|(_, p)| p)
+        .min_by_key(|p| p.left)
+}
+
+/// The cells below `first` in its column, top to bottom, up to the next label.
+fn column_below(
+    phrases: &[Phrase],
+    first: usize,
+    is_label: &dyn Fn(&Phrase) -> bool,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut last = &phrases[first];
+    loop {
+        let h = last.height();
+        let next = phrases
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.top * 2 > last.top * 2 + h
+                    && p.top.saturating_sub(last.bottom) < h * 3
+                    && p.left < last.right + h
+                    && p.right + h > last.left
+            })
+            .min_by_key(|(_, p)| p.top);
+        match next {
+            Some((j, p)) if !is_label(p) => {
+                out.push(j);
+                last = p;
+            }
+            _ => return out,
+        }
+    }
+}
+
+/// The heading a label sits under: a phrase naming a service, above it, in its column (the
+/// nearest column start to its left, then the nearest above).
+fn heading_above<'a>(phrases: &'a [Phrase], values: &[bool], label: usize) -> Option<&'a Phrase> {
+    let l = &phrases[label];
+    let h = l.height();
+    let candidates: Vec<&Phrase> = phrases
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| {
+            *j != label
+                && !values[*j]
+                && !p.is_value_like()
+                && p.bottom <= l.top + h / 2
+                && p.left <= l.left + h * 2
+                && service_of(&p.text).is_some()
+        })
+        .map(|(_, p)| p)
+        .collect();
+    let column = candidates.iter().map(|p| p.left).max()?;
+    candidates
+        .into_iter()
+        .filter(|p| p.left + h * 3 >= column)
+        .max_by_key(|p| p.bottom)
+}
+
+fn join(words: &[&Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn phrase(words: &[&Word]) -> Phrase {
+    Phrase {
+        text: join(words),
+        left: words.iter().map(|w| w.left).min().unwrap_or(0),
+        top: words.iter().map(|w| w.top).min().unwrap_or(0),
+        right: words.iter().map(|w| w.left + w.width).max().unwrap_or(0),
+        bottom: words.iter().map(|w| w.top + w.height).max().unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(line: u32, left: u32, top: u32, text: &str) -> Word {
+        Word {
+            line: (1, 1, line),
+            left,
+            top,
+            width: 10 * text.len() as u32,
+            height: 20,
+            conf: 90.0,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn labels_pair_with_values_below_and_to_the_right() {
+        let words = vec![
+            w(1, 0, 0, "IMAP"),
+            w(2, 0, 40, "Server"),
+            w(3, 0, 80, "imap.acme.com"),
+            w(4, 0, 120, "Port:"),
+            w(4, 300, 120, "993"),
+        ];
+        let page = page(&words, None);
+        assert_eq!(page.fields.len(), 2, "{:?}", page.fields);
+        assert_eq!(page.fields[0].value, "imap.acme.com");
+        assert_eq!(page.fields[0].section.as_deref(), Some("IMAP"));
+        assert_eq!(page.fields[1].value, "993");
+    }
+}
