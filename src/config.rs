@@ -201,6 +201,8 @@ pub struct ProbeConfig {
     pub per_target_per_minute: usize,
     /// Extra trust anchors (PEM), e.g. a test CA. The system's web roots are always trusted.
     pub ca_files: Vec<PathBuf>,
+    /// DNS server (`IP:PORT`) for the probe and discovery; the system's resolver when unset.
+    pub resolver: Option<std::net::SocketAddr>,
 }
 
 impl Default for ProbeConfig {
@@ -214,6 +216,7 @@ impl Default for ProbeConfig {
             per_user_per_minute: policy.per_requester.max,
             per_target_per_minute: policy.per_target.max,
             ca_files: Vec::new(),
+            resolver: None,
         }
     }
 }

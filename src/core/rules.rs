@@ -166,6 +166,8 @@ pub struct Provider {
     pub name: String,
     pub host_patterns: Vec<Regex>,
     pub domain_patterns: Vec<Regex>,
+    /// Matched against the lower-cased names of a domain's MX hosts: who hosts its mail.
+    pub mx_patterns: Vec<Regex>,
     pub imap: Option<ServerSetting>,
     pub smtp: Option<ServerSetting>,
     pub app_password: bool,
@@ -383,6 +385,14 @@ impl Rules {
         }
     }
 
+    /// The first provider (in file order) with an MX pattern matching `host` (an MX host name,
+    /// lower-cased, without the trailing dot).
+    pub fn provider_by_mx(&self, host: &str) -> Option<&Provider> {
+        self.providers
+            .iter()
+            .find(|p| p.mx_patterns.iter().any(|re| re.is_match(host)))
+    }
+
     pub fn error(&self, id: &str) -> Option<&ErrorRule> {
         self.errors.iter().find(|e| e.id == id)
     }
@@ -478,6 +488,8 @@ struct ProviderFile {
     host_patterns: Vec<Spanned<String>>,
     #[serde(default)]
     domain_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    mx_patterns: Vec<Spanned<String>>,
     imap: Option<ServerSettingFile>,
     smtp: Option<ServerSettingFile>,
     #[serde(default)]
@@ -821,6 +833,7 @@ fn parse_providers(source: &Source, errors: &mut Vec<RuleError>) -> Vec<Provider
         providers.push(Provider {
             host_patterns: source.regexes(&id, &raw.host_patterns, errors),
             domain_patterns: source.regexes(&id, &raw.domain_patterns, errors),
+            mx_patterns: source.regexes(&id, &raw.mx_patterns, errors),
             imap: raw
                 .imap
                 .map(|s| server_setting(source, &id, span.clone(), s, errors)),

@@ -7,6 +7,8 @@
 //! to try when the member posted none, how to rank what answered, and how probe findings combine
 //! with the triage report into next steps.
 
+pub mod discovery;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -401,6 +403,17 @@ pub enum Code {
     AlternativeAvailable,
     RefusedByPolicy,
     ProbeError,
+    /// The resolver failed (timeout, SERVFAIL): our side, not the member's name.
+    DnsUnavailable,
+    // Discovery (see [`discovery`]).
+    DomainNotFound,
+    NoMx,
+    MailHostedBy,
+    NativeIntegration,
+    SrvPublished,
+    AutoconfigFound,
+    AutoconfigUnusable,
+    NothingPublished,
 }
 
 impl Code {
@@ -429,6 +442,15 @@ impl Code {
             Code::AlternativeAvailable => "alternative_available",
             Code::RefusedByPolicy => "refused_by_policy",
             Code::ProbeError => "probe_error",
+            Code::DnsUnavailable => "dns_unavailable",
+            Code::DomainNotFound => "domain_not_found",
+            Code::NoMx => "no_mx",
+            Code::MailHostedBy => "mail_hosted_by",
+            Code::NativeIntegration => "native_integration",
+            Code::SrvPublished => "srv_published",
+            Code::AutoconfigFound => "autoconfig_found",
+            Code::AutoconfigUnusable => "autoconfig_unusable",
+            Code::NothingPublished => "nothing_published",
         }
     }
 }
@@ -548,9 +570,9 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
                 format!("`{}` does not exist in DNS. Check the spelling of the server name; the provider's help pages give the exact one.", o.host),
             ),
             Failure::DnsError { detail } => Finding::new(
-                Code::DnsNotFound,
+                Code::DnsUnavailable,
                 Severity::Error,
-                format!("`{}` could not be looked up ({detail}). Check the server name.", o.host),
+                format!("The test could not look `{}` up: the DNS resolver failed ({}). That is on our side and says nothing about whether the name is right; try the test again in a few minutes.", o.host, clip(detail, 160)),
             ),
             Failure::ConnectionRefused => Finding::new(
                 Code::ConnectionRefused,
