@@ -238,6 +238,7 @@ impl ProbeConfig {
                 max: self.per_target_per_minute,
                 window: minute,
             },
+            resolver: self.resolver,
             ..Policy::default()
         }
     }

@@ -1111,6 +1111,7 @@ fn member_can_fix(probe: &ProbeReport) -> bool {
                     | Code::TlsOnPlainPort
                     | Code::PlainOnTlsPort
                     | Code::DnsNotFound
+                    | Code::DnsNoAddress
                     | Code::AlternativeAvailable
             )
         })
