@@ -248,20 +248,14 @@ impl Prober {
         obs.capabilities_plain = primary.capabilities_plain;
         obs.capabilities = primary.capabilities;
         obs.failure = primary.failure;
-        if let Some(failure) = &obs.failure {
-            if diagnose::wants_alternatives(failure) {
-                obs.alternatives = self
-                    .alternatives(
-                        &target,
-                        obs.mode,
-                        failure,
-                        source,
-                        sniffed.clone(),
-                        deadline,
-                        progress,
-                    )
-                    .await;
-            }
+        if obs
+            .failure
+            .as_ref()
+            .is_some_and(diagnose::wants_alternatives)
+        {
+            obs.alternatives = self
+                .alternatives(&target, &obs, sniffed, deadline, progress)
+                .await;
         }
         obs
     }
@@ -546,20 +540,21 @@ impl Prober {
     async fn alternatives(
         &self,
         target: &Target,
-        mode: TlsMode,
-        failure: &Failure,
-        source: ModeSource,
+        primary: &Observation,
         sniffed: Option<AlternativeResult>,
         deadline: Instant,
         progress: &Progress,
     ) -> Vec<AlternativeResult> {
+        let Some(failure) = &primary.failure else {
+            return Vec::new();
+        };
         let mut candidates = self.policy.ports.alternatives(
             target.service,
             target.port,
-            mode,
+            primary.mode,
             diagnose::port_was_open(failure),
         );
-        if source == ModeSource::Auto || diagnose::tls_alert(failure) {
+        if primary.mode_source == ModeSource::Auto || diagnose::tls_alert(failure) {
             // Both modes of the posted port were tried already; or the port answered a
             // ClientHello with a TLS alert, so it speaks TLS and a plain attempt would only
             // wait for a greeting that never comes.
