@@ -1020,7 +1020,7 @@ impl Run {
                 return None;
             }
         };
-        let raw_before = meter.raw_prefix().len();
+        meter.capture();
         let connector = TlsConnector::from(config);
         let result = self
             .bounded(connector.connect(self.server_name.clone(), counted))
@@ -1037,8 +1037,9 @@ impl Run {
                 return None;
             }
             Ok(Err(e)) => {
-                let raw = meter.raw_prefix();
-                let answer = raw.get(raw_before..).unwrap_or_default();
+                let captured = meter.captured();
+                let answer = captured.as_slice();
+                let after_records = plain_after_records(answer);
                 let failure = if meter.exceeded() {
                     Failure::TooMuchData {
                         stage: StageName::Tls,
@@ -1047,26 +1048,23 @@ impl Run {
                     Failure::Closed {
                         stage: StageName::Tls,
                     }
+                } else if self.obs.mode == TlsMode::Starttls && !after_records.is_empty() {
+                    // STARTTLS was accepted, then the server said in plain text why TLS could
+                    // not start after all ("NO STARTTLS failed"; Courier sends it after an
+                    // alert): quote it rather than the TLS library's complaint.
+                    Failure::StarttlsRejected {
+                        text: strip_tag(&imap::first_line(after_records)),
+                    }
                 } else {
                     let peer = (!answer.is_empty()).then(|| PeerProtocol::sniff(answer));
-                    if peer.is_some_and(|p| p != PeerProtocol::Tls) {
+                    if peer.is_some_and(|p| p != PeerProtocol::Tls) && self.obs.banner.is_empty() {
                         // A plain-text answer to a ClientHello: its first line says who is
-                        // there (a Courier greeting, a refusal).
+                        // there (e.g. a Courier greeting).
                         self.obs.banner = imap::first_line(answer);
                     }
-                    let refusal = strip_tag(&self.obs.banner);
-                    if self.obs.mode == TlsMode::Starttls
-                        && peer.is_some_and(|p| p != PeerProtocol::Tls)
-                        && !refusal.is_empty()
-                    {
-                        // STARTTLS was accepted, then the server said why it could not start
-                        // TLS after all ("NO STARTTLS failed"): quote it.
-                        Failure::StarttlsRejected { text: refusal }
-                    } else {
-                        Failure::TlsFailed {
-                            detail: tls_error_text(&e),
-                            peer,
-                        }
+                    Failure::TlsFailed {
+                        detail: tls_error_text(&e),
+                        peer,
                     }
                 };
                 self.fail(clock, failure);
@@ -1169,6 +1167,22 @@ impl Run {
             }
         }
     }
+}
+
+/// What follows the TLS records at the start of `bytes` (an alert, say), when it is text.
+fn plain_after_records(mut bytes: &[u8]) -> &[u8] {
+    while bytes.len() >= 5 && PeerProtocol::sniff(bytes) == PeerProtocol::Tls {
+        let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
+        bytes = bytes.get(5 + len..).unwrap_or_default();
+    }
+    let text = bytes
+        .iter()
+        .take(64)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if bytes.is_empty() || PeerProtocol::sniff(bytes) == PeerProtocol::Tls || !text {
+        return &[];
+    }
+    bytes
 }
 
 /// A server line without the probe's own IMAP tag (`p12 `) or `* `, for quoting.
