@@ -59,8 +59,9 @@ impl Discoverer {
     }
 
     /// Every look-up at once: MX, the four SRV names, the domain's autoconfig; then the ISPDB.
+    /// `domain` may be an email address: only its domain is used.
     pub async fn input(&self, domain: &str) -> DiscoveryInput {
-        let mut input = DiscoveryInput::new(domain);
+        let mut input = DiscoveryInput::new(discovery::domain_of(domain));
         let d = input.domain.clone();
         let srv = |service: &str| format!("_{service}._tcp.{d}");
         let names = [
@@ -83,9 +84,10 @@ impl Discoverer {
             submissions,
             submission,
         };
-        // A domain that does not exist has no web server either: say nothing about it.
+        // A domain that does not exist has no web server either; and when the resolver fails,
+        // the fetch's look-ups failed with it: say nothing about either.
         input.domain_autoconfig = match mx {
-            Answer::NxDomain => DomainAutoconfig::NotTried,
+            Answer::NxDomain | Answer::Failed(_) => DomainAutoconfig::NotTried,
             _ => autoconfig,
         };
         let hosts = match &mx {

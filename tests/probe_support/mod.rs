@@ -30,7 +30,9 @@ pub struct Servers {
     pub courier_tls: u16,
     pub courier_broken: u16,
     /// A leaf for `discover.test` and `*.discover.test` (same CA), for HTTPS autoconfig.
+    #[allow(dead_code, reason = "read by the discover tests only")]
     pub web_cert: PathBuf,
+    #[allow(dead_code, reason = "read by the discover tests only")]
     pub web_key: PathBuf,
 }
 
