@@ -88,70 +88,122 @@ pub fn verdict_lines(probe: &ProbeReport) -> Vec<String> {
     out
 }
 
-fn endpoint_section(out: &mut String, label: &str, e: &EndpointReport) {
-    let _ = writeln!(
-        out,
-        "**{label} `{}:{}`**: {}",
+fn stage_short(name: diagnose::StageName) -> &'static str {
+    use diagnose::StageName as S;
+    match name {
+        S::Dns => "dns",
+        S::Tcp => "tcp",
+        S::Tls => "tls",
+        S::Greeting => "greeting",
+        S::Capabilities => "caps",
+        S::Starttls => "starttls",
+    }
+}
+
+/// An endpoint as lines, most important first: the verdict (with the finding codes), the
+/// stages in one short line, the certificate. The advice is not here: it is in the next steps.
+fn endpoint_lines(label: &str, e: &EndpointReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let codes: Vec<&str> = e
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .map(|f| f.code.as_str())
+        .collect();
+    let codes = if codes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", codes.join(", "))
+    };
+    lines.push(format!(
+        "**{label} `{}:{}`**: {}{codes}",
         e.host,
         e.port,
         verdict_mark(e.verdict)
-    );
+    ));
     let stages: Vec<String> = e
         .stages
         .iter()
         .map(|s| {
             format!(
                 "{} {} {:.0}ms",
-                s.name.describe(),
+                stage_short(s.name),
                 if s.ok { "✓" } else { "✗" },
                 s.ms
             )
         })
         .collect();
     if !stages.is_empty() {
-        let _ = writeln!(out, "`{}`", stages.join(" · ").replace('`', "'"));
+        lines.push(format!("`{}`", stages.join(" · ")));
     }
     if let Some(tls) = &e.tls {
         let cert = &tls.cert;
-        let _ = writeln!(
-            out,
-            "TLS {} · certificate for `{}` · trusted: {} · name matches: {}",
+        lines.push(format!(
+            "{} · certificate `{}` · trusted {} · name {}",
             tls.version,
-            cert.sans.first().unwrap_or(&cert.subject).replace('`', "'"),
-            if cert.trusted { "yes" } else { "no" },
-            if cert.name_matches { "yes" } else { "no" }
-        );
+            clip(
+                &cert.sans.first().unwrap_or(&cert.subject).replace('`', "'"),
+                80
+            ),
+            if cert.trusted { "✓" } else { "✗" },
+            if cert.name_matches { "✓" } else { "✗" }
+        ));
     }
-    for f in e
-        .findings
-        .iter()
-        .filter(|f| f.severity >= Severity::Warning)
-    {
-        let mark = if f.severity == Severity::Error {
-            "❗"
-        } else {
-            "⚠️"
-        };
-        let _ = writeln!(out, "{mark} {}", f.message);
+    lines
+}
+
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 
-/// The compact probe report: stages, findings, next steps (the alternatives that answered
-/// are findings too).
+/// The probe report, fitted to one Discord message by design: the next steps (every finding's
+/// advice, and what the error code adds) are always whole; the verdict lines come next; the
+/// stage and certificate details fill what room is left, and are the only part left out when
+/// space runs short.
 pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> String {
-    let mut out = String::from("🔎 **Connection test** (no password used)\n");
-    for (label, endpoint) in [("IMAP", &probe.imap), ("SMTP", &probe.smtp)] {
-        if let Some(e) = endpoint {
-            endpoint_section(&mut out, label, e);
-        }
-    }
+    let header = "🔎 **Connection test** (no password used)\n";
     let steps = diagnose::next_steps(rules, report, probe);
+    let mut advice = String::new();
     if !steps.is_empty() {
-        out.push_str("\n**Next steps**\n");
+        advice.push_str("\n**Next steps**\n");
         for (n, step) in steps.iter().enumerate() {
-            let _ = writeln!(out, "{}. {step}", n + 1);
+            let _ = writeln!(advice, "{}. {step}", n + 1);
         }
     }
+    let sections: Vec<Vec<String>> = [("IMAP", &probe.imap), ("SMTP", &probe.smtp)]
+        .into_iter()
+        .filter_map(|(label, e)| e.as_ref().map(|e| endpoint_lines(label, e)))
+        .collect();
+    let count = |s: &str| s.chars().count();
+    let mut room = MESSAGE_LIMIT
+        .saturating_sub(count(header))
+        .saturating_sub(count(&neutralize_mentions(&advice)));
+    // Verdict lines first (every endpoint), then details in order, while they fit.
+    let mut keep: Vec<Vec<bool>> = sections.iter().map(|l| vec![false; l.len()]).collect();
+    let mut order: Vec<(usize, usize)> = (0..sections.len()).map(|i| (i, 0)).collect();
+    for (i, lines) in sections.iter().enumerate() {
+        order.extend((1..lines.len()).map(|j| (i, j)));
+    }
+    for (i, j) in order {
+        let cost = count(&neutralize_mentions(&sections[i][j])) + 1;
+        if cost <= room {
+            room -= cost;
+            keep[i][j] = true;
+        }
+    }
+    let mut out = String::from(header);
+    for (i, lines) in sections.iter().enumerate() {
+        for (j, line) in lines.iter().enumerate() {
+            if keep[i][j] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str(&advice);
     finish(&out)
 }
 
