@@ -139,7 +139,7 @@ fn endpoint_lines(label: &str, e: &EndpointReport) -> Vec<String> {
     if let Some(tls) = &e.tls {
         let cert = &tls.cert;
         lines.push(format!(
-            "{} · certificate `{}` · trusted {} · name {}",
+            "TLS {} · certificate `{}` · trusted {} · name {}",
             tls.version,
             clip(
                 &cert.sans.first().unwrap_or(&cert.subject).replace('`', "'"),
@@ -166,18 +166,30 @@ fn clip(text: &str, max: usize) -> String {
 pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> String {
     let header = "🔎 **Connection test** (no password used)\n";
     let steps = diagnose::next_steps(rules, report, probe);
+    let count = |s: &str| s.chars().count();
+    // Steps are never cut inside: in the extreme case where they cannot all fit, the last
+    // whole ones are left out and the message says so.
     let mut advice = String::new();
     if !steps.is_empty() {
         advice.push_str("\n**Next steps**\n");
+        let budget = MESSAGE_LIMIT.saturating_sub(count(header) + 120);
         for (n, step) in steps.iter().enumerate() {
-            let _ = writeln!(advice, "{}. {step}", n + 1);
+            let line = format!("{}. {step}\n", n + 1);
+            if count(&neutralize_mentions(&(advice.clone() + &line))) > budget {
+                let _ = writeln!(
+                    advice,
+                    "({} more steps did not fit here; a moderator will go through them.)",
+                    steps.len() - n
+                );
+                break;
+            }
+            advice.push_str(&line);
         }
     }
     let sections: Vec<Vec<String>> = [("IMAP", &probe.imap), ("SMTP", &probe.smtp)]
         .into_iter()
         .filter_map(|(label, e)| e.as_ref().map(|e| endpoint_lines(label, e)))
         .collect();
-    let count = |s: &str| s.chars().count();
     let mut room = MESSAGE_LIMIT
         .saturating_sub(count(header))
         .saturating_sub(count(&neutralize_mentions(&advice)));
@@ -227,4 +239,63 @@ pub fn secret_warning(kinds: &str, deleted: bool) -> String {
     finish(&format!(
         "🔒 {action} {kinds}. **Change that password now**: anything posted here is public.{extra} Nobody here ever needs your password."
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::diagnose::{
+        report, Failure, ModeSource, Observation, Service, Stage, StageName, TlsMode,
+    };
+
+    /// Regression: the 2000-character cut used to fall on the last next step.
+    #[test]
+    fn a_long_report_keeps_every_next_step_whole() {
+        let rules = crate::rules_dir::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let thread = crate::core::Thread {
+            messages: vec![crate::core::Message::member(
+                "IMAP settings incorrect. server imap.gmial.com port 993 and smtp.gmial.com port 465, email bob@gmail.com",
+            )],
+        };
+        let triaged = crate::core::triage(&rules, &thread);
+        let failing = |service: Service, host: &str, port: u16| {
+            let mut o = Observation::new(service, host, port, TlsMode::Implicit, ModeSource::Port);
+            for _ in 0..12 {
+                o.stages.push(Stage {
+                    name: StageName::Dns,
+                    ok: false,
+                    ms: 1234.5,
+                    detail: "x".repeat(200),
+                });
+            }
+            o.failure = Some(Failure::Timeout {
+                stage: StageName::Greeting,
+            });
+            report(&o)
+        };
+        let probe = ProbeReport {
+            imap: Some(failing(
+                Service::Imap,
+                &format!("imap.{}.gmial.com", "a".repeat(40)),
+                993,
+            )),
+            smtp: Some(failing(
+                Service::Smtp,
+                &format!("smtp.{}.gmial.com", "b".repeat(40)),
+                465,
+            )),
+        };
+        let text = probe_report(&rules, &triaged, &probe);
+        assert!(
+            text.chars().count() <= MESSAGE_LIMIT,
+            "{}",
+            text.chars().count()
+        );
+        let steps = diagnose::next_steps(&rules, &triaged, &probe);
+        assert!(steps.len() >= 3, "{steps:#?}");
+        let last = steps.last().map(String::as_str).unwrap_or_default();
+        assert!(text.trim_end().ends_with(last), "{text}");
+        assert!(!text.contains('…'), "nothing was cut: {text}");
+        assert!(text.contains("**IMAP `"), "{text}");
+    }
 }
