@@ -294,11 +294,14 @@ impl Prober {
             obs = &mut primary => (obs, None),
             tls = &mut sniff => {
                 let alt = alternative_result(target.port, TlsMode::Implicit, &tls);
-                if !alt.answered && tls.banner.is_empty() {
-                    // TLS did not answer either: the plain attempt decides, within its timeout.
+                let speaks_tls = tls.tls.is_some()
+                    || tls.failure.as_ref().is_some_and(diagnose::tls_alert);
+                if !speaks_tls {
+                    // Not a TLS port (a slow plain greeter answers the ClientHello in plain
+                    // text; a dead one not at all): the plain attempt decides.
                     return (primary.await, Some(alt));
                 }
-                // Whatever answered TLS on this port, the plain attempt will hear nothing.
+                // The port speaks TLS, so the plain attempt will hear nothing.
                 let mut obs = Observation::new(
                     target.service,
                     target.host.to_string(),

@@ -167,6 +167,31 @@ async fn no_starttls_on_the_same_port_after_a_tls_alert() {
     );
 }
 
+/// A plain server that greets late must not be taken for a TLS port by the TLS attempt that
+/// starts beside a silent plain one.
+#[tokio::test]
+async fn a_slow_plain_greeting_is_not_taken_for_tls() {
+    let port = fake_server(behaviour(|mut stream| async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let _ = stream.write_all(b"* OK slow IMAP ready\r\n").await;
+        while let Some(line) = crate::support::read_line(&mut stream).await {
+            let tag = line.split(' ').next().unwrap_or_default().to_string();
+            let reply = if line.to_ascii_uppercase().contains("CAPABILITY") {
+                format!("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n")
+            } else {
+                format!("* BYE\r\n{tag} OK bye\r\n")
+            };
+            if stream.write_all(reply.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    }))
+    .await;
+    let report = probe_fake(Service::Imap, port, TlsMode::Starttls).await;
+    assert_eq!(codes(&report)[0], Code::NoTls, "{report:#?}");
+    assert!(report.banner.contains("slow IMAP ready"), "{report:#?}");
+}
+
 #[tokio::test]
 async fn a_server_that_hangs_up_at_once_is_connection_closed() {
     let port = fake_server(behaviour(|stream| async move { drop(stream) })).await;
