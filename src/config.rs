@@ -711,6 +711,20 @@ allow_private = false
     }
 
     #[test]
+    fn the_resolver_reaches_the_probe_policy() {
+        let config = load("[probe]\nresolver = \"127.0.0.1:5353\"\n", &[]).unwrap();
+        assert_eq!(
+            config.probe.policy().resolver,
+            Some(std::net::SocketAddr::from(([127, 0, 0, 1], 5353)))
+        );
+        let config = load("", &[("IMAP_TRIAGE_PROBE__RESOLVER", "\"[::1]:53\"")]).unwrap();
+        assert!(config.probe.resolver.is_some_and(|a| a.is_ipv6()));
+        let err = load("[probe]\nresolver = \"not an address\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("probe.resolver"), "{err}");
+        assert_eq!(load("", &[]).unwrap().probe.policy().resolver, None);
+    }
+
+    #[test]
     fn env_alone_makes_a_complete_discord_section() {
         let config = load(
             "",
