@@ -56,6 +56,8 @@ enum Command {
     },
     /// Sanitized connectivity test of an IMAP and/or SMTP endpoint (no credentials, ever).
     Probe(ProbeArgs),
+    /// Where a domain's mail lives: MX, SRV records, autoconfig (domain or ISPDB), suggestion.
+    Discover(crate::discover::cli::DiscoverArgs),
     /// Try the whole bot in the terminal, without Discord: you type as the member.
     Console {
         /// Settings file (TOML); only `[store]` and `[probe]` matter here.
@@ -117,6 +119,7 @@ pub fn main() -> i32 {
             command: RulesCommand::Check { dir },
         } => rules_check(dir.as_deref().unwrap_or(Path::new("rules"))),
         Command::Probe(args) => crate::probe::cli::run(args),
+        Command::Discover(args) => crate::discover::cli::run(args),
         Command::Run { config } => crate::discord::run(config.as_deref()),
         Command::Health { config } => crate::health::run(config.as_deref()),
         Command::Log { config, command } => crate::log_cli::run(config.as_deref(), command),

@@ -252,6 +252,8 @@ pub struct ProbeConfig {
     pub per_target_per_minute: usize,
     /// Extra trust anchors (PEM), e.g. a test CA. The system's web roots are always trusted.
     pub ca_files: Vec<PathBuf>,
+    /// DNS server (`IP:PORT`) for the probe and discovery; the system's resolver when unset.
+    pub resolver: Option<std::net::SocketAddr>,
 }
 
 impl Default for ProbeConfig {
@@ -265,6 +267,7 @@ impl Default for ProbeConfig {
             per_user_per_minute: policy.per_requester.max,
             per_target_per_minute: policy.per_target.max,
             ca_files: Vec::new(),
+            resolver: None,
         }
     }
 }
@@ -286,6 +289,7 @@ impl ProbeConfig {
                 max: self.per_target_per_minute,
                 window: minute,
             },
+            resolver: self.resolver,
             ..Policy::default()
         }
     }
@@ -755,6 +759,20 @@ allow_private = false
         assert_eq!(config.store.path, PathBuf::from("/tmp/x"));
         assert!(config.probe.allow_private);
         assert!(config.probe.policy().allow_private);
+    }
+
+    #[test]
+    fn the_resolver_reaches_the_probe_policy() {
+        let config = load("[probe]\nresolver = \"127.0.0.1:5353\"\n", &[]).unwrap();
+        assert_eq!(
+            config.probe.policy().resolver,
+            Some(std::net::SocketAddr::from(([127, 0, 0, 1], 5353)))
+        );
+        let config = load("", &[("IMAP_TRIAGE_PROBE__RESOLVER", "\"[::1]:53\"")]).unwrap();
+        assert!(config.probe.resolver.is_some_and(|a| a.is_ipv6()));
+        let err = load("[probe]\nresolver = \"not an address\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("probe.resolver"), "{err}");
+        assert_eq!(load("", &[]).unwrap().probe.policy().resolver, None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!   a [`core::Report`]. No I/O, no async, cannot fail.
 //! - [`rules_dir`]: loads `rules/` from disk (or the copy embedded at build time).
 //! - [`probe`]: the sanitized connectivity probe (network adapter).
+//! - [`discover`]: where a domain's mail lives: MX, SRV, autoconfig, ISPDB (network adapter).
 //! - [`engine`]: the async engine shared by the Discord bot and the console: events in,
 //!   effects out through the [`engine::chat::Chat`] trait, state in the [`store`].
 //! - [`store`]: the triage log (sled behind a trait).
@@ -16,6 +17,7 @@ pub mod config;
 pub mod console;
 pub mod core;
 pub mod discord;
+pub mod discover;
 pub mod engine;
 pub mod health;
 pub mod log_cli;

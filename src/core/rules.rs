@@ -180,6 +180,8 @@ pub struct Provider {
     pub domain_patterns: Vec<Regex>,
     /// How members name the provider in prose: "O365", "Google Workspace", "1&1".
     pub name_patterns: Vec<Regex>,
+    /// Matched against the lower-cased names of a domain's MX hosts: who hosts its mail.
+    pub mx_patterns: Vec<Regex>,
     pub imap: Option<ServerSetting>,
     pub smtp: Option<ServerSetting>,
     pub app_password: bool,
@@ -412,6 +414,14 @@ impl Rules {
         out
     }
 
+    /// The first provider (in file order) with an MX pattern matching `host` (an MX host name,
+    /// lower-cased, without the trailing dot).
+    pub fn provider_by_mx(&self, host: &str) -> Option<&Provider> {
+        self.providers
+            .iter()
+            .find(|p| p.mx_patterns.iter().any(|re| re.is_match(host)))
+    }
+
     pub fn error(&self, id: &str) -> Option<&ErrorRule> {
         self.errors.iter().find(|e| e.id == id)
     }
@@ -513,6 +523,8 @@ struct ProviderFile {
     domain_patterns: Vec<Spanned<String>>,
     #[serde(default)]
     name_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    mx_patterns: Vec<Spanned<String>>,
     imap: Option<ServerSettingFile>,
     smtp: Option<ServerSettingFile>,
     #[serde(default)]
@@ -870,6 +882,7 @@ fn parse_providers(source: &Source, errors: &mut Vec<RuleError>) -> Vec<Provider
             host_patterns: source.regexes(&id, &raw.host_patterns, errors),
             domain_patterns: source.regexes(&id, &raw.domain_patterns, errors),
             name_patterns: source.regexes(&id, &raw.name_patterns, errors),
+            mx_patterns: source.regexes(&id, &raw.mx_patterns, errors),
             imap: raw
                 .imap
                 .map(|s| server_setting(source, &id, span.clone(), s, errors)),

@@ -1302,6 +1302,7 @@ fn member_can_fix(probe: &ProbeReport) -> bool {
                     | Code::TlsOnPlainPort
                     | Code::PlainOnTlsPort
                     | Code::DnsNotFound
+                    | Code::DnsNoAddress
                     | Code::AlternativeAvailable
             )
         })

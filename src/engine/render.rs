@@ -88,70 +88,134 @@ pub fn verdict_lines(probe: &ProbeReport) -> Vec<String> {
     out
 }
 
-fn endpoint_section(out: &mut String, label: &str, e: &EndpointReport) {
-    let _ = writeln!(
-        out,
-        "**{label} `{}:{}`**: {}",
+fn stage_short(name: diagnose::StageName) -> &'static str {
+    use diagnose::StageName as S;
+    match name {
+        S::Dns => "dns",
+        S::Tcp => "tcp",
+        S::Tls => "tls",
+        S::Greeting => "greeting",
+        S::Capabilities => "caps",
+        S::Starttls => "starttls",
+    }
+}
+
+/// An endpoint as lines, most important first: the verdict (with the finding codes), the
+/// stages in one short line, the certificate. The advice is not here: it is in the next steps.
+fn endpoint_lines(label: &str, e: &EndpointReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let codes: Vec<&str> = e
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .map(|f| f.code.as_str())
+        .collect();
+    let codes = if codes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", codes.join(", "))
+    };
+    lines.push(format!(
+        "**{label} `{}:{}`**: {}{codes}",
         e.host,
         e.port,
         verdict_mark(e.verdict)
-    );
+    ));
     let stages: Vec<String> = e
         .stages
         .iter()
         .map(|s| {
             format!(
                 "{} {} {:.0}ms",
-                s.name.describe(),
+                stage_short(s.name),
                 if s.ok { "✓" } else { "✗" },
                 s.ms
             )
         })
         .collect();
     if !stages.is_empty() {
-        let _ = writeln!(out, "`{}`", stages.join(" · ").replace('`', "'"));
+        lines.push(format!("`{}`", stages.join(" · ")));
     }
     if let Some(tls) = &e.tls {
         let cert = &tls.cert;
-        let _ = writeln!(
-            out,
-            "TLS {} · certificate for `{}` · trusted: {} · name matches: {}",
+        lines.push(format!(
+            "TLS {} · certificate `{}` · trusted {} · name {}",
             tls.version,
-            cert.sans.first().unwrap_or(&cert.subject).replace('`', "'"),
-            if cert.trusted { "yes" } else { "no" },
-            if cert.name_matches { "yes" } else { "no" }
-        );
+            clip(
+                &cert.sans.first().unwrap_or(&cert.subject).replace('`', "'"),
+                80
+            ),
+            if cert.trusted { "✓" } else { "✗" },
+            if cert.name_matches { "✓" } else { "✗" }
+        ));
     }
-    for f in e
-        .findings
-        .iter()
-        .filter(|f| f.severity >= Severity::Warning)
-    {
-        let mark = if f.severity == Severity::Error {
-            "❗"
-        } else {
-            "⚠️"
-        };
-        let _ = writeln!(out, "{mark} {}", f.message);
+    lines
+}
+
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 
-/// The compact probe report: stages, findings, next steps (the alternatives that answered
-/// are findings too).
+/// The probe report, fitted to one Discord message by design: the next steps (every finding's
+/// advice, and what the error code adds) are always whole; the verdict lines come next; the
+/// stage and certificate details fill what room is left, and are the only part left out when
+/// space runs short.
 pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> String {
-    let mut out = String::from("🔎 **Connection test** (no password used)\n");
-    for (label, endpoint) in [("IMAP", &probe.imap), ("SMTP", &probe.smtp)] {
-        if let Some(e) = endpoint {
-            endpoint_section(&mut out, label, e);
-        }
-    }
+    let header = "🔎 **Connection test** (no password used)\n";
     let steps = diagnose::next_steps(rules, report, probe);
+    let count = |s: &str| s.chars().count();
+    // Steps are never cut inside: in the extreme case where they cannot all fit, the last
+    // whole ones are left out and the message says so.
+    let mut advice = String::new();
     if !steps.is_empty() {
-        out.push_str("\n**Next steps**\n");
+        advice.push_str("\n**Next steps**\n");
+        let budget = MESSAGE_LIMIT.saturating_sub(count(header) + 120);
         for (n, step) in steps.iter().enumerate() {
-            let _ = writeln!(out, "{}. {step}", n + 1);
+            let line = format!("{}. {step}\n", n + 1);
+            if count(&neutralize_mentions(&(advice.clone() + &line))) > budget {
+                let _ = writeln!(
+                    advice,
+                    "({} more steps did not fit here; a moderator will go through them.)",
+                    steps.len() - n
+                );
+                break;
+            }
+            advice.push_str(&line);
         }
     }
+    let sections: Vec<Vec<String>> = [("IMAP", &probe.imap), ("SMTP", &probe.smtp)]
+        .into_iter()
+        .filter_map(|(label, e)| e.as_ref().map(|e| endpoint_lines(label, e)))
+        .collect();
+    let mut room = MESSAGE_LIMIT
+        .saturating_sub(count(header))
+        .saturating_sub(count(&neutralize_mentions(&advice)));
+    // Verdict lines first (every endpoint), then details in order, while they fit.
+    let mut keep: Vec<Vec<bool>> = sections.iter().map(|l| vec![false; l.len()]).collect();
+    let mut order: Vec<(usize, usize)> = (0..sections.len()).map(|i| (i, 0)).collect();
+    for (i, lines) in sections.iter().enumerate() {
+        order.extend((1..lines.len()).map(|j| (i, j)));
+    }
+    for (i, j) in order {
+        let cost = count(&neutralize_mentions(&sections[i][j])) + 1;
+        if cost <= room {
+            room -= cost;
+            keep[i][j] = true;
+        }
+    }
+    let mut out = String::from(header);
+    for (i, lines) in sections.iter().enumerate() {
+        for (j, line) in lines.iter().enumerate() {
+            if keep[i][j] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str(&advice);
     finish(&out)
 }
 
@@ -199,4 +263,63 @@ pub fn secret_warning(kinds: &str, deleted: bool) -> String {
     finish(&format!(
         "🔒 {action} {kinds}. **Change that password now**: anything posted here is public.{extra} Nobody here ever needs your password."
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::diagnose::{
+        report, Failure, ModeSource, Observation, Service, Stage, StageName, TlsMode,
+    };
+
+    /// Regression: the 2000-character cut used to fall on the last next step.
+    #[test]
+    fn a_long_report_keeps_every_next_step_whole() {
+        let rules = crate::rules_dir::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let thread = crate::core::Thread {
+            messages: vec![crate::core::Message::member(
+                "IMAP settings incorrect. server imap.gmial.com port 993 and smtp.gmial.com port 465, email bob@gmail.com",
+            )],
+        };
+        let triaged = crate::core::triage(&rules, &thread);
+        let failing = |service: Service, host: &str, port: u16| {
+            let mut o = Observation::new(service, host, port, TlsMode::Implicit, ModeSource::Port);
+            for _ in 0..12 {
+                o.stages.push(Stage {
+                    name: StageName::Dns,
+                    ok: false,
+                    ms: 1234.5,
+                    detail: "x".repeat(200),
+                });
+            }
+            o.failure = Some(Failure::Timeout {
+                stage: StageName::Greeting,
+            });
+            report(&o)
+        };
+        let probe = ProbeReport {
+            imap: Some(failing(
+                Service::Imap,
+                &format!("imap.{}.gmial.com", "a".repeat(40)),
+                993,
+            )),
+            smtp: Some(failing(
+                Service::Smtp,
+                &format!("smtp.{}.gmial.com", "b".repeat(40)),
+                465,
+            )),
+        };
+        let text = probe_report(&rules, &triaged, &probe);
+        assert!(
+            text.chars().count() <= MESSAGE_LIMIT,
+            "{}",
+            text.chars().count()
+        );
+        let steps = diagnose::next_steps(&rules, &triaged, &probe);
+        assert!(steps.len() >= 3, "{steps:#?}");
+        let last = steps.last().map(String::as_str).unwrap_or_default();
+        assert!(text.trim_end().ends_with(last), "{text}");
+        assert!(!text.contains('…'), "nothing was cut: {text}");
+        assert!(text.contains("**IMAP `"), "{text}");
+    }
 }

@@ -26,6 +26,8 @@ use super::target::{non_public_reason, split_host_port, Host};
 use super::tls::{cipher_text, version_text, CertCheck, TlsSetup};
 use super::wire::{Conn, Counted, Meter};
 use super::{imap, smtp};
+use crate::core::diagnose::discovery::Answer;
+use crate::discover::Dns;
 
 /// One stage starting or finishing, for a live "Testing…" message.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +126,8 @@ pub struct Prober {
     tls: Arc<TlsSetup>,
     limiter: RateLimiter,
     lookup: Arc<dyn ServerLookup>,
+    /// The configured resolver, built on first use (it needs the runtime).
+    dns: std::sync::OnceLock<Option<Dns>>,
 }
 
 impl Prober {
@@ -133,7 +137,17 @@ impl Prober {
             tls: Arc::new(tls),
             limiter: RateLimiter::default(),
             lookup: Arc::new(NoLookup),
+            dns: std::sync::OnceLock::new(),
         }
+    }
+
+    fn dns(&self) -> Option<&Dns> {
+        self.dns
+            .get_or_init(|| {
+                let server = self.policy.resolver?;
+                Dns::new(Some(server), self.policy.step_timeout).ok()
+            })
+            .as_ref()
     }
 
     pub fn with_lookup(mut self, lookup: Arc<dyn ServerLookup>) -> Self {
@@ -215,7 +229,9 @@ impl Prober {
             addrs,
             port: request.port,
         };
-        let mut primary = self.attempt(&target, mode, deadline, progress, true).await;
+        let (mut primary, sniffed) = self
+            .attempt_or_sniff(&target, mode, deadline, progress)
+            .await;
         if source == ModeSource::Auto
             && matches!(&primary.failure, Some(Failure::TlsFailed { peer: Some(p), .. }) if *p != PeerProtocol::Tls)
         {
@@ -232,14 +248,80 @@ impl Prober {
         obs.capabilities_plain = primary.capabilities_plain;
         obs.capabilities = primary.capabilities;
         obs.failure = primary.failure;
-        if let Some(failure) = &obs.failure {
-            if diagnose::wants_alternatives(failure) {
-                obs.alternatives = self
-                    .alternatives(&target, obs.mode, failure, source, deadline, progress)
-                    .await;
-            }
+        if obs
+            .failure
+            .as_ref()
+            .is_some_and(diagnose::wants_alternatives)
+        {
+            obs.alternatives = self
+                .alternatives(&target, &obs, sniffed, deadline, progress)
+                .await;
         }
         obs
+    }
+
+    /// The posted endpoint. A plain attempt that hears nothing for `policy.silence` gets a TLS
+    /// attempt on the same port beside it: a TLS server is silent until it gets a ClientHello,
+    /// so waiting out the greeting timeout would only delay the answer. When TLS answers, the
+    /// plain attempt is stopped and recorded as silent; the TLS attempt is returned as an
+    /// alternative already tried.
+    async fn attempt_or_sniff(
+        &self,
+        target: &Target,
+        mode: TlsMode,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> (Observation, Option<AlternativeResult>) {
+        let meter = Meter::new(self.policy.max_read_bytes);
+        let started = std::time::Instant::now();
+        let primary =
+            self.attempt_metered(target, mode, deadline, progress, true, Arc::clone(&meter));
+        if mode != TlsMode::Starttls {
+            return (primary.await, None);
+        }
+        let silence = self.policy.silence;
+        let sniff = async {
+            tokio::time::sleep(silence).await;
+            if meter.bytes_read() > 0 {
+                return std::future::pending().await;
+            }
+            self.attempt(target, TlsMode::Implicit, deadline, progress, false)
+                .await
+        };
+        tokio::pin!(primary);
+        tokio::pin!(sniff);
+        tokio::select! {
+            obs = &mut primary => (obs, None),
+            tls = &mut sniff => {
+                let alt = alternative_result(target.port, TlsMode::Implicit, &tls);
+                let speaks_tls = tls.tls.is_some()
+                    || tls.failure.as_ref().is_some_and(diagnose::tls_alert);
+                if !speaks_tls {
+                    // Not a TLS port (a slow plain greeter answers the ClientHello in plain
+                    // text; a dead one not at all): the plain attempt decides.
+                    return (primary.await, Some(alt));
+                }
+                // The port speaks TLS, so the plain attempt will hear nothing.
+                let mut obs = Observation::new(
+                    target.service,
+                    target.host.to_string(),
+                    target.port,
+                    mode,
+                    ModeSource::Override,
+                );
+                let waited = started.elapsed().as_secs_f64() * 1000.0;
+                obs.stages.push(Stage {
+                    name: StageName::Greeting,
+                    ok: false,
+                    ms: (waited * 1000.0).round() / 1000.0,
+                    detail: "no plain greeting; the port answers a TLS ClientHello".into(),
+                });
+                obs.failure = Some(Failure::Timeout {
+                    stage: StageName::Greeting,
+                });
+                (obs, Some(alt))
+            }
+        }
     }
 
     /// Suggests settings for an email domain: the provider table first; else the look-up seam
@@ -381,12 +463,30 @@ impl Prober {
         let clock = StageClock::start(obs, StageName::Dns, progress, true);
         let resolved: Result<Vec<SocketAddr>, Failure> = match host {
             Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
+            Host::Name(name) if self.dns().is_some() => {
+                let step = deadline.min(Instant::now() + self.policy.step_timeout);
+                let dns = self.dns().cloned();
+                let lookup = async move {
+                    match dns {
+                        Some(dns) => dns.ips(name).await,
+                        None => Answer::Failed("no resolver".into()),
+                    }
+                };
+                match timeout_at(step, lookup).await {
+                    Err(_) => Err(resolver_silent()),
+                    Ok(Answer::Found(ips)) => Ok(ips
+                        .into_iter()
+                        .map(|ip| SocketAddr::new(ip, port))
+                        .collect()),
+                    Ok(Answer::NxDomain) => Err(Failure::DnsNotFound),
+                    Ok(Answer::NoRecords) => Err(Failure::DnsNoAddress),
+                    Ok(Answer::Failed(detail)) => Err(Failure::DnsError { detail }),
+                }
+            }
             Host::Name(name) => {
                 let step = deadline.min(Instant::now() + self.policy.step_timeout);
                 match timeout_at(step, tokio::net::lookup_host((name.as_str(), port))).await {
-                    Err(_) => Err(Failure::Timeout {
-                        stage: StageName::Dns,
-                    }),
+                    Err(_) => Err(resolver_silent()),
                     Ok(Err(e)) => Err(dns_failure(&e)),
                     Ok(Ok(addrs)) => {
                         let addrs: Vec<SocketAddr> = addrs.collect();
@@ -443,24 +543,35 @@ impl Prober {
     async fn alternatives(
         &self,
         target: &Target,
-        mode: TlsMode,
-        failure: &Failure,
-        source: ModeSource,
+        primary: &Observation,
+        sniffed: Option<AlternativeResult>,
         deadline: Instant,
         progress: &Progress,
     ) -> Vec<AlternativeResult> {
+        let Some(failure) = &primary.failure else {
+            return Vec::new();
+        };
         let mut candidates = self.policy.ports.alternatives(
             target.service,
             target.port,
-            mode,
+            primary.mode,
             diagnose::port_was_open(failure),
         );
-        if source == ModeSource::Auto {
-            // Both modes of the posted port were tried already.
+        if primary.mode_source == ModeSource::Auto || diagnose::tls_alert(failure) {
+            // Both modes of the posted port were tried already; or the port answered a
+            // ClientHello with a TLS alert, so it speaks TLS and a plain attempt would only
+            // wait for a greeting that never comes.
             candidates.retain(|(port, _)| *port != target.port);
+        }
+        if let Some(s) = &sniffed {
+            candidates.retain(|c| *c != (s.port, s.mode));
         }
         candidates.retain(|(port, _)| self.policy.allowed_ports.contains(port));
         candidates.truncate(3);
+        let mut done: Vec<AlternativeResult> = sniffed.into_iter().collect();
+        if done.iter().any(|a| a.answered && a.cert_ok) {
+            return done;
+        }
         let stagger = self.policy.stagger;
         let attempts = candidates
             .into_iter()
@@ -478,18 +589,12 @@ impl Prober {
                     host: target.host.clone(),
                 };
                 let obs = self.attempt(&alt, mode, deadline, progress, false).await;
-                let cert_ok = obs
-                    .tls
-                    .as_ref()
-                    .is_some_and(|t| t.cert.trusted && t.cert.name_matches);
-                AlternativeResult {
-                    port,
-                    mode,
-                    answered: obs.answered(),
-                    cert_ok,
-                }
+                alternative_result(port, mode, &obs)
             });
-        futures_join_all(attempts).await
+        // The first alternative that fully works ends the search: the others are stopped
+        // rather than waited for (a silent one would hold the report until its timeout).
+        done.extend(join_until(attempts, |a: &AlternativeResult| a.answered && a.cert_ok).await);
+        done
     }
 
     /// One connection: TCP, TLS (implicit) and the protocol session, recorded as an
@@ -501,6 +606,22 @@ impl Prober {
         deadline: Instant,
         progress: &Progress,
         primary: bool,
+    ) -> Observation {
+        let meter = Meter::new(self.policy.max_read_bytes);
+        self.attempt_metered(target, mode, deadline, progress, primary, meter)
+            .await
+    }
+
+    /// [`Self::attempt`] with the caller's meter, so that the caller can tell whether the
+    /// server has sent anything yet.
+    async fn attempt_metered(
+        &self,
+        target: &Target,
+        mode: TlsMode,
+        deadline: Instant,
+        progress: &Progress,
+        primary: bool,
+        meter: Arc<Meter>,
     ) -> Observation {
         let mut run = Run {
             obs: Observation::new(
@@ -520,7 +641,6 @@ impl Prober {
         let Some((tcp, peer)) = run.connect(&target.addrs).await else {
             return run.obs;
         };
-        let meter = Meter::new(self.policy.max_read_bytes);
         let counted = Counted::new(tcp, Arc::clone(&meter));
         let conn = match mode {
             TlsMode::Implicit => match run.handshake(counted, &meter).await {
@@ -541,6 +661,8 @@ impl Prober {
             }
         });
         let abort = session.abort_handle();
+        // Stopped with this future (an attempt that lost a race), not left to its timeout.
+        let _stop = AbortOnDrop(abort.clone());
         // The session keeps to the deadline itself; this is the backstop.
         match timeout_at(deadline + Duration::from_millis(250), session).await {
             Ok(Ok(run)) => run.obs,
@@ -584,6 +706,60 @@ impl Prober {
     }
 }
 
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn alternative_result(port: u16, mode: TlsMode, obs: &Observation) -> AlternativeResult {
+    let cert_ok = obs
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.cert.trusted && t.cert.name_matches);
+    AlternativeResult {
+        port,
+        mode,
+        answered: obs.answered(),
+        cert_ok,
+        banner: obs.banner.clone(),
+    }
+}
+
+/// Polls the futures together until all are done, or one output satisfies `enough`; the
+/// outputs so far, in completion order. Unfinished futures are dropped.
+async fn join_until<F: Future>(
+    futures: impl IntoIterator<Item = F>,
+    enough: impl Fn(&F::Output) -> bool,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<Option<Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut outputs = Vec::new();
+    std::future::poll_fn(|cx| {
+        for slot in pinned.iter_mut() {
+            if let Some(future) = slot {
+                if let std::task::Poll::Ready(value) = future.as_mut().poll(cx) {
+                    *slot = None;
+                    let stop = enough(&value);
+                    outputs.push(value);
+                    if stop {
+                        return std::task::Poll::Ready(());
+                    }
+                }
+            }
+        }
+        if pinned.iter().all(Option::is_none) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs
+}
+
 fn placeholder() -> Observation {
     Observation::new(
         Service::Imap,
@@ -607,20 +783,27 @@ fn clip_host(host: &str) -> String {
 fn dns_failure(e: &std::io::Error) -> Failure {
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
-    // glibc's getaddrinfo texts for "no such name" (EAI_NONAME, EAI_NODATA).
-    if lower.contains("not known")
-        || lower.contains("no address associated")
-        || lower.contains("nodename nor servname")
-    {
+    // glibc's getaddrinfo texts: EAI_NONAME is NXDOMAIN, EAI_NODATA a name without addresses;
+    // anything else (EAI_AGAIN "temporary failure", EAI_FAIL) is the resolver failing.
+    if lower.contains("not known") || lower.contains("nodename nor servname") {
         Failure::DnsNotFound
+    } else if lower.contains("no address associated") {
+        Failure::DnsNoAddress
     } else {
         Failure::DnsError { detail: text }
+    }
+}
+
+fn resolver_silent() -> Failure {
+    Failure::DnsError {
+        detail: "the resolver did not answer in time".into(),
     }
 }
 
 fn failure_detail(failure: &Failure) -> String {
     match failure {
         Failure::DnsNotFound => "no such name".into(),
+        Failure::DnsNoAddress => "the name has no address".into(),
         Failure::DnsError { detail } => detail.clone(),
         Failure::Timeout { .. } => "no answer in time".into(),
         other => format!("{other:?}"),
@@ -840,7 +1023,7 @@ impl Run {
                 return None;
             }
         };
-        let raw_before = meter.raw_prefix().len();
+        meter.capture();
         let connector = TlsConnector::from(config);
         let result = self
             .bounded(connector.connect(self.server_name.clone(), counted))
@@ -857,8 +1040,9 @@ impl Run {
                 return None;
             }
             Ok(Err(e)) => {
-                let raw = meter.raw_prefix();
-                let answer = raw.get(raw_before..).unwrap_or_default();
+                let captured = meter.captured();
+                let answer = captured.as_slice();
+                let after_records = plain_after_records(answer);
                 let failure = if meter.exceeded() {
                     Failure::TooMuchData {
                         stage: StageName::Tls,
@@ -867,10 +1051,23 @@ impl Run {
                     Failure::Closed {
                         stage: StageName::Tls,
                     }
+                } else if self.obs.mode == TlsMode::Starttls && !after_records.is_empty() {
+                    // STARTTLS was accepted, then the server said in plain text why TLS could
+                    // not start after all ("NO STARTTLS failed"; Courier sends it after an
+                    // alert): quote it rather than the TLS library's complaint.
+                    Failure::StarttlsRejected {
+                        text: strip_tag(&imap::first_line(after_records)),
+                    }
                 } else {
+                    let peer = (!answer.is_empty()).then(|| PeerProtocol::sniff(answer));
+                    if peer.is_some_and(|p| p != PeerProtocol::Tls) && self.obs.banner.is_empty() {
+                        // A plain-text answer to a ClientHello: its first line says who is
+                        // there (e.g. a Courier greeting).
+                        self.obs.banner = imap::first_line(answer);
+                    }
                     Failure::TlsFailed {
                         detail: tls_error_text(&e),
-                        peer: (!answer.is_empty()).then(|| PeerProtocol::sniff(answer)),
+                        peer,
                     }
                 };
                 self.fail(clock, failure);
@@ -975,6 +1172,38 @@ impl Run {
     }
 }
 
+/// What follows the TLS records at the start of `bytes` (an alert, say), when it is text.
+fn plain_after_records(mut bytes: &[u8]) -> &[u8] {
+    while bytes.len() >= 5 && PeerProtocol::sniff(bytes) == PeerProtocol::Tls {
+        let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
+        bytes = bytes.get(5 + len..).unwrap_or_default();
+    }
+    let text = bytes
+        .iter()
+        .take(64)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if bytes.is_empty() || PeerProtocol::sniff(bytes) == PeerProtocol::Tls || !text {
+        return &[];
+    }
+    bytes
+}
+
+/// A server line without the probe's own IMAP tag (`p12 `) or `* `, for quoting.
+fn strip_tag(line: &str) -> String {
+    let line = line.trim();
+    match line.split_once(' ') {
+        Some((tag, rest))
+            if tag == "*"
+                || tag
+                    .strip_prefix('p')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            rest.trim().to_string()
+        }
+        _ => line.to_string(),
+    }
+}
+
 fn expected_peer(service: Service, peer: PeerProtocol) -> bool {
     matches!(
         (service, peer),
@@ -1013,6 +1242,7 @@ fn tls_error_text(e: &std::io::Error) -> String {
 pub(crate) fn describe_failure(failure: &Failure) -> String {
     match failure {
         Failure::DnsNotFound => "no such name".into(),
+        Failure::DnsNoAddress => "the name has no address".into(),
         Failure::DnsError { detail }
         | Failure::Unreachable { detail }
         | Failure::Internal { detail } => detail.clone(),

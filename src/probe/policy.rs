@@ -34,6 +34,11 @@ pub struct Policy {
     /// Delay between the starts of parallel attempts (alternatives, discovery), so that a
     /// server is not hit by a burst.
     pub stagger: Duration,
+    /// The DNS server (`IP:PORT`) to ask instead of the system's resolver.
+    pub resolver: Option<std::net::SocketAddr>,
+    /// How long a plain attempt waits for a first byte before a TLS attempt on the same port
+    /// starts beside it: a server that stays silent may be waiting for a ClientHello.
+    pub silence: Duration,
 }
 
 impl Default for Policy {
@@ -54,6 +59,8 @@ impl Default for Policy {
             },
             ports: PortConventions::default(),
             stagger: Duration::from_millis(100),
+            resolver: None,
+            silence: Duration::from_millis(300),
         }
     }
 }

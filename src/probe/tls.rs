@@ -75,6 +75,16 @@ impl TlsSetup {
         })
     }
 
+    /// A client config that verifies as a browser does (same roots): for fetching files over
+    /// HTTPS, where a bad certificate means the file is not used.
+    pub fn strict_config(&self) -> Result<Arc<ClientConfig>, rustls::Error> {
+        let config = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(Arc::clone(&self.roots))
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    }
+
     /// A client config for one connection; the verifier writes what it saw into `slot`.
     pub fn client_config(
         &self,

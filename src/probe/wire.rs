@@ -26,6 +26,8 @@ pub struct Meter {
     exceeded: AtomicBool,
     /// First bytes off the socket (encrypted when TLS is on).
     raw: Mutex<Vec<u8>>,
+    /// Bytes off the socket since [`Meter::capture`], e.g. what answered a ClientHello.
+    captured: Mutex<Option<Vec<u8>>>,
     /// First bytes of plaintext the protocol library read, since the last [`Conn::reset_text`].
     text: Mutex<Vec<u8>>,
     /// When the first full line of plaintext arrived (the greeting).
@@ -55,6 +57,16 @@ impl Meter {
 
     pub fn raw_prefix(&self) -> Vec<u8> {
         lock(&self.raw).clone()
+    }
+
+    /// Starts keeping the next raw bytes (up to [`KEEP`]), dropping any kept before.
+    pub fn capture(&self) {
+        *lock(&self.captured) = Some(Vec::new());
+    }
+
+    /// The raw bytes since [`Meter::capture`].
+    pub fn captured(&self) -> Vec<u8> {
+        lock(&self.captured).clone().unwrap_or_default()
     }
 
     pub fn text(&self) -> Vec<u8> {
@@ -113,6 +125,10 @@ impl AsyncRead for Counted {
                 let mut raw = lock(&meter.raw);
                 let room = 64usize.saturating_sub(raw.len());
                 raw.extend_from_slice(&got[..n.min(room)]);
+            }
+            if let Some(captured) = lock(&meter.captured).as_mut() {
+                let room = KEEP.saturating_sub(captured.len());
+                captured.extend_from_slice(&got[..n.min(room)]);
             }
             if total >= meter.cap && n > 0 {
                 meter.exceeded.store(true, Ordering::Relaxed);

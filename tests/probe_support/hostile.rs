@@ -131,6 +131,67 @@ async fn a_tls_alert_is_a_failed_handshake() {
     );
 }
 
+/// Regression (issue 11): after a TLS alert the probe tried STARTTLS on the same port and waited
+/// 4 s for a plain greeting that a TLS port never sends.
+#[tokio::test]
+async fn no_starttls_on_the_same_port_after_a_tls_alert() {
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&connections);
+    let port = fake_server(behaviour(move |mut stream| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            let mut hello = [0u8; 512];
+            let _ = stream.read(&mut hello).await;
+            let _ = stream
+                .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
+                .await;
+            // Then silence, as a TLS-only port is to a plain client.
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        }
+    }))
+    .await;
+    let started = std::time::Instant::now();
+    let report = probe_fake(Service::Smtp, port, TlsMode::Implicit).await;
+    assert_eq!(codes(&report)[0], Code::TlsHandshakeFailed, "{report:#?}");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one connection: no plain attempt after the alert"
+    );
+    // Not a timing aim (scripts/bench-probe measures those): only that no 1.5 s step timeout of
+    // the test policy was waited out.
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A plain server that greets late must not be taken for a TLS port by the TLS attempt that
+/// starts beside a silent plain one.
+#[tokio::test]
+async fn a_slow_plain_greeting_is_not_taken_for_tls() {
+    let port = fake_server(behaviour(|mut stream| async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let _ = stream.write_all(b"* OK slow IMAP ready\r\n").await;
+        while let Some(line) = crate::support::read_line(&mut stream).await {
+            let tag = line.split(' ').next().unwrap_or_default().to_string();
+            let reply = if line.to_ascii_uppercase().contains("CAPABILITY") {
+                format!("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n")
+            } else {
+                format!("* BYE\r\n{tag} OK bye\r\n")
+            };
+            if stream.write_all(reply.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    }))
+    .await;
+    let report = probe_fake(Service::Imap, port, TlsMode::Starttls).await;
+    assert_eq!(codes(&report)[0], Code::NoTls, "{report:#?}");
+    assert!(report.banner.contains("slow IMAP ready"), "{report:#?}");
+}
+
 #[tokio::test]
 async fn a_server_that_hangs_up_at_once_is_connection_closed() {
     let port = fake_server(behaviour(|stream| async move { drop(stream) })).await;

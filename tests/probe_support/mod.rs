@@ -25,6 +25,15 @@ pub struct Servers {
     pub imap_tls: u16,
     pub smtp_starttls: u16,
     pub smtp_tls: u16,
+    /// Courier-IMAP: STARTTLS, implicit TLS, and STARTTLS with a missing certificate.
+    pub courier_plain: u16,
+    pub courier_tls: u16,
+    pub courier_broken: u16,
+    /// A leaf for `discover.test` and `*.discover.test` (same CA), for HTTPS autoconfig.
+    #[allow(dead_code, reason = "read by the discover tests only")]
+    pub web_cert: PathBuf,
+    #[allow(dead_code, reason = "read by the discover tests only")]
+    pub web_key: PathBuf,
 }
 
 fn root() -> PathBuf {
@@ -72,6 +81,11 @@ pub fn servers() -> &'static Servers {
             imap_tls: port("IMAP_TLS_PORT"),
             smtp_starttls: port("SMTP_STARTTLS_PORT"),
             smtp_tls: port("SMTP_TLS_PORT"),
+            courier_plain: port("COURIER_PLAIN_PORT"),
+            courier_tls: port("COURIER_TLS_PORT"),
+            courier_broken: port("COURIER_BROKEN_PORT"),
+            web_cert: get("WEB_CERT").into(),
+            web_key: get("WEB_KEY").into(),
         }
     })
 }

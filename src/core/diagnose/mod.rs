@@ -7,6 +7,8 @@
 //! to try when the member posted none, how to rank what answered, and how probe findings combine
 //! with the triage report into next steps.
 
+pub mod discovery;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -231,7 +233,11 @@ impl PeerProtocol {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Failure {
+    /// NXDOMAIN: the name does not exist.
     DnsNotFound,
+    /// The name exists but has no address (no A or AAAA record).
+    DnsNoAddress,
+    /// The resolver failed (timeout, SERVFAIL, refused): nothing is known about the name.
     DnsError {
         detail: String,
     },
@@ -290,6 +296,26 @@ pub struct AlternativeResult {
     pub answered: bool,
     /// Its certificate validates and matches the name.
     pub cert_ok: bool,
+    /// The first line it sent (its greeting), so that a Courier server is never recommended
+    /// without saying so.
+    #[serde(default)]
+    pub banner: String,
+}
+
+/// Whether a greeting is Courier-IMAP's.
+pub fn is_courier(banner: &str) -> bool {
+    banner.to_ascii_lowercase().contains("courier-imap")
+}
+
+/// Whether the failure is the server's TLS alert: the port speaks TLS.
+pub fn tls_alert(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::TlsFailed {
+            peer: Some(PeerProtocol::Tls),
+            ..
+        }
+    )
 }
 
 /// Everything one probe of one endpoint saw. Produced by the network adapter; judged here.
@@ -401,6 +427,18 @@ pub enum Code {
     AlternativeAvailable,
     RefusedByPolicy,
     ProbeError,
+    /// The resolver failed (timeout, SERVFAIL): our side, not the member's name.
+    DnsUnavailable,
+    DnsNoAddress,
+    // Discovery (see [`discovery`]).
+    DomainNotFound,
+    NoMx,
+    MailHostedBy,
+    NativeIntegration,
+    SrvPublished,
+    AutoconfigFound,
+    AutoconfigUnusable,
+    NothingPublished,
 }
 
 impl Code {
@@ -429,6 +467,16 @@ impl Code {
             Code::AlternativeAvailable => "alternative_available",
             Code::RefusedByPolicy => "refused_by_policy",
             Code::ProbeError => "probe_error",
+            Code::DnsUnavailable => "dns_unavailable",
+            Code::DnsNoAddress => "dns_no_address",
+            Code::DomainNotFound => "domain_not_found",
+            Code::NoMx => "no_mx",
+            Code::MailHostedBy => "mail_hosted_by",
+            Code::NativeIntegration => "native_integration",
+            Code::SrvPublished => "srv_published",
+            Code::AutoconfigFound => "autoconfig_found",
+            Code::AutoconfigUnusable => "autoconfig_unusable",
+            Code::NothingPublished => "nothing_published",
         }
     }
 }
@@ -547,10 +595,15 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
                 Severity::Error,
                 format!("`{}` does not exist in DNS. Check the spelling of the server name; the provider's help pages give the exact one.", o.host),
             ),
-            Failure::DnsError { detail } => Finding::new(
-                Code::DnsNotFound,
+            Failure::DnsNoAddress => Finding::new(
+                Code::DnsNoAddress,
                 Severity::Error,
-                format!("`{}` could not be looked up ({detail}). Check the server name.", o.host),
+                format!("`{}` exists in DNS but has no address, so nothing can connect to it. Check the server name; the provider's help pages give the exact one.", o.host),
+            ),
+            Failure::DnsError { detail } => Finding::new(
+                Code::DnsUnavailable,
+                Severity::Error,
+                format!("The test could not look `{}` up: the DNS resolver failed ({}). That is on our side and says nothing about whether the name is right; try the test again in a few minutes.", o.host, clip(detail, 160)),
             ),
             Failure::ConnectionRefused => Finding::new(
                 Code::ConnectionRefused,
@@ -565,10 +618,15 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             Failure::Timeout { stage } => match (o.mode, stage, same_port(TlsMode::Implicit)) {
                 (TlsMode::Starttls, StageName::Greeting, Some(alt)) if o.mode_source != ModeSource::Auto => {
                     explained_alternative = Some(alt);
+                    let advice = if is_courier(&alt.banner) {
+                        "; it is Courier-IMAP, which the vendor does not support".to_string()
+                    } else {
+                        format!(": choose SSL/TLS for port {}, not STARTTLS or no encryption", o.port)
+                    };
                     Finding::new(
                         Code::PlainOnTlsPort,
                         Severity::Error,
-                        format!("`{endpoint}` answers with implicit TLS (SSL), not with a plain greeting: choose SSL/TLS for port {}, not STARTTLS or no encryption.", o.port),
+                        format!("`{endpoint}` answers with implicit TLS (SSL), not with a plain greeting{advice}."),
                     )
                 }
                 _ => Finding::new(
@@ -602,6 +660,8 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
                     let mut message = format!("`{endpoint}` speaks plain text ({}), not implicit TLS.", peer.describe());
                     if !peer.speaks(o.service) {
                         message.push_str(&format!(" It is not even {service}."));
+                    } else if is_courier(&o.banner) || explained_alternative.is_some_and(|a| is_courier(&a.banner)) {
+                        message.push_str(&format!(" It offers STARTTLS on port {}, but it is Courier-IMAP, which the vendor does not support.", o.port));
                     } else if explained_alternative.is_some() {
                         message.push_str(&format!(" It offers STARTTLS: choose STARTTLS for port {}, not SSL/TLS.", o.port));
                     } else {
@@ -683,11 +743,20 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
         }
     }
 
-    if o.service == Service::Imap && o.banner.to_ascii_lowercase().contains("courier-imap") {
+    // Courier is named whichever attempt saw it: the posted one, an alternative, a mix-up.
+    let courier_port = if is_courier(&o.banner) {
+        Some(o.port)
+    } else {
+        o.alternatives
+            .iter()
+            .find(|a| is_courier(&a.banner))
+            .map(|a| a.port)
+    };
+    if let (Service::Imap, Some(port)) = (o.service, courier_port) {
         out.push(Finding::new(
             Code::CourierImapUnsupported,
             Severity::Error,
-            format!("`{endpoint}` is a Courier-IMAP server (its greeting says so). The vendor does not support Courier-IMAP; use another mail server or the native Gmail/Office 365 integrations."),
+            format!("`{}` is a Courier-IMAP server (its greeting says so). The vendor does not support Courier-IMAP; use another mail server or the native Gmail/Office 365 integrations.", endpoint_text(&o.host, port)),
         ));
     }
 
@@ -731,13 +800,18 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             Code::AlternativeAvailable,
             Severity::Info,
             format!(
-                "`{}` answers with {}; you entered {}.",
+                "`{}` answers with {}; you entered {}.{}",
                 endpoint_text(&o.host, alt.port),
                 alt.mode.describe(),
                 if alt.port == o.port {
                     o.mode.describe().to_string()
                 } else {
                     o.port.to_string()
+                },
+                if is_courier(&alt.banner) {
+                    " It is Courier-IMAP, which the vendor does not support."
+                } else {
+                    ""
                 }
             ),
         ));
@@ -910,6 +984,7 @@ pub fn wants_alternatives(failure: &Failure) -> bool {
     !matches!(
         failure,
         Failure::DnsNotFound
+            | Failure::DnsNoAddress
             | Failure::DnsError { .. }
             | Failure::Unreachable { .. }
             | Failure::Internal { .. }
@@ -1220,6 +1295,7 @@ mod tests {
             mode: TlsMode::Implicit,
             answered: true,
             cert_ok: true,
+            banner: String::new(),
         });
         assert_eq!(codes(&o), ["plain_on_tls_port"]);
         o.alternatives.clear();
@@ -1267,6 +1343,7 @@ mod tests {
             mode: TlsMode::Implicit,
             answered: true,
             cert_ok: true,
+            banner: String::new(),
         });
         let findings = diagnose(&o);
         assert_eq!(findings[0].code, Code::ConnectionRefused);
@@ -1274,6 +1351,136 @@ mod tests {
         assert_eq!(
             findings[1].message,
             "`mail.example.com:993` answers with implicit TLS (SSL); you entered 143."
+        );
+    }
+
+    const COURIER: &str =
+        "* OK [CAPABILITY IMAP4rev1 STARTTLS] Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.";
+
+    #[test]
+    fn courier_seen_by_an_alternative_is_named_and_never_recommended_silently() {
+        // Posted 993, Courier answers only on 143.
+        let mut o = Observation::new(
+            Service::Imap,
+            "mail.example.com",
+            993,
+            TlsMode::Implicit,
+            ModeSource::Port,
+        );
+        o.failure = Some(Failure::ConnectionRefused);
+        o.alternatives.push(AlternativeResult {
+            port: 143,
+            mode: TlsMode::Starttls,
+            answered: true,
+            cert_ok: true,
+            banner: COURIER.into(),
+        });
+        let findings = diagnose(&o);
+        let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "connection_refused",
+                "courier_imap_unsupported",
+                "alternative_available"
+            ]
+        );
+        assert!(findings[1].message.contains("`mail.example.com:143`"));
+        assert!(
+            findings[2].message.contains("Courier-IMAP"),
+            "{}",
+            findings[2].message
+        );
+    }
+
+    #[test]
+    fn courier_in_a_mix_up_is_named() {
+        // STARTTLS chosen on 993: silent; the implicit attempt read Courier's greeting.
+        let mut o = Observation::new(
+            Service::Imap,
+            "mail.example.com",
+            993,
+            TlsMode::Starttls,
+            ModeSource::Override,
+        );
+        o.failure = Some(Failure::Timeout {
+            stage: StageName::Greeting,
+        });
+        o.alternatives.push(AlternativeResult {
+            port: 993,
+            mode: TlsMode::Implicit,
+            answered: true,
+            cert_ok: true,
+            banner: COURIER.into(),
+        });
+        assert_eq!(codes(&o), ["plain_on_tls_port", "courier_imap_unsupported"]);
+        assert!(diagnose(&o)[0].message.contains("Courier-IMAP"));
+        // Implicit TLS chosen on 143: the plain greeting came back to the ClientHello.
+        let mut o = Observation::new(
+            Service::Imap,
+            "mail.example.com",
+            143,
+            TlsMode::Implicit,
+            ModeSource::Override,
+        );
+        o.banner = COURIER.into();
+        o.failure = Some(Failure::TlsFailed {
+            detail: "corrupt message".into(),
+            peer: Some(PeerProtocol::Imap),
+        });
+        let findings = diagnose(&o);
+        assert_eq!(findings[0].code, Code::TlsOnPlainPort);
+        assert!(
+            findings[0].message.contains("Courier-IMAP"),
+            "{}",
+            findings[0].message
+        );
+        assert!(findings
+            .iter()
+            .any(|f| f.code == Code::CourierImapUnsupported));
+    }
+
+    #[test]
+    fn a_failing_resolver_is_not_blamed_on_the_name() {
+        let mut o = Observation::new(
+            Service::Imap,
+            "mail.example.com",
+            993,
+            TlsMode::Implicit,
+            ModeSource::Port,
+        );
+        o.failure = Some(Failure::DnsError {
+            detail: "the resolver answered SERVFAIL".into(),
+        });
+        let findings = diagnose(&o);
+        assert_eq!(findings[0].code, Code::DnsUnavailable);
+        assert!(findings[0]
+            .message
+            .contains("could not look `mail.example.com` up"));
+        assert!(!findings[0].message.contains("does not exist"));
+        o.failure = Some(Failure::DnsNotFound);
+        assert_eq!(codes(&o), ["dns_not_found"]);
+        o.failure = Some(Failure::DnsNoAddress);
+        assert_eq!(codes(&o), ["dns_no_address"]);
+    }
+
+    #[test]
+    fn a_refusal_after_starttls_is_quoted() {
+        let mut o = Observation::new(
+            Service::Imap,
+            "mail.example.com",
+            143,
+            TlsMode::Starttls,
+            ModeSource::Port,
+        );
+        o.failure = Some(Failure::StarttlsRejected {
+            text: "NO STARTTLS failed".into(),
+        });
+        let findings = diagnose(&o);
+        assert!(
+            findings[0].message.contains("\"NO STARTTLS failed\""),
+            "{}",
+            findings[0].message
         );
     }
 

@@ -1,0 +1,812 @@
+//! Where a domain's mail really lives, decided from what the edge looked up (issue 11).
+//!
+//! The network adapter ([`crate::discover`]) asks DNS for MX and SRV records, fetches the
+//! domain's own autoconfig file and looks the domain up in the shipped ISPDB data; what it got is
+//! plain data ([`DiscoveryInput`]). Here, without I/O: which provider hosts the mail (by MX),
+//! which SRV record wins (RFC 2782 order), which settings to suggest and why, the findings, and
+//! how the member's own settings compare. The JSON object of `imap-triage discover` is
+//! [`DiscoveryReport`].
+
+use serde::{Deserialize, Serialize};
+
+use super::{endpoint_text, Code, Finding, Severity};
+use crate::core::rules::{Provider, Rules, Security};
+
+/// One MX record, as the contract prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MxHost {
+    pub host: String,
+    pub preference: u16,
+}
+
+/// One SRV record as DNS returned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrvRecord {
+    pub priority: u16,
+    pub weight: u16,
+    pub host: String,
+    pub port: u16,
+}
+
+/// The SRV record chosen for one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrvTarget {
+    pub host: String,
+    pub port: u16,
+}
+
+/// RFC 6186 (`_imaps`, `_imap`, `_submission`) and RFC 8314 (`_submissions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrvRecords {
+    pub imaps: Option<SrvTarget>,
+    pub imap: Option<SrvTarget>,
+    pub submissions: Option<SrvTarget>,
+    pub submission: Option<SrvTarget>,
+}
+
+impl SrvRecords {
+    fn any(&self) -> bool {
+        self.imaps.is_some()
+            || self.imap.is_some()
+            || self.submissions.is_some()
+            || self.submission.is_some()
+    }
+}
+
+/// One server from an autoconfig file or the provider table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+}
+
+impl ServerSettings {
+    pub fn endpoint(&self) -> String {
+        endpoint_text(&self.host, self.port)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoconfigSource {
+    /// The domain's own file (autoconfig.DOMAIN or DOMAIN/.well-known).
+    Domain,
+    /// Thunderbird's ISPDB, shipped with the bot.
+    Ispdb,
+}
+
+/// Thunderbird-style settings (clientConfig v1.1), reduced to what the vendor uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Autoconfig {
+    pub source: AutoconfigSource,
+    pub imap: Option<ServerSettings>,
+    pub smtp: Option<ServerSettings>,
+}
+
+/// Where the suggested settings come from, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestedSource {
+    /// The domain's own autoconfig file.
+    Autoconfig,
+    /// The shipped ISPDB data (by the email domain or its MX).
+    Ispdb,
+    /// RFC 6186 / RFC 8314 SRV records.
+    Srv,
+    /// `rules/providers.toml` (by the email domain or its MX).
+    Provider,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggested {
+    pub imap: Option<ServerSettings>,
+    pub smtp: Option<ServerSettings>,
+    /// Where the IMAP suggestion (else the SMTP one) comes from; null when nothing is known.
+    pub source: Option<SuggestedSource>,
+}
+
+/// What one DNS question returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Answer<T> {
+    Found(T),
+    /// The name exists but has no record of this type.
+    NoRecords,
+    /// NXDOMAIN: the name does not exist.
+    NxDomain,
+    /// The resolver failed (timeout, SERVFAIL, refused): nothing is known about the name.
+    Failed(String),
+}
+
+impl<T> Answer<T> {
+    fn found(&self) -> Option<&T> {
+        match self {
+            Answer::Found(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// The SRV answers, one per service name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrvAnswers {
+    pub imaps: Answer<Vec<SrvRecord>>,
+    pub imap: Answer<Vec<SrvRecord>>,
+    pub submissions: Answer<Vec<SrvRecord>>,
+    pub submission: Answer<Vec<SrvRecord>>,
+}
+
+impl Default for SrvAnswers {
+    fn default() -> Self {
+        SrvAnswers {
+            imaps: Answer::NoRecords,
+            imap: Answer::NoRecords,
+            submissions: Answer::NoRecords,
+            submission: Answer::NoRecords,
+        }
+    }
+}
+
+/// The domain's own autoconfig, as fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DomainAutoconfig {
+    /// A valid file at `url`. `plain` lists servers it offers without encryption (skipped).
+    Found {
+        url: String,
+        imap: Option<ServerSettings>,
+        smtp: Option<ServerSettings>,
+        plain: Vec<String>,
+    },
+    /// No file at any of the addresses (no such host, 404, nothing listening).
+    NotFound,
+    /// Something answered but could not be used; `detail` says what and where.
+    Unusable { detail: String },
+    /// Not tried (e.g. the domain does not exist).
+    NotTried,
+}
+
+/// Everything the edge found out about one domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryInput {
+    /// Lower-cased, without a trailing dot.
+    pub domain: String,
+    pub mx: Answer<Vec<MxHost>>,
+    pub srv: SrvAnswers,
+    pub domain_autoconfig: DomainAutoconfig,
+    /// The ISPDB entry for the domain or one of its MX hosts' domains.
+    pub ispdb: Option<(String, Autoconfig)>,
+}
+
+impl DiscoveryInput {
+    pub fn new(domain: &str) -> Self {
+        DiscoveryInput {
+            domain: normalize(domain),
+            mx: Answer::NoRecords,
+            srv: SrvAnswers::default(),
+            domain_autoconfig: DomainAutoconfig::NotTried,
+            ispdb: None,
+        }
+    }
+}
+
+/// The JSON object of `imap-triage discover`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryReport {
+    pub domain: String,
+    pub mx: Vec<MxHost>,
+    /// A provider id from `rules/providers.toml`, by the MX hosts.
+    pub mx_provider: Option<String>,
+    pub srv: SrvRecords,
+    pub autoconfig: Option<Autoconfig>,
+    pub suggested: Suggested,
+    pub findings: Vec<Finding>,
+}
+
+impl DiscoveryReport {
+    /// Something was found: an MX, an SRV record, an autoconfig file, or a suggestion.
+    pub fn found_anything(&self) -> bool {
+        !self.mx.is_empty()
+            || self.srv.any()
+            || self.autoconfig.is_some()
+            || self.suggested.imap.is_some()
+            || self.suggested.smtp.is_some()
+    }
+}
+
+/// A domain as DNS names are compared: trimmed, lower-cased, no trailing dot.
+pub fn normalize(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The domain of `DOMAIN` or `local@DOMAIN` (the local part is never kept).
+pub fn domain_of(text: &str) -> &str {
+    let text = text.trim();
+    match text.rsplit_once('@') {
+        Some((_, domain)) => domain,
+        None => text,
+    }
+}
+
+/// MX hosts sorted by preference (then name), normalized; the null MX (RFC 7505, ".") dropped.
+pub fn sorted_mx(mut hosts: Vec<MxHost>) -> Vec<MxHost> {
+    for h in &mut hosts {
+        h.host = normalize(&h.host);
+    }
+    hosts.retain(|h| !h.host.is_empty());
+    hosts.sort_by(|a, b| (a.preference, &a.host).cmp(&(b.preference, &b.host)));
+    hosts.dedup();
+    hosts
+}
+
+/// The provider whose `mx_patterns` match the most preferred MX host that matches any.
+pub fn mx_provider<'r>(rules: &'r Rules, mx: &[MxHost]) -> Option<&'r Provider> {
+    mx.iter()
+        .find_map(|h| rules.provider_by_mx(&normalize(&h.host)))
+}
+
+/// RFC 2782 order without randomness: lowest priority, then highest weight, then name. A
+/// target of "." means the service is decidedly not offered (RFC 2782, RFC 6186 section 3.4).
+pub fn choose_srv(records: &[SrvRecord]) -> Option<SrvTarget> {
+    let mut sorted: Vec<&SrvRecord> = records.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.priority, std::cmp::Reverse(a.weight), &a.host).cmp(&(
+            b.priority,
+            std::cmp::Reverse(b.weight),
+            &b.host,
+        ))
+    });
+    let best = sorted.first()?;
+    let host = normalize(&best.host);
+    if host.is_empty() || best.port == 0 {
+        return None;
+    }
+    Some(SrvTarget {
+        host,
+        port: best.port,
+    })
+}
+
+fn srv_records(answers: &SrvAnswers) -> SrvRecords {
+    let pick = |a: &Answer<Vec<SrvRecord>>| a.found().and_then(|r| choose_srv(r));
+    SrvRecords {
+        imaps: pick(&answers.imaps),
+        imap: pick(&answers.imap),
+        submissions: pick(&answers.submissions),
+        submission: pick(&answers.submission),
+    }
+}
+
+fn provider_settings(provider: &Provider) -> (Option<ServerSettings>, Option<ServerSettings>) {
+    let convert = |s: &crate::core::rules::ServerSetting| ServerSettings {
+        host: s.host.clone(),
+        port: s.port,
+        security: s.security,
+    };
+    (
+        provider.imap.as_ref().map(convert),
+        provider.smtp.as_ref().map(convert),
+    )
+}
+
+/// Judges what the edge found: the contract object, with findings most severe first.
+pub fn discovery_report(rules: &Rules, input: &DiscoveryInput) -> DiscoveryReport {
+    let domain = normalize(&input.domain);
+    let mx = input.mx.found().cloned().map(sorted_mx).unwrap_or_default();
+    let by_mx = mx_provider(rules, &mx);
+    let by_domain = rules.provider_by_domain(&domain);
+    let srv = srv_records(&input.srv);
+    let domain_autoconfig = match &input.domain_autoconfig {
+        DomainAutoconfig::Found { imap, smtp, .. } if imap.is_some() || smtp.is_some() => {
+            Some(Autoconfig {
+                source: AutoconfigSource::Domain,
+                imap: imap.clone(),
+                smtp: smtp.clone(),
+            })
+        }
+        _ => None,
+    };
+    let ispdb = input.ispdb.as_ref().map(|(_, a)| a.clone());
+    let autoconfig = domain_autoconfig.clone().or_else(|| ispdb.clone());
+
+    // Candidates in order of trust: what the domain publishes itself, then curated data.
+    let mut sources: Vec<(
+        SuggestedSource,
+        Option<ServerSettings>,
+        Option<ServerSettings>,
+    )> = Vec::new();
+    if let Some(a) = &domain_autoconfig {
+        sources.push((SuggestedSource::Autoconfig, a.imap.clone(), a.smtp.clone()));
+    }
+    if let Some(a) = &ispdb {
+        sources.push((SuggestedSource::Ispdb, a.imap.clone(), a.smtp.clone()));
+    }
+    let srv_imap = srv
+        .imaps
+        .as_ref()
+        .map(|t| (t, Security::Tls))
+        .or_else(|| srv.imap.as_ref().map(|t| (t, Security::Starttls)));
+    let srv_smtp = srv
+        .submissions
+        .as_ref()
+        .map(|t| (t, Security::Tls))
+        .or_else(|| srv.submission.as_ref().map(|t| (t, Security::Starttls)));
+    if srv_imap.is_some() || srv_smtp.is_some() {
+        let convert = |(t, security): (&SrvTarget, Security)| ServerSettings {
+            host: t.host.clone(),
+            port: t.port,
+            security,
+        };
+        sources.push((
+            SuggestedSource::Srv,
+            srv_imap.map(convert),
+            srv_smtp.map(convert),
+        ));
+    }
+    for provider in by_domain.iter().chain(by_mx.iter()) {
+        let (imap, smtp) = provider_settings(provider);
+        sources.push((SuggestedSource::Provider, imap, smtp));
+    }
+    let mut suggested = Suggested::default();
+    for (source, imap, smtp) in &sources {
+        if suggested.imap.is_none() && imap.is_some() {
+            suggested.imap = imap.clone();
+            suggested.source = Some(*source);
+        }
+        if suggested.smtp.is_none() && smtp.is_some() {
+            suggested.smtp = smtp.clone();
+            suggested.source.get_or_insert(*source);
+        }
+    }
+
+    let findings = findings(
+        input,
+        &domain,
+        &mx,
+        by_mx.or(by_domain),
+        &srv,
+        domain_autoconfig.is_some(),
+        &suggested,
+    );
+    DiscoveryReport {
+        domain,
+        mx,
+        mx_provider: by_mx.map(|p| p.id.clone()),
+        srv,
+        autoconfig,
+        suggested,
+        findings,
+    }
+}
+
+fn findings(
+    input: &DiscoveryInput,
+    domain: &str,
+    mx: &[MxHost],
+    provider: Option<&Provider>,
+    srv: &SrvRecords,
+    has_domain_autoconfig: bool,
+    suggested: &Suggested,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match &input.mx {
+        Answer::NxDomain => out.push(Finding::new(
+            Code::DomainNotFound,
+            Severity::Error,
+            format!("`{domain}` does not exist in DNS: check the spelling of the email address after the @."),
+        )),
+        Answer::Failed(detail) => out.push(dns_unavailable(domain, "MX", detail)),
+        Answer::NoRecords => out.push(Finding::new(
+            Code::NoMx,
+            Severity::Warning,
+            format!("`{domain}` has no MX record, so it may not receive mail at all; check the address, or ask whoever runs the domain."),
+        )),
+        Answer::Found(_) if mx.is_empty() => out.push(Finding::new(
+            Code::NoMx,
+            Severity::Warning,
+            format!("`{domain}` says it accepts no mail (null MX)."),
+        )),
+        Answer::Found(_) => {}
+    }
+    // One resolver failure is enough to say; SRV failures after an MX failure add nothing.
+    if !matches!(input.mx, Answer::Failed(_)) {
+        let failed = [
+            ("_imaps._tcp", &input.srv.imaps),
+            ("_imap._tcp", &input.srv.imap),
+            ("_submissions._tcp", &input.srv.submissions),
+            ("_submission._tcp", &input.srv.submission),
+        ]
+        .into_iter()
+        .find_map(|(name, a)| match a {
+            Answer::Failed(detail) => Some((name, detail)),
+            _ => None,
+        });
+        if let Some((name, detail)) = failed {
+            out.push(dns_unavailable(domain, &format!("SRV ({name})"), detail));
+        }
+    }
+    if let Some(p) = provider {
+        let hosted = if let Some(first) = mx
+            .first()
+            .filter(|h| p.mx_patterns.iter().any(|re| re.is_match(&h.host)))
+        {
+            format!(
+                "`{domain}`'s mail is hosted by {} (its MX is `{}`).",
+                p.name, first.host
+            )
+        } else {
+            format!("`{domain}` is a {} address.", p.name)
+        };
+        out.push(Finding::new(Code::MailHostedBy, Severity::Info, hosted));
+        if p.basic_auth_retired {
+            out.push(Finding::new(
+                Code::NativeIntegration,
+                Severity::Warning,
+                format!("Your domain's mail is hosted by {}: the vendor's Office 365 integration is the way, not IMAP.", p.name),
+            ));
+        }
+        if p.local_bridge_only {
+            out.push(Finding::new(
+                Code::NativeIntegration,
+                Severity::Error,
+                format!("Your domain's mail is hosted by {}: it offers IMAP only through a bridge on your own computer, which the vendor's servers cannot reach.", p.name),
+            ));
+        }
+    }
+    if srv.any() {
+        let mut names = Vec::new();
+        for (name, t) in [
+            ("_imaps", &srv.imaps),
+            ("_imap", &srv.imap),
+            ("_submissions", &srv.submissions),
+            ("_submission", &srv.submission),
+        ] {
+            if let Some(t) = t {
+                names.push(format!("{name} `{}`", endpoint_text(&t.host, t.port)));
+            }
+        }
+        out.push(Finding::new(
+            Code::SrvPublished,
+            Severity::Info,
+            format!("`{domain}` publishes SRV records: {}.", names.join(", ")),
+        ));
+    }
+    match &input.domain_autoconfig {
+        DomainAutoconfig::Found { url, plain, .. } => {
+            if has_domain_autoconfig {
+                out.push(Finding::new(
+                    Code::AutoconfigFound,
+                    Severity::Info,
+                    format!("`{domain}` publishes its mail settings at {url}."),
+                ));
+            }
+            if !plain.is_empty() {
+                out.push(Finding::new(
+                    Code::AutoconfigUnusable,
+                    Severity::Warning,
+                    format!("The settings at {url} offer {} without encryption; the vendor requires TLS, so those are skipped.", plain.join(", ")),
+                ));
+            }
+        }
+        DomainAutoconfig::Unusable { detail } => out.push(Finding::new(
+            Code::AutoconfigUnusable,
+            Severity::Warning,
+            format!("`{domain}`'s autoconfig could not be used: {detail}."),
+        )),
+        DomainAutoconfig::NotFound | DomainAutoconfig::NotTried => {}
+    }
+    if let Some((key, _)) = &input.ispdb {
+        if !has_domain_autoconfig {
+            out.push(Finding::new(
+                Code::AutoconfigFound,
+                Severity::Info,
+                format!("Thunderbird's provider database (ISPDB) knows `{key}`."),
+            ));
+        }
+    }
+    // "Publishes nothing" is said only when every look-up answered.
+    let all_answered = !out
+        .iter()
+        .any(|f| f.severity == Severity::Error || f.code == Code::DnsUnavailable);
+    if suggested.imap.is_none() && suggested.smtp.is_none() && all_answered {
+        out.push(Finding::new(
+            Code::NothingPublished,
+            Severity::Warning,
+            format!("`{domain}` publishes no mail settings (no autoconfig, no SRV records, no known provider): ask whoever hosts its mail for the IMAP and SMTP server names."),
+        ));
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+fn dns_unavailable(domain: &str, what: &str, detail: &str) -> Finding {
+    Finding::new(
+        Code::DnsUnavailable,
+        Severity::Warning,
+        format!(
+            "The test could not look up `{domain}`'s {what} records ({}): the look-up failed on our side, which says nothing about whether the domain is right. Try again later.",
+            super::clip(detail, 160)
+        ),
+    )
+}
+
+/// What the member entered against what the domain publishes: one sentence per service that
+/// differs, for the reply. Empty when nothing is suggested or everything agrees.
+pub fn compare_entered(
+    report: &DiscoveryReport,
+    entered_imap: Option<(&str, u16)>,
+    entered_smtp: Option<(&str, u16)>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (label, entered, suggested) in [
+        ("IMAP", entered_imap, &report.suggested.imap),
+        ("SMTP", entered_smtp, &report.suggested.smtp),
+    ] {
+        let (Some((host, port)), Some(s)) = (entered, suggested) else {
+            continue;
+        };
+        if normalize(host) == normalize(&s.host) && port == s.port {
+            continue;
+        }
+        out.push(format!(
+            "{label}: you entered `{}`; your domain publishes `{}` ({}).",
+            endpoint_text(&normalize(host), port),
+            s.endpoint(),
+            s.security
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        crate::rules_dir::embedded().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn mx(host: &str, preference: u16) -> MxHost {
+        MxHost {
+            host: host.into(),
+            preference,
+        }
+    }
+
+    fn codes(r: &DiscoveryReport) -> Vec<&'static str> {
+        r.findings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn every_provider_in_the_pack_is_recognised_by_its_mx() {
+        let rules = rules();
+        for (host, id) in [
+            ("aspmx.l.google.com.", "gmail"),
+            ("alt1.aspmx.l.google.com", "gmail"),
+            ("smtp.google.com", "gmail"),
+            ("acme-com.mail.protection.outlook.com", "office365"),
+            ("hotmail-com.olc.protection.outlook.com", "office365"),
+            ("mta5.am0.yahoodns.net", "yahoo"),
+            ("mx01.mail.icloud.com", "icloud"),
+            ("mx.zoho.com", "zoho"),
+            ("mx2.zoho.eu", "zoho"),
+            ("mx1.secureserver.net", "godaddy"),
+            ("mx00.ionos.de", "ionos"),
+            ("mx01.kundenserver.de", "ionos"),
+            ("mx1.mail.ovh.net", "ovh"),
+            ("mx1.privateemail.com", "namecheap"),
+            ("in1-smtp.messagingengine.com", "fastmail"),
+            ("mx1.emailsrvr.com", "rackspace"),
+            ("mx00.gmx.net", "gmx"),
+            ("mx.yandex.net", "yandex"),
+            ("mail.protonmail.ch", "protonmail"),
+        ] {
+            let got = mx_provider(&rules, &sorted_mx(vec![mx(host, 10)])).map(|p| p.id.as_str());
+            assert_eq!(got, Some(id), "{host}");
+        }
+        for host in [
+            "mail.acme.com",
+            "google.com.evil.net",
+            "outlook.com.attacker.org",
+            "mail.protection.outlook.com.evil.net",
+        ] {
+            assert_eq!(
+                mx_provider(&rules, &[mx(host, 10)]).map(|p| p.id.clone()),
+                None,
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn microsoft_365_by_mx_points_to_the_native_integration() {
+        let rules = rules();
+        let mut input = DiscoveryInput::new("Acme.COM.");
+        input.mx = Answer::Found(vec![
+            mx("backup.acme.com", 20),
+            mx("acme-com.mail.protection.outlook.com.", 0),
+        ]);
+        let r = discovery_report(&rules, &input);
+        assert_eq!(r.domain, "acme.com");
+        assert_eq!(r.mx[0].host, "acme-com.mail.protection.outlook.com");
+        assert_eq!(r.mx_provider.as_deref(), Some("office365"));
+        assert_eq!(codes(&r), ["native_integration", "mail_hosted_by"]);
+        assert!(r.findings[0]
+            .message
+            .contains("the vendor's Office 365 integration is the way, not IMAP"));
+        assert_eq!(r.suggested.source, Some(SuggestedSource::Provider));
+        assert_eq!(
+            r.suggested.imap.as_ref().map(|s| s.endpoint()),
+            Some("outlook.office365.com:993".to_string())
+        );
+        assert!(r.found_anything());
+    }
+
+    #[test]
+    fn the_domains_own_autoconfig_beats_srv_beats_the_provider_table() {
+        let rules = rules();
+        let mut input = DiscoveryInput::new("acme.com");
+        input.mx = Answer::Found(vec![mx("aspmx.l.google.com", 1)]);
+        input.srv.imaps = Answer::Found(vec![
+            SrvRecord {
+                priority: 10,
+                weight: 0,
+                host: "b.acme.com.".into(),
+                port: 993,
+            },
+            SrvRecord {
+                priority: 0,
+                weight: 5,
+                host: "imap.acme.com.".into(),
+                port: 993,
+            },
+        ]);
+        input.srv.submission = Answer::Found(vec![SrvRecord {
+            priority: 0,
+            weight: 0,
+            host: "smtp.acme.com".into(),
+            port: 587,
+        }]);
+        let r = discovery_report(&rules, &input);
+        assert_eq!(r.suggested.source, Some(SuggestedSource::Srv));
+        assert_eq!(
+            r.suggested.imap,
+            Some(ServerSettings {
+                host: "imap.acme.com".into(),
+                port: 993,
+                security: Security::Tls
+            })
+        );
+        assert_eq!(
+            r.suggested.smtp.as_ref().map(|s| (s.port, s.security)),
+            Some((587, Security::Starttls))
+        );
+        input.domain_autoconfig = DomainAutoconfig::Found {
+            url: "https://autoconfig.acme.com/mail/config-v1.1.xml".into(),
+            imap: Some(ServerSettings {
+                host: "mail.acme.com".into(),
+                port: 993,
+                security: Security::Tls,
+            }),
+            smtp: None,
+            plain: vec![],
+        };
+        let r = discovery_report(&rules, &input);
+        assert_eq!(r.suggested.source, Some(SuggestedSource::Autoconfig));
+        assert_eq!(
+            r.suggested.imap.as_ref().map(|s| s.host.as_str()),
+            Some("mail.acme.com")
+        );
+        // SMTP comes from the next source that has one.
+        assert_eq!(
+            r.suggested.smtp.as_ref().map(|s| s.host.as_str()),
+            Some("smtp.acme.com")
+        );
+        assert_eq!(
+            r.autoconfig.as_ref().map(|a| a.source),
+            Some(AutoconfigSource::Domain)
+        );
+        assert!(codes(&r).contains(&"autoconfig_found"));
+        assert!(codes(&r).contains(&"srv_published"));
+    }
+
+    #[test]
+    fn a_dot_srv_target_means_not_offered() {
+        assert_eq!(
+            choose_srv(&[SrvRecord {
+                priority: 0,
+                weight: 0,
+                host: ".".into(),
+                port: 0
+            }]),
+            None
+        );
+    }
+
+    #[test]
+    fn nxdomain_and_resolver_failure_are_told_apart() {
+        let rules = rules();
+        let mut input = DiscoveryInput::new("no-such-domain.example");
+        input.mx = Answer::NxDomain;
+        let r = discovery_report(&rules, &input);
+        assert_eq!(codes(&r), ["domain_not_found"]);
+        assert!(!r.found_anything());
+        input.mx = Answer::Failed("the resolver did not answer".into());
+        input.srv.imaps = Answer::Failed("the resolver did not answer".into());
+        let r = discovery_report(&rules, &input);
+        assert_eq!(codes(&r), ["dns_unavailable"]);
+        let unavailable = &r.findings[0].message;
+        assert!(unavailable.contains("could not look up"), "{unavailable}");
+        assert!(!unavailable.contains("does not exist"), "{unavailable}");
+    }
+
+    #[test]
+    fn an_email_address_gives_its_domain_only() {
+        assert_eq!(domain_of("bob.smith@Example.com"), "Example.com");
+        assert_eq!(domain_of(" example.com "), "example.com");
+    }
+
+    #[test]
+    fn entered_settings_are_compared_with_the_published_ones() {
+        let rules = rules();
+        let mut input = DiscoveryInput::new("x.com");
+        input.srv.imaps = Answer::Found(vec![SrvRecord {
+            priority: 0,
+            weight: 0,
+            host: "imap.host.net".into(),
+            port: 993,
+        }]);
+        let r = discovery_report(&rules, &input);
+        assert_eq!(
+            compare_entered(&r, Some(("mail.x.com", 993)), None),
+            ["IMAP: you entered `mail.x.com:993`; your domain publishes `imap.host.net:993` (SSL/TLS)."]
+        );
+        assert!(compare_entered(&r, Some(("IMAP.host.net.", 993)), None).is_empty());
+    }
+
+    #[test]
+    fn the_report_serialises_to_the_contract_shape() {
+        let rules = rules();
+        let mut input = DiscoveryInput::new("acme.com");
+        input.mx = Answer::Found(vec![mx("mx1.privateemail.com", 10)]);
+        let value = serde_json::to_value(discovery_report(&rules, &input)).unwrap_or_default();
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "autoconfig",
+                "domain",
+                "findings",
+                "mx",
+                "mx_provider",
+                "srv",
+                "suggested"
+            ]
+        );
+        assert_eq!(
+            value["mx"][0],
+            serde_json::json!({"host": "mx1.privateemail.com", "preference": 10})
+        );
+        assert_eq!(value["mx_provider"], "namecheap");
+        assert_eq!(
+            value["srv"],
+            serde_json::json!({"imaps": null, "imap": null, "submissions": null, "submission": null})
+        );
+        assert!(value["autoconfig"].is_null());
+        assert_eq!(
+            value["suggested"],
+            serde_json::json!({
+                "imap": {"host": "mail.privateemail.com", "port": 993, "security": "tls"},
+                "smtp": {"host": "mail.privateemail.com", "port": 465, "security": "tls"},
+                "source": "provider"
+            })
+        );
+        assert_eq!(value["findings"][0]["code"], "mail_hosted_by");
+        assert_eq!(value["findings"][0]["severity"], "info");
+    }
+}
