@@ -21,8 +21,7 @@ pub mod zones;
 
 pub use report::{
     Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, Item, MismatchSource, Report,
-    SecretFound, SecretKind,
-    SettingMismatch,
+    SecretFound, SecretKind, SettingMismatch,
 };
 pub use rules::Rules;
 pub use screenshot::{triage_with_reads, AttachmentRead, ScreenshotKind, ScreenshotRead};
