@@ -273,7 +273,8 @@ pub fn provider_named<'r>(
     rules
         .provider_names_in(text)
         .into_iter()
-        .filter(|(_, r)| {
+        .rev()
+        .find(|(_, r)| {
             let before = text[..r.start].chars().next_back();
             let mut after = text[r.end..].chars();
             let in_host = matches!(before, Some('.' | '@' | '-' | '/' | '_'))
@@ -296,7 +297,6 @@ pub fn provider_named<'r>(
             let word = text[r.clone()].to_ascii_lowercase();
             !(word == "outlook" && OUTLOOK_THE_CLIENT.is_match(&text[sentence_start..r.start]))
         })
-        .last()
 }
 
 /// The provider: from the server the member typed first, else from the email domain.

@@ -813,7 +813,7 @@ fn parse_errors(source: &Source, errors: &mut Vec<RuleError>) -> Vec<ErrorRule> 
                 errors.push(source.error(
                     None,
                     Some(&rule.id),
-                    &format!("other_service {other:?} is not an error id in this file"),
+                    format!("other_service {other:?} is not an error id in this file"),
                 ));
             }
         }
