@@ -19,6 +19,9 @@ pub fn error_in(rules: &Rules, text: &str) -> Option<ErrorFound> {
     error_among(rules, text, &rules.errors_matching(text)).map(|(e, _)| e)
 }
 
+/// How many matches of one pattern are weighed in one message.
+const MATCHES_PER_PATTERN: usize = 16;
+
 /// How strong the evidence for an error is, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ErrorEvidence {
@@ -70,7 +73,8 @@ pub fn best_error(
             continue;
         };
         for re in &rule.patterns {
-            for m in re.find_iter(text) {
+            // Enough matches to meet every kind of evidence; a long post repeats itself.
+            for m in re.find_iter(text).take(MATCHES_PER_PATTERN) {
                 if is_setting_key(text, m.range()) || negated_error(text, m.start()) {
                     continue;
                 }

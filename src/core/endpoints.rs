@@ -40,7 +40,23 @@ const CORRECTED: Strength = 3;
 struct Slot<T> {
     value: T,
     strength: Strength,
-    evidence: Evidence,
+    evidence: Pending,
+}
+
+/// The makings of an [`Evidence`], built only for the value chosen: redacting a line costs more
+/// than finding a host in it, and a long post names the same server hundreds of times.
+#[derive(Debug, Clone)]
+struct Pending {
+    message: usize,
+    zone: ZoneKind,
+    line: String,
+    focus: String,
+}
+
+impl Pending {
+    fn build(&self) -> Evidence {
+        Evidence::new(self.message, self.zone, &self.line, Some(&self.focus))
+    }
 }
 
 /// Where the scan is: the message, the zone and line being read, and how strong what it finds is.
@@ -98,9 +114,9 @@ impl Settings {
             .or(self.shared_host.as_ref())
             .or(other_host.as_ref().filter(|_| self.same_server))?;
         let evidence = if own_host.is_some() {
-            host.evidence.clone()
+            host.evidence.build()
         } else {
-            port.evidence.clone()
+            port.evidence.build()
         };
         Some((
             Endpoint {
@@ -180,13 +196,13 @@ impl Settings {
         };
     }
 
-    fn evidence(&self, focus: &str) -> Evidence {
-        Evidence::new(
-            self.at.message,
-            self.at.zone.unwrap_or(ZoneKind::Prose),
-            &self.at.line,
-            Some(focus),
-        )
+    fn evidence(&self, focus: &str) -> Pending {
+        Pending {
+            message: self.at.message,
+            zone: self.at.zone.unwrap_or(ZoneKind::Prose),
+            line: self.at.line.clone(),
+            focus: focus.to_string(),
+        }
     }
 
     fn scan_line(&mut self, line: &str) {
@@ -932,6 +948,9 @@ static VERSION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Where operating systems start handing out source ports: no mail server listens up there.
+const EPHEMERAL_PORTS_START: u16 = 32768;
+
 /// Names of variables and objects that code puts before `.host`, `.server` or `.email`.
 const CODE_OBJECTS: &[&str] = &[
     "args",
@@ -1098,12 +1117,13 @@ fn hosts(text: &str) -> Vec<HostToken> {
                 }
                 weak = scheme.is_none();
                 // The member's own address ("our fixed IP is 192.0.2.1"), or a client's address
-                // and source port in a log line, is not a server.
+                // and ephemeral source port in a log line (`198.51.100.87:39078`), is not a
+                // server.
                 if OWN_IP_BEFORE.is_match(&text[..host.start])
                     || port_digits.as_ref().is_some_and(|r| {
                         text[r.clone()]
                             .parse::<u16>()
-                            .is_ok_and(|p| !WELL_KNOWN_PORTS.contains(&p))
+                            .is_ok_and(|p| p >= EPHEMERAL_PORTS_START)
                     })
                 {
                     continue;
