@@ -286,3 +286,14 @@ fn evidence_names_message_zone_and_words_without_secrets() {
     }
     assert!(r.explain().contains("from message 1 (config)"));
 }
+
+/// Found by the property test: a no-break space (two bytes) right before a label word.
+#[test]
+fn a_wide_space_before_a_label_does_not_panic() {
+    let rules = rules();
+    let r = read(
+        &rules,
+        &["imap.gmail.com:993\u{a0}SMTP-Server: smtp.gmail.com:587"],
+    );
+    assert_eq!(endpoint(&r.smtp).as_deref(), Some("smtp.gmail.com:587"));
+}

@@ -549,9 +549,12 @@ fn part_of_host(text: &str, start: usize, end: usize) -> bool {
     let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
     // "SMTP-Server" and "IMAP-Port" are labels; `smtp-mail.outlook.com` is a host: a hyphen
     // joins a label to a host name only in a word with a dot.
+    // White space may be wider than a byte (a no-break space): step over the whole character.
     let token_start = text[..start]
-        .rfind(char::is_whitespace)
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let token_end = text[end..]
         .find(char::is_whitespace)
         .map_or(text.len(), |i| end + i);
