@@ -5,23 +5,10 @@ use std::path::Path;
 
 use crate::core::rules::{self, RuleError, Rules, RulesErrors, FILES};
 
-const EMBEDDED: [(&str, &str); 4] = [
-    (rules::ERRORS_FILE, include_str!("../rules/errors.toml")),
-    (
-        rules::PROVIDERS_FILE,
-        include_str!("../rules/providers.toml"),
-    ),
-    (
-        rules::CHECKLIST_FILE,
-        include_str!("../rules/checklist.toml"),
-    ),
-    (rules::REPLIES_FILE, include_str!("../rules/replies.toml")),
-];
-
 /// The rules shipped with this build. They are validated by a test on every run, so failing
 /// here means a broken build; it is still reported, not panicked on.
 pub fn embedded() -> Result<Rules, RulesErrors> {
-    rules::parse(&EMBEDDED)
+    rules::shipped()
 }
 
 /// Reads and validates every rules file in `dir`.

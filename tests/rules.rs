@@ -141,3 +141,71 @@ fn missing_file_and_missing_dir_are_clear() {
     assert_ne!(code, 0);
     assert!(out.contains("not a directory"), "{out}");
 }
+
+#[test]
+fn reading_rules_are_validated_by_line_and_key() {
+    let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
+    // A label with no fixed word to search for first, a broken zone regex, a URL without `id`.
+    let mut broken = reading.clone();
+    for (from, to) in [
+        ("  'hubid',\n", "  '\\d+ hubid',\n"),
+        ("'(?i)cheers[,!.]?", "'(?i)cheers[,!.?"),
+        ("(?P<id>\\d{4,10})(?:[/?#", "(\\d{4,10})(?:[/?#"),
+    ] {
+        assert!(broken.contains(from), "{from} is in the shipped file");
+        broken = broken.replace(from, to);
+    }
+    let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let dir = pack_with("reading.toml", &broken);
+    let (code, out) = check(dir.path());
+    assert_ne!(code, 0);
+    for (needle, key, why) in [
+        (
+            "'\\d+ hubid'",
+            "hub_id.labels",
+            "must begin with a fixed word",
+        ),
+        ("cheers[,!.?", "zones.signature_start", "invalid regex"),
+        (
+            "(\\d{4,10})(?:[/?#",
+            "hub_id.app_urls",
+            "needs a group named `id`",
+        ),
+    ] {
+        let at = format!("reading.toml:{}: rule `{key}`", line_of(needle));
+        assert!(
+            out.contains(&at) && out.contains(why),
+            "{at} / {why}:\n{out}"
+        );
+    }
+}
+
+/// Hub ID labels are data: a label added to `reading.toml` is read by the next run, without
+/// recompiling, and the search words are derived from it.
+#[test]
+fn an_operator_added_hub_id_label_is_read() {
+    let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
+    let post = "Kundennummer: 48213377\nIMAP fails with a timeout";
+    let hub = |dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .args(["triage", "--json", "--rules"])
+            .arg(dir)
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(post.as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("run imap-triage triage");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        report["hub_id"].as_str().map(str::to_string)
+    };
+    let shipped_pack = pack_with("reading.toml", &reading);
+    assert_eq!(hub(shipped_pack.path()), None);
+    let added = reading.replace("  'hubid',\n", "  'hubid',\n  'kundennummer',\n");
+    let edited_pack = pack_with("reading.toml", &added);
+    assert_eq!(hub(edited_pack.path()).as_deref(), Some("48213377"));
+}

@@ -20,21 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 const DISCORD_LIMIT: usize = 2000;
 
 /// The shipped rules pack, as the binary embeds it.
-const SHIPPED: [(&str, &str); 4] = [
-    (rules::ERRORS_FILE, include_str!("../../rules/errors.toml")),
-    (
-        rules::PROVIDERS_FILE,
-        include_str!("../../rules/providers.toml"),
-    ),
-    (
-        rules::CHECKLIST_FILE,
-        include_str!("../../rules/checklist.toml"),
-    ),
-    (
-        rules::REPLIES_FILE,
-        include_str!("../../rules/replies.toml"),
-    ),
-];
+const SHIPPED: [(&str, &str); rules::FILES.len()] = rules::SHIPPED;
 
 fn shipped_rules() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();

@@ -42,7 +42,7 @@ pub fn error_among(
     text: &str,
     matching: &[usize],
 ) -> Option<(ErrorFound, std::ops::Range<usize>)> {
-    let lines = super::zones::lines(text);
+    let lines = super::zones::lines(text, &rules.reading.zones);
     best_error(rules, text, matching, &lines, false).map(|(e, r, _)| (e, r))
 }
 

@@ -146,8 +146,8 @@ impl Settings {
     }
 
     /// Scans one message of its own (message index 0): for tests and single texts.
-    pub fn scan(&mut self, text: &str) {
-        self.scan_lines(0, &super::zones::lines(text));
+    pub fn scan(&mut self, text: &str, zones: &super::zones::ZonePatterns) {
+        self.scan_lines(0, &super::zones::lines(text, zones));
     }
 
     /// Scans the zoned lines of message `message`.
@@ -1327,9 +1327,13 @@ fn ports(text: &str) -> Vec<(u16, usize)> {
 mod tests {
     use super::*;
 
+    fn zones() -> &'static crate::core::zones::ZonePatterns {
+        &crate::core::rules::shipped_for_tests().reading.zones
+    }
+
     fn scan(text: &str) -> Settings {
         let mut s = Settings::default();
-        s.scan(text);
+        s.scan(text, zones());
         s
     }
 
@@ -1501,8 +1505,8 @@ mod tests {
     #[test]
     fn later_messages_correct_earlier() {
         let mut s = Settings::default();
-        s.scan("imap server imap.acme.com port 143");
-        s.scan("sorry, the IMAP port is 993");
+        s.scan("imap server imap.acme.com port 143", zones());
+        s.scan("sorry, the IMAP port is 993", zones());
         assert_eq!(s.imap(), ep("imap.acme.com", 993));
     }
 }

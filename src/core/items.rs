@@ -7,58 +7,35 @@ use regex::Regex;
 use super::text::Triggers;
 use super::thread::Attachment;
 
-/// "Hub ID: 4821937", "hubid 4821937", "hub id # 4821937", "portal ID is 4821937",
-/// "account number 4821937".
-static HUB_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)
-        \b(?:
-            hub\s*-?\s*(?:id|\#|number|no\.?|nr\.?|nummer|número|numero) | hubid | hub\s*: | hub\s+id\s+de | hub
-          | portal\s*-?\s*(?:id|\#|number|no\.?) | portal
-          | account\s*-?\s*(?:id|\#|number|no\.?)
-          | (?:hubspot|hs)[\s-]*(?:account|portal|konto|compte|cuenta|conta)(?:\s*-?\s*(?:id|\#|number|no\.?|n°|nº|nr\.?|nummer|número|numero))?
-          | (?:compte|cuenta|conta|konto)\s+(?:hubspot|hub)
-          | id\s+(?:de|du|del)\s+(?:hub|portal|portail|cuenta|compte)
-        )
-        # Separators and the filler members put between label and number.
-        (?:[\s:=\#\-–,*_°º]|\bn[°º]|\bno\.|\bnr\.|\bis\b|\bwas\b|\bes\b|\best\b|\bit'?s\b|\bit\s+is\b|\bactually\b|\bnow\b|\bshould\s+be\b|\bcorrect(?:ed)?\b)*
-        (?P<id>\d{4,10})
-        (?P<after>[\-./:]\d|\d)?",
-    )
-    .expect("static regex")
-});
-
-/// `app.hubspot.com/<anything>/<id>/...` (also regional hosts such as app-eu1).
-static HUB_URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bapp(?:-[a-z0-9]+)?\.hubspot\.com/[^/\s]+/(?P<id>\d{4,10})(?:[/?#)\]>\s]|$)")
-        .expect("static regex")
-});
-
-/// Words every Hub ID label and app URL contains.
-static HUB_TRIGGERS: LazyLock<Triggers> =
-    LazyLock::new(|| Triggers::new(&["hub", "portal", "account", "id de", "id du", "id del"]));
-
-/// Every [`HUB_URL`] match holds `.hubspot.com/` in some case; with Unicode case folding the
-/// `s` may also be a long s (`ſ`), so a line with one is looked at too.
-static HUB_URL_TRIGGERS: LazyLock<Triggers> =
-    LazyLock::new(|| Triggers::new(&["hubspot.com/", "\u{17F}"]));
+/// The Hub ID patterns of the rules pack (`reading.toml`, `[hub_id]`).
+#[derive(Debug, Clone)]
+pub struct HubIdPatterns {
+    /// A label, what members put after it, the id, and (group `after`) what would make the
+    /// number a phone number or a date instead: "Hub ID: 4821937", "portal 2024-05-01".
+    pub label: Regex,
+    /// Words every label match begins with, derived from the labels.
+    pub label_triggers: Triggers,
+    /// App URLs, each with an `id` group, matched within one line.
+    pub app_urls: Vec<Regex>,
+    /// Words every URL match begins with.
+    pub url_triggers: Triggers,
+}
 
 /// A message that is nothing but a number of Hub ID length: the member answering "Hub ID?".
 static BARE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*#?(?P<id>\d{5,10})\s*$").expect("static regex"));
 
 /// The latest Hub ID in `text`, if any.
-pub fn hub_id(text: &str) -> Option<String> {
-    hub_id_in(text, &super::text::lower(text))
+pub fn hub_id(text: &str, patterns: &HubIdPatterns) -> Option<String> {
+    hub_id_span(text, &super::text::lower(text), patterns).map(|id| text[id].to_string())
 }
 
-/// [`hub_id`], with `lower` = [`super::text::lower`]`(text)` made by the caller.
-pub fn hub_id_in(text: &str, lower: &[u8]) -> Option<String> {
-    hub_id_span(text, lower).map(|id| text[id].to_string())
-}
-
-/// Where the latest Hub ID in `text` is.
-pub fn hub_id_span(text: &str, lower: &[u8]) -> Option<std::ops::Range<usize>> {
+/// Where the latest Hub ID in `text` is. `lower` is [`super::text::lower`]`(text)`.
+pub fn hub_id_span(
+    text: &str,
+    lower: &[u8],
+    patterns: &HubIdPatterns,
+) -> Option<std::ops::Range<usize>> {
     // Positions only: the one id kept is copied at the end.
     let mut best: Option<std::ops::Range<usize>> = None;
     let mut consider = |id: std::ops::Range<usize>| {
@@ -67,18 +44,20 @@ pub fn hub_id_span(text: &str, lower: &[u8]) -> Option<std::ops::Range<usize>> {
         }
     };
     // The number may be on the line after its label.
-    for (offset, window) in super::text::windows(text, lower, &HUB_TRIGGERS, 1) {
-        for m in HUB_LABEL.find_iter(window) {
-            if let Some(id) = label_id(window, m) {
+    for (offset, window) in super::text::windows(text, lower, &patterns.label_triggers, 1) {
+        for m in patterns.label.find_iter(window) {
+            if let Some(id) = label_id(&patterns.label, window, m) {
                 consider(offset + id.start..offset + id.end);
             }
         }
     }
     // A URL is on one line: only the lines naming the app's host are worth the search.
-    for (offset, window) in super::text::windows(text, lower, &HUB_URL_TRIGGERS, 0) {
-        for m in HUB_URL.find_iter(window) {
-            if let Some(id) = url_id(window, m) {
-                consider(offset + id.start..offset + id.end);
+    for (offset, window) in super::text::windows(text, lower, &patterns.url_triggers, 0) {
+        for url in &patterns.app_urls {
+            for caps in url.captures_iter(window) {
+                if let Some(id) = caps.name("id") {
+                    consider(offset + id.start()..offset + id.end());
+                }
             }
         }
     }
@@ -88,52 +67,15 @@ pub fn hub_id_span(text: &str, lower: &[u8]) -> Option<std::ops::Range<usize>> {
     best
 }
 
-/// The `id` of a [`HUB_LABEL`] match, read from the match alone (a plain search is several times
-/// cheaper than captures), or `None` when its `after` group took part: "account number
-/// 555-123-4567" or "portal 2024-05-01" is a phone or a date, not an id.
-///
-/// The match ends with `\d{4,10}` and the optional `[\-./:]\d|\d`, and nothing before the id
-/// is a digit that touches it (labels and fillers end in a letter, a sign or a space). So: a
-/// sign and a digit at the end is `after`; otherwise the trailing digits are the id, unless
-/// there are eleven of them (ten for the id, one for `after`).
-///
-/// `\d` takes Unicode digits too: a match with any non-ASCII character is read by captures.
-fn label_id(text: &str, m: regex::Match) -> Option<std::ops::Range<usize>> {
-    if !m.as_str().is_ascii() {
-        let caps = HUB_LABEL.captures_at(text, m.start())?;
-        return match caps.name("after") {
-            Some(_) => None,
-            None => caps.name("id").map(|id| id.range()),
-        };
+/// The `id` of a label match, or `None` when its `after` group took part: "account number
+/// 555-123-4567" or "portal 2024-05-01" is a phone or a date, not an id. Read by captures,
+/// within the match only: labels are data, and one may end in a digit.
+fn label_id(label: &Regex, text: &str, m: regex::Match) -> Option<std::ops::Range<usize>> {
+    let caps = label.captures_at(text, m.start())?;
+    match caps.name("after") {
+        Some(_) => None,
+        None => caps.name("id").map(|id| id.range()),
     }
-    let b = m.as_str().as_bytes();
-    let n = b.len();
-    if n >= 2 && matches!(b[n - 2], b'-' | b'.' | b'/' | b':') {
-        return None;
-    }
-    let start = n - b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
-    (n - start <= 10).then_some(m.start() + start..m.start() + n)
-}
-
-/// The `id` of a [`HUB_URL`] match: the digits before its closing character (or at its end).
-fn url_id(text: &str, found: regex::Match) -> Option<std::ops::Range<usize>> {
-    if !found.as_str().is_ascii() {
-        let caps = HUB_URL.captures_at(text, found.start())?;
-        return caps.name("id").map(|id| id.range());
-    }
-    let m = found.as_str();
-    let end = match m.chars().next_back() {
-        Some(c) if c.is_ascii_digit() => m.len(),
-        Some(c) => m.len() - c.len_utf8(),
-        None => 0,
-    };
-    let start = end
-        - m.as_bytes()[..end]
-            .iter()
-            .rev()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-    Some(found.start() + start..found.start() + end)
 }
 
 /// Local parts of example addresses: `you@me.com`, `user@domain.com`.
@@ -300,47 +242,52 @@ mod tests {
         );
     }
 
-    /// Reading the id from the match agrees with the captures it replaced.
+    fn patterns() -> &'static HubIdPatterns {
+        &crate::core::rules::shipped_for_tests().reading.hub_id
+    }
+
+    fn hub_id(text: &str) -> Option<String> {
+        super::hub_id(text, patterns())
+    }
+
+    /// Looking only at the lines holding a trigger word (derived from the labels) finds what
+    /// reading the whole text with every pattern finds.
     #[test]
-    fn id_from_the_match_agrees_with_captures() {
+    fn trigger_windows_lose_no_id() {
         let samples = [
             "Hub ID: 4821937",
             "hub id # 48219371234",
-            "hub id 482193712345",
             "account number 555-123-4567",
-            "portal 2024/05/01",
-            "portal 1234.5",
             "portal 1234:5 and hub no. 99999",
             "hubid is actually 12345678901",
             "Hub ID – it's 4821937.",
             "hub-id 1234\nportal 5678",
+            "mein HubSpot-Konto Nr. 4821937",
+            "mein HubSpot-\u{212A}onto Nr. 4821937",
+            "id de cuenta\n4821937",
+            "HS account 4821937 then compte hub 5555555",
             "https://app.hubspot.com/contacts/4821937/objects https://app-eu1.hubspot.com/x/1234",
-            "app.hubspot.com/x/12345678\u{2003}y app.hubspot.com/x/12345)",
+            "APP.HUBSPOT.COM/x/12345678\u{2003}y app.hubspot.com/x/12345)",
             "hub id ٤٨٢١٩٣٧ and Hub ID 48219٣٧ portal 1234٣-5",
-            "app.hubspot.com/x/٤٨٢١٩٣٧/ app.hubspot.com/é/1234",
         ];
         for text in samples {
-            let ours: Vec<Option<&str>> = HUB_LABEL
-                .find_iter(text)
-                .map(|m| label_id(text, m).map(|r| &text[r]))
-                .collect();
-            let theirs: Vec<Option<&str>> = HUB_LABEL
-                .captures_iter(text)
-                .map(|c| match c.name("after") {
-                    Some(_) => None,
-                    None => c.name("id").map(|m| m.as_str()),
-                })
-                .collect();
-            assert_eq!(ours, theirs, "{text:?}");
-            let ours: Vec<&str> = HUB_URL
-                .find_iter(text)
-                .filter_map(|m| url_id(text, m).map(|r| &text[r]))
-                .collect();
-            let theirs: Vec<&str> = HUB_URL
-                .captures_iter(text)
-                .filter_map(|c| c.name("id").map(|m| m.as_str()))
-                .collect();
-            assert_eq!(ours, theirs, "{text:?}");
+            let p = patterns();
+            let mut whole: Option<std::ops::Range<usize>> = None;
+            for c in p.label.captures_iter(text) {
+                if c.name("after").is_none() {
+                    whole = c.name("id").map(|m| m.range()).or(whole);
+                }
+            }
+            for url in &p.app_urls {
+                for c in url.captures_iter(text) {
+                    let id = c.name("id").map(|m| m.range());
+                    if id.as_ref().map(|r| r.start) > whole.as_ref().map(|r| r.start) {
+                        whole = id;
+                    }
+                }
+            }
+            let windowed = hub_id_span(text, &crate::core::text::lower(text), p);
+            assert_eq!(windowed, whole, "{text:?}");
         }
     }
 

@@ -109,8 +109,8 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
     let first_member_message = thread.member_messages().next().map_or(0, |(i, _)| i);
     for (index, message) in thread.member_messages() {
         let text = message.text.as_str();
-        let lines = zones::lines(text);
-        if let Some(span) = items::hub_id_span(text, &lowered[index]) {
+        let lines = zones::lines(text, &rules.reading.zones);
+        if let Some(span) = items::hub_id_span(text, &lowered[index], &rules.reading.hub_id) {
             let zone = line_at(&lines, text, span.start).map(|l| l.kind);
             if zone != Some(zones::ZoneKind::Trace) {
                 evidence.hub_id = Some(evidence_at(index, text, &lines, span.clone()));

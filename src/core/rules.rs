@@ -12,12 +12,45 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+mod reading;
+pub use reading::Reading;
+
 /// The rule files, by the name they have in `rules/`.
 pub const ERRORS_FILE: &str = "errors.toml";
 pub const PROVIDERS_FILE: &str = "providers.toml";
 pub const CHECKLIST_FILE: &str = "checklist.toml";
 pub const REPLIES_FILE: &str = "replies.toml";
-pub const FILES: [&str; 4] = [ERRORS_FILE, PROVIDERS_FILE, CHECKLIST_FILE, REPLIES_FILE];
+pub const READING_FILE: &str = "reading.toml";
+pub const FILES: [&str; 5] = [
+    ERRORS_FILE,
+    PROVIDERS_FILE,
+    CHECKLIST_FILE,
+    REPLIES_FILE,
+    READING_FILE,
+];
+
+/// The pack in `rules/`, built into the binary, so the bot runs with nothing but the binary.
+pub const SHIPPED: [(&str, &str); 5] = [
+    (ERRORS_FILE, include_str!("../../rules/errors.toml")),
+    (PROVIDERS_FILE, include_str!("../../rules/providers.toml")),
+    (CHECKLIST_FILE, include_str!("../../rules/checklist.toml")),
+    (REPLIES_FILE, include_str!("../../rules/replies.toml")),
+    (READING_FILE, include_str!("../../rules/reading.toml")),
+];
+
+/// The shipped pack, validated. A test validates it on every run, so an error here is a broken
+/// build; it is still returned, not panicked on.
+pub fn shipped() -> Result<Rules, RulesErrors> {
+    parse(&SHIPPED)
+}
+
+/// The shipped pack, parsed once for the core's unit tests.
+#[cfg(test)]
+pub(crate) fn shipped_for_tests() -> &'static Rules {
+    static RULES: std::sync::LazyLock<Rules> =
+        std::sync::LazyLock::new(|| shipped().expect("the shipped rules are valid"));
+    &RULES
+}
 
 /// Error codes the bot and the probe refer to by name; the errors file must define them all.
 pub const REQUIRED_ERROR_CODES: [&str; 11] = [
@@ -259,6 +292,8 @@ pub struct Rules {
     pub providers: Vec<Provider>,
     pub checklist: Checklist,
     pub replies: Replies,
+    /// How a message is read before fields are looked for: zones, Hub ID labels.
+    pub reading: Reading,
     /// All error patterns in one set, so a megabyte of text is read once, not once per pattern.
     error_set: PatternSet,
     /// All checklist patterns in one set: most text confirms nothing, and one pass proves it.
@@ -687,8 +722,9 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
         .unwrap_or_default();
     let checklist = source(CHECKLIST_FILE).and_then(|s| parse_checklist(&s, &mut errors));
     let replies = source(REPLIES_FILE).and_then(|s| parse_replies(&s, &mut errors));
-    match (checklist, replies) {
-        (Some(checklist), Some(replies)) if errors.is_empty() => {
+    let reading = source(READING_FILE).and_then(|s| reading::parse_reading(&s, &mut errors));
+    match (checklist, replies, reading) {
+        (Some(checklist), Some(replies), Some(reading)) if errors.is_empty() => {
             let error_patterns: Vec<&[Regex]> =
                 errs.iter().map(|e| e.patterns.as_slice()).collect();
             let mut checklist_patterns: Vec<&[Regex]> = checklist
@@ -729,6 +765,7 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                     providers,
                     checklist,
                     replies,
+                    reading,
                     error_set,
                     checklist_set,
                 }),

@@ -316,7 +316,7 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
         (Service::Smtp, &zone[1], &mut smtp),
     ] {
         let mut settings = Settings::default();
-        settings.scan(zone);
+        settings.scan(zone, &rules.reading.zones);
         let found = match service {
             Service::Imap => settings.imap(),
             Service::Smtp => settings.smtp(),

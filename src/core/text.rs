@@ -34,24 +34,37 @@ pub fn sentences(text: &str) -> impl Iterator<Item = &str> {
 
 /// Words whose presence makes a line worth a regex, found ignoring ASCII case.
 ///
-/// Each word is searched for with its own SIMD substring finder in an ASCII-lower-cased copy of
-/// the text ([`lower`], made once per message and shared by the extractors): on long text that
-/// is several times faster than one case-insensitive automaton for all the words, which has no
-/// prefilter to skip with and reads every byte.
+/// The words are searched for, case-sensitively, in an ASCII-lower-cased copy of the text
+/// ([`lower`], made once per message and shared by the extractors): a case-sensitive automaton
+/// keeps its SIMD prefilter, which a case-insensitive one over the raw text loses.
+#[derive(Debug, Clone)]
 pub struct Triggers {
-    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// Every word at once: one pass over the text finds the next line worth a look, however
+    /// many words there are.
+    words: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Triggers {
     pub fn new(words: &[&str]) -> Triggers {
+        Triggers::from_words(words.iter().map(|w| w.as_bytes().to_vec()).collect())
+    }
+
+    /// Triggers from raw words (lower-cased here), such as the prefixes derived from a rule's
+    /// regex, which may hold part of a multi-byte character.
+    pub fn from_words(words: Vec<Vec<u8>>) -> Triggers {
+        let words: Vec<Vec<u8>> = words.into_iter().map(|w| w.to_ascii_lowercase()).collect();
         Triggers {
-            finders: words
-                .iter()
-                .map(|w| {
-                    memchr::memmem::Finder::new(w.to_ascii_lowercase().as_bytes()).into_owned()
-                })
-                .collect(),
+            // Only fails over the automaton size limit, far above a rules pack's few words;
+            // no words then means no windows, which `rules check`'s tests would catch.
+            words: aho_corasick::AhoCorasick::new(&words).ok(),
         }
+    }
+
+    /// Where the first word at or after `from` starts in `lower`.
+    fn next_in(&self, lower: &[u8], from: usize) -> Option<usize> {
+        let ac = self.words.as_ref()?;
+        ac.find(aho_corasick::Input::new(lower).span(from..lower.len()))
+            .map(|m| m.start())
     }
 }
 
@@ -65,7 +78,7 @@ pub fn lower(text: &str) -> Vec<u8> {
 /// Returns `(byte offset, window)` pairs in order. `lower` is [`lower`]`(text)`.
 ///
 /// Extractors run their regexes on these windows only; without them, a megabyte of text would
-/// be read once per regex. Linear: each word's finder reads the text once.
+/// be read once per regex. Linear: the words are looked for together, in one pass.
 pub fn windows<'a>(
     text: &'a str,
     lower: &[u8],
@@ -74,26 +87,12 @@ pub fn windows<'a>(
 ) -> Vec<(usize, &'a str)> {
     debug_assert_eq!(text.len(), lower.len());
     let len = lower.len();
-    // The next occurrence of each word at or after `from` (`len` when there is none).
-    let mut next: Vec<Option<usize>> = vec![None; triggers.finders.len()];
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut from = 0;
     while from < len {
-        let mut hit = len;
-        for (finder, cached) in triggers.finders.iter().zip(next.iter_mut()) {
-            let at = match *cached {
-                Some(at) if at >= from => at,
-                _ => {
-                    let at = finder.find(&lower[from..]).map_or(len, |i| from + i);
-                    *cached = Some(at);
-                    at
-                }
-            };
-            hit = hit.min(at);
-        }
-        if hit == len {
+        let Some(hit) = triggers.next_in(lower, from) else {
             break;
-        }
+        };
         let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
         // The end of the trigger's own line; a trigger on a following line extends the window
         // ("password stuff\npassword:\nhunter2"), so the search goes on from here.

@@ -7,8 +7,6 @@
 //! Zones are whole lines. Lines inside a code fence are classified by what they hold (a YAML
 //! config pasted in a fence is config), and plain ones stay `code`.
 
-use std::sync::LazyLock;
-
 use regex::Regex;
 use serde::Serialize;
 
@@ -57,90 +55,25 @@ pub struct Line<'a> {
     pub text: &'a str,
 }
 
-/// Stack frames in the languages members paste from: Java/JS/C# `at x.y(...)`, Python
-/// `File "...", line N`, PHP `#0 /path(118): ...`, Go/Rust `path.go:12 +0x..`, and the lines
-/// around them.
-static TRACE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)^\s*(?:
-            at\s+[\w$.<>\[\]/@-]+(?:\s*\(.*\))?\s*$
-          | at\s+(?:async\s+)?[\w$.<>\[\]-]+\s*\(.*:\d+(?::\d+)?\)
-          | at\s+[\w$./-]+:\d+:\d+\)?$
-          | File\s+".*",\s+line\s+\d+
-          | Traceback\s+\(most\s+recent\s+call\s+last\)
-          | \#\d+\s+(?:/|[A-Za-z]:\\|\{main\}|\[internal)
-          | \.\.\.\s+\d+\s+more\b
-          | Caused\s+by:\s+[\w$.]+(?:Exception|Error)\b
-          | [\w./\\-]+\.(?:go|rs|py|php|js|ts|java|cs|rb|kt):\d+(?::\d+)?\s*(?:\+0x[0-9a-f]+)?\s*$
-          | goroutine\s+\d+\s+\[
-          | thread\s+'.*'\s+panicked\s+at
-          | in\s+[\w/\\.-]+\.php(?:\s+on\s+line|\(\d+\)|:\d+)
-        )"#,
-    )
-    .expect("static regex")
-});
-
-/// Log and protocol transcript lines: a timestamp or a level up front, or an IMAP/SMTP exchange
-/// (`a1 LOGIN`, `S: 535 ...`, `<< 250-...`, `* OK`).
-static LOG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)^\s*(?:
-            \[?\d{4}-\d{2}-\d{2}[T\s]\d{1,2}:\d{2}
-          | \[?\d{1,2}[/.]\d{1,2}[/.]\d{2,4}[\s,]+\d{1,2}:\d{2}
-          | \[\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]
-          | \[[^\]\n]{0,40}\d{1,2}:\d{2}(?::\d{2})?[^\]\n]{0,30}\]
-          | [A-Z],\s+\[\d{4}-\d{2}-\d{2}
-          | \S{0,40}\s*\|\s+\d{4}-\d{2}-\d{2}[T\s]\d{1,2}:\d{2}
-          | PHP\s+(?:Warning|Fatal\s+error|Notice|Parse\s+error)
-          | \d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\s
-          | (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+\d{1,2}:\d{2}
-          | \[?(?:DEBUG|INFO|WARN|WARNING|ERROR|TRACE|FATAL|NOTICE|CRITICAL)\]?[\s:\-]
-          | (?:C|S|CLIENT|SERVER)\s*:\s
-          | (?:<<|>>|<-|->|<|>)\s*(?:\d{3}[\s-]|[A-Za-z]\d*\s|\*\s)
-          | [A-Za-z]{0,4}\d{1,8}\s+(?:OK|NO|BAD|LOGIN|AUTHENTICATE|CAPABILITY|STARTTLS|SELECT|LOGOUT|ID|NOOP|LIST|EXAMINE|IDLE)\b
-          | \*\s+(?:OK|NO|BAD|BYE|CAPABILITY|PREAUTH)\b
-          | \d{3}[\s-]\d\.\d{1,3}\.\d{1,3}\b
-          | (?:EHLO|HELO|AUTH|MAIL\s+FROM|RCPT\s+TO|DATA|QUIT|STARTTLS)\b
-        )"#,
-    )
-    .expect("static regex")
-});
-
-/// `key: value`, `key = value`, `KEY=VALUE`, `"key": value`, `[section]`, `set key=value`.
-static CONFIG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)^\s*(?:
-            (?:export\s+|set\s+|-\s+)?["']?[A-Za-z_][\w.\-]{0,40}["']?\s*(?:=|:)\s*\S
-          | \[[\w .\-"]{1,40}\]\s*$
-          | [{}\[\],]\s*$
-          | --[a-z][\w-]+(?:[=\s]\S+)?
-        )"#,
-    )
-    .expect("static regex")
-});
-
-/// What starts a signature: the `-- ` delimiter, or a sign-off on a line of its own.
-static SIGNATURE_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^\s*(?:
-            --\s*$
-          | (?:best|kind|warm)?\s*regards,?\s*$
-          | (?:many\s+)?thanks(?:\s+in\s+advance)?[,!.]?\s*$
-          | thank\s+you[,!.]?\s*$
-          | cheers[,!.]?\s*$
-          | sincerely,?\s*$
-          | (?:mit\s+freundlichen\s+grüßen|viele\s+grüße|beste\s+grüße|saludos|cordialement|atenciosamente|obrigad[oa]|gracias|merci)[,!.]?\s*$
-          | sent\s+from\s+my\s+\w+
-        )",
-    )
-    .expect("static regex")
-});
+/// The zone patterns of the rules pack (`reading.toml`, `[zones]`), each list joined into one
+/// regex matched at the start of a line.
+#[derive(Debug, Clone)]
+pub struct ZonePatterns {
+    /// Stack frames and the lines around them.
+    pub trace: Regex,
+    /// Log and protocol transcript lines.
+    pub log: Regex,
+    /// `key: value`, `KEY=VALUE`, `[section]` and the like (then checked by [`is_config_line`]).
+    pub config: Regex,
+    /// What starts a signature.
+    pub signature_start: Regex,
+}
 
 /// A signature is the short tail of a message: longer tails after "Thanks," are more text.
 const SIGNATURE_MAX_LINES: usize = 8;
 
 /// Splits `text` into lines, each with its zone.
-pub fn lines(text: &str) -> Vec<Line<'_>> {
+pub fn lines<'a>(text: &'a str, patterns: &ZonePatterns) -> Vec<Line<'a>> {
     let mut out = Vec::new();
     let mut in_fence = false;
     let mut start = 0;
@@ -163,7 +96,7 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
         let kind = if quoted {
             ZoneKind::Quote
         } else {
-            classify(body, in_fence)
+            classify(body, in_fence, patterns)
         };
         out.push(Line {
             kind,
@@ -171,7 +104,7 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
             text: body,
         });
     }
-    mark_signature(&mut out);
+    mark_signature(&mut out, &patterns.signature_start);
     out
 }
 
@@ -198,7 +131,7 @@ fn unquote(line: &str, line_start: usize) -> (bool, &str, usize) {
     (quoted, rest, line_start + offset)
 }
 
-fn classify(line: &str, in_fence: bool) -> ZoneKind {
+fn classify(line: &str, in_fence: bool, patterns: &ZonePatterns) -> ZoneKind {
     let t = line.trim();
     if t.is_empty() {
         return if in_fence {
@@ -207,16 +140,16 @@ fn classify(line: &str, in_fence: bool) -> ZoneKind {
             ZoneKind::Prose
         };
     }
-    if TRACE.is_match(line) {
+    if patterns.trace.is_match(line) {
         return ZoneKind::Trace;
     }
     if is_table_line(t) {
         return ZoneKind::Table;
     }
-    if LOG.is_match(line) {
+    if patterns.log.is_match(line) {
         return ZoneKind::Log;
     }
-    if is_config_line(t) {
+    if is_config_line(t, &patterns.config) {
         return ZoneKind::Config;
     }
     if in_fence {
@@ -234,8 +167,8 @@ fn is_table_line(t: &str) -> bool {
 
 /// A config line: a short key without spaces, then `=` or `:` and a value. Prose such as
 /// "Note: it fails" also has this shape; what matters is that a key names one setting.
-fn is_config_line(t: &str) -> bool {
-    if !CONFIG.is_match(t) {
+fn is_config_line(t: &str, config: &Regex) -> bool {
+    if !config.is_match(t) {
         return false;
     }
     // "Error: ..." and "Note: ..." read as prose: config keys are lower_snake, UPPER_SNAKE,
@@ -260,8 +193,8 @@ fn is_config_line(t: &str) -> bool {
 
 /// Marks the signature: from the last sign-off line to the end, when what follows is short and
 /// holds no settings table or log.
-fn mark_signature(lines: &mut [Line<'_>]) {
-    let Some(at) = lines.iter().rposition(|l| SIGNATURE_START.is_match(l.text)) else {
+fn mark_signature(lines: &mut [Line<'_>], signature_start: &Regex) {
+    let Some(at) = lines.iter().rposition(|l| signature_start.is_match(l.text)) else {
         return;
     };
     let tail = &lines[at + 1..];
@@ -289,7 +222,10 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<ZoneKind> {
-        lines(text).iter().map(|l| l.kind).collect()
+        lines(text, &crate::core::rules::shipped_for_tests().reading.zones)
+            .iter()
+            .map(|l| l.kind)
+            .collect()
     }
 
     #[test]

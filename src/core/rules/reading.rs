@@ -1,0 +1,275 @@
+//! `reading.toml`: how a message is read before any field is looked for — the zone patterns
+//! and the Hub ID labels. Validated like the other files; the words each Hub ID search looks for
+//! first are derived here from the patterns themselves, so an operator who adds a label cannot
+//! forget its trigger word.
+
+use regex::Regex;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{RuleError, Source, REGEX_SIZE_LIMIT};
+use crate::core::items::HubIdPatterns;
+use crate::core::text::Triggers;
+use crate::core::zones::ZonePatterns;
+
+/// What `reading.toml` holds, validated.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub zones: ZonePatterns,
+    pub hub_id: HubIdPatterns,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadingFile {
+    zones: ZonesFile,
+    hub_id: HubIdFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZonesFile {
+    trace: Vec<Spanned<String>>,
+    log: Vec<Spanned<String>>,
+    config: Vec<Spanned<String>>,
+    signature_start: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HubIdFile {
+    labels: Vec<Spanned<String>>,
+    between: Vec<Spanned<String>>,
+    app_urls: Vec<Spanned<String>>,
+}
+
+/// The shortest trigger word allowed: a one-letter word would send every line to the regex.
+const TRIGGER_MIN_LEN: usize = 2;
+
+pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Option<Reading> {
+    let file = source.parse::<ReadingFile>(errors)?;
+    let before = errors.len();
+    let z = &file.zones;
+    // Each zone list is matched at the start of a line, after its indentation.
+    let zones = [
+        ("zones.trace", &z.trace),
+        ("zones.log", &z.log),
+        ("zones.config", &z.config),
+        ("zones.signature_start", &z.signature_start),
+    ]
+    .map(|(key, patterns)| alternatives(source, key, patterns, r"^\s*(?:", ")", errors));
+
+    let h = &file.hub_id;
+    let labels = alternatives(source, "hub_id.labels", &h.labels, "", "", errors);
+    let between = alternatives(source, "hub_id.between", &h.between, "", "", errors);
+    let mut label_words = Vec::new();
+    for label in &h.labels {
+        match trigger_words(label.get_ref()) {
+            Ok(words) => label_words.extend(words),
+            Err(why) => errors.push(source.error(
+                Some(label.span()),
+                Some("hub_id.labels"),
+                format!("{:?} {why}", label.get_ref()),
+            )),
+        }
+    }
+    let mut urls = Vec::new();
+    let mut url_words = Vec::new();
+    for url in &h.app_urls {
+        let Some(re) = compile(
+            source,
+            "hub_id.app_urls",
+            url,
+            &format!("(?i){}", url.get_ref()),
+            errors,
+        ) else {
+            continue;
+        };
+        if re.capture_names().all(|n| n != Some("id")) {
+            errors.push(source.error(
+                Some(url.span()),
+                Some("hub_id.app_urls"),
+                format!(
+                    "{:?} needs a group named `id` holding the number",
+                    url.get_ref()
+                ),
+            ));
+        }
+        match trigger_words(url.get_ref()) {
+            Ok(words) => url_words.extend(words),
+            Err(why) => errors.push(source.error(
+                Some(url.span()),
+                Some("hub_id.app_urls"),
+                format!("{:?} {why}", url.get_ref()),
+            )),
+        }
+        urls.push(re);
+    }
+    if errors.len() > before {
+        return None;
+    }
+    let [trace, log, config, signature_start] = zones;
+    // The id and what may follow it stay in code: `label_id` reads the match by that shape.
+    let label = compile_joined(
+        source,
+        "hub_id.labels",
+        &format!(
+            r"(?i)\b(?:{})(?:{})*(?P<id>\d{{4,10}})(?P<after>[\-./:]\d|\d)?",
+            labels?, between?
+        ),
+        errors,
+    )?;
+    Some(Reading {
+        zones: ZonePatterns {
+            trace: compile_joined(source, "zones.trace", &trace?, errors)?,
+            log: compile_joined(source, "zones.log", &log?, errors)?,
+            config: compile_joined(source, "zones.config", &config?, errors)?,
+            signature_start: compile_joined(
+                source,
+                "zones.signature_start",
+                &signature_start?,
+                errors,
+            )?,
+        },
+        hub_id: HubIdPatterns {
+            label,
+            label_triggers: Triggers::from_words(label_words),
+            app_urls: urls,
+            url_triggers: Triggers::from_words(url_words),
+        },
+    })
+}
+
+/// Checks each pattern alone (so an error names its line), then joins them as one regex
+/// source: `prefix(?:a)|(?:b)…suffix`.
+fn alternatives(
+    source: &Source,
+    key: &str,
+    patterns: &[Spanned<String>],
+    prefix: &str,
+    suffix: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<String> {
+    if patterns.is_empty() {
+        errors.push(source.error(None, Some(key), "needs at least one pattern"));
+        return None;
+    }
+    let mut ok = true;
+    for p in patterns {
+        ok &= compile(source, key, p, p.get_ref(), errors).is_some();
+    }
+    let joined: Vec<String> = patterns
+        .iter()
+        .map(|p| format!("(?:{})", p.get_ref()))
+        .collect();
+    ok.then(|| format!("{prefix}{}{suffix}", joined.join("|")))
+}
+
+fn compile(
+    source: &Source,
+    key: &str,
+    pattern: &Spanned<String>,
+    regex: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<Regex> {
+    match regex::RegexBuilder::new(regex)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+    {
+        Ok(re) => Some(re),
+        Err(e) => {
+            let why = e.to_string();
+            let why = why.lines().last().unwrap_or("invalid regex").trim();
+            errors.push(source.error(
+                Some(pattern.span()),
+                Some(key),
+                format!("invalid regex {:?}: {why}", pattern.get_ref()),
+            ));
+            None
+        }
+    }
+}
+
+/// A list's patterns joined: each compiled alone already, so only the size can fail here.
+/// The joined regex may be as large as the pattern sets are (`\w` and friends are Unicode).
+fn compile_joined(
+    source: &Source,
+    key: &str,
+    regex: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<Regex> {
+    match regex::RegexBuilder::new(regex)
+        .size_limit(REGEX_SIZE_LIMIT * 16)
+        .build()
+    {
+        Ok(re) => Some(re),
+        Err(e) => {
+            errors.push(source.error(
+                None,
+                Some(key),
+                format!("the patterns together are too large: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+/// The words every match of `pattern` (matched case-insensitively) begins with, lower-cased:
+/// the search finds lines holding one of them before it runs the regex. An error says why
+/// there are none.
+pub(crate) fn trigger_words(pattern: &str) -> Result<Vec<Vec<u8>>, String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(pattern)
+        .map_err(|e| format!("is not a valid regex: {e}"))?;
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    let seq = extractor.extract(&hir);
+    let Some(literals) = seq.literals() else {
+        return Err("must begin with a fixed word (the bot looks for that word first)".into());
+    };
+    let mut words: Vec<Vec<u8>> = literals
+        .iter()
+        .map(|l| l.as_bytes().to_ascii_lowercase())
+        .collect();
+    if words.iter().any(|w| w.len() < TRIGGER_MIN_LEN) {
+        return Err(format!(
+            "must begin with a fixed word of at least {TRIGGER_MIN_LEN} characters (the bot looks for that word first)"
+        ));
+    }
+    words.sort();
+    words.dedup();
+    // "hub" already finds every line "hubid" would.
+    let all = words.clone();
+    words.retain(|w| {
+        !all.iter()
+            .any(|shorter| shorter != w && w.starts_with(shorter))
+    });
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_words_are_the_lower_cased_prefixes() {
+        assert_eq!(trigger_words(r"hub\s*:").unwrap(), vec![b"hub".to_vec()]);
+        let words = trigger_words(r"(?:hubspot|hs)[\s-]*account").unwrap();
+        assert!(words.contains(&b"hs".to_vec()), "{words:?}");
+        assert!(words.iter().any(|w| w.starts_with(b"hub")), "{words:?}");
+        assert!(words
+            .iter()
+            .all(|w| w.iter().all(|b| !b.is_ascii_uppercase())));
+    }
+
+    #[test]
+    fn a_pattern_without_a_leading_word_is_refused() {
+        assert!(trigger_words(r"\d+ hub").is_err());
+        assert!(trigger_words(r"\w+hub").is_err());
+        assert!(trigger_words(r"h|hubspot").is_err());
+        assert!(trigger_words(r"(").is_err());
+    }
+}
