@@ -251,6 +251,13 @@ fn checklist_in_natural_language() {
         ("j'ai saisi l'adresse e-mail et le mot de passe à la main", [true, false, false, false]),
         ("Nosso TI confirmou os servidores e eu conferi a senha duas vezes.", [false, false, true, true]),
         ("it works in Thunderbird with the same password", [false, false, true, false]),
+        // Vague, or failures that merely name a client or a helper: nothing is ticked.
+        ("Followed all the steps but still getting error", [false, false, false, false]),
+        ("Login failed for Open Mailbox for outlook imap", [false, false, false, false]),
+        ("I got the tip from the hoster support guy to reduce the folders", [false, false, false, false]),
+        ("I re-checked the password, I can log in to the admin UI with it.", [false, false, true, false]),
+        ("I got the server settings from our hosting support", [false, false, false, true]),
+        ("I tried logging into outlook web and I am able to login without any issues", [false, false, true, false]),
     ];
     for (text, want) in cases {
         let c = read(&rules, &[text]).checklist;
