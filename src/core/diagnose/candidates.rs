@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::findings::{EndpointReport, Verdict};
-use super::observation::{Service, TlsMode};
 use super::ports::PortConventions;
-use crate::core::rules::{Provider, Rules};
+use crate::core::rules::{Provider, Rules, Security};
+use crate::core::service::{Service, TlsMode};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Candidate {
@@ -129,4 +129,13 @@ pub fn rank_probed(mut suggestions: Vec<Suggestion>) -> Vec<Suggestion> {
     // A stable sort keeps the conventional order among equals.
     suggestions.sort_by_key(|s| std::cmp::Reverse(score(s)));
     suggestions
+}
+
+impl From<Security> for TlsMode {
+    fn from(security: Security) -> Self {
+        match security {
+            Security::Tls => TlsMode::Implicit,
+            Security::Starttls => TlsMode::Starttls,
+        }
+    }
 }

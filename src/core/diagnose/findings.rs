@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::observation::{
     endpoint_text, is_courier, AlternativeResult, Failure, ModeSource, Observation, PeerProtocol,
-    Refusal, RefusedReason, Service, Stage, StageName, TlsInfo, TlsMode,
+    Refusal, RefusedReason, Stage, StageName, TlsInfo,
 };
+use crate::core::service::{Service, TlsMode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -28,9 +28,11 @@ pub use findings::{
 pub use next_steps::next_steps;
 pub use observation::{
     is_courier, tls_alert, AlternativeResult, CertInfo, CertProblems, Failure, ModeSource,
-    Observation, PeerProtocol, Refusal, RefusedReason, Service, Stage, StageName, TlsInfo, TlsMode,
+    Observation, PeerProtocol, Refusal, RefusedReason, Stage, StageName, TlsInfo,
 };
 pub use ports::{port_was_open, wants_alternatives, PortConventions};
+// The words the whole core shares, re-exported for the probe's callers.
+pub use crate::core::service::{Service, TlsMode};
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,10 @@
 //! What the member should do next: the probe's findings combined with the triage report.
 
 use super::findings::{Code, EndpointReport, ProbeReport, Severity, Verdict};
-use super::observation::{endpoint_text, Service};
+use super::observation::endpoint_text;
 use crate::core::report::Report;
 use crate::core::rules::Rules;
+use crate::core::service::Service;
 
 /// Next steps for the member from the triage report and the probe together. Probe errors come
 /// first (they are facts about the server), then what the error code and the provider's known

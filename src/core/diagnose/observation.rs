@@ -3,58 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::rules::Security;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    Imap,
-    Smtp,
-}
-
-impl Service {
-    pub fn label(self) -> &'static str {
-        match self {
-            Service::Imap => "IMAP",
-            Service::Smtp => "SMTP",
-        }
-    }
-}
-
-/// How a connection is encrypted: TLS from the first byte, or a plain start upgraded with
-/// STARTTLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    Implicit,
-    Starttls,
-}
-
-impl TlsMode {
-    pub fn other(self) -> TlsMode {
-        match self {
-            TlsMode::Implicit => TlsMode::Starttls,
-            TlsMode::Starttls => TlsMode::Implicit,
-        }
-    }
-
-    /// The words a member sees in the vendor's form.
-    pub fn describe(self) -> &'static str {
-        match self {
-            TlsMode::Implicit => "implicit TLS (SSL)",
-            TlsMode::Starttls => "STARTTLS",
-        }
-    }
-}
-
-impl From<Security> for TlsMode {
-    fn from(security: Security) -> Self {
-        match security {
-            Security::Tls => TlsMode::Implicit,
-            Security::Starttls => TlsMode::Starttls,
-        }
-    }
-}
+use crate::core::service::{Service, TlsMode};
 
 /// Why the encryption mode of a probe was chosen; it decides which mix-ups are the member's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::observation::{Failure, Service, TlsMode};
+use super::observation::Failure;
+use crate::core::service::{Service, TlsMode};
 
 /// Which ports mean what. The defaults are the standard ones; tests use their own high ports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
