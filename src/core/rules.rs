@@ -12,6 +12,8 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::service::TlsMode;
+
 /// The rule files, by the name they have in `rules/`.
 pub const ERRORS_FILE: &str = "errors.toml";
 pub const PROVIDERS_FILE: &str = "providers.toml";
@@ -115,25 +117,6 @@ impl Step {
     }
 }
 
-/// How a mail port is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// Implicit TLS ("SSL"), e.g. 993 and 465.
-    Tls,
-    /// Plain, upgraded with STARTTLS, e.g. 143 and 587.
-    Starttls,
-}
-
-impl fmt::Display for Security {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Security::Tls => "SSL/TLS",
-            Security::Starttls => "STARTTLS",
-        })
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ErrorRule {
     pub id: String,
@@ -156,7 +139,7 @@ pub struct ErrorRule {
 pub struct ServerSetting {
     pub host: String,
     pub port: u16,
-    pub security: Security,
+    pub security: TlsMode,
     /// Other host names the provider documents for the same service.
     pub also_hosts: Vec<String>,
     /// Other ports the provider documents for the same service.
@@ -544,7 +527,8 @@ struct ProviderFile {
 struct ServerSettingFile {
     host: String,
     port: u16,
-    security: Security,
+    #[serde(with = "super::service::as_security")]
+    security: TlsMode,
     #[serde(default)]
     also_hosts: Vec<String>,
     #[serde(default)]

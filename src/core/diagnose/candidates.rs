@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::{EndpointReport, Verdict};
 use super::ports::PortConventions;
-use crate::core::rules::{Provider, Rules, Security};
+use crate::core::rules::{Provider, Rules};
 use crate::core::service::{Service, TlsMode};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,7 +66,7 @@ pub fn provider_suggestions(rules: &Rules, domain: &str) -> Vec<Suggestion> {
                 service,
                 host: setting.host.clone(),
                 port: setting.port,
-                mode: setting.security.into(),
+                mode: setting.security,
             },
             source: source.clone(),
             report: None,
@@ -129,13 +129,4 @@ pub fn rank_probed(mut suggestions: Vec<Suggestion>) -> Vec<Suggestion> {
     // A stable sort keeps the conventional order among equals.
     suggestions.sort_by_key(|s| std::cmp::Reverse(score(s)));
     suggestions
-}
-
-impl From<Security> for TlsMode {
-    fn from(security: Security) -> Self {
-        match security {
-            Security::Tls => TlsMode::Implicit,
-            Security::Starttls => TlsMode::Starttls,
-        }
-    }
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::{clip, Code, Finding, Severity};
 use super::observation::endpoint_text;
-use crate::core::rules::{Provider, Rules, Security};
+use crate::core::rules::{Provider, Rules};
+use crate::core::service::TlsMode;
 
 /// One MX record, as the contract prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +60,8 @@ impl SrvRecords {
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
-    pub security: Security,
+    #[serde(with = "crate::core::service::as_security")]
+    pub security: TlsMode,
 }
 
 impl ServerSettings {
@@ -326,15 +328,15 @@ pub fn discovery_report(rules: &Rules, input: &DiscoveryInput) -> DiscoveryRepor
     let srv_imap = srv
         .imaps
         .as_ref()
-        .map(|t| (t, Security::Tls))
-        .or_else(|| srv.imap.as_ref().map(|t| (t, Security::Starttls)));
+        .map(|t| (t, TlsMode::Implicit))
+        .or_else(|| srv.imap.as_ref().map(|t| (t, TlsMode::Starttls)));
     let srv_smtp = srv
         .submissions
         .as_ref()
-        .map(|t| (t, Security::Tls))
-        .or_else(|| srv.submission.as_ref().map(|t| (t, Security::Starttls)));
+        .map(|t| (t, TlsMode::Implicit))
+        .or_else(|| srv.submission.as_ref().map(|t| (t, TlsMode::Starttls)));
     if srv_imap.is_some() || srv_smtp.is_some() {
-        let convert = |(t, security): (&SrvTarget, Security)| ServerSettings {
+        let convert = |(t, security): (&SrvTarget, TlsMode)| ServerSettings {
             host: t.host.clone(),
             port: t.port,
             security,

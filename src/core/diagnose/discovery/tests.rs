@@ -112,19 +112,19 @@ fn the_domains_own_autoconfig_beats_srv_beats_the_provider_table() {
         Some(ServerSettings {
             host: "imap.acme.com".into(),
             port: 993,
-            security: Security::Tls
+            security: TlsMode::Implicit
         })
     );
     assert_eq!(
         r.suggested.smtp.as_ref().map(|s| (s.port, s.security)),
-        Some((587, Security::Starttls))
+        Some((587, TlsMode::Starttls))
     );
     input.domain_autoconfig = DomainAutoconfig::Found {
         url: "https://autoconfig.acme.com/mail/config-v1.1.xml".into(),
         imap: Some(ServerSettings {
             host: "mail.acme.com".into(),
             port: 993,
-            security: Security::Tls,
+            security: TlsMode::Implicit,
         }),
         smtp: None,
         plain: vec![],
