@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::discovery::normalize;
 use super::findings::{EndpointReport, Verdict};
 use super::ports::PortConventions;
-use crate::core::rules::{Provider, Rules};
+use crate::core::rules::Rules;
 use crate::core::service::{Service, TlsMode};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,18 +37,9 @@ pub struct Suggestion {
     pub report: Option<EndpointReport>,
 }
 
-/// The provider whose domain patterns match an email domain.
-pub fn provider_for_domain<'r>(rules: &'r Rules, domain: &str) -> Option<&'r Provider> {
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    rules
-        .providers
-        .iter()
-        .find(|p| p.domain_patterns.iter().any(|re| re.is_match(&domain)))
-}
-
 /// The provider's documented settings for a domain, best first; empty when unknown.
 pub fn provider_suggestions(rules: &Rules, domain: &str) -> Vec<Suggestion> {
-    let Some(provider) = provider_for_domain(rules, domain) else {
+    let Some(provider) = rules.provider_by_domain(&normalize(domain)) else {
         return Vec::new();
     };
     let source = SuggestionSource::Provider {
@@ -82,7 +74,7 @@ pub fn conventional_candidates(
     service: Service,
     ports: &PortConventions,
 ) -> Vec<Candidate> {
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = normalize(domain);
     if domain.is_empty() {
         return Vec::new();
     }

@@ -19,8 +19,8 @@ mod observation;
 mod ports;
 
 pub use candidates::{
-    conventional_candidates, provider_for_domain, provider_suggestions, rank_probed, Candidate,
-    Suggestion, SuggestionSource,
+    conventional_candidates, provider_suggestions, rank_probed, Candidate, Suggestion,
+    SuggestionSource,
 };
 pub use findings::{
     diagnose, report, verdict, Code, EndpointReport, Finding, ProbeReport, Severity, Verdict,
