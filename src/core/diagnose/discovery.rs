@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::findings::{clip, Code, Finding, Severity};
+use super::findings::{excerpt, Code, Finding, Severity};
 use super::observation::endpoint_text;
 use crate::core::rules::{Provider, Rules};
 use crate::core::service::TlsMode;
@@ -529,7 +529,7 @@ fn dns_unavailable(domain: &str, what: &str, detail: &str) -> Finding {
         Severity::Warning,
         format!(
             "The test could not look up `{domain}`'s {what} records ({}): the look-up failed on our side, which says nothing about whether the domain is right. Try again later.",
-            clip(detail, 160)
+            excerpt(detail, 160)
         ),
     )
 }

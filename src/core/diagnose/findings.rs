@@ -9,6 +9,7 @@ use super::observation::{
     Refusal, RefusedReason, Stage, StageName, TlsInfo,
 };
 use crate::core::service::{Service, TlsMode};
+use crate::core::text::truncate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -221,7 +222,7 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             Failure::DnsError { detail } => Finding::new(
                 Code::DnsUnavailable,
                 Severity::Error,
-                format!("The test could not look `{}` up: the DNS resolver failed ({}). That is on our side and says nothing about whether the name is right; try the test again in a few minutes.", o.host, clip(detail, 160)),
+                format!("The test could not look `{}` up: the DNS resolver failed ({}). That is on our side and says nothing about whether the name is right; try the test again in a few minutes.", o.host, excerpt(detail, 160)),
             ),
             Failure::ConnectionRefused => Finding::new(
                 Code::ConnectionRefused,
@@ -301,7 +302,7 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             Failure::GreetingRejected { text } => Finding::new(
                 Code::GreetingRejected,
                 Severity::Error,
-                format!("`{endpoint}` refused the session in its greeting: \"{}\". The server may block this address or limit connections; ask the provider or IT.", clip(text, 200)),
+                format!("`{endpoint}` refused the session in its greeting: \"{}\". The server may block this address or limit connections; ask the provider or IT.", excerpt(text, 200)),
             ),
             Failure::StarttlsNotOffered => Finding::new(
                 Code::NoTls,
@@ -311,17 +312,17 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             Failure::StarttlsRejected { text } => Finding::new(
                 Code::TlsHandshakeFailed,
                 Severity::Error,
-                format!("`{endpoint}` announced STARTTLS but refused it: \"{}\". Its administrator must fix the TLS setup.", clip(text, 200)),
+                format!("`{endpoint}` announced STARTTLS but refused it: \"{}\". Its administrator must fix the TLS setup.", excerpt(text, 200)),
             ),
             Failure::Protocol { stage, detail } => Finding::new(
                 Code::ProtocolError,
                 Severity::Error,
-                format!("`{endpoint}` answered wrongly while {} ({}).", stage.describe(), clip(detail, 200)),
+                format!("`{endpoint}` answered wrongly while {} ({}).", stage.describe(), excerpt(detail, 200)),
             ),
             Failure::Internal { detail } => Finding::new(
                 Code::ProbeError,
                 Severity::Error,
-                format!("The probe of `{endpoint}` stopped on an internal error ({}); a moderator should look.", clip(detail, 200)),
+                format!("The probe of `{endpoint}` stopped on an internal error ({}); a moderator should look.", excerpt(detail, 200)),
             ),
         };
         out.push(finding);
@@ -356,7 +357,7 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             out.push(Finding::new(
                 Code::CertNameMismatch,
                 Severity::Error,
-                format!("The certificate of `{endpoint}` is for {}, not for `{}`. Use the server name the certificate names (or the provider documents); the vendor requires the name to match.", clip(&names, 300), o.host),
+                format!("The certificate of `{endpoint}` is for {}, not for `{}`. Use the server name the certificate names (or the provider documents); the vendor requires the name to match.", excerpt(&names, 300), o.host),
             ));
         }
     }
@@ -452,14 +453,14 @@ fn refused_finding(o: &Observation, refusal: &Refusal) -> Finding {
     let detail = if refusal.detail.is_empty() {
         String::new()
     } else {
-        format!(" ({})", clip(&refusal.detail, 200))
+        format!(" ({})", excerpt(&refusal.detail, 200))
     };
     Finding::new(
         Code::RefusedByPolicy,
         Severity::Error,
         format!(
             "`{}` was not tested: {why}{detail}.",
-            clip(&o.endpoint(), 300)
+            excerpt(&o.endpoint(), 300)
         ),
     )
 }
@@ -512,13 +513,8 @@ fn tls_port(service: Service) -> &'static str {
     }
 }
 
-pub(super) fn clip(text: &str, max: usize) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match clean.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &clean[..i]),
-        None => clean,
-    }
+/// Server or resolver text quoted in a finding: on one line, and at most `max` characters
+/// before the ellipsis.
+pub(super) fn excerpt(text: &str, max: usize) -> String {
+    truncate(&text.replace(|c: char| c.is_control(), " "), max + 1)
 }
