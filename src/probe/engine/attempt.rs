@@ -194,8 +194,16 @@ impl Prober {
         };
         // The protocol libraries run in their own task: if one panics on hostile input, the
         // probe reports it instead of taking the bot down.
-        let stages_so_far = run.obs.stages.clone();
-        let tls_so_far = run.obs.tls.clone();
+        // What the observation held before the session, for when the session never returns it.
+        let mut so_far = Observation::new(
+            target.service,
+            target.host.to_string(),
+            target.port,
+            mode,
+            ModeSource::Override,
+        );
+        so_far.stages = run.obs.stages.clone();
+        so_far.tls = run.obs.tls.clone();
         let service = target.service;
         let session = tokio::spawn(async move {
             match service {
@@ -207,45 +215,27 @@ impl Prober {
         // Stopped with this future (an attempt that lost a race), not left to its timeout.
         let _stop = AbortOnDrop(abort.clone());
         // The session keeps to the deadline itself; this is the backstop.
-        match timeout_at(deadline + Duration::from_millis(250), session).await {
-            Ok(Ok(run)) => run.obs,
+        let failure = match timeout_at(deadline + Duration::from_millis(250), session).await {
+            Ok(Ok(run)) => return run.obs,
             Ok(Err(join_error)) => {
-                let mut obs = Observation::new(
-                    target.service,
-                    target.host.to_string(),
-                    target.port,
-                    mode,
-                    ModeSource::Override,
-                );
-                obs.stages = stages_so_far;
-                obs.tls = tls_so_far;
                 let detail = if join_error.is_panic() {
                     "a protocol library panicked on the server's reply"
                 } else {
                     "the session was cancelled"
                 };
-                obs.failure = Some(Failure::Internal {
+                Failure::Internal {
                     detail: detail.into(),
-                });
-                obs
+                }
             }
             Err(_) => {
                 abort.abort();
-                let mut obs = Observation::new(
-                    target.service,
-                    target.host.to_string(),
-                    target.port,
-                    mode,
-                    ModeSource::Override,
-                );
-                obs.stages = stages_so_far;
-                obs.tls = tls_so_far;
-                obs.failure = Some(Failure::Timeout {
+                Failure::Timeout {
                     stage: StageName::Greeting,
-                });
-                obs
+                }
             }
-        }
+        };
+        so_far.failure = Some(failure);
+        so_far
     }
 }
 

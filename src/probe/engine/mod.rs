@@ -176,13 +176,7 @@ impl Prober {
                 .await;
         }
         obs.mode = primary.mode;
-        obs.stages.extend(primary.stages);
-        obs.tls = primary.tls;
-        obs.cert_problems = primary.cert_problems;
-        obs.banner = primary.banner;
-        obs.capabilities_plain = primary.capabilities_plain;
-        obs.capabilities = primary.capabilities;
-        obs.failure = primary.failure;
+        record_attempt(&mut obs, primary);
         if obs
             .failure
             .as_ref()
@@ -246,6 +240,17 @@ impl Prober {
 fn refuse(mut obs: Observation, reason: RefusedReason, detail: String) -> Observation {
     obs.refused = Some(Refusal { reason, detail });
     obs
+}
+
+/// Adds what one connection saw to the observation that holds the DNS stage.
+fn record_attempt(obs: &mut Observation, attempt: Observation) {
+    obs.stages.extend(attempt.stages);
+    obs.tls = attempt.tls;
+    obs.cert_problems = attempt.cert_problems;
+    obs.banner = attempt.banner;
+    obs.capabilities_plain = attempt.capabilities_plain;
+    obs.capabilities = attempt.capabilities;
+    obs.failure = attempt.failure;
 }
 
 /// Keeps what the member typed readable in the report without echoing kilobytes of it.

@@ -12,7 +12,7 @@ use crate::core::diagnose::{
 };
 use crate::core::rules::Rules;
 
-use super::{refuse, Prober, Target};
+use super::{record_attempt, refuse, Prober, Target};
 use crate::probe::session::Progress;
 use crate::probe::target::Host;
 
@@ -156,13 +156,7 @@ impl Prober {
         let attempt = self
             .attempt(&target, candidate.mode, deadline, progress, false)
             .await;
-        obs.stages.extend(attempt.stages);
-        obs.tls = attempt.tls;
-        obs.cert_problems = attempt.cert_problems;
-        obs.banner = attempt.banner;
-        obs.capabilities_plain = attempt.capabilities_plain;
-        obs.capabilities = attempt.capabilities;
-        obs.failure = attempt.failure;
+        record_attempt(&mut obs, attempt);
         diagnose::report(&obs)
     }
 }
