@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::core::rules::{self, RuleError, Rules, RulesErrors, FILES};
 
-const EMBEDDED: [(&str, &str); 4] = [
+const EMBEDDED: [(&str, &str); 5] = [
     (rules::ERRORS_FILE, include_str!("../rules/errors.toml")),
     (
         rules::PROVIDERS_FILE,
@@ -16,6 +16,7 @@ const EMBEDDED: [(&str, &str); 4] = [
         include_str!("../rules/checklist.toml"),
     ),
     (rules::REPLIES_FILE, include_str!("../rules/replies.toml")),
+    (rules::FINDINGS_FILE, include_str!("../rules/findings.toml")),
 ];
 
 /// The rules shipped with this build. They are validated by a test on every run, so failing

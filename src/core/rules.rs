@@ -14,12 +14,21 @@ use toml::Spanned;
 
 use super::service::TlsMode;
 
+mod findings;
+pub use findings::{FindingTexts, FINDINGS_FILE};
+
 /// The rule files, by the name they have in `rules/`.
 pub const ERRORS_FILE: &str = "errors.toml";
 pub const PROVIDERS_FILE: &str = "providers.toml";
 pub const CHECKLIST_FILE: &str = "checklist.toml";
 pub const REPLIES_FILE: &str = "replies.toml";
-pub const FILES: [&str; 4] = [ERRORS_FILE, PROVIDERS_FILE, CHECKLIST_FILE, REPLIES_FILE];
+pub const FILES: [&str; 5] = [
+    ERRORS_FILE,
+    PROVIDERS_FILE,
+    CHECKLIST_FILE,
+    REPLIES_FILE,
+    FINDINGS_FILE,
+];
 
 /// Error codes the bot and the probe refer to by name; the errors file must define them all.
 pub const REQUIRED_ERROR_CODES: [&str; 11] = [
@@ -242,6 +251,8 @@ pub struct Rules {
     pub providers: Vec<Provider>,
     pub checklist: Checklist,
     pub replies: Replies,
+    /// The messages of findings, from `findings.toml`.
+    pub findings: FindingTexts,
     /// All error patterns in one set, so a megabyte of text is read once, not once per pattern.
     error_set: PatternSet,
     /// All checklist patterns in one set: most text confirms nothing, and one pass proves it.
@@ -671,8 +682,9 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
         .unwrap_or_default();
     let checklist = source(CHECKLIST_FILE).and_then(|s| parse_checklist(&s, &mut errors));
     let replies = source(REPLIES_FILE).and_then(|s| parse_replies(&s, &mut errors));
-    match (checklist, replies) {
-        (Some(checklist), Some(replies)) if errors.is_empty() => {
+    let findings = source(FINDINGS_FILE).and_then(|s| findings::parse(&s, &mut errors));
+    match (checklist, replies, findings) {
+        (Some(checklist), Some(replies), Some(findings)) if errors.is_empty() => {
             let error_patterns: Vec<&[Regex]> =
                 errs.iter().map(|e| e.patterns.as_slice()).collect();
             let mut checklist_patterns: Vec<&[Regex]> = checklist
@@ -713,6 +725,7 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                     providers,
                     checklist,
                     replies,
+                    findings,
                     error_set,
                     checklist_set,
                 }),
@@ -938,12 +951,24 @@ fn parse_checklist(source: &Source, errors: &mut Vec<RuleError>) -> Option<Check
 }
 
 fn parse_replies(source: &Source, errors: &mut Vec<RuleError>) -> Option<Replies> {
+    parse_templates(source, errors, TEMPLATE_PLACEHOLDERS, "reply template")
+        .map(|templates| Replies { templates })
+}
+
+/// A file of `key = "template"` lines: every key must be one of `known`, use only the
+/// placeholders listed for it, and be present. `kind` names a template in the errors.
+fn parse_templates(
+    source: &Source,
+    errors: &mut Vec<RuleError>,
+    known: &[(&str, &[&str])],
+    kind: &str,
+) -> Option<BTreeMap<String, String>> {
     let file = source.parse::<BTreeMap<String, Spanned<String>>>(errors)?;
     let mut templates = BTreeMap::new();
     for (key, spanned) in &file {
         let span = spanned.span();
-        let Some((_, allowed)) = TEMPLATE_PLACEHOLDERS.iter().find(|(k, _)| k == key) else {
-            errors.push(source.error(Some(span), Some(key), "unknown reply template"));
+        let Some((_, allowed)) = known.iter().find(|(k, _)| k == key) else {
+            errors.push(source.error(Some(span), Some(key), format!("unknown {kind}")));
             continue;
         };
         for name in placeholders(spanned.get_ref()) {
@@ -969,12 +994,12 @@ fn parse_replies(source: &Source, errors: &mut Vec<RuleError>) -> Option<Replies
         }
         templates.insert(key.clone(), spanned.get_ref().clone());
     }
-    for (key, _) in TEMPLATE_PLACEHOLDERS {
+    for (key, _) in known {
         if !file.contains_key(*key) {
-            errors.push(source.error(None, Some(key), "reply template is missing"));
+            errors.push(source.error(None, Some(key), format!("{kind} is missing")));
         }
     }
-    Some(Replies { templates })
+    Some(templates)
 }
 
 fn placeholders(template: &str) -> impl Iterator<Item = &str> {

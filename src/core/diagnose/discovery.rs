@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::{excerpt, Code, Finding, Severity};
 use super::observation::endpoint_text;
-use crate::core::rules::{Provider, Rules};
+use crate::core::rules::{FindingTexts, Provider, Rules};
 use crate::core::service::TlsMode;
 
 /// One MX record, as the contract prints it.
@@ -364,8 +364,8 @@ pub fn discovery_report(rules: &Rules, input: &DiscoveryInput) -> DiscoveryRepor
     }
 
     let findings = findings(
+        &rules.findings,
         input,
-        &domain,
         &mx,
         by_mx.or(by_domain),
         &srv,
@@ -384,31 +384,33 @@ pub fn discovery_report(rules: &Rules, input: &DiscoveryInput) -> DiscoveryRepor
 }
 
 fn findings(
+    texts: &FindingTexts,
     input: &DiscoveryInput,
-    domain: &str,
     mx: &[MxHost],
     provider: Option<&Provider>,
     srv: &SrvRecords,
     has_domain_autoconfig: bool,
     suggested: &Suggested,
 ) -> Vec<Finding> {
+    let domain = normalize(&input.domain);
+    let domain = domain.as_str();
     let mut out = Vec::new();
     match &input.mx {
         Answer::NxDomain => out.push(Finding::new(
             Code::DomainNotFound,
             Severity::Error,
-            format!("`{domain}` does not exist in DNS: check the spelling of the email address after the @."),
+            texts.render("domain_not_found", &[("domain", domain)]),
         )),
-        Answer::Failed(detail) => out.push(dns_unavailable(domain, "MX", detail)),
+        Answer::Failed(detail) => out.push(dns_unavailable(texts, domain, "MX", detail)),
         Answer::NoRecords => out.push(Finding::new(
             Code::NoMx,
             Severity::Warning,
-            format!("`{domain}` has no MX record, so it may not receive mail at all; check the address, or ask whoever runs the domain."),
+            texts.render("no_mx", &[("domain", domain)]),
         )),
         Answer::Found(_) if mx.is_empty() => out.push(Finding::new(
             Code::NoMx,
             Severity::Warning,
-            format!("`{domain}` says it accepts no mail (null MX)."),
+            texts.render("null_mx", &[("domain", domain)]),
         )),
         Answer::Found(_) => {}
     }
@@ -426,7 +428,12 @@ fn findings(
             _ => None,
         });
         if let Some((name, detail)) = failed {
-            out.push(dns_unavailable(domain, &format!("SRV ({name})"), detail));
+            out.push(dns_unavailable(
+                texts,
+                domain,
+                &format!("SRV ({name})"),
+                detail,
+            ));
         }
     }
     if let Some(p) = provider {
@@ -434,26 +441,33 @@ fn findings(
             .first()
             .filter(|h| p.mx_patterns.iter().any(|re| re.is_match(&h.host)))
         {
-            format!(
-                "`{domain}`'s mail is hosted by {} (its MX is `{}`).",
-                p.name, first.host
+            texts.render(
+                "mail_hosted_by_mx",
+                &[
+                    ("domain", domain),
+                    ("provider", &p.name),
+                    ("mx", &first.host),
+                ],
             )
         } else {
-            format!("`{domain}` is a {} address.", p.name)
+            texts.render(
+                "mail_hosted_by_domain",
+                &[("domain", domain), ("provider", &p.name)],
+            )
         };
         out.push(Finding::new(Code::MailHostedBy, Severity::Info, hosted));
         if p.basic_auth_retired {
             out.push(Finding::new(
                 Code::NativeIntegration,
                 Severity::Warning,
-                format!("Your domain's mail is hosted by {}: the vendor's Office 365 integration is the way, not IMAP.", p.name),
+                texts.render("native_integration", &[("provider", &p.name)]),
             ));
         }
         if p.local_bridge_only {
             out.push(Finding::new(
                 Code::NativeIntegration,
                 Severity::Error,
-                format!("Your domain's mail is hosted by {}: it offers IMAP only through a bridge on your own computer, which the vendor's servers cannot reach.", p.name),
+                texts.render("bridge_only", &[("provider", &p.name)]),
             ));
         }
     }
@@ -472,7 +486,10 @@ fn findings(
         out.push(Finding::new(
             Code::SrvPublished,
             Severity::Info,
-            format!("`{domain}` publishes SRV records: {}.", names.join(", ")),
+            texts.render(
+                "srv_published",
+                &[("domain", domain), ("records", &names.join(", "))],
+            ),
         ));
     }
     match &input.domain_autoconfig {
@@ -481,21 +498,27 @@ fn findings(
                 out.push(Finding::new(
                     Code::AutoconfigFound,
                     Severity::Info,
-                    format!("`{domain}` publishes its mail settings at {url}."),
+                    texts.render("autoconfig_found", &[("domain", domain), ("url", url)]),
                 ));
             }
             if !plain.is_empty() {
                 out.push(Finding::new(
                     Code::AutoconfigUnusable,
                     Severity::Warning,
-                    format!("The settings at {url} offer {} without encryption; the vendor requires TLS, so those are skipped.", plain.join(", ")),
+                    texts.render(
+                        "autoconfig_plain",
+                        &[("url", url), ("servers", &plain.join(", "))],
+                    ),
                 ));
             }
         }
         DomainAutoconfig::Unusable { detail } => out.push(Finding::new(
             Code::AutoconfigUnusable,
             Severity::Warning,
-            format!("`{domain}`'s autoconfig could not be used: {detail}."),
+            texts.render(
+                "autoconfig_unusable",
+                &[("domain", domain), ("detail", detail)],
+            ),
         )),
         DomainAutoconfig::NotFound | DomainAutoconfig::NotTried => {}
     }
@@ -504,7 +527,7 @@ fn findings(
             out.push(Finding::new(
                 Code::AutoconfigFound,
                 Severity::Info,
-                format!("Thunderbird's provider database (ISPDB) knows `{key}`."),
+                texts.render("ispdb_found", &[("entry", key)]),
             ));
         }
     }
@@ -516,20 +539,24 @@ fn findings(
         out.push(Finding::new(
             Code::NothingPublished,
             Severity::Warning,
-            format!("`{domain}` publishes no mail settings (no autoconfig, no SRV records, no known provider): ask whoever hosts its mail for the IMAP and SMTP server names."),
+            texts.render("nothing_published", &[("domain", domain)]),
         ));
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
-fn dns_unavailable(domain: &str, what: &str, detail: &str) -> Finding {
+fn dns_unavailable(texts: &FindingTexts, domain: &str, records: &str, detail: &str) -> Finding {
     Finding::new(
         Code::DnsUnavailable,
         Severity::Warning,
-        format!(
-            "The test could not look up `{domain}`'s {what} records ({}): the look-up failed on our side, which says nothing about whether the domain is right. Try again later.",
-            excerpt(detail, 160)
+        texts.render(
+            "lookup_failed",
+            &[
+                ("domain", domain),
+                ("records", records),
+                ("detail", &excerpt(detail, 160)),
+            ],
         ),
     )
 }
