@@ -10,7 +10,7 @@
 //!   effects out through the [`engine::chat::Chat`] trait, state in the [`store`].
 //! - [`store`]: the triage log (sled behind a trait).
 //! - [`discord`]: the serenity adapter. [`config`]: settings (TOML + env).
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line. [`timestamp`]: RFC 3339 times and `--since` dates.
 
 pub mod cli;
 pub mod config;
@@ -26,3 +26,4 @@ pub mod ocr;
 pub mod probe;
 pub mod rules_dir;
 pub mod store;
+pub mod timestamp;

@@ -127,6 +127,43 @@ fn unknown_template_placeholder_is_rejected() {
 }
 
 #[test]
+fn finding_messages_are_checked_like_the_replies() {
+    let findings = std::fs::read_to_string(shipped().join("findings.toml")).unwrap();
+    let broken = findings.replace("(null MX).", "(null MX, {mx}).") + "\nno_such_finding = \"x\"\n";
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("null_mx ="))
+        .map(|i| i + 1)
+        .expect("null_mx line");
+    let dir = pack_with("findings.toml", &broken);
+    let (code, out) = check(dir.path());
+    assert_ne!(code, 0);
+    assert!(
+        out.contains(&format!(
+            "findings.toml:{line}: rule `null_mx`: unknown placeholder {{mx}}; allowed: {{domain}}"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("rule `no_such_finding`: unknown finding message"),
+        "{out}"
+    );
+
+    let without: String = findings
+        .lines()
+        .filter(|l| !l.starts_with("no_mx ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = pack_with("findings.toml", &without);
+    let (code, out) = check(dir.path());
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("findings.toml: rule `no_mx`: finding message is missing"),
+        "{out}"
+    );
+}
+
+#[test]
 fn missing_file_and_missing_dir_are_clear() {
     let dir = pack_with("errors.toml", "");
     std::fs::remove_file(dir.path().join("replies.toml")).unwrap();

@@ -220,13 +220,15 @@ fn sample_threads() -> &'static [Thread] {
     })
 }
 
-/// Layout: one byte choosing the file to replace, then that file's text.
+/// Layout: one byte choosing the file to replace (`'0'` is the first of [`rules::FILES`]),
+/// then that file's text.
 pub fn check_rules(data: &[u8]) {
     let Some((&selector, text)) = data.split_first() else {
         return;
     };
     let text = String::from_utf8_lossy(text);
-    let replaced = selector as usize % SHIPPED.len();
+    // Counted from '0', so that a kept input's digit names the same file when files are added.
+    let replaced = usize::from(selector.wrapping_sub(b'0')) % SHIPPED.len();
     let mut files: Vec<(&str, &str)> = SHIPPED.to_vec();
     files[replaced].1 = &text;
     match rules::parse(&files) {

@@ -19,13 +19,16 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::report::{Endpoint, Evidence};
+use super::service::Service;
 use super::zones::{Line, ZoneKind};
 
+/// What a label, a URL scheme, a port or a host name says a value is for: one of the two
+/// services, or POP3, whose settings are read so that they are not taken for IMAP or SMTP, then
+/// dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
+enum Label {
     Imap,
     Smtp,
-    /// POP3 settings: read so that they are not taken for IMAP or SMTP, then dropped.
     Pop,
 }
 
@@ -80,7 +83,7 @@ pub struct Settings {
     shared_host: Option<Slot<String>>,
     /// The member said outgoing uses the same server as incoming (or the reverse).
     same_server: bool,
-    context: Option<Service>,
+    context: Option<Label>,
     /// The line being read labels both services ("server x, 993 for IMAP and 465 for SMTP"):
     /// a server named there without a port of its own serves both.
     line_names_both: bool,
@@ -106,7 +109,6 @@ impl Settings {
         let (own_host, port, other_host) = match service {
             Service::Imap => (&self.imap_host, &self.imap_port, &self.smtp_host),
             Service::Smtp => (&self.smtp_host, &self.smtp_port, &self.imap_host),
-            Service::Pop => return None,
         };
         let port = port.as_ref()?;
         let host = own_host
@@ -213,17 +215,17 @@ impl Settings {
             return;
         }
         let segments = segments(line);
-        self.line_names_both = segments.iter().any(|s| s.service == Some(Service::Imap))
-            && segments.iter().any(|s| s.service == Some(Service::Smtp));
+        self.line_names_both = segments.iter().any(|s| s.service == Some(Label::Imap))
+            && segments.iter().any(|s| s.service == Some(Label::Smtp));
         for segment in segments {
             if let Some(service) = segment.service {
                 self.context = Some(service);
             }
             // "In Outlook I use POP3: pop.x.com 995. In HubSpot I entered ...": the POP3 label
             // ends with its sentence.
-            if segment.service.or(self.context) == Some(Service::Pop) {
+            if segment.service.or(self.context) == Some(Label::Pop) {
                 if let Some(end) = segment.text.find(". ") {
-                    self.scan_segment(&segment.text[..end + 1], Some(Service::Pop));
+                    self.scan_segment(&segment.text[..end + 1], Some(Label::Pop));
                     self.context = None;
                     self.scan_segment(&segment.text[end + 1..], None);
                     continue;
@@ -233,7 +235,7 @@ impl Settings {
         }
     }
 
-    fn scan_segment(&mut self, text: &str, service: Option<Service>) {
+    fn scan_segment(&mut self, text: &str, service: Option<Label>) {
         if !text
             .bytes()
             .any(|b| b.is_ascii_digit() || b == b'.' || b >= 0x80)
@@ -319,10 +321,9 @@ impl Settings {
             })
             .collect();
         let Some(header) = rows.first() else { return };
-        let column_services: Vec<Option<Service>> =
-            header.iter().map(|c| label_service(c)).collect();
-        let has_imap = column_services.contains(&Some(Service::Imap));
-        let has_smtp = column_services.contains(&Some(Service::Smtp));
+        let column_services: Vec<Option<Label>> = header.iter().map(|c| label_service(c)).collect();
+        let has_imap = column_services.contains(&Some(Label::Imap));
+        let has_smtp = column_services.contains(&Some(Label::Smtp));
         if has_imap && has_smtp {
             // Services are columns: | | Incoming | Outgoing |, then | Server | a | b |, | Port | 993 | 587 |.
             for row in &rows[1..] {
@@ -348,12 +349,12 @@ impl Settings {
         }
     }
 
-    fn set_host(&mut self, service: Service, host: &str, weak: bool) {
+    fn set_host(&mut self, service: Label, host: &str, weak: bool) {
         let slot = self.slot(host.to_string(), weak, host);
         match service {
-            Service::Imap => keep_stronger(&mut self.imap_host, slot),
-            Service::Smtp => keep_stronger(&mut self.smtp_host, slot),
-            Service::Pop => {}
+            Label::Imap => keep_stronger(&mut self.imap_host, slot),
+            Label::Smtp => keep_stronger(&mut self.smtp_host, slot),
+            Label::Pop => {}
         }
     }
 
@@ -362,12 +363,12 @@ impl Settings {
         keep_stronger(&mut self.shared_host, slot);
     }
 
-    fn set_port(&mut self, service: Service, port: u16, weak: bool) {
+    fn set_port(&mut self, service: Label, port: u16, weak: bool) {
         let slot = self.slot(port, weak, &port.to_string());
         match service {
-            Service::Imap => keep_stronger(&mut self.imap_port, slot),
-            Service::Smtp => keep_stronger(&mut self.smtp_port, slot),
-            Service::Pop => {}
+            Label::Imap => keep_stronger(&mut self.imap_port, slot),
+            Label::Smtp => keep_stronger(&mut self.smtp_port, slot),
+            Label::Pop => {}
         }
     }
 }
@@ -375,7 +376,7 @@ impl Settings {
 /// The key of a config or env line names the service: `IMAP_HOST=`, `SMTP__HOST=`,
 /// `smtp.host:`, `$config['imap_host'] =`, `MAIL_PORT=` (Laravel's and Django's mail settings
 /// are for sending). Returns the service and the value.
-fn config_key_service(line: &str) -> Option<(Service, &str)> {
+fn config_key_service(line: &str) -> Option<(Label, &str)> {
     static KEY: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"^\s*(?:export\s+|set\s+|-\s+|\$\w+\[|\$)?["']?(?P<key>[A-Za-z_][\w.\-]*(?:->[A-Za-z_]\w*)?)["']?\]?\s*(?:=>|=|:)\s*"#)
             .expect("static regex")
@@ -391,9 +392,9 @@ fn config_key_service(line: &str) -> Option<(Service, &str)> {
         .iter()
         .any(|w| key.contains(w))
     {
-        Service::Imap
+        Label::Imap
     } else if key.contains("pop") {
-        Service::Pop
+        Label::Pop
     } else if [
         "smtp",
         "outgoing",
@@ -406,7 +407,7 @@ fn config_key_service(line: &str) -> Option<(Service, &str)> {
     .iter()
     .any(|w| key.contains(w))
     {
-        Service::Smtp
+        Label::Smtp
     } else {
         return None;
     };
@@ -528,7 +529,7 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-fn label_service(word: &str) -> Option<Service> {
+fn label_service(word: &str) -> Option<Label> {
     let m = LABEL.find(word)?;
     if part_of_host(word, m.start(), m.end()) {
         return None;
@@ -571,35 +572,35 @@ fn part_of_host(text: &str, start: usize, end: usize) -> bool {
 }
 
 /// The words of the label alternation, lower case, with their service.
-const LABEL_WORDS: &[(&str, Service)] = &[
-    ("imap", Service::Imap),
-    ("imaps", Service::Imap),
-    ("incoming", Service::Imap),
-    ("inbound", Service::Imap),
-    ("receiving", Service::Imap),
-    ("smtp", Service::Smtp),
-    ("smtps", Service::Smtp),
-    ("outgoing", Service::Smtp),
-    ("outbound", Service::Smtp),
-    ("sending", Service::Smtp),
-    ("submission", Service::Smtp),
-    ("pop3", Service::Pop),
-    ("pop3s", Service::Pop),
-    ("entrante", Service::Imap),
-    ("saliente", Service::Smtp),
-    ("entrant", Service::Imap),
-    ("sortant", Service::Smtp),
-    ("eingehend", Service::Imap),
-    ("ausgehend", Service::Smtp),
-    ("posteingangsserver", Service::Imap),
-    ("postausgangsserver", Service::Smtp),
-    ("posteingang", Service::Imap),
-    ("postausgang", Service::Smtp),
-    ("saida", Service::Smtp),
-    ("saída", Service::Smtp),
-    ("envio", Service::Smtp),
-    ("envoi", Service::Smtp),
-    ("envío", Service::Smtp),
+const LABEL_WORDS: &[(&str, Label)] = &[
+    ("imap", Label::Imap),
+    ("imaps", Label::Imap),
+    ("incoming", Label::Imap),
+    ("inbound", Label::Imap),
+    ("receiving", Label::Imap),
+    ("smtp", Label::Smtp),
+    ("smtps", Label::Smtp),
+    ("outgoing", Label::Smtp),
+    ("outbound", Label::Smtp),
+    ("sending", Label::Smtp),
+    ("submission", Label::Smtp),
+    ("pop3", Label::Pop),
+    ("pop3s", Label::Pop),
+    ("entrante", Label::Imap),
+    ("saliente", Label::Smtp),
+    ("entrant", Label::Imap),
+    ("sortant", Label::Smtp),
+    ("eingehend", Label::Imap),
+    ("ausgehend", Label::Smtp),
+    ("posteingangsserver", Label::Imap),
+    ("postausgangsserver", Label::Smtp),
+    ("posteingang", Label::Imap),
+    ("postausgang", Label::Smtp),
+    ("saida", Label::Smtp),
+    ("saída", Label::Smtp),
+    ("envio", Label::Smtp),
+    ("envoi", Label::Smtp),
+    ("envío", Label::Smtp),
 ];
 
 fn is_word_byte(b: u8) -> bool {
@@ -610,7 +611,7 @@ fn is_word_byte(b: u8) -> bool {
 /// between `\b`s, so a match is exactly a whole word (a maximal run of `[A-Za-z0-9_]`) equal to
 /// a label, ignoring case. Non-ASCII text goes to the regex (Unicode case folding and word
 /// characters); `label_scan_agrees_with_the_regex` checks the two agree.
-fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, Service)> + '_ {
+fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, Label)> + '_ {
     let b = line.as_bytes();
     let mut i = 0;
     std::iter::from_fn(move || {
@@ -639,7 +640,7 @@ fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, Service)> + '
 }
 
 /// Every match of [`LABEL`] in `line` with its service (before the `part_of_host` filter).
-fn label_spans(line: &str) -> Vec<(usize, usize, Service)> {
+fn label_spans(line: &str) -> Vec<(usize, usize, Label)> {
     if line.is_ascii() {
         return ascii_labels(line).collect();
     }
@@ -651,12 +652,12 @@ fn label_spans(line: &str) -> Vec<(usize, usize, Service)> {
 
 struct Segment<'a> {
     text: &'a str,
-    service: Option<Service>,
+    service: Option<Label>,
 }
 
 /// Splits a line at its service labels. "993 for IMAP" labels the text before it.
 fn segments(line: &str) -> Vec<Segment<'_>> {
-    let labels: Vec<(usize, usize, Service)> = label_spans(line)
+    let labels: Vec<(usize, usize, Label)> = label_spans(line)
         .into_iter()
         .filter(|&(start, end, _)| !part_of_host(line, start, end))
         .collect();
@@ -668,7 +669,7 @@ fn segments(line: &str) -> Vec<Segment<'_>> {
     }
     let mut out = Vec::new();
     let mut start = 0;
-    let mut current: Option<Service> = None;
+    let mut current: Option<Label> = None;
     for (i, &(lstart, lend, service)) in labels.iter().enumerate() {
         let before = &line[start..lstart];
         let lead = line[..lstart].trim_end().to_ascii_lowercase();
@@ -714,23 +715,23 @@ fn has_host_or_port(text: &str) -> bool {
     !hosts(text).is_empty() || !ports(text).is_empty()
 }
 
-fn service_of_port(port: u16) -> Option<Service> {
+fn service_of_port(port: u16) -> Option<Label> {
     match port {
-        993 | 143 | 1143 => Some(Service::Imap),
-        465 | 587 | 25 | 2525 | 1025 => Some(Service::Smtp),
-        110 | 995 => Some(Service::Pop),
+        993 | 143 | 1143 => Some(Label::Imap),
+        465 | 587 | 25 | 2525 | 1025 => Some(Label::Smtp),
+        110 | 995 => Some(Label::Pop),
         _ => None,
     }
 }
 
-fn service_of_host(host: &str) -> Option<Service> {
+fn service_of_host(host: &str) -> Option<Label> {
     let first = host.split('.').next().unwrap_or("");
     match first {
-        "imap" | "imaps" | "imap-mail" | "imappro" | "imap4" | "export" => Some(Service::Imap),
+        "imap" | "imaps" | "imap-mail" | "imappro" | "imap4" | "export" => Some(Label::Imap),
         "smtp" | "smtps" | "smtpout" | "smtp-mail" | "smtppro" | "relay" | "submission" => {
-            Some(Service::Smtp)
+            Some(Label::Smtp)
         }
-        "pop" | "pop3" | "pop3s" => Some(Service::Pop),
+        "pop" | "pop3" | "pop3s" => Some(Label::Pop),
         _ => None,
     }
 }
@@ -742,7 +743,7 @@ struct HostToken {
     /// Byte offset of the host in the scanned text.
     start: usize,
     /// The service a URL scheme names: `imaps://`, `smtp://`.
-    scheme: Option<Service>,
+    scheme: Option<Label>,
     /// An IP literal with nothing around it saying it is a server: it may be a version number.
     weak: bool,
 }
@@ -919,7 +920,7 @@ fn host_matches(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
     /// A mail URL (`imaps://`, `smtp://`, `ssl://`, `tls://`), with the service it names.
-    Mail(Option<Service>),
+    Mail(Option<Label>),
     /// A web page or an address: not a server setting.
     Web,
 }
@@ -937,9 +938,9 @@ fn scheme_before(text: &str, at: usize) -> Option<Scheme> {
     let caps = SCHEME.captures(&text[from..at])?;
     let scheme = caps.get(1)?.as_str().to_ascii_lowercase();
     Some(match scheme.as_str() {
-        "imap" | "imaps" => Scheme::Mail(Some(Service::Imap)),
-        "smtp" | "smtps" | "submission" | "submissions" => Scheme::Mail(Some(Service::Smtp)),
-        "pop3" | "pop3s" => Scheme::Mail(Some(Service::Pop)),
+        "imap" | "imaps" => Scheme::Mail(Some(Label::Imap)),
+        "smtp" | "smtps" | "submission" | "submissions" => Scheme::Mail(Some(Label::Smtp)),
+        "pop3" | "pop3s" => Scheme::Mail(Some(Label::Pop)),
         "http" | "https" | "mailto" => Scheme::Web,
         _ => Scheme::Mail(None),
     })
@@ -1363,7 +1364,7 @@ mod tests {
         "a.com\u{a0}b.com x\x0ba.com:993\x0cb.org\rc.net [::1]\u{2003}d.io é.fr a.é x.\u{e9}t",
     ];
 
-    fn oracle_labels(text: &str) -> Vec<(usize, usize, Service)> {
+    fn oracle_labels(text: &str) -> Vec<(usize, usize, Label)> {
         LABEL
             .find_iter(text)
             .filter_map(|m| label_service(m.as_str()).map(|s| (m.start(), m.end(), s)))

@@ -15,6 +15,7 @@ pub mod report;
 pub mod rules;
 pub mod screenshot;
 pub mod secrets;
+pub mod service;
 pub mod text;
 pub mod thread;
 pub mod zones;
@@ -25,6 +26,7 @@ pub use report::{
 };
 pub use rules::Rules;
 pub use screenshot::{triage_with_reads, AttachmentRead, ScreenshotKind, ScreenshotRead};
+pub use service::{Service, TlsMode};
 pub use thread::{Attachment, Message, Role, Thread};
 
 use thread::Role as R;
@@ -184,11 +186,11 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         }
     }
 
-    let imap = settings.resolved(endpoints::Service::Imap).map(|(e, ev)| {
+    let imap = settings.resolved(Service::Imap).map(|(e, ev)| {
         evidence.imap = Some(ev);
         e
     });
-    let smtp = settings.resolved(endpoints::Service::Smtp).map(|(e, ev)| {
+    let smtp = settings.resolved(Service::Smtp).map(|(e, ev)| {
         evidence.smtp = Some(ev);
         e
     });

@@ -15,27 +15,34 @@ use toml::Spanned;
 mod reading;
 pub use reading::Reading;
 
+use super::service::TlsMode;
+
+mod findings;
+pub use findings::{FindingTexts, FINDINGS_FILE};
+
 /// The rule files, by the name they have in `rules/`.
 pub const ERRORS_FILE: &str = "errors.toml";
 pub const PROVIDERS_FILE: &str = "providers.toml";
 pub const CHECKLIST_FILE: &str = "checklist.toml";
 pub const REPLIES_FILE: &str = "replies.toml";
 pub const READING_FILE: &str = "reading.toml";
-pub const FILES: [&str; 5] = [
+pub const FILES: [&str; 6] = [
     ERRORS_FILE,
     PROVIDERS_FILE,
     CHECKLIST_FILE,
     REPLIES_FILE,
     READING_FILE,
+    FINDINGS_FILE,
 ];
 
 /// The pack in `rules/`, built into the binary, so the bot runs with nothing but the binary.
-pub const SHIPPED: [(&str, &str); 5] = [
+pub const SHIPPED: [(&str, &str); 6] = [
     (ERRORS_FILE, include_str!("../../rules/errors.toml")),
     (PROVIDERS_FILE, include_str!("../../rules/providers.toml")),
     (CHECKLIST_FILE, include_str!("../../rules/checklist.toml")),
     (REPLIES_FILE, include_str!("../../rules/replies.toml")),
     (READING_FILE, include_str!("../../rules/reading.toml")),
+    (FINDINGS_FILE, include_str!("../../rules/findings.toml")),
 ];
 
 /// The shipped pack, validated. A test validates it on every run, so an error here is a broken
@@ -148,25 +155,6 @@ impl Step {
     }
 }
 
-/// How a mail port is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// Implicit TLS ("SSL"), e.g. 993 and 465.
-    Tls,
-    /// Plain, upgraded with STARTTLS, e.g. 143 and 587.
-    Starttls,
-}
-
-impl fmt::Display for Security {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Security::Tls => "SSL/TLS",
-            Security::Starttls => "STARTTLS",
-        })
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ErrorRule {
     pub id: String,
@@ -189,7 +177,7 @@ pub struct ErrorRule {
 pub struct ServerSetting {
     pub host: String,
     pub port: u16,
-    pub security: Security,
+    pub security: TlsMode,
     /// Other host names the provider documents for the same service.
     pub also_hosts: Vec<String>,
     /// Other ports the provider documents for the same service.
@@ -294,6 +282,8 @@ pub struct Rules {
     pub replies: Replies,
     /// How a message is read before fields are looked for: zones, Hub ID labels.
     pub reading: Reading,
+    /// The messages of findings, from `findings.toml`.
+    pub findings: FindingTexts,
     /// All error patterns in one set, so a megabyte of text is read once, not once per pattern.
     error_set: PatternSet,
     /// All checklist patterns in one set: most text confirms nothing, and one pass proves it.
@@ -579,7 +569,8 @@ struct ProviderFile {
 struct ServerSettingFile {
     host: String,
     port: u16,
-    security: Security,
+    #[serde(with = "super::service::as_security")]
+    security: TlsMode,
     #[serde(default)]
     also_hosts: Vec<String>,
     #[serde(default)]
@@ -723,8 +714,9 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
     let checklist = source(CHECKLIST_FILE).and_then(|s| parse_checklist(&s, &mut errors));
     let replies = source(REPLIES_FILE).and_then(|s| parse_replies(&s, &mut errors));
     let reading = source(READING_FILE).and_then(|s| reading::parse_reading(&s, &mut errors));
-    match (checklist, replies, reading) {
-        (Some(checklist), Some(replies), Some(reading)) if errors.is_empty() => {
+    let findings = source(FINDINGS_FILE).and_then(|s| findings::parse(&s, &mut errors));
+    match (checklist, replies, reading, findings) {
+        (Some(checklist), Some(replies), Some(reading), Some(findings)) if errors.is_empty() => {
             let error_patterns: Vec<&[Regex]> =
                 errs.iter().map(|e| e.patterns.as_slice()).collect();
             let mut checklist_patterns: Vec<&[Regex]> = checklist
@@ -766,6 +758,7 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                     checklist,
                     replies,
                     reading,
+                    findings,
                     error_set,
                     checklist_set,
                 }),
@@ -991,12 +984,24 @@ fn parse_checklist(source: &Source, errors: &mut Vec<RuleError>) -> Option<Check
 }
 
 fn parse_replies(source: &Source, errors: &mut Vec<RuleError>) -> Option<Replies> {
+    parse_templates(source, errors, TEMPLATE_PLACEHOLDERS, "reply template")
+        .map(|templates| Replies { templates })
+}
+
+/// A file of `key = "template"` lines: every key must be one of `known`, use only the
+/// placeholders listed for it, and be present. `kind` names a template in the errors.
+fn parse_templates(
+    source: &Source,
+    errors: &mut Vec<RuleError>,
+    known: &[(&str, &[&str])],
+    kind: &str,
+) -> Option<BTreeMap<String, String>> {
     let file = source.parse::<BTreeMap<String, Spanned<String>>>(errors)?;
     let mut templates = BTreeMap::new();
     for (key, spanned) in &file {
         let span = spanned.span();
-        let Some((_, allowed)) = TEMPLATE_PLACEHOLDERS.iter().find(|(k, _)| k == key) else {
-            errors.push(source.error(Some(span), Some(key), "unknown reply template"));
+        let Some((_, allowed)) = known.iter().find(|(k, _)| k == key) else {
+            errors.push(source.error(Some(span), Some(key), format!("unknown {kind}")));
             continue;
         };
         for name in placeholders(spanned.get_ref()) {
@@ -1022,12 +1027,12 @@ fn parse_replies(source: &Source, errors: &mut Vec<RuleError>) -> Option<Replies
         }
         templates.insert(key.clone(), spanned.get_ref().clone());
     }
-    for (key, _) in TEMPLATE_PLACEHOLDERS {
+    for (key, _) in known {
         if !file.contains_key(*key) {
-            errors.push(source.error(None, Some(key), "reply template is missing"));
+            errors.push(source.error(None, Some(key), format!("{kind} is missing")));
         }
     }
-    Some(Replies { templates })
+    Some(templates)
 }
 
 fn placeholders(template: &str) -> impl Iterator<Item = &str> {

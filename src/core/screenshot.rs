@@ -14,9 +14,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoints::{Service, Settings};
+use super::endpoints::Settings;
 use super::report::{Endpoint, ErrorFound, Item, MismatchSource, SecretFound, SecretKind};
 use super::rules::Rules;
+use super::service::Service;
 use super::text::{neutralize_mentions, truncate};
 use super::thread::{Role, Thread};
 use super::{classify, items, secrets};
@@ -276,14 +277,8 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
                 let (slot, zone) = match service {
                     Service::Imap => (&mut imap, &mut zone[0]),
                     Service::Smtp => (&mut smtp, &mut zone[1]),
-                    // The vendor's form has no POP3 fields.
-                    Service::Pop => continue,
                 };
-                let name = match service {
-                    Service::Imap => "IMAP",
-                    Service::Smtp => "SMTP",
-                    Service::Pop => "POP3",
-                };
+                let name = service.label();
                 match kind {
                     LabelKind::Host if !value.is_empty() => {
                         zone.push_str(&format!("{name} server: {value}\n"));
@@ -320,7 +315,6 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
         let found = match service {
             Service::Imap => settings.imap(),
             Service::Smtp => settings.smtp(),
-            Service::Pop => None,
         };
         slot.host = match found {
             Some(endpoint) => Some(endpoint.host),
@@ -595,189 +589,4 @@ pub fn lacking(reads: &[AttachmentRead]) -> Option<&'static str> {
 use super::report::Report;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::thread::{Attachment, Message};
-
-    fn rules() -> Rules {
-        crate::rules_dir::embedded().expect("shipped rules")
-    }
-
-    fn field(section: &str, label: &str, value: &str) -> OcrField {
-        OcrField {
-            section: (!section.is_empty()).then(|| section.to_string()),
-            label: label.into(),
-            value: value.into(),
-        }
-    }
-
-    fn screen() -> OcrPage {
-        OcrPage {
-            lines: vec![
-                "Connect your inbox via IMAP".into(),
-                "Email address".into(),
-                "ann.lee@acme-mail.com".into(),
-                "Password".into(),
-                "eeeeeeeeee".into(),
-            ],
-            fields: vec![
-                field("", "Email address", "ann.lee@acme-mail.com"),
-                field("", "Password", "eeeeeeeeee"),
-                field("IMAP (incoming)", "Server", "imap.acme-mail.com"),
-                field("IMAP (incoming)", "Port", "993"),
-                field("IMAP (incoming)", "Security", "SSL/TLS"),
-                field("SMTP (outgoing)", "Server", "smtp.acme-mail.com"),
-                field("SMTP (outgoing)", "Port", "587"),
-                field("SMTP (outgoing)", "Security", "STARTTLS"),
-            ],
-            banner: None,
-        }
-    }
-
-    #[test]
-    fn a_connection_screen_is_read_with_the_core_extractors() {
-        let read = interpret(&rules(), &screen(), 5);
-        assert_eq!(read.kind, ScreenshotKind::ConnectionScreen);
-        assert!(read.advanced_options);
-        let imap = read.imap.expect("imap");
-        assert_eq!(imap.host.as_deref(), Some("imap.acme-mail.com"));
-        assert_eq!(imap.port, Some(993));
-        assert_eq!(imap.security, Some(Security::SslTls));
-        let smtp = read.smtp.expect("smtp");
-        assert_eq!(smtp.port, Some(587));
-        assert_eq!(smtp.security, Some(Security::Starttls));
-        assert_eq!(read.email_domain.as_deref(), Some("acme-mail.com"));
-        assert!(!read.password_visible);
-        assert!(!read.text.contains("ann.lee"));
-    }
-
-    #[test]
-    fn a_visible_password_is_flagged_and_never_kept() {
-        let mut page = screen();
-        page.fields[1].value = "Tr0ub4dor-horse".into();
-        page.lines[4] = "Tr0ub4dor-horse".into();
-        let read = interpret(&rules(), &page, 0);
-        assert!(read.password_visible);
-        assert!(!read.text.contains("Tr0ub4dor"), "{}", read.text);
-    }
-
-    #[test]
-    fn a_banner_alone_is_an_error_banner() {
-        let page = OcrPage {
-            lines: vec!["We couldn't connect your inbox".into()],
-            fields: vec![],
-            banner: Some("We couldn't connect your inbox\nConnection timed out.".into()),
-        };
-        let read = interpret(&rules(), &page, 0);
-        assert_eq!(read.kind, ScreenshotKind::ErrorBanner);
-        assert!(!read.advanced_options);
-        assert_eq!(
-            read.error_text.as_deref(),
-            Some("We couldn't connect your inbox Connection timed out.")
-        );
-    }
-
-    fn thread(text: &str) -> Thread {
-        let mut m = Message::member(text);
-        m.attachments.push(Attachment {
-            filename: "shot.png".into(),
-            content_type: Some("image/png".into()),
-            size: None,
-            path: None,
-            url: None,
-        });
-        Thread { messages: vec![m] }
-    }
-
-    fn attach(read: ScreenshotRead) -> Vec<AttachmentRead> {
-        vec![AttachmentRead {
-            message: 0,
-            attachment: 0,
-            read,
-        }]
-    }
-
-    #[test]
-    fn fields_missing_from_text_come_from_the_screenshot() {
-        let rules = rules();
-        let reads = attach(interpret(&rules, &screen(), 0));
-        let report = triage_with_reads(&rules, &thread("it won't connect"), &reads);
-        assert_eq!(
-            report.imap.as_ref().map(ToString::to_string).as_deref(),
-            Some("imap.acme-mail.com:993")
-        );
-        assert_eq!(
-            report.smtp.as_ref().map(ToString::to_string).as_deref(),
-            Some("smtp.acme-mail.com:587")
-        );
-        assert!(!report.missing.contains(&Item::Screenshot));
-        assert_eq!(report.screenshot_reads.len(), 1);
-    }
-
-    #[test]
-    fn a_disagreement_is_a_mismatch_the_reply_states() {
-        let rules = rules();
-        let reads = attach(interpret(&rules, &screen(), 0));
-        let report = triage_with_reads(
-            &rules,
-            &thread("IMAP imap.acme-mail.com port 143, Connection timed out"),
-            &reads,
-        );
-        let m = report
-            .mismatches
-            .iter()
-            .find(|m| m.source == MismatchSource::Screenshot)
-            .expect("a screenshot mismatch");
-        assert_eq!((m.service, m.field), ("imap", "port"));
-        assert_eq!((m.entered.as_str(), m.expected.as_str()), ("143", "993"));
-        assert!(
-            report.reply.contains("`143`") && report.reply.contains("`993`"),
-            "{}",
-            report.reply
-        );
-    }
-
-    #[test]
-    fn an_error_screenshot_leaves_the_screenshot_missing_and_says_why() {
-        let rules = rules();
-        let page = OcrPage {
-            lines: vec!["Connection timed out".into()],
-            fields: vec![],
-            banner: Some("Connection timed out.".into()),
-        };
-        let reads = attach(interpret(&rules, &page, 0));
-        let report = triage_with_reads(&rules, &thread("help"), &reads);
-        assert!(report.missing.contains(&Item::Screenshot));
-        assert!(!report.missing.contains(&Item::Error));
-        assert_eq!(
-            report.error.as_ref().map(|e| e.code.as_str()),
-            Some("timeout")
-        );
-        assert!(
-            report.reply.contains("not the server settings"),
-            "{}",
-            report.reply
-        );
-    }
-
-    #[test]
-    fn a_visible_password_in_a_screenshot_is_a_posted_secret() {
-        let rules = rules();
-        let mut page = screen();
-        page.fields[1].value = "Tr0ub4dor-horse".into();
-        let reads = attach(interpret(&rules, &page, 0));
-        let report = triage_with_reads(&rules, &thread("see image"), &reads);
-        assert_eq!(report.secrets.len(), 1);
-        assert_eq!(report.secrets[0].message, 0);
-    }
-
-    #[test]
-    fn no_reads_is_plain_triage() {
-        let rules = rules();
-        let t = thread("IMAP imap.acme-mail.com:993");
-        assert_eq!(
-            triage_with_reads(&rules, &t, &[]),
-            super::super::triage(&rules, &t)
-        );
-    }
-}
+mod tests;

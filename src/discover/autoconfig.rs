@@ -21,7 +21,7 @@ use tokio_rustls::TlsConnector;
 use url::Url;
 
 use crate::core::diagnose::discovery::{Answer, DomainAutoconfig, ServerSettings};
-use crate::core::rules::Security;
+use crate::core::service::TlsMode;
 use crate::probe::target::{non_public_reason, Host};
 use crate::probe::TlsSetup;
 
@@ -387,8 +387,8 @@ pub fn parse(xml: &[u8], domain: &str) -> Result<Parsed, String> {
             continue;
         }
         let security = match child("socketType").to_ascii_uppercase().as_str() {
-            "SSL" | "TLS" => Security::Tls,
-            "STARTTLS" => Security::Starttls,
+            "SSL" | "TLS" => TlsMode::Implicit,
+            "STARTTLS" => TlsMode::Starttls,
             _ => {
                 parsed.plain.push(format!("{host}:{port}"));
                 continue;
@@ -431,13 +431,10 @@ mod tests {
             Some(ServerSettings {
                 host: "imap.example.com".into(),
                 port: 993,
-                security: Security::Tls
+                security: TlsMode::Implicit
             })
         );
-        assert_eq!(
-            p.smtp.as_ref().map(|s| s.security),
-            Some(Security::Starttls)
-        );
+        assert_eq!(p.smtp.as_ref().map(|s| s.security), Some(TlsMode::Starttls));
         assert_eq!(p.plain, ["imap.example.com:143"]);
     }
 

@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::core::diagnose::{Failure, StageName, TlsMode};
 
-use super::engine::{Elapsed, Run};
+use super::session::{first_line, Elapsed, Run};
 use super::wire::Conn;
 
 /// Tags only need to differ within a connection; a process-wide counter is simplest.
@@ -270,14 +270,4 @@ fn is_eof(e: &std::io::Error) -> bool {
             | std::io::ErrorKind::ConnectionReset
             | std::io::ErrorKind::ConnectionAborted
     )
-}
-
-/// The first line of what the server sent, printable and bounded.
-pub(crate) fn first_line(text: &[u8]) -> String {
-    let end = text.iter().position(|b| *b == b'\n').unwrap_or(text.len());
-    let line = String::from_utf8_lossy(&text[..end.min(512)]);
-    line.trim_end_matches('\r')
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

@@ -9,6 +9,8 @@
 //! - [`target`]: `HOST:PORT` syntax, host validation, and the address check.
 //! - [`policy`]: allowed ports, budgets, rate limits.
 //! - [`engine`]: [`Prober`]: resolve once, TCP, TLS, protocol, alternatives, discovery.
+//! - `session`: one connection attempt (the observation being filled, stage clocks, progress,
+//!   TCP and TLS), shared by the engine and the protocol sessions.
 //! - [`tls`]: a verifier that records certificate problems instead of stopping.
 //! - [`wire`]: the byte-capped connection that can be upgraded to TLS under the libraries.
 //! - `imap`, `smtp`: the sessions, with async-imap and lettre.
@@ -22,6 +24,7 @@ pub mod cli;
 pub mod engine;
 mod imap;
 pub mod policy;
+mod session;
 mod smtp;
 pub mod target;
 pub mod tls;

@@ -14,7 +14,7 @@ use lettre::transport::smtp::response::Response;
 
 use crate::core::diagnose::{Failure, StageName, TlsMode};
 
-use super::engine::{Elapsed, Run};
+use super::session::{Elapsed, Run};
 use super::wire::Conn;
 
 /// The EHLO name: a syntactically valid FQDN that cannot belong to anyone (RFC 2606).

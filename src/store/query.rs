@@ -160,43 +160,10 @@ fn median(values: &mut [u64]) -> Option<u64> {
 
 /// `2026-11-26T06:14:00Z` from unix seconds.
 pub fn rfc3339(secs: u64) -> String {
-    crate::probe::tls::rfc3339(i64::try_from(secs).unwrap_or(i64::MAX))
+    crate::timestamp::rfc3339(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
-/// Parses `--since`: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ`, or unix seconds.
-pub fn parse_since(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(secs);
-    }
-    let bad = || format!("`{text}` is not a date (YYYY-MM-DD) or unix seconds");
-    let (date, time) = text.split_once('T').unwrap_or((text, "00:00:00Z"));
-    let mut parts = date.split('-').map(|p| p.parse::<i64>());
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d)), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    let mut hms = time
-        .trim_end_matches('Z')
-        .split(':')
-        .map(|p| p.parse::<i64>());
-    let (Some(Ok(hh)), Some(Ok(mm)), Some(Ok(ss))) = (hms.next(), hms.next(), hms.next()) else {
-        return Err(bad());
-    };
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    u64::try_from(secs).map_err(|_| bad())
-}
+pub use crate::timestamp::parse_since;
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{endpoint_text, Code, Finding, Severity};
-use crate::core::rules::{Provider, Rules, Security};
+use super::findings::{excerpt, Code, Finding, Severity};
+use super::observation::endpoint_text;
+use crate::core::rules::{FindingTexts, Provider, Rules};
+use crate::core::service::TlsMode;
 
 /// One MX record, as the contract prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +60,8 @@ impl SrvRecords {
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
-    pub security: Security,
+    #[serde(with = "crate::core::service::as_security")]
+    pub security: TlsMode,
 }
 
 impl ServerSettings {
@@ -325,15 +328,15 @@ pub fn discovery_report(rules: &Rules, input: &DiscoveryInput) -> DiscoveryRepor
     let srv_imap = srv
         .imaps
         .as_ref()
-        .map(|t| (t, Security::Tls))
-        .or_else(|| srv.imap.as_ref().map(|t| (t, Security::Starttls)));
+        .map(|t| (t, TlsMode::Implicit))
+        .or_else(|| srv.imap.as_ref().map(|t| (t, TlsMode::Starttls)));
     let srv_smtp = srv
         .submissions
         .as_ref()
-        .map(|t| (t, Security::Tls))
-        .or_else(|| srv.submission.as_ref().map(|t| (t, Security::Starttls)));
+        .map(|t| (t, TlsMode::Implicit))
+        .or_else(|| srv.submission.as_ref().map(|t| (t, TlsMode::Starttls)));
     if srv_imap.is_some() || srv_smtp.is_some() {
-        let convert = |(t, security): (&SrvTarget, Security)| ServerSettings {
+        let convert = |(t, security): (&SrvTarget, TlsMode)| ServerSettings {
             host: t.host.clone(),
             port: t.port,
             security,
@@ -361,8 +364,8 @@ pub fn discovery_report(rules: &Rules, input: &DiscoveryInput) -> DiscoveryRepor
     }
 
     let findings = findings(
+        &rules.findings,
         input,
-        &domain,
         &mx,
         by_mx.or(by_domain),
         &srv,
@@ -381,31 +384,33 @@ pub fn discovery_report(rules: &Rules, input: &DiscoveryInput) -> DiscoveryRepor
 }
 
 fn findings(
+    texts: &FindingTexts,
     input: &DiscoveryInput,
-    domain: &str,
     mx: &[MxHost],
     provider: Option<&Provider>,
     srv: &SrvRecords,
     has_domain_autoconfig: bool,
     suggested: &Suggested,
 ) -> Vec<Finding> {
+    let domain = normalize(&input.domain);
+    let domain = domain.as_str();
     let mut out = Vec::new();
     match &input.mx {
         Answer::NxDomain => out.push(Finding::new(
             Code::DomainNotFound,
             Severity::Error,
-            format!("`{domain}` does not exist in DNS: check the spelling of the email address after the @."),
+            texts.render("domain_not_found", &[("domain", domain)]),
         )),
-        Answer::Failed(detail) => out.push(dns_unavailable(domain, "MX", detail)),
+        Answer::Failed(detail) => out.push(dns_unavailable(texts, domain, "MX", detail)),
         Answer::NoRecords => out.push(Finding::new(
             Code::NoMx,
             Severity::Warning,
-            format!("`{domain}` has no MX record, so it may not receive mail at all; check the address, or ask whoever runs the domain."),
+            texts.render("no_mx", &[("domain", domain)]),
         )),
         Answer::Found(_) if mx.is_empty() => out.push(Finding::new(
             Code::NoMx,
             Severity::Warning,
-            format!("`{domain}` says it accepts no mail (null MX)."),
+            texts.render("null_mx", &[("domain", domain)]),
         )),
         Answer::Found(_) => {}
     }
@@ -423,7 +428,12 @@ fn findings(
             _ => None,
         });
         if let Some((name, detail)) = failed {
-            out.push(dns_unavailable(domain, &format!("SRV ({name})"), detail));
+            out.push(dns_unavailable(
+                texts,
+                domain,
+                &format!("SRV ({name})"),
+                detail,
+            ));
         }
     }
     if let Some(p) = provider {
@@ -431,26 +441,33 @@ fn findings(
             .first()
             .filter(|h| p.mx_patterns.iter().any(|re| re.is_match(&h.host)))
         {
-            format!(
-                "`{domain}`'s mail is hosted by {} (its MX is `{}`).",
-                p.name, first.host
+            texts.render(
+                "mail_hosted_by_mx",
+                &[
+                    ("domain", domain),
+                    ("provider", &p.name),
+                    ("mx", &first.host),
+                ],
             )
         } else {
-            format!("`{domain}` is a {} address.", p.name)
+            texts.render(
+                "mail_hosted_by_domain",
+                &[("domain", domain), ("provider", &p.name)],
+            )
         };
         out.push(Finding::new(Code::MailHostedBy, Severity::Info, hosted));
         if p.basic_auth_retired {
             out.push(Finding::new(
                 Code::NativeIntegration,
                 Severity::Warning,
-                format!("Your domain's mail is hosted by {}: the vendor's Office 365 integration is the way, not IMAP.", p.name),
+                texts.render("native_integration", &[("provider", &p.name)]),
             ));
         }
         if p.local_bridge_only {
             out.push(Finding::new(
                 Code::NativeIntegration,
                 Severity::Error,
-                format!("Your domain's mail is hosted by {}: it offers IMAP only through a bridge on your own computer, which the vendor's servers cannot reach.", p.name),
+                texts.render("bridge_only", &[("provider", &p.name)]),
             ));
         }
     }
@@ -469,7 +486,10 @@ fn findings(
         out.push(Finding::new(
             Code::SrvPublished,
             Severity::Info,
-            format!("`{domain}` publishes SRV records: {}.", names.join(", ")),
+            texts.render(
+                "srv_published",
+                &[("domain", domain), ("records", &names.join(", "))],
+            ),
         ));
     }
     match &input.domain_autoconfig {
@@ -478,21 +498,27 @@ fn findings(
                 out.push(Finding::new(
                     Code::AutoconfigFound,
                     Severity::Info,
-                    format!("`{domain}` publishes its mail settings at {url}."),
+                    texts.render("autoconfig_found", &[("domain", domain), ("url", url)]),
                 ));
             }
             if !plain.is_empty() {
                 out.push(Finding::new(
                     Code::AutoconfigUnusable,
                     Severity::Warning,
-                    format!("The settings at {url} offer {} without encryption; the vendor requires TLS, so those are skipped.", plain.join(", ")),
+                    texts.render(
+                        "autoconfig_plain",
+                        &[("url", url), ("servers", &plain.join(", "))],
+                    ),
                 ));
             }
         }
         DomainAutoconfig::Unusable { detail } => out.push(Finding::new(
             Code::AutoconfigUnusable,
             Severity::Warning,
-            format!("`{domain}`'s autoconfig could not be used: {detail}."),
+            texts.render(
+                "autoconfig_unusable",
+                &[("domain", domain), ("detail", detail)],
+            ),
         )),
         DomainAutoconfig::NotFound | DomainAutoconfig::NotTried => {}
     }
@@ -501,7 +527,7 @@ fn findings(
             out.push(Finding::new(
                 Code::AutoconfigFound,
                 Severity::Info,
-                format!("Thunderbird's provider database (ISPDB) knows `{key}`."),
+                texts.render("ispdb_found", &[("entry", key)]),
             ));
         }
     }
@@ -513,20 +539,24 @@ fn findings(
         out.push(Finding::new(
             Code::NothingPublished,
             Severity::Warning,
-            format!("`{domain}` publishes no mail settings (no autoconfig, no SRV records, no known provider): ask whoever hosts its mail for the IMAP and SMTP server names."),
+            texts.render("nothing_published", &[("domain", domain)]),
         ));
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
-fn dns_unavailable(domain: &str, what: &str, detail: &str) -> Finding {
+fn dns_unavailable(texts: &FindingTexts, domain: &str, records: &str, detail: &str) -> Finding {
     Finding::new(
         Code::DnsUnavailable,
         Severity::Warning,
-        format!(
-            "The test could not look up `{domain}`'s {what} records ({}): the look-up failed on our side, which says nothing about whether the domain is right. Try again later.",
-            super::clip(detail, 160)
+        texts.render(
+            "lookup_failed",
+            &[
+                ("domain", domain),
+                ("records", records),
+                ("detail", &excerpt(detail, 160)),
+            ],
         ),
     )
 }
@@ -560,253 +590,4 @@ pub fn compare_entered(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rules() -> Rules {
-        crate::rules_dir::embedded().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn mx(host: &str, preference: u16) -> MxHost {
-        MxHost {
-            host: host.into(),
-            preference,
-        }
-    }
-
-    fn codes(r: &DiscoveryReport) -> Vec<&'static str> {
-        r.findings.iter().map(|f| f.code.as_str()).collect()
-    }
-
-    #[test]
-    fn every_provider_in_the_pack_is_recognised_by_its_mx() {
-        let rules = rules();
-        for (host, id) in [
-            ("aspmx.l.google.com.", "gmail"),
-            ("alt1.aspmx.l.google.com", "gmail"),
-            ("smtp.google.com", "gmail"),
-            ("acme-com.mail.protection.outlook.com", "office365"),
-            ("hotmail-com.olc.protection.outlook.com", "office365"),
-            ("mta5.am0.yahoodns.net", "yahoo"),
-            ("mx01.mail.icloud.com", "icloud"),
-            ("mx.zoho.com", "zoho"),
-            ("mx2.zoho.eu", "zoho"),
-            ("mx1.secureserver.net", "godaddy"),
-            ("mx00.ionos.de", "ionos"),
-            ("mx01.kundenserver.de", "ionos"),
-            ("mx1.mail.ovh.net", "ovh"),
-            ("mx1.privateemail.com", "namecheap"),
-            ("in1-smtp.messagingengine.com", "fastmail"),
-            ("mx1.emailsrvr.com", "rackspace"),
-            ("mx00.gmx.net", "gmx"),
-            ("mx.yandex.net", "yandex"),
-            ("mail.protonmail.ch", "protonmail"),
-        ] {
-            let got = mx_provider(&rules, &sorted_mx(vec![mx(host, 10)])).map(|p| p.id.as_str());
-            assert_eq!(got, Some(id), "{host}");
-        }
-        for host in [
-            "mail.acme.com",
-            "google.com.evil.net",
-            "outlook.com.attacker.org",
-            "mail.protection.outlook.com.evil.net",
-        ] {
-            assert_eq!(
-                mx_provider(&rules, &[mx(host, 10)]).map(|p| p.id.clone()),
-                None,
-                "{host}"
-            );
-        }
-    }
-
-    #[test]
-    fn microsoft_365_by_mx_points_to_the_native_integration() {
-        let rules = rules();
-        let mut input = DiscoveryInput::new("Acme.COM.");
-        input.mx = Answer::Found(vec![
-            mx("backup.acme.com", 20),
-            mx("acme-com.mail.protection.outlook.com.", 0),
-        ]);
-        let r = discovery_report(&rules, &input);
-        assert_eq!(r.domain, "acme.com");
-        assert_eq!(r.mx[0].host, "acme-com.mail.protection.outlook.com");
-        assert_eq!(r.mx_provider.as_deref(), Some("office365"));
-        assert_eq!(codes(&r), ["native_integration", "mail_hosted_by"]);
-        assert!(r.findings[0]
-            .message
-            .contains("the vendor's Office 365 integration is the way, not IMAP"));
-        assert_eq!(r.suggested.source, Some(SuggestedSource::Provider));
-        assert_eq!(
-            r.suggested.imap.as_ref().map(|s| s.endpoint()),
-            Some("outlook.office365.com:993".to_string())
-        );
-        assert!(r.found_anything());
-    }
-
-    #[test]
-    fn the_domains_own_autoconfig_beats_srv_beats_the_provider_table() {
-        let rules = rules();
-        let mut input = DiscoveryInput::new("acme.com");
-        input.mx = Answer::Found(vec![mx("aspmx.l.google.com", 1)]);
-        input.srv.imaps = Answer::Found(vec![
-            SrvRecord {
-                priority: 10,
-                weight: 0,
-                host: "b.acme.com.".into(),
-                port: 993,
-            },
-            SrvRecord {
-                priority: 0,
-                weight: 5,
-                host: "imap.acme.com.".into(),
-                port: 993,
-            },
-        ]);
-        input.srv.submission = Answer::Found(vec![SrvRecord {
-            priority: 0,
-            weight: 0,
-            host: "smtp.acme.com".into(),
-            port: 587,
-        }]);
-        let r = discovery_report(&rules, &input);
-        assert_eq!(r.suggested.source, Some(SuggestedSource::Srv));
-        assert_eq!(
-            r.suggested.imap,
-            Some(ServerSettings {
-                host: "imap.acme.com".into(),
-                port: 993,
-                security: Security::Tls
-            })
-        );
-        assert_eq!(
-            r.suggested.smtp.as_ref().map(|s| (s.port, s.security)),
-            Some((587, Security::Starttls))
-        );
-        input.domain_autoconfig = DomainAutoconfig::Found {
-            url: "https://autoconfig.acme.com/mail/config-v1.1.xml".into(),
-            imap: Some(ServerSettings {
-                host: "mail.acme.com".into(),
-                port: 993,
-                security: Security::Tls,
-            }),
-            smtp: None,
-            plain: vec![],
-        };
-        let r = discovery_report(&rules, &input);
-        assert_eq!(r.suggested.source, Some(SuggestedSource::Autoconfig));
-        assert_eq!(
-            r.suggested.imap.as_ref().map(|s| s.host.as_str()),
-            Some("mail.acme.com")
-        );
-        // SMTP comes from the next source that has one.
-        assert_eq!(
-            r.suggested.smtp.as_ref().map(|s| s.host.as_str()),
-            Some("smtp.acme.com")
-        );
-        assert_eq!(
-            r.autoconfig.as_ref().map(|a| a.source),
-            Some(AutoconfigSource::Domain)
-        );
-        assert!(codes(&r).contains(&"autoconfig_found"));
-        assert!(codes(&r).contains(&"srv_published"));
-    }
-
-    #[test]
-    fn a_dot_srv_target_means_not_offered() {
-        assert_eq!(
-            choose_srv(&[SrvRecord {
-                priority: 0,
-                weight: 0,
-                host: ".".into(),
-                port: 0
-            }]),
-            None
-        );
-    }
-
-    #[test]
-    fn nxdomain_and_resolver_failure_are_told_apart() {
-        let rules = rules();
-        let mut input = DiscoveryInput::new("no-such-domain.example");
-        input.mx = Answer::NxDomain;
-        let r = discovery_report(&rules, &input);
-        assert_eq!(codes(&r), ["domain_not_found"]);
-        assert!(!r.found_anything());
-        input.mx = Answer::Failed("the resolver did not answer".into());
-        input.srv.imaps = Answer::Failed("the resolver did not answer".into());
-        let r = discovery_report(&rules, &input);
-        assert_eq!(codes(&r), ["dns_unavailable"]);
-        let unavailable = &r.findings[0].message;
-        assert!(unavailable.contains("could not look up"), "{unavailable}");
-        assert!(!unavailable.contains("does not exist"), "{unavailable}");
-    }
-
-    #[test]
-    fn an_email_address_gives_its_domain_only() {
-        assert_eq!(domain_of("bob.smith@Example.com"), "Example.com");
-        assert_eq!(domain_of(" example.com "), "example.com");
-    }
-
-    #[test]
-    fn entered_settings_are_compared_with_the_published_ones() {
-        let rules = rules();
-        let mut input = DiscoveryInput::new("x.com");
-        input.srv.imaps = Answer::Found(vec![SrvRecord {
-            priority: 0,
-            weight: 0,
-            host: "imap.host.net".into(),
-            port: 993,
-        }]);
-        let r = discovery_report(&rules, &input);
-        assert_eq!(
-            compare_entered(&r, Some(("mail.x.com", 993)), None),
-            ["IMAP: you entered `mail.x.com:993`; your domain publishes `imap.host.net:993` (SSL/TLS)."]
-        );
-        assert!(compare_entered(&r, Some(("IMAP.host.net.", 993)), None).is_empty());
-    }
-
-    #[test]
-    fn the_report_serialises_to_the_contract_shape() {
-        let rules = rules();
-        let mut input = DiscoveryInput::new("acme.com");
-        input.mx = Answer::Found(vec![mx("mx1.privateemail.com", 10)]);
-        let value = serde_json::to_value(discovery_report(&rules, &input)).unwrap_or_default();
-        let mut keys: Vec<&str> = value
-            .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        keys.sort_unstable();
-        assert_eq!(
-            keys,
-            [
-                "autoconfig",
-                "domain",
-                "findings",
-                "mx",
-                "mx_provider",
-                "srv",
-                "suggested"
-            ]
-        );
-        assert_eq!(
-            value["mx"][0],
-            serde_json::json!({"host": "mx1.privateemail.com", "preference": 10})
-        );
-        assert_eq!(value["mx_provider"], "namecheap");
-        assert_eq!(
-            value["srv"],
-            serde_json::json!({"imaps": null, "imap": null, "submissions": null, "submission": null})
-        );
-        assert!(value["autoconfig"].is_null());
-        assert_eq!(
-            value["suggested"],
-            serde_json::json!({
-                "imap": {"host": "mail.privateemail.com", "port": 993, "security": "tls"},
-                "smtp": {"host": "mail.privateemail.com", "port": 465, "security": "tls"},
-                "source": "provider"
-            })
-        );
-        assert_eq!(value["findings"][0]["code"], "mail_hosted_by");
-        assert_eq!(value["findings"][0]["severity"], "info");
-    }
-}
+mod tests;
