@@ -257,7 +257,7 @@ async fn review(
         .expect("deferred first");
     assert_eq!(defer.body["data"]["flags"], 64, "ephemeral");
     assert_eq!(answer.body["allowed_mentions"]["parse"], json!([]));
-    assert!(answer.content().chars().count() <= 2000);
+    assert!(answer.content().chars().count() <= imap_triage::core::text::MESSAGE_LIMIT);
     answer.content().to_string()
 }
 

@@ -11,13 +11,11 @@ use std::time::Duration;
 
 use imap_triage::core::diagnose::{self, EndpointReport, PeerProtocol, Service, TlsMode};
 use imap_triage::core::rules::{self, Rules};
+use imap_triage::core::text::MESSAGE_LIMIT;
 use imap_triage::core::{self as triage_core, Attachment, Message, Report, Role, Thread};
 use imap_triage::probe::{EndpointRequest, Policy, Prober, Progress, RateLimit, TlsSetup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// Discord refuses longer messages; every reply must fit in one.
-const DISCORD_LIMIT: usize = 2000;
 
 /// The shipped rules pack, as the binary embeds it.
 const SHIPPED: [(&str, &str); 4] = [
@@ -63,7 +61,7 @@ fn check_report(report: &Report, secret: Option<&str>) {
     }
     let reply = &report.reply;
     assert!(
-        reply.chars().count() <= DISCORD_LIMIT,
+        reply.chars().count() <= MESSAGE_LIMIT,
         "the reply does not fit one Discord message ({} characters)",
         reply.chars().count()
     );
