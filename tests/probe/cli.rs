@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{servers, CountingListener, Servers};
+use testkit::probe::{servers, CountingListener, Servers};
 
 fn imap_triage(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imap-triage"))

@@ -5,7 +5,7 @@
 use imap_triage::core::diagnose::{Code, PortConventions, Service, TlsMode};
 use imap_triage::probe::Prober;
 
-use crate::support::{codes, probe, request, servers, test_policy, tls_with_ca};
+use testkit::probe::{codes, probe, request, servers, test_policy, tls_with_ca};
 
 /// Courier's two ports as the conventions, so the alternatives logic runs against them.
 fn courier_prober() -> Prober {
@@ -87,7 +87,7 @@ async fn implicit_tls_on_the_plain_port_names_courier() {
 #[tokio::test]
 async fn a_closed_posted_port_with_courier_on_the_alternative_says_courier() {
     let s = servers();
-    let closed = crate::support::closed_port().await;
+    let closed = testkit::probe::closed_port().await;
     let mut policy = test_policy(&[closed, s.courier_plain]);
     // The member posted an implicit-TLS port that is closed; Courier answers only on "143".
     policy.ports = PortConventions {

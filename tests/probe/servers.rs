@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use imap_triage::core::diagnose::{Code, Service, Severity, SuggestionSource, TlsMode, Verdict};
 use imap_triage::probe::{Prober, Progress, TlsSetup};
 
-use crate::support::{
+use testkit::probe::{
     closed_port, codes, probe, request, server_conventions, server_ports, servers, stage_names,
     test_policy, tls_with_ca,
 };

@@ -2,14 +2,12 @@
 //! endpoint, SIGHUP with a broken rules edit (rejected, logged with the file, old rules kept),
 //! and a graceful SIGTERM (exit 0, the last handled message in the store).
 
-mod fake_discord;
-
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use fake_discord::{FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
 use imap_triage::store::{SledLog, TriageLog};
+use testkit::fake_discord::{FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
 
 const MEMBER: u64 = 9_001;
 const TEST_BOUND: Duration = Duration::from_secs(120);
