@@ -832,11 +832,16 @@ async fn everyone_in_member_text_pings_no_one() {
             call.method,
             call.path
         );
-        assert!(
-            roles.is_empty() || !call.content().contains("@everyone"),
-            "{}",
-            call.content()
-        );
+        // Whoever a message pings, the member's @everyone and @here stay neutralized.
+        for mention in ["@everyone", "@here"] {
+            assert!(
+                !call.content().contains(mention),
+                "{} {}: {}",
+                call.method,
+                call.path,
+                call.content()
+            );
+        }
     }
     bot.stop().await;
 }
