@@ -24,10 +24,8 @@ fn posts_to(channel: u64) -> impl Fn(&Call) -> bool {
 
 /// Waits for the bot's status message in `thread`; returns the call.
 async fn status_message(fake: &FakeDiscord, thread: u64) -> Call {
-    fake.wait_for("the status message", |calls| {
-        calls.iter().find(|c| posts_to(thread)(c)).cloned()
-    })
-    .await
+    fake.wait_for_call("the status message", |c| posts_to(thread)(c))
+        .await
 }
 
 /// A complete post: every item support asks for, an error the member can't fix alone (so the
@@ -152,14 +150,8 @@ async fn a_new_post_gets_one_status_message_with_controls() {
     );
     // The state tag is set; the forum's other tag is kept.
     let tagged = fake
-        .wait_for("the state tag", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is("PATCH", &format!("/channels/{thread}"))
-                        && c.body.get("applied_tags").is_some()
-                })
-                .cloned()
+        .wait_for_call("the state tag", |c| {
+            c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("applied_tags").is_some()
         })
         .await;
     let applied: Vec<u64> = tagged.body["applied_tags"]
@@ -453,11 +445,8 @@ async fn escalation_pings_the_moderators_once_and_logs_the_case() {
     );
     let role_mention = format!("<@&{MOD_ROLE}>");
     let ping = fake
-        .wait_for("the escalation ping", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains(&role_mention))
-                .cloned()
+        .wait_for_call("the escalation ping", |c| {
+            posts_to(thread)(c) && c.content().contains(&role_mention)
         })
         .await;
     assert_eq!(
@@ -465,9 +454,7 @@ async fn escalation_pings_the_moderators_once_and_logs_the_case() {
         json!({"parse": [], "users": [], "roles": [MOD_ROLE.to_string()], "replied_user": false})
     );
     let log = fake
-        .wait_for("the mod-log embed", |calls| {
-            calls.iter().find(|c| posts_to(MOD_LOG)(c)).cloned()
-        })
+        .wait_for_call("the mod-log embed", |c| posts_to(MOD_LOG)(c))
         .await;
     let embed = &log.body["embeds"][0];
     let field = |name: &str| {
@@ -498,16 +485,11 @@ async fn escalation_pings_the_moderators_once_and_logs_the_case() {
         )
     );
     assert_eq!(log.body["allowed_mentions"]["roles"], json!([]));
-    fake.wait_for("the Escalated tag", |calls| {
-        calls
-            .iter()
-            .find(|c| {
-                c.is("PATCH", &format!("/channels/{thread}"))
-                    && c.body["applied_tags"]
-                        .as_array()
-                        .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[3].0))
-            })
-            .map(|_| ())
+    fake.wait_for_call("the Escalated tag", |c| {
+        c.is("PATCH", &format!("/channels/{thread}"))
+            && c.body["applied_tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[3].0))
     })
     .await;
 
@@ -547,19 +529,13 @@ async fn a_posted_password_is_deleted_and_the_member_warned() {
         &[],
         &format!("my login is dana@lumen-analytics.io and password: {secret}"),
     );
-    fake.wait_for("the delete", |calls| {
-        calls
-            .iter()
-            .find(|c| c.is("DELETE", &format!("/channels/{thread}/messages/{message}")))
-            .map(|_| ())
+    fake.wait_for_call("the delete", |c| {
+        c.is("DELETE", &format!("/channels/{thread}/messages/{message}"))
     })
     .await;
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("Change that password")
         })
         .await;
     assert!(
@@ -611,11 +587,8 @@ async fn a_403_on_delete_is_reported_and_the_bot_carries_on() {
         format!("/channels/{thread}/messages/{message}")
     );
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("Change that password")
         })
         .await;
     assert!(
@@ -709,16 +682,11 @@ async fn moderator_commands_by_mention_and_slash() {
         .wait_for("the resolve reply", |_| replies(fake, resolve))
         .await;
     assert_eq!(reply.content(), "Resolved.");
-    fake.wait_for("the Resolved tag", |calls| {
-        calls
-            .iter()
-            .find(|c| {
-                c.is("PATCH", &format!("/channels/{thread}"))
-                    && c.body["applied_tags"]
-                        .as_array()
-                        .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[4].0))
-            })
-            .map(|_| ())
+    fake.wait_for_call("the Resolved tag", |c| {
+        c.is("PATCH", &format!("/channels/{thread}"))
+            && c.body["applied_tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[4].0))
     })
     .await;
 
@@ -788,11 +756,8 @@ async fn everyone_in_member_text_pings_no_one() {
     )
     .await;
     let secret_post = fake.say(thread, MEMBER, &[], "@here password: s3cretValue!!");
-    fake.wait_for("the warning", |calls| {
-        calls
-            .iter()
-            .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
-            .map(|_| ())
+    fake.wait_for_call("the warning", |c| {
+        posts_to(thread)(c) && c.content().contains("Change that password")
     })
     .await;
     let _ = secret_post;
@@ -893,11 +858,8 @@ async fn a_text_channel_post_gets_a_thread_and_other_channels_are_ignored() {
     let fake = &bot.fake;
     // A post in a forum the bot doesn't watch: looked at, not answered.
     let ignored = fake.post_thread(OTHER_FORUM, MEMBER, &[], "Off topic", VAGUE_POST);
-    fake.wait_for("the bot to look the thread up", |calls| {
-        calls
-            .iter()
-            .find(|c| c.is("GET", &format!("/channels/{ignored}")))
-            .map(|_| ())
+    fake.wait_for_call("the bot to look the thread up", |c| {
+        c.is("GET", &format!("/channels/{ignored}"))
     })
     .await;
 
@@ -908,16 +870,11 @@ async fn a_text_channel_post_gets_a_thread_and_other_channels_are_ignored() {
         "**IMAP problem**\nMy inbox won't connect.",
     );
     let opened = fake
-        .wait_for("the thread", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is(
-                        "POST",
-                        &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
-                    )
-                })
-                .cloned()
+        .wait_for_call("the thread", |c| {
+            c.is(
+                "POST",
+                &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
+            )
         })
         .await;
     assert_eq!(opened.body["name"], "IMAP problem");
@@ -986,11 +943,8 @@ async fn an_automatic_probe_edits_one_testing_message_against_the_local_servers(
     );
 
     let testing = fake
-        .wait_for("the Testing… message", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("Testing the connection"))
-                .cloned()
+        .wait_for_call("the Testing… message", |c| {
+            posts_to(thread)(c) && c.content().contains("Testing the connection")
         })
         .await;
     assert_eq!(testing.body["allowed_mentions"]["parse"], json!([]));
@@ -1055,11 +1009,8 @@ async fn discord_5xx_and_404_errors_do_not_stop_the_bot() {
     let gone = fake.snowflake() + 1_000_000;
     fake.fail("POST", &format!("/channels/{gone}/messages"), 404, 1);
     let (thread, status, _) = vague_thread(fake).await;
-    fake.wait_for("the failed tag lookup", |calls| {
-        calls
-            .iter()
-            .find(|c| c.is("GET", &format!("/channels/{FORUM}")) && c.status == 500)
-            .map(|_| ())
+    fake.wait_for_call("the failed tag lookup", |c| {
+        c.is("GET", &format!("/channels/{FORUM}")) && c.status == 500
     })
     .await;
     let channel = payloads::thread_channel(gone, FORUM, MEMBER, "Deleted meanwhile");
@@ -1069,11 +1020,8 @@ async fn discord_5xx_and_404_errors_do_not_stop_the_bot() {
         "MESSAGE_CREATE",
         payloads::message(gone, gone, MEMBER, &[], VAGUE_POST),
     );
-    fake.wait_for("the refused reply", |calls| {
-        calls
-            .iter()
-            .find(|c| posts_to(gone)(c) && c.status == 404)
-            .map(|_| ())
+    fake.wait_for_call("the refused reply", |c| {
+        posts_to(gone)(c) && c.status == 404
     })
     .await;
     // Other threads go on.
@@ -1099,13 +1047,8 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
         "Outlook says IMAP authentication error since yesterday",
     );
     let rename = fake
-        .wait_for("the rename", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("name").is_some()
-                })
-                .cloned()
+        .wait_for_call("the rename", |c| {
+            c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("name").is_some()
         })
         .await;
     assert_eq!(rename.body["name"], "IMAP fails - password: [redacted]");
@@ -1114,11 +1057,8 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
         "IMAP fails - password: [redacted]"
     );
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("renamed the post"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("renamed the post")
         })
         .await;
     assert!(
@@ -1151,9 +1091,7 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
         &format!("<@{BOT}> escalate"),
     );
     let log = fake
-        .wait_for("the mod log", |calls| {
-            calls.iter().find(|c| posts_to(MOD_LOG)(c)).cloned()
-        })
+        .wait_for_call("the mod log", |c| posts_to(MOD_LOG)(c))
         .await;
     assert_eq!(
         log.body["embeds"][0]["title"],
@@ -1183,11 +1121,8 @@ async fn a_password_in_a_forum_title_the_bot_cannot_rename_is_left_to_the_member
         |thread| payloads::message(thread, thread, MEMBER, &[], "IMAP authentication error"),
     );
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("edit the post's title"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("edit the post's title")
         })
         .await;
     assert!(
@@ -1219,27 +1154,19 @@ async fn a_thread_opened_on_a_post_is_not_named_after_a_password() {
         &format!("password: {secret}\nGmail IMAP fails with IMAP authentication error"),
     );
     let created = fake
-        .wait_for("the thread", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is(
-                        "POST",
-                        &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
-                    )
-                })
-                .cloned()
+        .wait_for_call("the thread", |c| {
+            c.is(
+                "POST",
+                &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
+            )
         })
         .await;
     assert_eq!(
         created.body["name"],
         "Gmail IMAP fails with IMAP authentication error"
     );
-    fake.wait_for("the delete", |calls| {
-        calls
-            .iter()
-            .find(|c| c.method == "DELETE" && c.path.ends_with(&format!("/messages/{post}")))
-            .map(|_| ())
+    fake.wait_for_call("the delete", |c| {
+        c.method == "DELETE" && c.path.ends_with(&format!("/messages/{post}"))
     })
     .await;
     assert!(fake

@@ -130,11 +130,8 @@ async fn a_429_on_the_status_post_is_retried_once() {
         fake.fail("PATCH", &edit_path, 429, 1);
         fake.say(thread, MEMBER, &[], "Hub ID: 20814377");
         let edit = fake
-            .wait_for("the retried edit", |calls| {
-                calls
-                    .iter()
-                    .find(|c| c.is("PATCH", &edit_path) && c.status == 200)
-                    .cloned()
+            .wait_for_call("the retried edit", |c| {
+                c.is("PATCH", &edit_path) && c.status == 200
             })
             .await;
         assert!(edit.content().contains("20814377"), "{}", edit.content());
@@ -192,9 +189,7 @@ async fn review(
     );
     let path = format!("/webhooks/{APP}/token-{id}/messages/@original");
     let answer = fake
-        .wait_for("the review answer", |calls| {
-            calls.iter().find(|c| c.is("PATCH", &path)).cloned()
-        })
+        .wait_for_call("the review answer", |c| c.is("PATCH", &path))
         .await;
     let defer = fake
         .calls()

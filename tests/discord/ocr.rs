@@ -33,11 +33,7 @@ async fn a_screenshot_attachment_is_downloaded_read_and_shown_in_the_status() {
         m
     });
     let posts = |c: &Call| c.is("POST", &format!("/channels/{thread}/messages"));
-    let status = fake
-        .wait_for("the status message", |calls| {
-            calls.iter().find(|c| posts(c)).cloned()
-        })
-        .await;
+    let status = fake.wait_for_call("the status message", |c| posts(c)).await;
     assert!(
         status.content().contains("Reading your screenshot"),
         "{}",
@@ -45,14 +41,9 @@ async fn a_screenshot_attachment_is_downloaded_read_and_shown_in_the_status() {
     );
     let id = status.response_id();
     let edited = fake
-        .wait_for("the status with the read settings", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is("PATCH", &format!("/channels/{thread}/messages/{id}"))
-                        && c.content().contains("imap.acme-mail.com:993")
-                })
-                .cloned()
+        .wait_for_call("the status with the read settings", |c| {
+            c.is("PATCH", &format!("/channels/{thread}/messages/{id}"))
+                && c.content().contains("imap.acme-mail.com:993")
         })
         .await;
     let content = edited.content();

@@ -201,6 +201,12 @@ impl FakeDiscord {
         }
     }
 
+    /// Waits until the bot has made a call that `matches`, and returns the first such call.
+    pub async fn wait_for_call(&self, what: &str, matches: impl Fn(&Call) -> bool) -> Call {
+        self.wait_for(what, |calls| calls.iter().find(|c| matches(c)).cloned())
+            .await
+    }
+
     /// Waits until the bot has identified on the gateway and registered its commands (the
     /// first thing it does on READY): from then on, dispatched events reach the handler.
     pub async fn wait_ready(&self) {
