@@ -100,20 +100,26 @@ async fn an_invalid_session_re_identifies_and_replies_once() {
     .await;
 }
 
+/// Posts a thread whose status post fails once with `status`, and waits for the retried one.
+async fn thread_whose_status_post_fails_once(fake: &FakeDiscord, status: u16, title: &str) -> u64 {
+    // The next thread's id, so that its post can be made to fail.
+    let thread = fake.snowflake() + 1;
+    fake.fail("POST", &format!("/channels/{thread}/messages"), status, 1);
+    let posted = fake.post_thread(FORUM, MEMBER, &[], title, VAGUE_POST);
+    assert_eq!(posted, thread);
+    fake.wait_for("the retried status message", |calls| {
+        (status_posts(calls, thread) > 0).then_some(())
+    })
+    .await;
+    thread
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_on_the_status_post_is_retried_once() {
     bounded(async {
         let bot = start(Options::default()).await;
         let fake = &bot.fake;
-        // The next thread's id, so that its post can be made to fail.
-        let thread = fake.snowflake() + 1;
-        fake.fail("POST", &format!("/channels/{thread}/messages"), 429, 1);
-        let posted = fake.post_thread(FORUM, MEMBER, &[], "Rate limited", VAGUE_POST);
-        assert_eq!(posted, thread);
-        fake.wait_for("the retried status message", |calls| {
-            (status_posts(calls, thread) > 0).then_some(())
-        })
-        .await;
+        let thread = thread_whose_status_post_fails_once(fake, 429, "Rate limited").await;
         let calls = fake.calls();
         let refused = calls
             .iter()
@@ -146,14 +152,7 @@ async fn a_500_on_the_status_post_is_retried_once_and_not_duplicated() {
     bounded(async {
         let bot = start(Options::default()).await;
         let fake = &bot.fake;
-        let thread = fake.snowflake() + 1;
-        fake.fail("POST", &format!("/channels/{thread}/messages"), 500, 1);
-        let posted = fake.post_thread(FORUM, MEMBER, &[], "Server error", VAGUE_POST);
-        assert_eq!(posted, thread);
-        fake.wait_for("the retried status message", |calls| {
-            (status_posts(calls, thread) > 0).then_some(())
-        })
-        .await;
+        let thread = thread_whose_status_post_fails_once(fake, 500, "Server error").await;
         // The retry carries the first attempt's nonce, enforced: Discord would return the
         // message if the failed attempt had in fact created it.
         let attempts: Vec<Call> = fake
