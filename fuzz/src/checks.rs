@@ -1,6 +1,6 @@
-//! The checks behind the fuzz targets, shared with `tests/fuzz_regressions.rs`, which includes
-//! this file by path: every kept input is replayed through exactly these assertions on every
-//! `cargo test`, with no fuzzing toolchain.
+//! The checks behind the fuzz targets, shared with `tests/triage/fuzz_regressions.rs`, which
+//! includes this file by path: every kept input is replayed through exactly these assertions on
+//! every `cargo test`, with no fuzzing toolchain.
 //!
 //! Each check decodes raw bytes deterministically into a structured input (no `arbitrary`, so
 //! that the main package's tests need no extra dependency), runs the code under test, and
