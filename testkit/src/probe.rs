@@ -158,8 +158,8 @@ pub fn stage_names(report: &EndpointReport) -> Vec<String> {
         .collect()
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub async fn closed_port() -> u16 {
+/// A listener on a free port of 127.0.0.1, and the port.
+pub async fn loopback_listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -167,6 +167,12 @@ pub async fn closed_port() -> u16 {
         .local_addr()
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("{e}"));
+    (listener, port)
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then released).
+pub async fn closed_port() -> u16 {
+    let (listener, port) = loopback_listener().await;
     drop(listener);
     port
 }
@@ -182,13 +188,7 @@ pub struct CountingListener {
 
 impl CountingListener {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (listener, port) = loopback_listener().await;
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&accepted);
         tokio::spawn(async move {
@@ -236,13 +236,7 @@ pub type Behaviour = Arc<
 
 /// A fake server on 127.0.0.1:0 that handles up to 16 connections, each with `behaviour`.
 pub async fn fake_server(behaviour: Behaviour) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = loopback_listener().await;
     tokio::spawn(async move {
         for _ in 0..16 {
             let Ok((stream, _)) = listener.accept().await else {

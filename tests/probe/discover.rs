@@ -20,7 +20,7 @@ use imap_triage::core::diagnose::{Code, Service};
 use imap_triage::discover::{Discoverer, Dns, FetchPolicy};
 use imap_triage::probe::{Prober, TlsSetup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 
 const ZONE: &str = "discover.test";
 
@@ -276,13 +276,7 @@ async fn autoconfig_server() -> u16 {
     let s = testkit::probe::servers();
     let config = testkit::probe::server_tls(&s.web_cert, &s.web_key);
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = testkit::probe::loopback_listener().await;
     tokio::spawn(async move {
         for _ in 0..200 {
             let Ok((tcp, _)) = listener.accept().await else {
