@@ -10,9 +10,9 @@ use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 
+use crate::{message, MEMBER, MODERATOR};
+
 const THREAD: u64 = 500;
-const MEMBER: u64 = 7;
-const MODERATOR: u64 = 8;
 const STRANGER: u64 = 9;
 
 struct Setup {
@@ -34,17 +34,6 @@ fn setup(deny_delete: bool) -> Setup {
         chat,
         store,
         _dir: dir,
-    }
-}
-
-fn message(id: u64, author: u64, text: &str) -> Incoming {
-    Incoming {
-        id,
-        author,
-        author_is_bot: false,
-        author_is_moderator: author == MODERATOR,
-        text: text.into(),
-        attachments: Vec::new(),
     }
 }
 

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use imap_triage::engine::{Actor, Engine, Event, Incoming};
+use imap_triage::engine::{Actor, Engine, Event};
 use imap_triage::probe::Prober;
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 use testkit::probe::{server_conventions, server_ports, servers, test_policy, tls_with_ca};
+
+use crate::{message, MEMBER};
 
 /// Posts and edits as (kind, message id, content), in order.
 fn entries(chat: &Recorder) -> Vec<(&'static str, u64, String)> {
@@ -19,17 +21,6 @@ fn entries(chat: &Recorder) -> Vec<(&'static str, u64, String)> {
             _ => None,
         })
         .collect()
-}
-
-fn message(id: u64, text: &str) -> Incoming {
-    Incoming {
-        id,
-        author: 7,
-        author_is_bot: false,
-        author_is_moderator: false,
-        text: text.into(),
-        attachments: Vec::new(),
-    }
 }
 
 #[tokio::test]
@@ -56,7 +47,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
         .handle(Event::NewThread {
             thread: 1,
             title: "t".into(),
-            starter: message(1, &text),
+            starter: message(1, MEMBER, &text),
         })
         .await
         .unwrap();
@@ -115,7 +106,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     engine
         .handle(Event::Message {
             thread: 1,
-            message: message(2, "Hub ID 4821937"),
+            message: message(2, MEMBER, "Hub ID 4821937"),
         })
         .await
         .unwrap();
@@ -138,7 +129,11 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     engine
         .handle(Event::Message {
             thread: 1,
-            message: message(4, &format!("sorry, the IMAP port is {}", s.imap_plain)),
+            message: message(
+                4,
+                MEMBER,
+                &format!("sorry, the IMAP port is {}", s.imap_plain),
+            ),
         })
         .await
         .unwrap();
@@ -165,7 +160,7 @@ async fn private_targets_are_refused_without_the_test_flag() {
         .handle(Event::NewThread {
             thread: 1,
             title: "t".into(),
-            starter: message(1, "IMAP settings incorrect: 127.0.0.1:993"),
+            starter: message(1, MEMBER, "IMAP settings incorrect: 127.0.0.1:993"),
         })
         .await
         .unwrap();

@@ -8,9 +8,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use imap_triage::discord::handler::thread_title;
-use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
+use imap_triage::engine::{Actor, Command, Engine, Event};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use testkit::chat::Recorder;
+
+use crate::{message, MEMBER, MODERATOR};
 
 /// One post: how it arrives (a forum title, or a text-channel post whose first usable line
 /// names the thread), and the values that must not come out.
@@ -72,20 +74,6 @@ const LEAKS: &[Leak] = &[
         values: &["Ttl!Secret55"],
     },
 ];
-
-const MEMBER: u64 = 7;
-const MODERATOR: u64 = 8;
-
-fn incoming(id: u64, author: u64, text: &str) -> Incoming {
-    Incoming {
-        id,
-        author,
-        author_is_bot: false,
-        author_is_moderator: author == MODERATOR,
-        text: text.into(),
-        attachments: Vec::new(),
-    }
-}
 
 /// Log lines, as the bot's subscriber would write them.
 #[derive(Clone, Default)]
@@ -167,7 +155,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
                 .handle(Event::NewThread {
                     thread,
                     title,
-                    starter: incoming(thread, MEMBER, leak.text),
+                    starter: message(thread, MEMBER, leak.text),
                 })
                 .await
                 .unwrap();
@@ -303,7 +291,7 @@ async fn a_title_holding_a_password_is_retitled_by_the_member_when_the_bot_canno
         .handle(Event::NewThread {
             thread: 3,
             title: "pwd=Ttl!Secret55 not working".into(),
-            starter: incoming(3, MEMBER, "IMAP authentication error"),
+            starter: message(3, MEMBER, "IMAP authentication error"),
         })
         .await
         .unwrap();
