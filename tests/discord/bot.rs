@@ -112,3 +112,14 @@ impl RunningBot {
         );
     }
 }
+
+/// Copies the shipped rules pack into `to`, for a test that edits it and reloads.
+pub fn copy_shipped_rules(to: &std::path::Path) {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for entry in std::fs::read_dir(from).expect("rules/") {
+        let entry = entry.expect("entry");
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::json;
 use testkit::fake_discord::payloads;
 use testkit::fake_discord::{Call, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE};
 
-use crate::bot::{start, Options};
+use crate::bot::{copy_shipped_rules, start, Options};
 
 const MEMBER: u64 = 9_001;
 const MODERATOR: u64 = 9_003;
@@ -205,7 +205,7 @@ async fn review(
 async fn moderators_review_the_log_in_discord() {
     bounded(async {
         let rules = tempfile::tempdir().expect("rules dir");
-        copy_rules(rules.path());
+        copy_shipped_rules(rules.path());
         let bot = start(Options {
             rules_dir: Some(rules.path().to_path_buf()),
             ..Options::default()
@@ -301,14 +301,4 @@ async fn moderators_review_the_log_in_discord() {
         bot.stop().await;
     })
     .await;
-}
-
-fn copy_rules(to: &std::path::Path) {
-    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    for entry in std::fs::read_dir(from).expect("rules/") {
-        let entry = entry.expect("entry");
-        if entry.path().extension().is_some_and(|e| e == "toml") {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-        }
-    }
 }
