@@ -173,39 +173,34 @@ async fn follow_ups_edit_the_status_message_instead_of_posting() {
     let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, status, _) = vague_thread(fake).await;
-    let edit = say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "Hub ID: 20814377").await;
-    assert!(edit.content().contains("✅ Hub ID"), "{}", edit.content());
-    assert_eq!(edit.body["allowed_mentions"]["parse"], json!([]));
-    // Still the controls, with nothing ticked yet.
-    assert_eq!(
-        edit.body["components"][0]["components"][0]["custom_id"],
-        format!("triage:checklist:{thread}")
-    );
-    let edit = say_and_wait_for_edit(
-        fake,
-        thread,
-        status,
-        MEMBER,
-        &[],
-        "The error says \"IMAP authentication error\"",
-    )
-    .await;
-    assert!(
-        edit.content().contains("✅ The error message"),
-        "{}",
-        edit.content()
-    );
-    // A bystander's message doesn't fill the member's items.
-    let edit = say_and_wait_for_edit(
-        fake,
-        thread,
-        status,
-        BYSTANDER,
-        &[],
-        "My Hub ID is 55555555",
-    )
-    .await;
-    assert!(!edit.content().contains("55555555"), "{}", edit.content());
+    // (who writes, what, words the edited status then shows, or must not show)
+    let follow_ups = [
+        (MEMBER, "Hub ID: 20814377", "✅ Hub ID", true),
+        (
+            MEMBER,
+            "The error says \"IMAP authentication error\"",
+            "✅ The error message",
+            true,
+        ),
+        // A bystander's message doesn't fill the member's items.
+        (BYSTANDER, "My Hub ID is 55555555", "55555555", false),
+    ];
+    for (author, text, words, shown) in follow_ups {
+        let edit = say_and_wait_for_edit(fake, thread, status, author, &[], text).await;
+        assert_eq!(
+            edit.content().contains(words),
+            shown,
+            "{text}: {}",
+            edit.content()
+        );
+        assert_eq!(edit.body["allowed_mentions"]["parse"], json!([]), "{text}");
+        // Still the controls, with nothing ticked yet.
+        assert_eq!(
+            edit.body["components"][0]["components"][0]["custom_id"],
+            format!("triage:checklist:{thread}"),
+            "{text}"
+        );
+    }
     // One bot message in the thread: the status.
     assert_eq!(
         fake.calls().iter().filter(|c| posts_to(thread)(c)).count(),
