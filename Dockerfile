@@ -8,7 +8,7 @@
 #
 # Configuration is by environment only (IMAP_TRIAGE_<SECTION>__<KEY>, see src/config.rs).
 # No Docker engine runs where this project is developed and tested: CI lints this file
-# (scripts/lint-docker) and checks that the subcommands it runs exist (tests/dockerfile.rs).
+# (scripts/lint-docker) and checks that the subcommands it runs exist (tests/cli/dockerfile.rs).
 
 # --- Stage 1: cargo-chef, shared by the planner and the builder -------------------------------
 # The toolchain matches the one the project is tested with; bookworm matches the runtime's glibc.

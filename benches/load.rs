@@ -1,4 +1,4 @@
-//! Load generator on the fake Discord (`tests/fake_discord`): the real `imap-triage run` binary
+//! Load generator on the fake Discord (`testkit::fake_discord`): the real `imap-triage run` binary
 //! against it, next to a bare serenity ping→pong client measured in the same run.
 //!
 //! Run: `cargo bench --bench load` (release). Prints the figures; nothing is asserted.
@@ -28,9 +28,6 @@
 //! The texts carry no server names, so no probe runs. Bounded: fixed counts, a 20 s wait per
 //! reply, and a watchdog that kills the children and exits after `LOAD_TIMEOUT_SECS` (600).
 
-#[path = "../tests/fake_discord/mod.rs"]
-mod fake_discord;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
@@ -40,8 +37,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fake_discord::{payloads, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE};
 use serde_json::{json, Value};
+use testkit::fake_discord::{self, payloads, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE};
 use tokio::sync::{mpsc, Semaphore};
 
 /// The env var that turns this binary into the baseline client (its value: the fake's REST base).

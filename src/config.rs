@@ -1,4 +1,5 @@
-//! Settings: a TOML file overridden by `IMAP_TRIAGE_<SECTION>__<KEY>` environment variables.
+//! Settings: a TOML file overridden by `IMAP_TRIAGE_<SECTION>__<KEY>` environment variables,
+//! layered by figment.
 //!
 //! Purpose: parse once, at the edge, into checked types. Unknown keys are errors (from the file
 //! and from the environment alike), every error is one line naming the key, and the bot token is
@@ -11,6 +12,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use figment::error::{Actual, Kind};
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, Source};
 use serde::Deserialize;
 
 use crate::engine::chat::TicketState;
@@ -389,25 +394,24 @@ impl Config {
         file_text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut table: toml::Table =
-            toml::from_str(file_text).map_err(|e| ConfigError::Syntax {
-                path: file_name.to_string(),
-                line: e.span().map_or(1, |span| line_of(file_text, span.start)),
-                reason: one_line(e.message()),
-            })?;
+        // toml's own error names the line; through figment the same error comes as several
+        // lines of text.
+        toml::from_str::<toml::Table>(file_text).map_err(|e| ConfigError::Syntax {
+            path: file_name.to_string(),
+            line: e.span().map_or(1, |span| line_of(file_text, span.start)),
+            reason: one_line(e.message()),
+        })?;
         // Sorted, so that the result (and the first error) doesn't depend on the order of the
         // process environment.
         let vars: BTreeMap<String, String> = env
             .into_iter()
             .filter(|(k, _)| k.starts_with(ENV_PREFIX))
             .collect();
-        let mut env_keys = BTreeMap::new();
-        for (var, raw) in &vars {
-            let key = apply_env(&mut table, var, raw)?;
-            env_keys.insert(key, var.clone());
+        let mut figment = Figment::from(Toml::string(file_text));
+        for (var, value) in vars {
+            figment = figment.merge(SettingVar::new(var, value)?);
         }
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| key_error(&e, &env_keys))?;
+        let config: Config = figment.extract().map_err(key_error)?;
         config.check()?;
         Ok(config)
     }
@@ -527,94 +531,85 @@ fn check_ids<'a>(key: &str, ids: impl Iterator<Item = &'a u64>) -> Result<(), Co
     Ok(())
 }
 
-/// Sets the value of `IMAP_TRIAGE_A__B__C` at `a.b.c` in `table`; returns the dotted key. The
-/// value is read as a TOML value (`[111]`, `42`, `true`, `"text"`), and as a plain string when
-/// it isn't one.
-fn apply_env(table: &mut toml::Table, var: &str, raw: &str) -> Result<String, ConfigError> {
-    let rest = &var[ENV_PREFIX.len()..];
-    let segments: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err(ConfigError::Env {
-            var: var.to_string(),
-            reason: "expected IMAP_TRIAGE_<SECTION>__<KEY> (sections and keys joined by two underscores)".into(),
-        });
-    }
-    let key = segments.join(".");
-    let value = parse_env_value(raw);
-    let (last, parents) = segments
-        .split_last()
-        .expect("split yields at least one segment");
-    let mut here = table;
-    for (depth, segment) in parents.iter().enumerate() {
-        let entry = here
-            .entry(segment.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        here = match entry {
-            toml::Value::Table(t) => t,
-            _ => {
-                return Err(ConfigError::Key {
-                    key: segments[..=depth].join("."),
-                    from_env: Some(var.to_string()),
-                    reason: "is a value, not a section".into(),
-                })
-            }
-        };
-    }
-    here.insert(last.clone(), value);
-    Ok(key)
+/// One `IMAP_TRIAGE_A__B` variable as a figment provider of the value at `a.b`, read as figment
+/// reads environment values (`[111]`, `42`, `true`, `"text"`, and plain text when it is none of
+/// these). figment's own `Env` reads only this process's environment and drops a name with an
+/// empty segment without a word; the loader takes the variables it is given (tests and the
+/// Dockerfile check pass theirs) and refuses such a name.
+struct SettingVar {
+    var: String,
+    key: String,
+    value: String,
 }
 
-fn parse_env_value(raw: &str) -> toml::Value {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return toml::Value::String(String::new());
-    }
-    match toml::from_str::<toml::Table>(&format!("v = {trimmed}")) {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
-        Err(_) => toml::Value::String(raw.to_string()),
-    }
-}
-
-/// A deserialization error as one line naming the key, without quoting the offending value (it
-/// might be the token in the wrong place).
-fn key_error(
-    e: &serde_path_to_error::Error<toml::de::Error>,
-    env_keys: &BTreeMap<String, String>,
-) -> ConfigError {
-    let path = e.path().to_string();
-    let message = e.inner().message().to_string();
-    let (key, reason) = if let Some(rest) = message.strip_prefix("unknown field `") {
-        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let key = join_key(&path, field);
-        let expected = expected.trim_start_matches(',').trim();
-        let expected = expected
-            .strip_prefix("expected one of ")
-            .or_else(|| expected.strip_prefix("expected "))
-            .unwrap_or(expected);
-        let reason = if expected.is_empty() {
-            "unknown key".to_string()
-        } else {
-            format!("unknown key (known here: {})", expected.replace('`', ""))
-        };
-        (key, reason)
-    } else if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or(rest);
-        let key = join_key(&path, field);
-        (key, "missing".to_string())
-    } else if let Some((_, expected)) = message.split_once(", expected ") {
-        (path, format!("expected {}", friendly_type(expected)))
-    } else {
-        (path, one_line(&message))
-    };
-    // The variable that set this key or one of its parents, if any.
-    let from_env = env_keys
-        .iter()
-        .find(|(k, _)| {
-            key == **k || key.starts_with(&format!("{k}.")) || k.starts_with(&format!("{key}."))
+impl SettingVar {
+    fn new(var: String, value: String) -> Result<Self, ConfigError> {
+        let segments: Vec<String> = var[ENV_PREFIX.len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        // A dot would nest one level more than the name says.
+        if segments.iter().any(|s| s.is_empty() || s.contains('.')) {
+            return Err(ConfigError::Env {
+                var,
+                reason: "expected IMAP_TRIAGE_<SECTION>__<KEY> (sections and keys joined by two underscores)".into(),
+            });
+        }
+        Ok(SettingVar {
+            key: segments.join("."),
+            var,
+            value,
         })
-        .map(|(_, var)| var.clone());
+    }
+}
+
+impl Provider for SettingVar {
+    /// The variable's name travels as the source, so that an error can name it.
+    fn metadata(&self) -> Metadata {
+        Metadata::from("environment variable", Source::Custom(self.var.clone()))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let Ok(value) = self.value.parse::<Value>();
+        let dict = figment::util::nest(&self.key, value)
+            .into_dict()
+            .expect("a key with segments nests into a dict");
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// A figment error as one line naming the key, without quoting the offending value (it might be
+/// the token in the wrong place).
+fn key_error(e: figment::Error) -> ConfigError {
+    let mut key = e.path.join(".");
+    let reason = match &e.kind {
+        // The path ends with the unknown key itself.
+        Kind::UnknownField(_, []) => "unknown key".to_string(),
+        Kind::UnknownField(_, known) => format!("unknown key (known here: {})", known.join(", ")),
+        Kind::MissingField(field) => {
+            key = if key.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+            "missing".to_string()
+        }
+        Kind::InvalidType(Actual::Map, _) => "is a value, not a section".to_string(),
+        Kind::InvalidType(_, expected)
+        | Kind::InvalidValue(_, expected)
+        | Kind::InvalidLength(_, expected) => format!("expected {}", in_toml_terms(expected)),
+        Kind::UnknownVariant(_, known) => format!("expected one of: {}", known.join(", ")),
+        Kind::Message(message) => one_line(message),
+        Kind::DuplicateField(_) => "set twice".to_string(),
+        Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => "out of range".to_string(),
+        Kind::Unsupported(_) | Kind::UnsupportedKey(..) => "unsupported value".to_string(),
+    };
+    let from_env = e
+        .metadata
+        .as_ref()
+        .and_then(|m| m.source.as_ref())
+        .and_then(Source::custom)
+        .map(str::to_string);
     ConfigError::Key {
         key,
         from_env,
@@ -622,31 +617,14 @@ fn key_error(
     }
 }
 
-/// `path.field`, unless the path already ends with the field (serde_path_to_error includes an
-/// unknown field in the path, not a missing one).
-fn join_key(path: &str, field: &str) -> String {
-    if path == "." || path.is_empty() {
-        field.to_string()
-    } else if path == field || path.ends_with(&format!(".{field}")) {
-        path.to_string()
-    } else {
-        format!("{path}.{field}")
-    }
-}
-
-fn friendly_type(expected: &str) -> String {
-    match expected.trim() {
-        "u8" | "u16" | "u32" | "u64" | "usize" | "i64" | "i32" => "an integer".to_string(),
+/// serde names the Rust type a setting expects (`u64`, `a sequence`, `struct ProbeConfig`); the
+/// person editing the file thinks in TOML's terms.
+fn in_toml_terms(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" => "an integer".to_string(),
         "a sequence" => "an array".to_string(),
-        "a boolean" | "a string" => expected.trim().to_string(),
-        "struct DiscordSection"
-        | "struct StoreConfig"
-        | "struct ProbeConfig"
-        | "struct LifecycleConfig"
-        | "struct RulesConfig"
-        | "struct LogConfig"
-        | "struct MetricsConfig"
-        | "struct TagNames" => "a table".to_string(),
+        "a map" => "a table".to_string(),
+        table if table.starts_with("struct ") => "a table".to_string(),
         other => one_line(other),
     }
 }

@@ -291,23 +291,13 @@ fn missing_language_data_switches_ocr_off_and_triage_still_works() {
 }
 
 fn console(dir: &Path, input: &str) -> String {
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
-        .arg("console")
-        .current_dir(dir)
-        .env_remove("IMAP_TRIAGE_DISCORD__TOKEN")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start the console");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = testkit::run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .arg("console")
+            .current_dir(dir)
+            .env_remove("IMAP_TRIAGE_DISCORD__TOKEN"),
+        input.as_bytes(),
+    );
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 

@@ -1,6 +1,6 @@
-//! The checks behind the fuzz targets, shared with `tests/fuzz_regressions.rs`, which includes
-//! this file by path: every kept input is replayed through exactly these assertions on every
-//! `cargo test`, with no fuzzing toolchain.
+//! The checks behind the fuzz targets, shared with `tests/triage/fuzz_regressions.rs`, which
+//! includes this file by path: every kept input is replayed through exactly these assertions on
+//! every `cargo test`, with no fuzzing toolchain.
 //!
 //! Each check decodes raw bytes deterministically into a structured input (no `arbitrary`, so
 //! that the main package's tests need no extra dependency), runs the code under test, and
@@ -11,13 +11,11 @@ use std::time::Duration;
 
 use imap_triage::core::diagnose::{self, EndpointReport, PeerProtocol, Service, TlsMode};
 use imap_triage::core::rules::{self, Rules};
+use imap_triage::core::text::MESSAGE_LIMIT;
 use imap_triage::core::{self as triage_core, Attachment, Message, Report, Role, Thread};
 use imap_triage::probe::{EndpointRequest, Policy, Prober, Progress, RateLimit, TlsSetup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// Discord refuses longer messages; every reply must fit in one.
-const DISCORD_LIMIT: usize = 2000;
 
 /// The shipped rules pack, as the binary embeds it.
 const SHIPPED: [(&str, &str); rules::FILES.len()] = rules::SHIPPED;
@@ -49,7 +47,7 @@ fn check_report(report: &Report, secret: Option<&str>) {
     }
     let reply = &report.reply;
     assert!(
-        reply.chars().count() <= DISCORD_LIMIT,
+        reply.chars().count() <= MESSAGE_LIMIT,
         "the reply does not fit one Discord message ({} characters)",
         reply.chars().count()
     );

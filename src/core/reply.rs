@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::report::{Item, MismatchSource, Report};
 use super::rules::{ErrorRule, Provider, Rules, ServerSetting};
-use super::text::neutralize_mentions;
+use super::text::{neutralize_mentions, MESSAGE_LIMIT};
 
 pub struct ReplyInput<'a> {
     pub report: &'a Report,
@@ -15,9 +15,9 @@ pub struct ReplyInput<'a> {
     pub provider: Option<&'a Provider>,
 }
 
-/// The most a reply may hold: one Discord message (2000), with room for the zero-width spaces
-/// that mention neutralizing may add.
-pub const REPLY_LIMIT: usize = 1900;
+/// The most a reply may hold: one message, with room for the zero-width spaces that mention
+/// neutralizing may add.
+pub const REPLY_LIMIT: usize = MESSAGE_LIMIT - 100;
 
 /// A part of the reply, and how readily it is left out when the whole would not fit.
 struct Section {

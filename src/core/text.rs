@@ -139,6 +139,10 @@ pub fn neutralize_mentions(text: &str) -> String {
     out
 }
 
+/// The most characters one chat message may hold: Discord's limit for a message's content. Every
+/// text the bot posts is cut to it (or, like the reply, fitted within it).
+pub const MESSAGE_LIMIT: usize = 2000;
+
 /// Cuts text to at most `max` characters, on a char boundary, marking the cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

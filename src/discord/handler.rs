@@ -354,7 +354,7 @@ impl Handler {
     /// A short answer to a command typed as a mention, pinging no one.
     async fn reply(&self, ctx: &Context, msg: &Message, text: &str) {
         let builder = CreateMessage::new()
-            .content(render::truncate(text, render::MAX_CONTENT))
+            .content(render::truncate(text, render::MESSAGE_LIMIT))
             .allowed_mentions(render::allowed_mentions(
                 Mention::Nobody,
                 self.settings.moderator_role,
@@ -554,7 +554,7 @@ impl Handler {
             },
         };
         let edit = EditInteractionResponse::new()
-            .content(render::truncate(&answer, render::MAX_CONTENT))
+            .content(render::truncate(&answer, render::MESSAGE_LIMIT))
             .allowed_mentions(render::allowed_mentions(
                 Mention::Nobody,
                 self.settings.moderator_role,
@@ -585,7 +585,7 @@ impl Handler {
             self.review_answer(engine, command)
         };
         let edit = EditInteractionResponse::new()
-            .content(render::truncate(&answer, render::MAX_CONTENT))
+            .content(render::truncate(&answer, render::MESSAGE_LIMIT))
             .allowed_mentions(render::allowed_mentions(
                 Mention::Nobody,
                 self.settings.moderator_role,
@@ -661,7 +661,7 @@ impl Handler {
                     Ok(()) => "Rules reloaded.".to_string(),
                     Err(errors) => format!(
                         "The rules were not reloaded (the old rules stay active):\n```\n{}\n```",
-                        render::truncate(&errors.replace('`', "'"), 1800)
+                        render::truncate(&errors.replace('`', "'"), render::MESSAGE_LIMIT - 200)
                     ),
                 }
             }
@@ -689,14 +689,14 @@ fn command_text(command: &CommandInteraction) -> String {
 
 fn ephemeral(text: &str) -> CreateInteractionResponseMessage {
     CreateInteractionResponseMessage::new()
-        .content(render::truncate(text, render::MAX_CONTENT))
+        .content(render::truncate(text, render::MESSAGE_LIMIT))
         .ephemeral(true)
         .allowed_mentions(render::allowed_mentions(Mention::Nobody, 0))
 }
 
 fn followup(text: &str, moderator_role: u64) -> CreateInteractionResponseFollowup {
     CreateInteractionResponseFollowup::new()
-        .content(render::truncate(text, render::MAX_CONTENT))
+        .content(render::truncate(text, render::MESSAGE_LIMIT))
         .ephemeral(true)
         .allowed_mentions(render::allowed_mentions(Mention::Nobody, moderator_role))
 }

@@ -11,8 +11,6 @@ use serenity::all::{
 use crate::core::text::neutralize_mentions;
 use crate::engine::chat::{Controls, EscalationSummary, Mention};
 
-/// A message's content limit.
-pub const MAX_CONTENT: usize = 2000;
 /// A custom_id's limit.
 pub const MAX_CUSTOM_ID: usize = 100;
 
@@ -131,11 +129,11 @@ pub fn content(text: &str, mention: Mention, moderator_role: u64) -> String {
     };
     let mut out = lead;
     out.push_str(text);
-    truncate(&out, MAX_CONTENT)
+    truncate(&out, MESSAGE_LIMIT)
 }
 
 /// `text` cut to at most `max` characters, ending with "…" when cut (the core's helper).
-pub use crate::core::text::truncate;
+pub use crate::core::text::{truncate, MESSAGE_LIMIT};
 
 /// The status message's controls: the checklist select (ticks as given) on the first row, the two
 /// buttons on the second. `checklist` is (id, label) per item, in the rules' order.
@@ -327,7 +325,7 @@ mod tests {
         assert_eq!(content("@everyone", Mention::Nobody, 222), "@everyone");
         let long = "é".repeat(5000);
         let out = content(&long, Mention::Moderators, 222);
-        assert_eq!(out.chars().count(), MAX_CONTENT);
+        assert_eq!(out.chars().count(), MESSAGE_LIMIT);
         assert!(out.starts_with("<@&222> ") && out.ends_with('…'));
     }
 

@@ -1,6 +1,6 @@
 //! Purpose: the moderators' review commands (`/triage log|show|stats`) as ephemeral Discord
 //! text. Pure functions over stored records: the handler reads the store and sends the result.
-//! Every answer fits one message ([`render::MAX_CONTENT`]); threads are linked as `<#id>`, and
+//! Every answer fits one message ([`render::MESSAGE_LIMIT`]); threads are linked as `<#id>`, and
 //! member-written titles are neutralized (no markup, no mentions).
 
 use crate::engine::chat::TicketState;
@@ -82,7 +82,7 @@ pub fn log_page(tickets: &[TicketRecord], filter: &Filter, page: usize) -> Strin
             page + 1
         ));
     }
-    render::truncate(&out, render::MAX_CONTENT)
+    render::truncate(&out, render::MESSAGE_LIMIT)
 }
 
 /// The timeline of one case.
@@ -115,7 +115,7 @@ pub fn show(ticket: &TicketRecord, events: &[EventRecord]) -> String {
             describe(&e.kind)
         ));
     }
-    render::truncate(&out, render::MAX_CONTENT)
+    render::truncate(&out, render::MESSAGE_LIMIT)
 }
 
 fn describe(kind: &EventKind) -> String {
@@ -184,7 +184,7 @@ pub fn stats(s: &Stats) -> String {
         duration(s.median_first_reply_secs),
         duration(s.median_escalation_secs)
     ));
-    render::truncate(&out, render::MAX_CONTENT)
+    render::truncate(&out, render::MESSAGE_LIMIT)
 }
 
 fn duration(secs: Option<u64>) -> String {
@@ -260,7 +260,7 @@ mod tests {
                 t
             })
             .collect();
-        assert!(log_page(&long, &Filter::default(), 1).chars().count() <= render::MAX_CONTENT);
+        assert!(log_page(&long, &Filter::default(), 1).chars().count() <= render::MESSAGE_LIMIT);
         assert_eq!(
             log_page(&tickets, &filter(Some("closed"), None, None).unwrap(), 1),
             "No cases match."
@@ -288,7 +288,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("15 earlier events"), "{text}");
-        assert!(text.chars().count() <= render::MAX_CONTENT);
+        assert!(text.chars().count() <= render::MESSAGE_LIMIT);
         let s = query::stats([t.clone()].iter());
         let text = stats(&s);
         assert!(

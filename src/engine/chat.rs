@@ -32,7 +32,7 @@ pub enum Controls {
 }
 
 /// A message for the adapter to post or edit. `content` is Markdown and already fits the
-/// platform's limit (2000 characters for Discord).
+/// platform's limit ([`MESSAGE_LIMIT`](crate::core::text::MESSAGE_LIMIT)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutMessage {
     pub content: String,

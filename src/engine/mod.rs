@@ -1016,7 +1016,7 @@ impl Engine {
             let runs = requests
                 .iter()
                 .map(|r| prober.probe_report(&requester, r, &progress));
-            let results = futures_join_all(runs).await;
+            let results = futures_util::future::join_all(runs).await;
             for (request, result) in requests.iter().zip(results) {
                 match request.service {
                     Service::Imap => out.imap = Some(result),
@@ -1160,29 +1160,6 @@ impl Engine {
             tracing::warn!(thread, error = %e, "could not post a message");
         })
     }
-}
-
-/// Runs futures concurrently and returns their outputs in order (without a futures dependency).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let futures: Vec<_> = futures.map(Box::pin).collect();
-    let mut outputs = Vec::with_capacity(futures.len());
-    // Two endpoints at most: join them pairwise.
-    let mut iter = futures.into_iter();
-    match (iter.next(), iter.next()) {
-        (Some(a), Some(b)) => {
-            let (a, b) = tokio::join!(a, b);
-            outputs.push(a);
-            outputs.push(b);
-        }
-        (Some(a), None) => outputs.push(a.await),
-        _ => {}
-    }
-    for rest in iter {
-        outputs.push(rest.await);
-    }
-    outputs
 }
 
 /// The clocks of reminders and auto-close restart when the member writes.

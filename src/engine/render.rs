@@ -5,11 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::core::diagnose::{self, EndpointReport, ProbeReport, Severity, Verdict};
-use crate::core::text::{neutralize_mentions, truncate};
+use crate::core::text::{neutralize_mentions, truncate, MESSAGE_LIMIT};
 use crate::core::{Report, Rules};
-
-/// Discord's limit for a message's content.
-pub const MESSAGE_LIMIT: usize = 2000;
 
 pub fn finish(text: &str) -> String {
     truncate(&neutralize_mentions(text.trim_end()), MESSAGE_LIMIT)

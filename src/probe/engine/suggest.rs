@@ -100,7 +100,7 @@ impl Prober {
                         report: Some(report),
                     }
                 });
-        let results = futures_join_all(probes).await;
+        let results = futures_util::future::join_all(probes).await;
         let (imap, smtp): (Vec<Suggestion>, Vec<Suggestion>) = results
             .into_iter()
             .partition(|s| s.candidate.service == Service::Imap);
@@ -159,28 +159,4 @@ impl Prober {
         record_attempt(&mut obs, attempt);
         diagnose::report(&obs)
     }
-}
-
-async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    // Polled together on this task: each future is I/O bound and bounded by the deadline.
-    let mut pinned: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }

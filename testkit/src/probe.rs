@@ -1,5 +1,6 @@
-//! Helpers for the probe's integration tests: the real servers' env file, probers configured for
-//! the test ports, a listener that counts connection attempts, and small fake servers.
+//! Helpers for the probe's integration tests (and the engine's and discovery's): the real
+//! servers' env file, probers configured for the test ports, a listener that counts connection
+//! attempts, and small fake servers.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,14 +31,8 @@ pub struct Servers {
     pub courier_tls: u16,
     pub courier_broken: u16,
     /// A leaf for `discover.test` and `*.discover.test` (same CA), for HTTPS autoconfig.
-    #[allow(dead_code, reason = "read by the discover tests only")]
     pub web_cert: PathBuf,
-    #[allow(dead_code, reason = "read by the discover tests only")]
     pub web_key: PathBuf,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn read_env(path: &Path) -> Option<HashMap<String, String>> {
@@ -55,14 +50,18 @@ fn read_env(path: &Path) -> Option<HashMap<String, String>> {
 pub fn servers() -> &'static Servers {
     static SERVERS: OnceLock<Servers> = OnceLock::new();
     SERVERS.get_or_init(|| {
-        let env_file = root().join("target/mail-servers/env");
+        // The same override as the script's: MAIL_SERVERS_DIR.
+        let dir = std::env::var_os("MAIL_SERVERS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| crate::repository().join("target/mail-servers"));
+        let env_file = dir.join("env");
         let up = env_file.exists()
-            && Command::new(root().join("scripts/mail-servers"))
+            && Command::new(crate::repository().join("scripts/mail-servers"))
                 .arg("status")
                 .output()
                 .is_ok_and(|o| o.status.success());
         if !up {
-            let status = Command::new(root().join("scripts/mail-servers")).arg("start").status();
+            let status = Command::new(crate::repository().join("scripts/mail-servers")).arg("start").status();
             assert!(
                 status.is_ok_and(|s| s.success()),
                 "the real mail servers are not running and could not be started: run `scripts/mail-servers start` (as root)"
@@ -159,8 +158,8 @@ pub fn stage_names(report: &EndpointReport) -> Vec<String> {
         .collect()
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub async fn closed_port() -> u16 {
+/// A listener on a free port of 127.0.0.1, and the port.
+pub async fn loopback_listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -168,6 +167,12 @@ pub async fn closed_port() -> u16 {
         .local_addr()
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("{e}"));
+    (listener, port)
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then released).
+pub async fn closed_port() -> u16 {
+    let (listener, port) = loopback_listener().await;
     drop(listener);
     port
 }
@@ -183,13 +188,7 @@ pub struct CountingListener {
 
 impl CountingListener {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (listener, port) = loopback_listener().await;
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&accepted);
         tokio::spawn(async move {
@@ -237,13 +236,7 @@ pub type Behaviour = Arc<
 
 /// A fake server on 127.0.0.1:0 that handles up to 16 connections, each with `behaviour`.
 pub async fn fake_server(behaviour: Behaviour) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = loopback_listener().await;
     tokio::spawn(async move {
         for _ in 0..16 {
             let Ok((stream, _)) = listener.accept().await else {

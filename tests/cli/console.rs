@@ -1,26 +1,18 @@
 //! `imap-triage console` driven through stdin, checking the transcript: the README's "run it"
 //! command, with the default store and the shipped rules, and no token.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use testkit::run_with_input;
 
 fn console(dir: &std::path::Path, input: &str) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
-        .arg("console")
-        .current_dir(dir)
-        .env_remove("IMAP_TRIAGE_DISCORD__TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the console");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .arg("console")
+            .current_dir(dir)
+            .env_remove("IMAP_TRIAGE_DISCORD__TOKEN"),
+        input.as_bytes(),
+    );
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)

@@ -8,10 +8,6 @@
 //! - the `imap-triage discover` command line and its JSON contract;
 //! - the probe's DNS stage through the same resolvers (`dns_not_found` vs `dns_unavailable`).
 
-#[path = "probe_support/mod.rs"]
-#[allow(dead_code, reason = "shared helpers; this binary uses a few")]
-mod support;
-
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -24,7 +20,7 @@ use imap_triage::core::diagnose::{Code, Service};
 use imap_triage::discover::{Discoverer, Dns, FetchPolicy};
 use imap_triage::probe::{Prober, TlsSetup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 
 const ZONE: &str = "discover.test";
 
@@ -69,7 +65,7 @@ fn free_udp_port() -> u16 {
 
 fn dnsmasq() -> Dnsmasq {
     // scripts/mail-servers installs dnsmasq-base when it is missing.
-    support::servers();
+    testkit::probe::servers();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut args: Vec<String> = [
         "--keep-in-foreground",
@@ -174,7 +170,7 @@ fn rules() -> imap_triage::core::rules::Rules {
 
 fn discoverer(resolver: SocketAddr, fetch: FetchPolicy) -> Discoverer {
     let dns = Dns::new(Some(resolver), Duration::from_secs(1)).unwrap_or_else(|e| panic!("{e}"));
-    Discoverer::new(dns, support::tls_with_ca(), fetch)
+    Discoverer::new(dns, testkit::probe::tls_with_ca(), fetch)
 }
 
 fn codes(r: &DiscoveryReport) -> Vec<Code> {
@@ -277,16 +273,10 @@ const AUTOCONFIG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// An HTTPS server on 127.0.0.1 answering by Host: the autoconfig file, a redirect to it, a
 /// redirect to a port the policy refuses, and a file too large.
 async fn autoconfig_server() -> u16 {
-    let s = support::servers();
-    let config = support::server_tls(&s.web_cert, &s.web_key);
+    let s = testkit::probe::servers();
+    let config = testkit::probe::server_tls(&s.web_cert, &s.web_key);
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = testkit::probe::loopback_listener().await;
     tokio::spawn(async move {
         for _ in 0..200 {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -519,15 +509,15 @@ fn the_command_keeps_its_contract() {
 // ---------------------------------------------------------------------------------------------
 
 async fn probe_with_resolver(resolver: SocketAddr, host: &str) -> Vec<Code> {
-    let mut policy = support::test_policy(&[]);
+    let mut policy = testkit::probe::test_policy(&[]);
     policy.resolver = Some(resolver);
     let prober = Prober::new(policy, TlsSetup::new(&[]).unwrap_or_else(|e| panic!("{e}")));
-    let r = support::probe(
+    let r = testkit::probe::probe(
         &prober,
-        &support::request(Service::Imap, &format!("{host}:993"), None),
+        &testkit::probe::request(Service::Imap, &format!("{host}:993"), None),
     )
     .await;
-    support::codes(&r)
+    testkit::probe::codes(&r)
 }
 
 #[tokio::test]
@@ -552,16 +542,16 @@ async fn the_probe_says_dns_not_found_only_for_nxdomain() {
         [Code::DnsUnavailable]
     );
     // The resolver's answer is used, and the address policy still applies to it.
-    let mut policy = support::test_policy(&[]);
+    let mut policy = testkit::probe::test_policy(&[]);
     policy.resolver = Some(dns.addr);
     policy.allow_private = false;
     let prober = Prober::new(policy, TlsSetup::new(&[]).unwrap_or_else(|e| panic!("{e}")));
-    let r = support::probe(
+    let r = testkit::probe::probe(
         &prober,
-        &support::request(Service::Imap, &format!("imap.auto.{ZONE}:993"), None),
+        &testkit::probe::request(Service::Imap, &format!("imap.auto.{ZONE}:993"), None),
     )
     .await;
-    assert_eq!(support::codes(&r), [Code::RefusedByPolicy], "{r:#?}");
+    assert_eq!(testkit::probe::codes(&r), [Code::RefusedByPolicy], "{r:#?}");
 }
 
 #[test]

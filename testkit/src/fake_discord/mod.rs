@@ -12,8 +12,6 @@
 //! serenity silently drops a dispatch whose payload doesn't deserialize, so every payload built
 //! here is complete, and tests assert that the bot *reacted* (a recorded call).
 
-#![allow(dead_code)] // Each test binary uses a different part of the fake.
-
 pub mod payloads;
 
 use std::collections::HashMap;
@@ -201,6 +199,12 @@ impl FakeDiscord {
             }
             let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), changed).await;
         }
+    }
+
+    /// Waits until the bot has made a call that `matches`, and returns the first such call.
+    pub async fn wait_for_call(&self, what: &str, matches: impl Fn(&Call) -> bool) -> Call {
+        self.wait_for(what, |calls| calls.iter().find(|c| matches(c)).cloned())
+            .await
     }
 
     /// Waits until the bot has identified on the gateway and registered its commands (the
@@ -491,7 +495,7 @@ async fn gateway_session(stream: tokio::net::TcpStream, state: Arc<State>) {
 
 /// An attachment download, recorded as a call like any other.
 fn attachment(state: &State, name: &str) -> Response<Full<Bytes>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ocr");
+    let dir = crate::repository().join("tests/fixtures/ocr");
     let file = (!name.contains('/') && !name.contains(".."))
         .then(|| std::fs::read(dir.join(name)).ok())
         .flatten();

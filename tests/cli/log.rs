@@ -1,7 +1,8 @@
 //! `imap-triage log ...` against a store filled by the console.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use testkit::run_with_input;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_imap-triage"))
@@ -16,20 +17,15 @@ fn run(dir: &std::path::Path, args: &[&str]) -> Output {
 }
 
 fn fill(dir: &std::path::Path, thread: &str, input: &str) {
-    let mut child = bin()
-        .args(["console", "--thread", thread])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let out = run_with_input(
+        bin().args(["console", "--thread", thread]).current_dir(dir),
+        input.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -148,20 +144,17 @@ fn a_config_with_only_a_store_section_is_enough() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut child = bin()
-        .args(["console", "--config", config.to_str().unwrap()])
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"hello again\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let out = run_with_input(
+        bin()
+            .args(["console", "--config", config.to_str().unwrap()])
+            .current_dir(dir.path()),
+        b"hello again\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(
         dir.path(),
         &["log", "list", "--config", config.to_str().unwrap()],

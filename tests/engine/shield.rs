@@ -7,67 +7,12 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use imap_triage::discord::handler::thread_title;
-use imap_triage::engine::chat::{
-    Chat, ChatError, EscalationSummary, MessageId, OutMessage, ThreadId, TicketState,
-};
-use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
+use imap_triage::engine::{Actor, Command, Engine, Event};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
+use testkit::chat::Recorder;
 
-/// Every effect, as text to search.
-#[derive(Default)]
-struct Recorder {
-    texts: Mutex<Vec<String>>,
-    renames: Mutex<Vec<(ThreadId, String)>>,
-    deleted: Mutex<Vec<MessageId>>,
-    next: Mutex<u64>,
-    may_rename: bool,
-}
-
-impl Recorder {
-    fn record(&self, text: String) {
-        self.texts.lock().unwrap().push(text);
-    }
-}
-
-#[async_trait]
-impl Chat for Recorder {
-    async fn post(&self, _thread: ThreadId, message: OutMessage) -> Result<MessageId, ChatError> {
-        self.record(message.content);
-        let mut next = self.next.lock().unwrap();
-        *next += 1;
-        Ok(90_000 + *next)
-    }
-    async fn edit(&self, _t: ThreadId, _m: MessageId, new: OutMessage) -> Result<(), ChatError> {
-        self.record(new.content);
-        Ok(())
-    }
-    async fn delete(&self, _thread: ThreadId, message: MessageId) -> Result<(), ChatError> {
-        self.deleted.lock().unwrap().push(message);
-        Ok(())
-    }
-    async fn set_state(&self, _thread: ThreadId, _state: TicketState) -> Result<(), ChatError> {
-        Ok(())
-    }
-    async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
-        self.record(format!("{summary:?}"));
-        Ok(())
-    }
-    async fn close(&self, _thread: ThreadId) -> Result<(), ChatError> {
-        Ok(())
-    }
-    async fn rename(&self, thread: ThreadId, name: &str) -> Result<(), ChatError> {
-        if !self.may_rename {
-            return Err(ChatError::MissingPermission("MANAGE_THREADS".into()));
-        }
-        self.renames
-            .lock()
-            .unwrap()
-            .push((thread, name.to_string()));
-        Ok(())
-    }
-}
+use crate::{message, MEMBER, MODERATOR};
 
 /// One post: how it arrives (a forum title, or a text-channel post whose first usable line
 /// names the thread), and the values that must not come out.
@@ -130,20 +75,6 @@ const LEAKS: &[Leak] = &[
     },
 ];
 
-const MEMBER: u64 = 7;
-const MODERATOR: u64 = 8;
-
-fn incoming(id: u64, author: u64, text: &str) -> Incoming {
-    Incoming {
-        id,
-        author,
-        author_is_bot: false,
-        author_is_moderator: author == MODERATOR,
-        text: text.into(),
-        attachments: Vec::new(),
-    }
-}
-
 /// Log lines, as the bot's subscriber would write them.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
@@ -205,10 +136,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
 
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("data");
-    let chat = Arc::new(Recorder {
-        may_rename: true,
-        ..Recorder::default()
-    });
+    let chat = Arc::new(Recorder::default().may_rename());
     let mut names = Vec::new();
     {
         let store = Arc::new(SledLog::open(&store_dir).unwrap());
@@ -227,7 +155,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
                 .handle(Event::NewThread {
                     thread,
                     title,
-                    starter: incoming(thread, MEMBER, leak.text),
+                    starter: message(thread, MEMBER, leak.text),
                 })
                 .await
                 .unwrap();
@@ -258,7 +186,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
     }
 
     // The forum title was renamed to its redacted form; the text-channel names hold no value.
-    let renames = chat.renames.lock().unwrap().clone();
+    let renames = chat.renames();
     assert_eq!(
         renames,
         [(1_007, "IMAP fails - password: [redacted]".to_string())]
@@ -268,7 +196,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
         "Gmail IMAP keeps failing with IMAP authentication error, Hub ID 4821937"
     );
     // Every post holding a value in its text was deleted.
-    assert_eq!(chat.deleted.lock().unwrap().len(), 7);
+    assert_eq!(chat.deleted().len(), 7);
 
     let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
     for path in files_under(&store_dir) {
@@ -300,7 +228,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
     ));
     outputs.push((
         "bot messages and mod log".into(),
-        chat.texts.lock().unwrap().join("\n").into_bytes(),
+        chat.texts().join("\n").into_bytes(),
     ));
     // A thread's public name at the end: the bot's rename, else the name it was opened with
     // (the adapter's for a text-channel post, the member's for a forum post).
@@ -330,7 +258,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
         show.contains("title:        IMAP fails - password: [redacted]"),
         "{show}"
     );
-    let texts = chat.texts.lock().unwrap().join("\n");
+    let texts = chat.texts().join("\n");
     assert!(
         texts.contains("title: \"IMAP fails - password: [redacted]\""),
         "{texts}"
@@ -363,20 +291,20 @@ async fn a_title_holding_a_password_is_retitled_by_the_member_when_the_bot_canno
         .handle(Event::NewThread {
             thread: 3,
             title: "pwd=Ttl!Secret55 not working".into(),
-            starter: incoming(3, MEMBER, "IMAP authentication error"),
+            starter: message(3, MEMBER, "IMAP authentication error"),
         })
         .await
         .unwrap();
     let ticket = store.ticket(3).unwrap().unwrap();
     assert_eq!(ticket.title, "pwd=[redacted] not working");
-    let texts = chat.texts.lock().unwrap().join("\n");
+    let texts = chat.texts().join("\n");
     assert!(
         texts.contains("Please edit the post's title now"),
         "{texts}"
     );
     assert!(!texts.contains("Ttl!Secret55"));
     // The starter message itself held nothing: it stays.
-    assert!(chat.deleted.lock().unwrap().is_empty());
+    assert!(chat.deleted().is_empty());
     let events = store.events(3).unwrap();
     assert!(events.iter().any(|e| e.kind
         == EventKind::TitleRedacted {

@@ -1,20 +1,16 @@
 //! The `triage` command-line contract.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-fn triage(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
-        .arg("triage")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run imap-triage");
-    // The command may exit before reading stdin (a missing file): a broken pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+use testkit::run_with_input;
+
+fn triage(args: &[&str], stdin: impl AsRef<[u8]>) -> Output {
+    run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .arg("triage")
+            .args(args),
+        stdin.as_ref(),
+    )
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -153,19 +149,10 @@ fn bad_input_is_one_line_on_stderr_with_exit_2() {
 
 #[test]
 fn invalid_utf8_is_not_lost() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
-        .args(["triage", "--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Hub ID 4821937 \xff\xfe imap.acme.com:993")
-        .unwrap();
-    let v = json(&child.wait_with_output().unwrap());
+    let v = json(&triage(
+        &["--json", "-"],
+        b"Hub ID 4821937 \xff\xfe imap.acme.com:993",
+    ));
     assert_eq!(v["hub_id"], "4821937");
     assert_eq!(v["imap"]["host"], "imap.acme.com");
 }

@@ -2,73 +2,19 @@
 //! engine against the fake Discord. Gateway disconnect + RESUME, INVALID_SESSION, REST 429 and
 //! 500: the bot recovers and every member message gets its status reply exactly once.
 
-mod fake_discord;
-
-use std::sync::Arc;
 use std::time::Duration;
 
-use fake_discord::payloads;
-use fake_discord::{Call, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
-use imap_triage::config::Config;
-use imap_triage::discord::{checklist_of, Bot};
-use imap_triage::engine::Engine;
-use imap_triage::store::SledLog;
 use serde_json::json;
-use tokio::sync::oneshot;
+use testkit::fake_discord::payloads;
+use testkit::fake_discord::{Call, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE};
+
+use crate::bot::{copy_shipped_rules, start, Options};
 
 const MEMBER: u64 = 9_001;
 const MODERATOR: u64 = 9_003;
 const VAGUE_POST: &str = "Hi, my inbox won't connect. Can someone help?";
 /// An overall bound per test: a hung test must fail, not block CI.
 const TEST_BOUND: Duration = Duration::from_secs(90);
-
-struct Running {
-    fake: FakeDiscord,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
-    dir: tempfile::TempDir,
-}
-
-async fn start(rules_dir: Option<std::path::PathBuf>) -> Running {
-    let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let text = format!(
-        "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\ntext_channels = [{TEXT_CHANNEL}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n[store]\npath = \"{}\"\n",
-        fake.api_base,
-        dir.path().join("store").display()
-    );
-    let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
-    let rules = imap_triage::rules_dir::embedded().expect("rules");
-    let bot = Bot::connect(config.discord().expect("settings"), checklist_of(&rules))
-        .await
-        .expect("connect")
-        .with_rules_dir(rules_dir);
-    let store = SledLog::open(&config.store.path).expect("store");
-    let engine = Arc::new(Engine::new(rules, Arc::new(store), bot.chat(), None));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bot.run(engine, async move {
-        let _ = stopped.await;
-    }));
-    fake.wait_ready().await;
-    Running {
-        fake,
-        stop,
-        task,
-        dir,
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let result = tokio::time::timeout(fake_discord::WAIT, self.task).await;
-        assert!(
-            matches!(result, Ok(Ok(Ok(())))),
-            "the bot did not stop cleanly: {result:?}"
-        );
-        drop(self.dir);
-    }
-}
 
 fn status_posts(calls: &[Call], thread: u64) -> usize {
     calls
@@ -118,7 +64,7 @@ async fn bounded(test: impl std::future::Future<Output = ()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_gateway_connection_resumes_and_replies_once() {
     bounded(async {
-        let bot = start(None).await;
+        let bot = start(Options::default()).await;
         let fake = &bot.fake;
         let before = thread_with_status(fake, "Before the drop").await;
         let resumed = fake.resume_count();
@@ -135,7 +81,7 @@ async fn a_dropped_gateway_connection_resumes_and_replies_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_session_re_identifies_and_replies_once() {
     bounded(async {
-        let bot = start(None).await;
+        let bot = start(Options::default()).await;
         let fake = &bot.fake;
         let before = thread_with_status(fake, "Before").await;
         let identified = fake.identify_count();
@@ -154,20 +100,26 @@ async fn an_invalid_session_re_identifies_and_replies_once() {
     .await;
 }
 
+/// Posts a thread whose status post fails once with `status`, and waits for the retried one.
+async fn thread_whose_status_post_fails_once(fake: &FakeDiscord, status: u16, title: &str) -> u64 {
+    // The next thread's id, so that its post can be made to fail.
+    let thread = fake.snowflake() + 1;
+    fake.fail("POST", &format!("/channels/{thread}/messages"), status, 1);
+    let posted = fake.post_thread(FORUM, MEMBER, &[], title, VAGUE_POST);
+    assert_eq!(posted, thread);
+    fake.wait_for("the retried status message", |calls| {
+        (status_posts(calls, thread) > 0).then_some(())
+    })
+    .await;
+    thread
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_on_the_status_post_is_retried_once() {
     bounded(async {
-        let bot = start(None).await;
+        let bot = start(Options::default()).await;
         let fake = &bot.fake;
-        // The next thread's id, so that its post can be made to fail.
-        let thread = fake.snowflake() + 1;
-        fake.fail("POST", &format!("/channels/{thread}/messages"), 429, 1);
-        let posted = fake.post_thread(FORUM, MEMBER, &[], "Rate limited", VAGUE_POST);
-        assert_eq!(posted, thread);
-        fake.wait_for("the retried status message", |calls| {
-            (status_posts(calls, thread) > 0).then_some(())
-        })
-        .await;
+        let thread = thread_whose_status_post_fails_once(fake, 429, "Rate limited").await;
         let calls = fake.calls();
         let refused = calls
             .iter()
@@ -184,11 +136,8 @@ async fn a_429_on_the_status_post_is_retried_once() {
         fake.fail("PATCH", &edit_path, 429, 1);
         fake.say(thread, MEMBER, &[], "Hub ID: 20814377");
         let edit = fake
-            .wait_for("the retried edit", |calls| {
-                calls
-                    .iter()
-                    .find(|c| c.is("PATCH", &edit_path) && c.status == 200)
-                    .cloned()
+            .wait_for_call("the retried edit", |c| {
+                c.is("PATCH", &edit_path) && c.status == 200
             })
             .await;
         assert!(edit.content().contains("20814377"), "{}", edit.content());
@@ -201,16 +150,9 @@ async fn a_429_on_the_status_post_is_retried_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_on_the_status_post_is_retried_once_and_not_duplicated() {
     bounded(async {
-        let bot = start(None).await;
+        let bot = start(Options::default()).await;
         let fake = &bot.fake;
-        let thread = fake.snowflake() + 1;
-        fake.fail("POST", &format!("/channels/{thread}/messages"), 500, 1);
-        let posted = fake.post_thread(FORUM, MEMBER, &[], "Server error", VAGUE_POST);
-        assert_eq!(posted, thread);
-        fake.wait_for("the retried status message", |calls| {
-            (status_posts(calls, thread) > 0).then_some(())
-        })
-        .await;
+        let thread = thread_whose_status_post_fails_once(fake, 500, "Server error").await;
         // The retry carries the first attempt's nonce, enforced: Discord would return the
         // message if the failed attempt had in fact created it.
         let attempts: Vec<Call> = fake
@@ -246,9 +188,7 @@ async fn review(
     );
     let path = format!("/webhooks/{APP}/token-{id}/messages/@original");
     let answer = fake
-        .wait_for("the review answer", |calls| {
-            calls.iter().find(|c| c.is("PATCH", &path)).cloned()
-        })
+        .wait_for_call("the review answer", |c| c.is("PATCH", &path))
         .await;
     let defer = fake
         .calls()
@@ -257,7 +197,7 @@ async fn review(
         .expect("deferred first");
     assert_eq!(defer.body["data"]["flags"], 64, "ephemeral");
     assert_eq!(answer.body["allowed_mentions"]["parse"], json!([]));
-    assert!(answer.content().chars().count() <= 2000);
+    assert!(answer.content().chars().count() <= imap_triage::core::text::MESSAGE_LIMIT);
     answer.content().to_string()
 }
 
@@ -265,8 +205,12 @@ async fn review(
 async fn moderators_review_the_log_in_discord() {
     bounded(async {
         let rules = tempfile::tempdir().expect("rules dir");
-        copy_rules(rules.path());
-        let bot = start(Some(rules.path().to_path_buf())).await;
+        copy_shipped_rules(rules.path());
+        let bot = start(Options {
+            rules_dir: Some(rules.path().to_path_buf()),
+            ..Options::default()
+        })
+        .await;
         let fake = &bot.fake;
         let mut threads = Vec::new();
         for n in 0..12 {
@@ -357,14 +301,4 @@ async fn moderators_review_the_log_in_discord() {
         bot.stop().await;
     })
     .await;
-}
-
-fn copy_rules(to: &std::path::Path) {
-    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    for entry in std::fs::read_dir(from).expect("rules/") {
-        let entry = entry.expect("entry");
-        if entry.path().extension().is_some_and(|e| e == "toml") {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-        }
-    }
 }

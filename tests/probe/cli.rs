@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{servers, CountingListener, Servers};
+use testkit::probe::{servers, CountingListener, Servers};
 
 fn imap_triage(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imap-triage"))
@@ -20,6 +20,18 @@ fn port_args(s: &Servers) -> Vec<String> {
         .iter()
         .flat_map(|p| ["--allow-port".to_string(), p.to_string()])
         .collect()
+}
+
+/// The arguments that probe `endpoints` on the local servers: loopback and their ports allowed,
+/// their CA trusted when `trust_ca`.
+fn local_args(s: &Servers, trust_ca: bool, endpoints: &[String]) -> Vec<String> {
+    let mut args = vec!["--allow-private".to_string()];
+    if trust_ca {
+        args.extend(["--ca".to_string(), s.ca.display().to_string()]);
+    }
+    args.extend_from_slice(endpoints);
+    args.extend(port_args(s));
+    args
 }
 
 fn run_json(extra: &[String]) -> (i32, Value) {
@@ -120,20 +132,20 @@ fn codes(e: &Value) -> Vec<String> {
 #[test]
 fn both_endpoints_ok_print_the_contract_and_exit_zero() {
     let s = servers();
-    let mut args = vec![
-        "--allow-private".to_string(),
-        "--ca".to_string(),
-        s.ca.display().to_string(),
-        "--imap".to_string(),
-        format!("127.0.0.1:{}", s.imap_plain),
-        "--imap-tls".to_string(),
-        "starttls".to_string(),
-        "--smtp".to_string(),
-        format!("localhost:{}", s.smtp_tls),
-        "--smtp-tls".to_string(),
-        "implicit".to_string(),
-    ];
-    args.extend(port_args(s));
+    let args = local_args(
+        s,
+        true,
+        &[
+            "--imap".to_string(),
+            format!("127.0.0.1:{}", s.imap_plain),
+            "--imap-tls".to_string(),
+            "starttls".to_string(),
+            "--smtp".to_string(),
+            format!("localhost:{}", s.smtp_tls),
+            "--smtp-tls".to_string(),
+            "implicit".to_string(),
+        ],
+    );
     let (code, value) = run_json(&args);
     assert_eq!(keys(&value), ["imap", "smtp"]);
     assert_endpoint_shape(&value["imap"]);
@@ -147,16 +159,16 @@ fn both_endpoints_ok_print_the_contract_and_exit_zero() {
 #[test]
 fn one_endpoint_leaves_the_other_null() {
     let s = servers();
-    let mut args = vec![
-        "--allow-private".to_string(),
-        "--ca".to_string(),
-        s.ca.display().to_string(),
-        "--smtp".to_string(),
-        format!("127.0.0.1:{}", s.smtp_starttls),
-        "--smtp-tls".to_string(),
-        "starttls".to_string(),
-    ];
-    args.extend(port_args(s));
+    let args = local_args(
+        s,
+        true,
+        &[
+            "--smtp".to_string(),
+            format!("127.0.0.1:{}", s.smtp_starttls),
+            "--smtp-tls".to_string(),
+            "starttls".to_string(),
+        ],
+    );
     let (code, value) = run_json(&args);
     assert!(value["imap"].is_null());
     assert_endpoint_shape(&value["smtp"]);
@@ -166,14 +178,16 @@ fn one_endpoint_leaves_the_other_null() {
 #[test]
 fn an_untrusted_certificate_without_ca_fails_with_exit_one() {
     let s = servers();
-    let mut args = vec![
-        "--allow-private".to_string(),
-        "--imap".to_string(),
-        format!("127.0.0.1:{}", s.imap_tls),
-        "--imap-tls".to_string(),
-        "implicit".to_string(),
-    ];
-    args.extend(port_args(s));
+    let args = local_args(
+        s,
+        false,
+        &[
+            "--imap".to_string(),
+            format!("127.0.0.1:{}", s.imap_tls),
+            "--imap-tls".to_string(),
+            "implicit".to_string(),
+        ],
+    );
     let (code, value) = run_json(&args);
     assert_endpoint_shape(&value["imap"]);
     assert_eq!(value["imap"]["verdict"], "failed");
@@ -248,16 +262,16 @@ fn bad_arguments_exit_two() {
 #[test]
 fn the_readable_report_names_stages_and_findings() {
     let s = servers();
-    let mut args = vec![
-        "--allow-private".to_string(),
-        "--ca".to_string(),
-        s.ca.display().to_string(),
-        "--imap".to_string(),
-        format!("127.0.0.2:{}", s.imap_tls),
-        "--imap-tls".to_string(),
-        "implicit".to_string(),
-    ];
-    args.extend(port_args(s));
+    let args = local_args(
+        s,
+        true,
+        &[
+            "--imap".to_string(),
+            format!("127.0.0.2:{}", s.imap_tls),
+            "--imap-tls".to_string(),
+            "implicit".to_string(),
+        ],
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = imap_triage(&args);
     let text = String::from_utf8_lossy(&out.stdout);

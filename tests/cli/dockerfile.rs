@@ -232,9 +232,16 @@ fn the_build_context_keeps_what_the_build_needs() {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    // src/ and rules/ (embedded at build time), the manifest and lock (--locked), and benches/
-    // (a declared target that cargo wants to see).
-    for needed in ["src", "rules", "Cargo.toml", "Cargo.lock", "benches"] {
+    // src/ and rules/ (embedded at build time), the manifest and lock (--locked), benches/ (a
+    // declared target that cargo wants to see) and testkit/ (a workspace member).
+    for needed in [
+        "src",
+        "rules",
+        "Cargo.toml",
+        "Cargo.lock",
+        "benches",
+        "testkit",
+    ] {
         assert!(
             !patterns
                 .iter()

@@ -3,7 +3,7 @@
 //! toolchain is needed. Each file under `tests/fuzz_regressions/<target>/` is one raw input,
 //! named after what it broke or covers.
 
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 mod checks;
 
 use std::path::PathBuf;

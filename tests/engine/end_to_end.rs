@@ -4,98 +4,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use imap_triage::core::Attachment;
-use imap_triage::engine::chat::{
-    Chat, ChatError, Controls, EscalationSummary, Mention, MessageId, OutMessage, ThreadId,
-    TicketState,
-};
+use imap_triage::engine::chat::{Controls, Mention, ThreadId, TicketState};
 use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
+use testkit::chat::{Call, Recorder};
 
-#[derive(Debug, Clone, PartialEq)]
-enum Call {
-    Post(MessageId, OutMessage),
-    Edit(MessageId, OutMessage),
-    Delete(MessageId),
-    State(TicketState),
-    ModLog(EscalationSummary),
-    Close,
-}
-
-#[derive(Default)]
-struct Recorder {
-    calls: Mutex<Vec<Call>>,
-    next: Mutex<u64>,
-    deny_delete: bool,
-}
-
-impl Recorder {
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-    fn posts(&self) -> Vec<OutMessage> {
-        self.calls()
-            .into_iter()
-            .filter_map(|c| {
-                if let Call::Post(_, m) = c {
-                    Some(m)
-                } else {
-                    None
-                }
-            })
-            .collect()
-    }
-    fn clear(&self) {
-        self.calls.lock().unwrap().clear();
-    }
-}
-
-#[async_trait]
-impl Chat for Recorder {
-    async fn post(&self, _thread: ThreadId, message: OutMessage) -> Result<MessageId, ChatError> {
-        let mut next = self.next.lock().unwrap();
-        *next += 1;
-        let id = 9_000 + *next;
-        self.calls.lock().unwrap().push(Call::Post(id, message));
-        Ok(id)
-    }
-    async fn edit(
-        &self,
-        _thread: ThreadId,
-        message: MessageId,
-        new: OutMessage,
-    ) -> Result<(), ChatError> {
-        self.calls.lock().unwrap().push(Call::Edit(message, new));
-        Ok(())
-    }
-    async fn delete(&self, _thread: ThreadId, message: MessageId) -> Result<(), ChatError> {
-        if self.deny_delete {
-            return Err(ChatError::MissingPermission("MANAGE_MESSAGES".into()));
-        }
-        self.calls.lock().unwrap().push(Call::Delete(message));
-        Ok(())
-    }
-    async fn set_state(&self, _thread: ThreadId, state: TicketState) -> Result<(), ChatError> {
-        self.calls.lock().unwrap().push(Call::State(state));
-        Ok(())
-    }
-    async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(Call::ModLog(summary.clone()));
-        Ok(())
-    }
-    async fn close(&self, _thread: ThreadId) -> Result<(), ChatError> {
-        self.calls.lock().unwrap().push(Call::Close);
-        Ok(())
-    }
-}
+use crate::{message, MEMBER, MODERATOR};
 
 const THREAD: u64 = 500;
-const MEMBER: u64 = 7;
-const MODERATOR: u64 = 8;
 const STRANGER: u64 = 9;
 
 struct Setup {
@@ -108,10 +25,7 @@ struct Setup {
 fn setup(deny_delete: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
-    let chat = Arc::new(Recorder {
-        deny_delete,
-        ..Recorder::default()
-    });
+    let chat = Arc::new(Recorder::default().deny_delete(deny_delete));
     let rules = imap_triage::rules_dir::embedded().unwrap();
     // No prober: these scenarios post no server, or test the probe elsewhere.
     let engine = Engine::new(rules, store.clone(), chat.clone(), None);
@@ -120,17 +34,6 @@ fn setup(deny_delete: bool) -> Setup {
         chat,
         store,
         _dir: dir,
-    }
-}
-
-fn message(id: u64, author: u64, text: &str) -> Incoming {
-    Incoming {
-        id,
-        author,
-        author_is_bot: false,
-        author_is_moderator: author == MODERATOR,
-        text: text.into(),
-        attachments: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use imap_triage::core::diagnose::{RefusedReason, Service, Verdict};
 use imap_triage::probe::{Policy, Prober, Progress, RateLimit};
 
-use crate::support::{probe, request, test_policy, tls_with_ca, CountingListener};
+use testkit::probe::{probe, request, test_policy, tls_with_ca, CountingListener};
 
 /// The default policy (no private targets), with the listener's port allowed so that the
 /// address, not the port, is what gets refused.

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::support::{
+use testkit::probe::{
     codes, fake_server, probe, read_line, request, server_tls, servers, test_policy, tls_with_ca,
     Behaviour,
 };
@@ -174,7 +174,7 @@ async fn a_slow_plain_greeting_is_not_taken_for_tls() {
     let port = fake_server(behaviour(|mut stream| async move {
         tokio::time::sleep(Duration::from_millis(600)).await;
         let _ = stream.write_all(b"* OK slow IMAP ready\r\n").await;
-        while let Some(line) = crate::support::read_line(&mut stream).await {
+        while let Some(line) = testkit::probe::read_line(&mut stream).await {
             let tag = line.split(' ').next().unwrap_or_default().to_string();
             let reply = if line.to_ascii_uppercase().contains("CAPABILITY") {
                 format!("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n")

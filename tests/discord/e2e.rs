@@ -1,23 +1,15 @@
 //! End to end: the real serenity client and the real engine (sled store in a temp dir) against
 //! the fake Discord on 127.0.0.1. Every test asserts on the REST calls the bot made.
 
-mod fake_discord;
-
-use std::sync::Arc;
-
-use fake_discord::payloads;
-use fake_discord::{
+use imap_triage::store::SledLog;
+use serde_json::{json, Value};
+use testkit::fake_discord::payloads;
+use testkit::fake_discord::{
     id_of, Call, FakeDiscord, BOT, FORUM, MOD_LOG, MOD_ROLE, OTHER_FORUM, OTHER_ROLE, TAGS,
     TEXT_CHANNEL, TOPIC_TAG,
 };
-use imap_triage::config::Config;
-use imap_triage::discord::{checklist_of, Bot};
-use imap_triage::engine::Engine;
-use imap_triage::probe::engine::Prober;
-use imap_triage::probe::tls::TlsSetup;
-use imap_triage::store::SledLog;
-use serde_json::{json, Value};
-use tokio::sync::oneshot;
+
+use crate::bot::{start, Options};
 
 const MEMBER: u64 = 9_001;
 const BYSTANDER: u64 = 9_002;
@@ -26,97 +18,14 @@ const MODERATOR: u64 = 9_003;
 /// A post that misses most items: no Hub ID, no servers, no error, no checklist.
 const VAGUE_POST: &str = "Hi, my inbox won't connect. Can someone help?";
 
-struct Bot_ {
-    fake: FakeDiscord,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
-    _dir: tempfile::TempDir,
-}
-
-/// The settings file the tests use, as an operator would write it.
-fn config_text(api_base: &str, store: &std::path::Path, extra: &str) -> String {
-    format!(
-        r#"
-[discord]
-token = "fake-token"
-api_base = "{api_base}"
-forum_channels = [{FORUM}]
-text_channels = [{TEXT_CHANNEL}]
-moderator_role = {MOD_ROLE}
-mod_log_channel = {MOD_LOG}
-
-[store]
-path = "{}"
-
-[probe]
-allow_private = true
-{extra}
-"#,
-        store.display()
-    )
-}
-
-/// Starts the fake, then the bot (with or without the prober), and waits until it is READY.
-async fn start(with_prober: bool, probe_extra: &str) -> Bot_ {
-    let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let text = config_text(&fake.api_base, &dir.path().join("store"), probe_extra);
-    let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
-    let rules = imap_triage::rules_dir::embedded().expect("rules");
-    let bot = Bot::connect(
-        config.discord().expect("discord settings"),
-        checklist_of(&rules),
-    )
-    .await
-    .expect("connect");
-    let store = SledLog::open(&config.store.path).expect("store");
-    let prober = if with_prober {
-        let anchors: Vec<&std::path::Path> =
-            config.probe.ca_files.iter().map(|p| p.as_path()).collect();
-        Some(Arc::new(Prober::new(
-            config.probe.policy(),
-            TlsSetup::new(&anchors).expect("tls"),
-        )))
-    } else {
-        None
-    };
-    let engine = Arc::new(Engine::new(rules, Arc::new(store), bot.chat(), prober));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bot.run(engine, async move {
-        let _ = stopped.await;
-    }));
-    fake.wait_ready().await;
-    Bot_ {
-        fake,
-        stop: Some(stop),
-        task,
-        _dir: dir,
-    }
-}
-
-impl Bot_ {
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let result = tokio::time::timeout(fake_discord::WAIT, self.task).await;
-        assert!(
-            matches!(result, Ok(Ok(Ok(())))),
-            "the bot did not stop cleanly: {result:?}"
-        );
-    }
-}
-
 fn posts_to(channel: u64) -> impl Fn(&Call) -> bool {
     move |c: &Call| c.is("POST", &format!("/channels/{channel}/messages"))
 }
 
 /// Waits for the bot's status message in `thread`; returns the call.
 async fn status_message(fake: &FakeDiscord, thread: u64) -> Call {
-    fake.wait_for("the status message", |calls| {
-        calls.iter().find(|c| posts_to(thread)(c)).cloned()
-    })
-    .await
+    fake.wait_for_call("the status message", |c| posts_to(thread)(c))
+        .await
 }
 
 /// A complete post: every item support asks for, an error the member can't fix alone (so the
@@ -155,7 +64,11 @@ fn followup_of(calls: &[Call], interaction: u64) -> Option<Call> {
         .iter()
         .find(|c| {
             c.method == "POST"
-                && c.path == format!("/webhooks/{}/token-{interaction}", fake_discord::APP)
+                && c.path
+                    == format!(
+                        "/webhooks/{}/token-{interaction}",
+                        testkit::fake_discord::APP
+                    )
         })
         .cloned()
 }
@@ -168,7 +81,7 @@ fn original_edit_of(calls: &[Call], interaction: u64) -> Option<Call> {
                 && c.path
                     == format!(
                         "/webhooks/{}/token-{interaction}/messages/@original",
-                        fake_discord::APP
+                        testkit::fake_discord::APP
                     )
         })
         .cloned()
@@ -205,7 +118,7 @@ async fn say_and_wait_for_edit(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_post_gets_one_status_message_with_controls() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let thread = fake.post_thread(FORUM, MEMBER, &[], "IMAP won't connect", VAGUE_POST);
     let status = status_message(fake, thread).await;
@@ -237,14 +150,8 @@ async fn a_new_post_gets_one_status_message_with_controls() {
     );
     // The state tag is set; the forum's other tag is kept.
     let tagged = fake
-        .wait_for("the state tag", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is("PATCH", &format!("/channels/{thread}"))
-                        && c.body.get("applied_tags").is_some()
-                })
-                .cloned()
+        .wait_for_call("the state tag", |c| {
+            c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("applied_tags").is_some()
         })
         .await;
     let applied: Vec<u64> = tagged.body["applied_tags"]
@@ -263,42 +170,37 @@ async fn a_new_post_gets_one_status_message_with_controls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_ups_edit_the_status_message_instead_of_posting() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, status, _) = vague_thread(fake).await;
-    let edit = say_and_wait_for_edit(fake, thread, status, MEMBER, &[], "Hub ID: 20814377").await;
-    assert!(edit.content().contains("✅ Hub ID"), "{}", edit.content());
-    assert_eq!(edit.body["allowed_mentions"]["parse"], json!([]));
-    // Still the controls, with nothing ticked yet.
-    assert_eq!(
-        edit.body["components"][0]["components"][0]["custom_id"],
-        format!("triage:checklist:{thread}")
-    );
-    let edit = say_and_wait_for_edit(
-        fake,
-        thread,
-        status,
-        MEMBER,
-        &[],
-        "The error says \"IMAP authentication error\"",
-    )
-    .await;
-    assert!(
-        edit.content().contains("✅ The error message"),
-        "{}",
-        edit.content()
-    );
-    // A bystander's message doesn't fill the member's items.
-    let edit = say_and_wait_for_edit(
-        fake,
-        thread,
-        status,
-        BYSTANDER,
-        &[],
-        "My Hub ID is 55555555",
-    )
-    .await;
-    assert!(!edit.content().contains("55555555"), "{}", edit.content());
+    // (who writes, what, words the edited status then shows, or must not show)
+    let follow_ups = [
+        (MEMBER, "Hub ID: 20814377", "✅ Hub ID", true),
+        (
+            MEMBER,
+            "The error says \"IMAP authentication error\"",
+            "✅ The error message",
+            true,
+        ),
+        // A bystander's message doesn't fill the member's items.
+        (BYSTANDER, "My Hub ID is 55555555", "55555555", false),
+    ];
+    for (author, text, words, shown) in follow_ups {
+        let edit = say_and_wait_for_edit(fake, thread, status, author, &[], text).await;
+        assert_eq!(
+            edit.content().contains(words),
+            shown,
+            "{text}: {}",
+            edit.content()
+        );
+        assert_eq!(edit.body["allowed_mentions"]["parse"], json!([]), "{text}");
+        // Still the controls, with nothing ticked yet.
+        assert_eq!(
+            edit.body["components"][0]["components"][0]["custom_id"],
+            format!("triage:checklist:{thread}"),
+            "{text}"
+        );
+    }
     // One bot message in the thread: the status.
     assert_eq!(
         fake.calls().iter().filter(|c| posts_to(thread)(c)).count(),
@@ -309,7 +211,7 @@ async fn follow_ups_edit_the_status_message_instead_of_posting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_checklist_select_and_the_details_modal() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, status, status_json) = vague_thread(fake).await;
 
@@ -442,7 +344,7 @@ async fn the_checklist_select_and_the_details_modal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_member_or_a_moderator_can_use_the_controls() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, status, status_json) = vague_thread(fake).await;
 
@@ -519,7 +421,7 @@ async fn only_the_member_or_a_moderator_can_use_the_controls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escalation_pings_the_moderators_once_and_logs_the_case() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let thread = fake.post_thread_with(
         FORUM,
@@ -538,11 +440,8 @@ async fn escalation_pings_the_moderators_once_and_logs_the_case() {
     );
     let role_mention = format!("<@&{MOD_ROLE}>");
     let ping = fake
-        .wait_for("the escalation ping", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains(&role_mention))
-                .cloned()
+        .wait_for_call("the escalation ping", |c| {
+            posts_to(thread)(c) && c.content().contains(&role_mention)
         })
         .await;
     assert_eq!(
@@ -550,9 +449,7 @@ async fn escalation_pings_the_moderators_once_and_logs_the_case() {
         json!({"parse": [], "users": [], "roles": [MOD_ROLE.to_string()], "replied_user": false})
     );
     let log = fake
-        .wait_for("the mod-log embed", |calls| {
-            calls.iter().find(|c| posts_to(MOD_LOG)(c)).cloned()
-        })
+        .wait_for_call("the mod-log embed", |c| posts_to(MOD_LOG)(c))
         .await;
     let embed = &log.body["embeds"][0];
     let field = |name: &str| {
@@ -579,20 +476,15 @@ async fn escalation_pings_the_moderators_once_and_logs_the_case() {
         embed["url"],
         format!(
             "https://discord.com/channels/{}/{thread}",
-            fake_discord::GUILD
+            testkit::fake_discord::GUILD
         )
     );
     assert_eq!(log.body["allowed_mentions"]["roles"], json!([]));
-    fake.wait_for("the Escalated tag", |calls| {
-        calls
-            .iter()
-            .find(|c| {
-                c.is("PATCH", &format!("/channels/{thread}"))
-                    && c.body["applied_tags"]
-                        .as_array()
-                        .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[3].0))
-            })
-            .map(|_| ())
+    fake.wait_for_call("the Escalated tag", |c| {
+        c.is("PATCH", &format!("/channels/{thread}"))
+            && c.body["applied_tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[3].0))
     })
     .await;
 
@@ -622,7 +514,7 @@ async fn escalation_pings_the_moderators_once_and_logs_the_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_posted_password_is_deleted_and_the_member_warned() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, _, _) = vague_thread(fake).await;
     let secret = "Tr0ub4dor&3xyz";
@@ -632,19 +524,13 @@ async fn a_posted_password_is_deleted_and_the_member_warned() {
         &[],
         &format!("my login is dana@lumen-analytics.io and password: {secret}"),
     );
-    fake.wait_for("the delete", |calls| {
-        calls
-            .iter()
-            .find(|c| c.is("DELETE", &format!("/channels/{thread}/messages/{message}")))
-            .map(|_| ())
+    fake.wait_for_call("the delete", |c| {
+        c.is("DELETE", &format!("/channels/{thread}/messages/{message}"))
     })
     .await;
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("Change that password")
         })
         .await;
     assert!(
@@ -671,7 +557,7 @@ async fn a_posted_password_is_deleted_and_the_member_warned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_403_on_delete_is_reported_and_the_bot_carries_on() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, status, _) = vague_thread(fake).await;
     let secret = "hunter2hunter2";
@@ -696,11 +582,8 @@ async fn a_403_on_delete_is_reported_and_the_bot_carries_on() {
         format!("/channels/{thread}/messages/{message}")
     );
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("Change that password")
         })
         .await;
     assert!(
@@ -726,7 +609,7 @@ async fn a_403_on_delete_is_reported_and_the_bot_carries_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderator_commands_by_mention_and_slash() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, status, _) = vague_thread(fake).await;
     let replies = |fake: &FakeDiscord, to: u64| {
@@ -794,16 +677,11 @@ async fn moderator_commands_by_mention_and_slash() {
         .wait_for("the resolve reply", |_| replies(fake, resolve))
         .await;
     assert_eq!(reply.content(), "Resolved.");
-    fake.wait_for("the Resolved tag", |calls| {
-        calls
-            .iter()
-            .find(|c| {
-                c.is("PATCH", &format!("/channels/{thread}"))
-                    && c.body["applied_tags"]
-                        .as_array()
-                        .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[4].0))
-            })
-            .map(|_| ())
+    fake.wait_for_call("the Resolved tag", |c| {
+        c.is("PATCH", &format!("/channels/{thread}"))
+            && c.body["applied_tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| id_of(t) == TAGS[4].0))
     })
     .await;
 
@@ -858,7 +736,7 @@ async fn moderator_commands_by_mention_and_slash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everyone_in_member_text_pings_no_one() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let loud = format!("@everyone @here <@&{OTHER_ROLE}> <@{BYSTANDER}> my IMAP fails with \"IMAP authentication error\"");
     let thread = fake.post_thread(FORUM, MEMBER, &[], "@everyone help", &loud);
@@ -873,11 +751,8 @@ async fn everyone_in_member_text_pings_no_one() {
     )
     .await;
     let secret_post = fake.say(thread, MEMBER, &[], "@here password: s3cretValue!!");
-    fake.wait_for("the warning", |calls| {
-        calls
-            .iter()
-            .find(|c| posts_to(thread)(c) && c.content().contains("Change that password"))
-            .map(|_| ())
+    fake.wait_for_call("the warning", |c| {
+        posts_to(thread)(c) && c.content().contains("Change that password")
     })
     .await;
     let _ = secret_post;
@@ -917,18 +792,23 @@ async fn everyone_in_member_text_pings_no_one() {
             call.method,
             call.path
         );
-        assert!(
-            roles.is_empty() || !call.content().contains("@everyone"),
-            "{}",
-            call.content()
-        );
+        // Whoever a message pings, the member's @everyone and @here stay neutralized.
+        for mention in ["@everyone", "@here"] {
+            assert!(
+                !call.content().contains(mention),
+                "{} {}: {}",
+                call.method,
+                call.path,
+                call.content()
+            );
+        }
     }
     bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_dispatch_gives_one_reply() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let (thread, status, _) = vague_thread(fake).await;
     // The post replayed (THREAD_CREATE and the starter), and a follow-up delivered twice.
@@ -969,15 +849,12 @@ async fn a_duplicate_dispatch_gives_one_reply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_text_channel_post_gets_a_thread_and_other_channels_are_ignored() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     // A post in a forum the bot doesn't watch: looked at, not answered.
     let ignored = fake.post_thread(OTHER_FORUM, MEMBER, &[], "Off topic", VAGUE_POST);
-    fake.wait_for("the bot to look the thread up", |calls| {
-        calls
-            .iter()
-            .find(|c| c.is("GET", &format!("/channels/{ignored}")))
-            .map(|_| ())
+    fake.wait_for_call("the bot to look the thread up", |c| {
+        c.is("GET", &format!("/channels/{ignored}"))
     })
     .await;
 
@@ -988,16 +865,11 @@ async fn a_text_channel_post_gets_a_thread_and_other_channels_are_ignored() {
         "**IMAP problem**\nMy inbox won't connect.",
     );
     let opened = fake
-        .wait_for("the thread", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is(
-                        "POST",
-                        &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
-                    )
-                })
-                .cloned()
+        .wait_for_call("the thread", |c| {
+            c.is(
+                "POST",
+                &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
+            )
         })
         .await;
     assert_eq!(opened.body["name"], "IMAP problem");
@@ -1037,51 +909,24 @@ async fn a_text_channel_post_gets_a_thread_and_other_channels_are_ignored() {
     bot.stop().await;
 }
 
-/// The real Dovecot/exim from `scripts/mail-servers` (started here when they aren't up): the
-/// env file's values. Fails loudly rather than skipping.
-fn mail_servers() -> std::collections::HashMap<String, String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("scripts/mail-servers");
-    // The same override as the script's: MAIL_SERVERS_DIR.
-    let dir = std::env::var_os("MAIL_SERVERS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target/mail-servers"));
-    let env_file = dir.join("env");
-    let up = env_file.exists()
-        && std::process::Command::new(&script)
-            .arg("status")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !up {
-        let started = std::process::Command::new(&script).arg("start").status();
-        assert!(started.is_ok_and(|s| s.success()), "the mail servers are not running and could not be started: run `scripts/mail-servers start` (as root)");
-    }
-    let text = std::fs::read_to_string(&env_file)
-        .unwrap_or_else(|e| panic!("{}: {e}", env_file.display()));
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_automatic_probe_edits_one_testing_message_against_the_local_servers() {
-    let env = mail_servers();
-    let get = |k: &str| {
-        env.get(k)
-            .cloned()
-            .unwrap_or_else(|| panic!("{k} missing from the mail servers' env file"))
-    };
-    let (imap, smtp) = (get("IMAP_TLS_PORT"), get("SMTP_STARTTLS_PORT"));
+    let servers = testkit::probe::servers();
+    let (imap, smtp) = (servers.imap_tls, servers.smtp_starttls);
     let probe = format!(
         "allowed_ports = [{}, {}, {}, {}]\nca_files = [\"{}\"]\nbudget_secs = 8\nstep_timeout_secs = 3\n",
-        get("IMAP_PLAIN_PORT"),
+        servers.imap_plain,
         imap,
         smtp,
-        get("SMTP_TLS_PORT"),
-        get("CA_FILE")
+        servers.smtp_tls,
+        servers.ca.display()
     );
-    let bot = start(true, &probe).await;
+    let bot = start(Options {
+        settings: probe,
+        prober: true,
+        ..Options::default()
+    })
+    .await;
     let fake = &bot.fake;
     let post = format!("My inbox won't connect: \"IMAP authentication error\".\nIncoming: 127.0.0.1 port {imap}\nOutgoing: 127.0.0.1:{smtp}");
     let thread = fake.post_thread(FORUM, MEMBER, &[], "Self-hosted mail", &post);
@@ -1093,11 +938,8 @@ async fn an_automatic_probe_edits_one_testing_message_against_the_local_servers(
     );
 
     let testing = fake
-        .wait_for("the Testing… message", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("Testing the connection"))
-                .cloned()
+        .wait_for_call("the Testing… message", |c| {
+            posts_to(thread)(c) && c.content().contains("Testing the connection")
         })
         .await;
     assert_eq!(testing.body["allowed_mentions"]["parse"], json!([]));
@@ -1155,18 +997,15 @@ async fn an_automatic_probe_edits_one_testing_message_against_the_local_servers(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_5xx_and_404_errors_do_not_stop_the_bot() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     // The forum's tags can't be read once (5xx), and a thread vanished (404 on its reply).
     fake.fail("GET", &format!("/channels/{FORUM}"), 500, 1);
     let gone = fake.snowflake() + 1_000_000;
     fake.fail("POST", &format!("/channels/{gone}/messages"), 404, 1);
     let (thread, status, _) = vague_thread(fake).await;
-    fake.wait_for("the failed tag lookup", |calls| {
-        calls
-            .iter()
-            .find(|c| c.is("GET", &format!("/channels/{FORUM}")) && c.status == 500)
-            .map(|_| ())
+    fake.wait_for_call("the failed tag lookup", |c| {
+        c.is("GET", &format!("/channels/{FORUM}")) && c.status == 500
     })
     .await;
     let channel = payloads::thread_channel(gone, FORUM, MEMBER, "Deleted meanwhile");
@@ -1176,11 +1015,8 @@ async fn discord_5xx_and_404_errors_do_not_stop_the_bot() {
         "MESSAGE_CREATE",
         payloads::message(gone, gone, MEMBER, &[], VAGUE_POST),
     );
-    fake.wait_for("the refused reply", |calls| {
-        calls
-            .iter()
-            .find(|c| posts_to(gone)(c) && c.status == 404)
-            .map(|_| ())
+    fake.wait_for_call("the refused reply", |c| {
+        posts_to(gone)(c) && c.status == 404
     })
     .await;
     // Other threads go on.
@@ -1195,7 +1031,7 @@ async fn discord_5xx_and_404_errors_do_not_stop_the_bot() {
 /// the member is told, and the bot renames the post itself when it has Manage Threads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let secret = "Ttl!Secret55";
     let thread = fake.post_thread(
@@ -1206,13 +1042,8 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
         "Outlook says IMAP authentication error since yesterday",
     );
     let rename = fake
-        .wait_for("the rename", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("name").is_some()
-                })
-                .cloned()
+        .wait_for_call("the rename", |c| {
+            c.is("PATCH", &format!("/channels/{thread}")) && c.body.get("name").is_some()
         })
         .await;
     assert_eq!(rename.body["name"], "IMAP fails - password: [redacted]");
@@ -1221,11 +1052,8 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
         "IMAP fails - password: [redacted]"
     );
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("renamed the post"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("renamed the post")
         })
         .await;
     assert!(
@@ -1240,7 +1068,7 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
     use imap_triage::store::TriageLog as _;
     let mut stored = None;
     for _ in 0..100 {
-        let (store, _copy) = SledLog::open_snapshot(&bot._dir.path().join("store")).unwrap();
+        let (store, _copy) = SledLog::open_snapshot(&bot.dir.path().join("store")).unwrap();
         stored = store.ticket(thread).unwrap();
         if stored.is_some() {
             break;
@@ -1258,9 +1086,7 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
         &format!("<@{BOT}> escalate"),
     );
     let log = fake
-        .wait_for("the mod log", |calls| {
-            calls.iter().find(|c| posts_to(MOD_LOG)(c)).cloned()
-        })
+        .wait_for_call("the mod log", |c| posts_to(MOD_LOG)(c))
         .await;
     assert_eq!(
         log.body["embeds"][0]["title"],
@@ -1277,7 +1103,7 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
 /// Without Manage Threads, the member is asked to retitle the post.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_in_a_forum_title_the_bot_cannot_rename_is_left_to_the_member() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let secret = "Ttl!Secret55";
     let thread = fake.snowflake();
@@ -1290,11 +1116,8 @@ async fn a_password_in_a_forum_title_the_bot_cannot_rename_is_left_to_the_member
         |thread| payloads::message(thread, thread, MEMBER, &[], "IMAP authentication error"),
     );
     let warning = fake
-        .wait_for("the warning", |calls| {
-            calls
-                .iter()
-                .find(|c| posts_to(thread)(c) && c.content().contains("edit the post's title"))
-                .cloned()
+        .wait_for_call("the warning", |c| {
+            posts_to(thread)(c) && c.content().contains("edit the post's title")
         })
         .await;
     assert!(
@@ -1316,7 +1139,7 @@ async fn a_password_in_a_forum_title_the_bot_cannot_rename_is_left_to_the_member
 /// A text-channel post's first line becomes the thread's name: never a line with a password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thread_opened_on_a_post_is_not_named_after_a_password() {
-    let bot = start(false, "").await;
+    let bot = start(Options::default()).await;
     let fake = &bot.fake;
     let secret = "Pw1-FirstLine!x";
     let post = fake.say(
@@ -1326,27 +1149,19 @@ async fn a_thread_opened_on_a_post_is_not_named_after_a_password() {
         &format!("password: {secret}\nGmail IMAP fails with IMAP authentication error"),
     );
     let created = fake
-        .wait_for("the thread", |calls| {
-            calls
-                .iter()
-                .find(|c| {
-                    c.is(
-                        "POST",
-                        &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
-                    )
-                })
-                .cloned()
+        .wait_for_call("the thread", |c| {
+            c.is(
+                "POST",
+                &format!("/channels/{TEXT_CHANNEL}/messages/{post}/threads"),
+            )
         })
         .await;
     assert_eq!(
         created.body["name"],
         "Gmail IMAP fails with IMAP authentication error"
     );
-    fake.wait_for("the delete", |calls| {
-        calls
-            .iter()
-            .find(|c| c.method == "DELETE" && c.path.ends_with(&format!("/messages/{post}")))
-            .map(|_| ())
+    fake.wait_for_call("the delete", |c| {
+        c.method == "DELETE" && c.path.ends_with(&format!("/messages/{post}"))
     })
     .await;
     assert!(fake

@@ -2,14 +2,12 @@
 //! endpoint, SIGHUP with a broken rules edit (rejected, logged with the file, old rules kept),
 //! and a graceful SIGTERM (exit 0, the last handled message in the store).
 
-mod fake_discord;
-
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use fake_discord::{FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
 use imap_triage::store::{SledLog, TriageLog};
+use testkit::fake_discord::{FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
 
 const MEMBER: u64 = 9_001;
 const TEST_BOUND: Duration = Duration::from_secs(120);
@@ -59,13 +57,7 @@ async fn scenario() {
     let dir = tempfile::tempdir().expect("temp dir");
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).expect("rules dir");
-    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    for entry in std::fs::read_dir(shipped).expect("rules/") {
-        let entry = entry.expect("entry");
-        if entry.path().extension().is_some_and(|e| e == "toml") {
-            std::fs::copy(entry.path(), rules.join(entry.file_name())).expect("copy");
-        }
-    }
+    crate::bot::copy_shipped_rules(&rules);
     let store = dir.path().join("store");
     let port = free_port();
     let config = dir.path().join("config.toml");

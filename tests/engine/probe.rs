@@ -1,82 +1,34 @@
 //! The engine's automatic probe against the real Dovecot and exim4 on loopback: one "Testing…"
 //! message edited stage by stage into the report, once per distinct endpoint set.
 
-// The shared probe helpers include ones this binary doesn't use.
-#[allow(dead_code)]
-#[path = "probe_support/mod.rs"]
-mod support;
+use std::sync::Arc;
 
-use std::sync::{Arc, Mutex};
-
-use async_trait::async_trait;
-use imap_triage::engine::chat::{
-    Chat, ChatError, EscalationSummary, MessageId, OutMessage, ThreadId, TicketState,
-};
-use imap_triage::engine::{Actor, Engine, Event, Incoming};
+use imap_triage::engine::{Actor, Engine, Event};
 use imap_triage::probe::Prober;
 use imap_triage::store::{EventKind, SledLog, TriageLog};
+use testkit::chat::{Call, Recorder};
+use testkit::probe::{server_conventions, server_ports, servers, test_policy, tls_with_ca};
 
-#[derive(Default)]
-struct Recorder {
-    log: Mutex<Vec<(String, MessageId, String)>>,
-    next: Mutex<u64>,
-}
+use crate::{message, MEMBER};
 
-impl Recorder {
-    fn entries(&self) -> Vec<(String, MessageId, String)> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl Chat for Recorder {
-    async fn post(&self, _: ThreadId, m: OutMessage) -> Result<MessageId, ChatError> {
-        let mut next = self.next.lock().unwrap();
-        *next += 1;
-        self.log
-            .lock()
-            .unwrap()
-            .push(("post".into(), *next, m.content));
-        Ok(*next)
-    }
-    async fn edit(&self, _: ThreadId, id: MessageId, m: OutMessage) -> Result<(), ChatError> {
-        self.log
-            .lock()
-            .unwrap()
-            .push(("edit".into(), id, m.content));
-        Ok(())
-    }
-    async fn delete(&self, _: ThreadId, _: MessageId) -> Result<(), ChatError> {
-        Ok(())
-    }
-    async fn set_state(&self, _: ThreadId, _: TicketState) -> Result<(), ChatError> {
-        Ok(())
-    }
-    async fn mod_log(&self, _: &EscalationSummary) -> Result<(), ChatError> {
-        Ok(())
-    }
-    async fn close(&self, _: ThreadId) -> Result<(), ChatError> {
-        Ok(())
-    }
-}
-
-fn message(id: u64, text: &str) -> Incoming {
-    Incoming {
-        id,
-        author: 7,
-        author_is_bot: false,
-        author_is_moderator: false,
-        text: text.into(),
-        attachments: Vec::new(),
-    }
+/// Posts and edits as (kind, message id, content), in order.
+fn entries(chat: &Recorder) -> Vec<(&'static str, u64, String)> {
+    chat.calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Post(id, m) => Some(("post", id, m.content)),
+            Call::Edit(id, m) => Some(("edit", id, m.content)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[tokio::test]
 async fn the_probe_runs_once_per_endpoint_set_with_progress() {
-    let s = support::servers();
-    let mut policy = support::test_policy(&support::server_ports(s));
-    policy.ports = support::server_conventions(s);
-    let prober = Arc::new(Prober::new(policy, support::tls_with_ca()));
+    let s = servers();
+    let mut policy = test_policy(&server_ports(s));
+    policy.ports = server_conventions(s);
+    let prober = Arc::new(Prober::new(policy, tls_with_ca()));
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
     let chat = Arc::new(Recorder::default());
@@ -95,20 +47,20 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
         .handle(Event::NewThread {
             thread: 1,
             title: "t".into(),
-            starter: message(1, &text),
+            starter: message(1, MEMBER, &text),
         })
         .await
         .unwrap();
 
-    let entries = chat.entries();
+    let entries = entries(&chat);
     let (_, testing_id, started) = entries
         .iter()
-        .find(|(kind, _, c)| kind == "post" && c.contains("Testing the connection"))
-        .expect("a Testing… message");
+        .find(|(kind, _, c)| *kind == "post" && c.contains("Testing the connection"))
+        .unwrap_or_else(|| panic!("a Testing… message: {entries:#?}"));
     assert!(started.contains(&format!("127.0.0.1:{}", s.imap_tls)));
     let edits: Vec<&String> = entries
         .iter()
-        .filter(|(kind, id, _)| kind == "edit" && id == testing_id)
+        .filter(|(kind, id, _)| *kind == "edit" && id == testing_id)
         .map(|(_, _, c)| c)
         .collect();
     assert!(
@@ -154,7 +106,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     engine
         .handle(Event::Message {
             thread: 1,
-            message: message(2, "Hub ID 4821937"),
+            message: message(2, MEMBER, "Hub ID 4821937"),
         })
         .await
         .unwrap();
@@ -177,7 +129,11 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     engine
         .handle(Event::Message {
             thread: 1,
-            message: message(4, &format!("sorry, the IMAP port is {}", s.imap_plain)),
+            message: message(
+                4,
+                MEMBER,
+                &format!("sorry, the IMAP port is {}", s.imap_plain),
+            ),
         })
         .await
         .unwrap();
@@ -204,12 +160,11 @@ async fn private_targets_are_refused_without_the_test_flag() {
         .handle(Event::NewThread {
             thread: 1,
             title: "t".into(),
-            starter: message(1, "IMAP settings incorrect: 127.0.0.1:993"),
+            starter: message(1, MEMBER, "IMAP settings incorrect: 127.0.0.1:993"),
         })
         .await
         .unwrap();
-    let report = chat
-        .entries()
+    let report = entries(&chat)
         .into_iter()
         .rev()
         .find(|(_, _, c)| c.contains("Connection test"))

@@ -1,0 +1,27 @@
+//! The engine's integration tests, in one binary, each against a real sled store and the
+//! recording chat of `testkit`:
+//! - `end_to_end`: events, commands, controls, lifecycle timers and a failing store;
+//! - `probe`: the automatic probe against the real Dovecot and exim4 on loopback;
+//! - `shield`: the eight credential forms members post, searched for in every output.
+
+mod end_to_end;
+mod probe;
+mod shield;
+
+use imap_triage::engine::Incoming;
+
+/// The thread's member and a moderator, as the tests' messages name them.
+const MEMBER: u64 = 7;
+const MODERATOR: u64 = 8;
+
+/// A message in a thread, by `author` (a moderator when it is [`MODERATOR`]).
+fn message(id: u64, author: u64, text: &str) -> Incoming {
+    Incoming {
+        id,
+        author,
+        author_is_bot: false,
+        author_is_moderator: author == MODERATOR,
+        text: text.into(),
+        attachments: Vec::new(),
+    }
+}
