@@ -130,7 +130,7 @@ pub fn slash_command() -> CreateCommand {
         .add_option({
             let mut status =
                 CreateCommandOption::new(CommandOptionType::String, "status", "Only this status");
-            for state in crate::engine::chat::TicketState::ALL {
+            for state in crate::ticket::TicketState::ALL {
                 status = status.add_string_choice(state.as_str(), state.as_str());
             }
             sub("log", "List cases (moderators)")

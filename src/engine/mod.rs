@@ -14,9 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use chat::{
-    Chat, ChatError, Controls, EscalationSummary, Mention, OutMessage, ThreadId, TicketState,
-};
+use chat::{Chat, ChatError, Controls, EscalationSummary, Mention, OutMessage};
 pub use event::{Actor, Command, Event, Incoming, Response};
 
 use crate::core::diagnose::{ProbeReport, Service, Verdict};
@@ -26,6 +24,7 @@ use crate::metrics::{self, METRICS};
 use crate::probe::engine::{EndpointRequest, Prober, Progress};
 use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
 use crate::store::{EventKind, StoreError, TicketRecord, TriageLog};
+use crate::ticket::{ThreadId, TicketState};
 
 /// Unix seconds; injected so that tests can move time.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::chat::TicketState;
+use crate::ticket::TicketState;
 
 /// The current record version. Bump it when a field changes meaning, and teach
 /// [`TicketRecord::from_json`] to read the old shape.
