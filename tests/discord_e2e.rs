@@ -70,7 +70,7 @@ async fn start(with_prober: bool, probe_extra: &str) -> Bot_ {
     .await
     .expect("connect");
     let store = SledLog::open(&config.store.path).expect("store");
-    let prober = if with_prober {
+    let prober: Option<Arc<dyn imap_triage::probe::Probe>> = if with_prober {
         let anchors: Vec<&std::path::Path> =
             config.probe.ca_files.iter().map(|p| p.as_path()).collect();
         Some(Arc::new(Prober::new(

@@ -21,7 +21,7 @@ use crate::core::diagnose::{ProbeReport, Service, Verdict};
 use crate::core::report::Item;
 use crate::core::{self, secrets, Report, Rules};
 use crate::metrics::{self, METRICS};
-use crate::probe::engine::{EndpointRequest, Prober, Progress};
+use crate::probe::{EndpointRequest, Probe, Progress};
 use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
 use crate::store::{EventKind, StoreError, TicketRecord, TriageLog};
 use crate::ticket::{ThreadId, TicketState};
@@ -62,7 +62,7 @@ pub struct Engine {
     rules: RwLock<Arc<Rules>>,
     store: Arc<dyn TriageLog>,
     chat: Arc<dyn Chat>,
-    prober: Option<Arc<Prober>>,
+    prober: Option<Arc<dyn Probe>>,
     clock: Clock,
     timings: Timings,
     limits: Limits,
@@ -112,7 +112,7 @@ impl Engine {
         rules: Rules,
         store: Arc<dyn TriageLog>,
         chat: Arc<dyn Chat>,
-        prober: Option<Arc<Prober>>,
+        prober: Option<Arc<dyn Probe>>,
     ) -> Self {
         Engine {
             rules: RwLock::new(Arc::new(rules)),
@@ -929,7 +929,7 @@ impl Engine {
         let probe_key = probe_key(&report);
         let want_probe = probe_key.is_some() && (force_probe || probe_key != ticket.probed);
         if let (true, Some(prober)) = (want_probe, self.prober.clone()) {
-            let probe = self.run_probe(ticket, &report, &prober).await;
+            let probe = self.run_probe(ticket, &report, prober.as_ref()).await;
             ticket.probed = probe_key;
             ticket.probe_verdicts = render::verdict_lines(&probe);
             ticket.probe_member_fix = member_can_fix(&probe);
@@ -972,7 +972,7 @@ impl Engine {
         &self,
         ticket: &TicketRecord,
         report: &Report,
-        prober: &Prober,
+        prober: &dyn Probe,
     ) -> ProbeReport {
         let mut requests = Vec::new();
         if let Some(imap) = &report.imap {

@@ -9,6 +9,7 @@
 //! - [`target`]: `HOST:PORT` syntax, host validation, and the address check.
 //! - [`policy`]: allowed ports, budgets, rate limits.
 //! - [`engine`]: [`Prober`]: resolve once, TCP, TLS, protocol, alternatives, discovery.
+//! - [`Probe`]: what the triage engine asks of a prober, so that it holds no concrete one.
 //! - [`tls`]: a verifier that records certificate problems instead of stopping.
 //! - [`wire`]: the byte-capped connection that can be upgraded to TLS under the libraries.
 //! - `imap`, `smtp`: the sessions, with async-imap and lettre.
@@ -32,3 +33,30 @@ pub use engine::{
 };
 pub use policy::{Policy, RateLimit};
 pub use tls::TlsSetup;
+
+use crate::core::diagnose::EndpointReport;
+
+/// What the triage engine needs from the probe: one endpoint, probed and judged. [`Prober`] is
+/// the real one; tests give the engine a canned one, and the engine never names the concrete
+/// type.
+#[async_trait::async_trait]
+pub trait Probe: Send + Sync {
+    async fn probe_report(
+        &self,
+        requester: &str,
+        request: &EndpointRequest,
+        progress: &Progress,
+    ) -> EndpointReport;
+}
+
+#[async_trait::async_trait]
+impl Probe for Prober {
+    async fn probe_report(
+        &self,
+        requester: &str,
+        request: &EndpointRequest,
+        progress: &Progress,
+    ) -> EndpointReport {
+        Prober::probe_report(self, requester, request, progress).await
+    }
+}
