@@ -12,7 +12,7 @@ pub mod render;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use chat::{Chat, ChatError, Controls, EscalationSummary, Mention, OutMessage};
 pub use event::{Actor, Command, Event, Incoming, Response};
@@ -24,7 +24,7 @@ use crate::metrics::{self, METRICS};
 use crate::probe::{EndpointRequest, Probe, Progress};
 use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
 use crate::store::{EventKind, StoreError, TicketRecord, TriageLog};
-use crate::ticket::{ThreadId, TicketState};
+use crate::ticket::{ThreadId, TicketState, UserId};
 
 /// Unix seconds; injected so that tests can move time.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -76,6 +76,46 @@ pub struct Engine {
     store_failure: Mutex<Option<String>>,
     /// Reads image attachments; `None` (or OCR off) counts them as before.
     ocr: Option<Arc<crate::ocr::Ocr>>,
+}
+
+/// A ticket being changed by one event: the ticket, the events the change records, and the
+/// event's time.
+struct Change {
+    ticket: TicketRecord,
+    events: Vec<EventKind>,
+    now: u64,
+    /// The event opened the ticket: it was not in the store.
+    opened: bool,
+}
+
+/// The ticket a new post opens when the store has none for its thread.
+struct NewTicket {
+    /// Already redacted: titles are stored without credentials.
+    title: String,
+    member: UserId,
+}
+
+/// What came of an event that acts on a ticket.
+enum Outcome<R> {
+    /// The change was made and committed.
+    Done(R),
+    /// The change refused the event; nothing was committed.
+    Refused(Response),
+    /// The event's key was handled before: a replay, a no-op.
+    Replayed,
+    /// The store has no ticket for the thread.
+    Unknown,
+}
+
+impl Outcome<Response> {
+    /// The answer to the actor; `unknown` when the thread has no ticket.
+    fn answer(self, unknown: Response) -> Response {
+        match self {
+            Outcome::Done(answer) | Outcome::Refused(answer) => answer,
+            Outcome::Replayed => Response::none(),
+            Outcome::Unknown => unknown,
+        }
+    }
 }
 
 /// Abuse limits. The probe's own policy adds per-requester and per-target rate limits.
@@ -140,10 +180,7 @@ impl Engine {
 
     /// Why the engine stopped acting, if a store write failed.
     pub fn store_failure(&self) -> Option<String> {
-        match self.store_failure.lock() {
-            Ok(f) => f.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        lock(&self.store_failure).clone()
     }
 
     fn commit(
@@ -155,13 +192,52 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.store.commit(ticket, events, seen, now).map_err(|e| {
             tracing::error!(error = %e, "the triage log can't be written; refusing further events until restart");
-            let mut failure = match self.store_failure.lock() {
-                Ok(f) => f,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            *failure = Some(e.to_string());
+            *lock(&self.store_failure) = Some(e.to_string());
             EngineError::Store(e)
         })
+    }
+
+    /// The one path from the store to a committed change: loads the thread's ticket (or opens
+    /// `open` when there is none), lets `change` act on it and record events, then commits the
+    /// ticket, the events and the event's idempotency key in one transaction. A refusal commits
+    /// nothing. Without a key (the timers), a change that recorded no event writes nothing.
+    async fn with_ticket<R>(
+        &self,
+        thread: ThreadId,
+        key: Option<String>,
+        open: Option<NewTicket>,
+        change: impl AsyncFnOnce(&mut Change) -> Result<R, Response>,
+    ) -> Result<Outcome<R>, EngineError> {
+        if let Some(key) = &key {
+            if self.store.seen(key)? {
+                return Ok(Outcome::Replayed);
+            }
+        }
+        let now = self.now();
+        let mut work = match (self.store.ticket(thread)?, open) {
+            (Some(ticket), _) => Change {
+                ticket,
+                events: Vec::new(),
+                now,
+                opened: false,
+            },
+            (None, Some(new)) => Change {
+                ticket: TicketRecord::new(thread, new.title, new.member, now),
+                events: vec![EventKind::Opened { member: new.member }],
+                now,
+                opened: true,
+            },
+            (None, None) => return Ok(Outcome::Unknown),
+        };
+        let result = match change(&mut work).await {
+            Ok(result) => result,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        };
+        if key.is_some() || !work.events.is_empty() {
+            work.ticket.updated_at = now;
+            self.commit(&work.ticket, &work.events, key.as_slice(), now)?;
+        }
+        Ok(Outcome::Done(result))
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -175,10 +251,7 @@ impl Engine {
     /// Counts an action of `user`; false when they are over the per-minute limit.
     fn admit_action(&self, user: u64) -> bool {
         let now = self.now();
-        let mut recent = match self.recent_actions.lock() {
-            Ok(r) => r,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut recent = lock(&self.recent_actions);
         let times = recent.entry(user).or_default();
         while times.front().is_some_and(|t| now.saturating_sub(*t) >= 60) {
             times.pop_front();
@@ -202,18 +275,12 @@ impl Engine {
     }
 
     pub fn rules(&self) -> Arc<Rules> {
-        match self.rules.read() {
-            Ok(r) => Arc::clone(&r),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        Arc::clone(&self.rules.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Swaps in new rules; tickets are re-triaged with them on their next event.
     pub fn reload_rules(&self, rules: Rules) {
-        match self.rules.write() {
-            Ok(mut r) => *r = Arc::new(rules),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(rules),
-        }
+        *self.rules.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rules);
     }
 
     pub fn store(&self) -> &Arc<dyn TriageLog> {
@@ -225,21 +292,13 @@ impl Engine {
     }
 
     fn thread_lock(&self, thread: ThreadId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = match self.thread_locks.lock() {
-            Ok(l) => l,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        Arc::clone(locks.entry(thread).or_default())
+        Arc::clone(lock(&self.thread_locks).entry(thread).or_default())
     }
 
     /// Forgets the locks no event holds, so that memory follows the active threads, not every
     /// thread ever seen.
     fn prune_thread_locks(&self) {
-        let mut locks = match self.thread_locks.lock() {
-            Ok(l) => l,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        lock(&self.thread_locks).retain(|_, held| Arc::strong_count(held) > 1);
     }
 
     /// Handles one event. Errors of the chat platform are logged and absorbed; a store error
@@ -354,80 +413,68 @@ impl Engine {
         title: Option<String>,
         message: Incoming,
     ) -> Result<Response, EngineError> {
-        let key = format!("m:{}", message.id);
-        if message.author_is_bot || self.store.seen(&key)? {
+        if message.author_is_bot {
             return Ok(Response::none());
         }
-        let now = self.now();
-        let mut events = Vec::new();
         // A credential in the post's title: kept redacted, and the thread renamed.
-        let mut title_secrets = Vec::new();
-        let mut ticket = match (self.store.ticket(thread)?, title) {
-            (Some(ticket), _) => ticket,
-            (None, Some(title)) => {
-                events.push(EventKind::Opened {
-                    member: message.author,
-                });
-                title_secrets = secrets::find(&title);
-                let title = if title_secrets.is_empty() {
-                    title
-                } else {
-                    secrets::redact(&title)
-                };
-                TicketRecord::new(thread, title, message.author, now)
-            }
-            // A message in a thread the bot never saw open: not one of ours.
-            (None, None) => return Ok(Response::none()),
-        };
-        let role = if message.author == ticket.member {
-            StoredRole::Member
-        } else if message.author_is_moderator {
-            StoredRole::Moderator
-        } else {
-            StoredRole::Member
-        };
-        let found = secrets::find(&message.text);
-        let text = stored_text(&message.text, !found.is_empty());
-        ticket.messages.push(StoredMessage {
-            id: message.id,
-            author: message.author,
-            role: role.clone(),
-            text,
-            attachments: message
-                .attachments
-                .iter()
-                .map(|a| StoredAttachment {
-                    filename: a.filename.clone(),
-                    content_type: a.content_type.clone(),
-                    size: a.size,
-                    read: None,
-                })
-                .collect(),
+        let title_secrets = title.as_deref().map(secrets::find).unwrap_or_default();
+        let open = title.map(|title| NewTicket {
+            title: if title_secrets.is_empty() {
+                title
+            } else {
+                secrets::redact(&title)
+            },
+            member: message.author,
         });
-        if message.author == ticket.member {
-            member_spoke(&mut ticket, now);
-        }
-        if !title_secrets.is_empty() {
-            self.shield_title(&ticket, &title_secrets, &mut events)
-                .await;
-        }
-        let mut found = found;
-        if self
-            .read_screenshots(&mut ticket, &message, &mut events)
-            .await
-        {
-            // A password in clear on a screenshot is a posted password: same shield.
-            found.push((core::SecretKind::Password, 0..0));
-        }
-        if !found.is_empty() {
-            self.shield(thread, &message, &found, &mut events).await;
-        }
-        if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
-            self.refresh(&mut ticket, &mut events, now, false).await;
-        }
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::none())
+        let key = format!("m:{}", message.id);
+        // A message in a thread the bot never saw open is not one of ours: `Unknown`, ignored.
+        self.with_ticket(thread, Some(key), open, async |change: &mut Change| {
+            let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
+            let role = if message.author == ticket.member {
+                StoredRole::Member
+            } else if message.author_is_moderator {
+                StoredRole::Moderator
+            } else {
+                StoredRole::Member
+            };
+            let mut found = secrets::find(&message.text);
+            let text = stored_text(&message.text, !found.is_empty());
+            ticket.messages.push(StoredMessage {
+                id: message.id,
+                author: message.author,
+                role,
+                text,
+                attachments: message
+                    .attachments
+                    .iter()
+                    .map(|a| StoredAttachment {
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.size,
+                        read: None,
+                    })
+                    .collect(),
+            });
+            if message.author == ticket.member {
+                member_spoke(ticket, now);
+            }
+            if change.opened && !title_secrets.is_empty() {
+                self.shield_title(ticket, &title_secrets, events).await;
+            }
+            if self.read_screenshots(ticket, &message, events).await {
+                // A password in clear on a screenshot is a posted password: same shield.
+                found.push((core::SecretKind::Password, 0..0));
+            }
+            if !found.is_empty() {
+                self.shield(thread, &message, &found, events).await;
+            }
+            if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
+                self.refresh(ticket, events, now, false).await;
+            }
+            Ok(Response::none())
+        })
+        .await
+        .map(|outcome| outcome.answer(Response::none()))
     }
 
     /// Reads the message's image attachments (the last stored message) when OCR is on: the
@@ -583,28 +630,6 @@ impl Engine {
         }
     }
 
-    /// The ticket a click or modal acts on, or the answer to give instead: nothing for a
-    /// replayed interaction, a refusal for anyone but the thread's member or a moderator.
-    fn interaction_ticket(
-        &self,
-        thread: ThreadId,
-        actor: Actor,
-        key: &str,
-    ) -> Result<Result<TicketRecord, Response>, EngineError> {
-        if self.store.seen(key)? {
-            return Ok(Err(Response::none()));
-        }
-        let Some(ticket) = self.store.ticket(thread)? else {
-            return Ok(Err(Response::private("I don't know this thread.")));
-        };
-        if actor.user != ticket.member && !actor.is_moderator {
-            return Ok(Err(Response::private(
-                "Only the member who opened this thread, or a moderator, can use these controls.",
-            )));
-        }
-        Ok(Ok(ticket))
-    }
-
     async fn on_component(
         &self,
         thread: ThreadId,
@@ -614,45 +639,39 @@ impl Engine {
         done: &str,
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
-        let mut ticket = match self.interaction_ticket(thread, actor, &key)? {
-            Ok(ticket) => ticket,
-            Err(answer) => return Ok(answer),
-        };
-        let now = self.now();
-        let mut events = Vec::new();
-        let found = secrets::find(&text);
-        let mut reply = done.to_string();
-        let text = if found.is_empty() {
-            text
-        } else {
-            reply.push_str(" Your entry looked like it contained a password: I did not keep it. Change that password if it was real.");
-            for (kind, _) in &found {
-                events.push(EventKind::SecretRedacted {
-                    kind: secret_kind_name(*kind),
-                    deleted: true,
-                });
+        self.with_ticket(thread, Some(key), None, async |change: &mut Change| {
+            may_use_controls(&change.ticket, actor)?;
+            let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
+            let found = secrets::find(&text);
+            let mut reply = done.to_string();
+            if !found.is_empty() {
+                reply.push_str(" Your entry looked like it contained a password: I did not keep it. Change that password if it was real.");
+                for (kind, _) in &found {
+                    events.push(EventKind::SecretRedacted {
+                        kind: secret_kind_name(*kind),
+                        deleted: true,
+                    });
+                }
             }
-            text
-        };
-        let text = stored_text(&text, !found.is_empty());
-        // Component input is stored as a message of the member's, in words the core reads, so the
-        // same extraction serves typed and clicked answers.
-        ticket.messages.push(StoredMessage {
-            id: interaction,
-            author: ticket.member,
-            role: StoredRole::Member,
-            text,
-            attachments: Vec::new(),
-        });
-        if actor.user == ticket.member {
-            member_spoke(&mut ticket, now);
-        }
-        if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
-            self.refresh(&mut ticket, &mut events, now, false).await;
-        }
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::private(reply))
+            // Component input is stored as a message of the member's, in words the core reads,
+            // so the same extraction serves typed and clicked answers.
+            ticket.messages.push(StoredMessage {
+                id: interaction,
+                author: ticket.member,
+                role: StoredRole::Member,
+                text: stored_text(&text, !found.is_empty()),
+                attachments: Vec::new(),
+            });
+            if actor.user == ticket.member {
+                member_spoke(ticket, now);
+            }
+            if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
+                self.refresh(ticket, events, now, false).await;
+            }
+            Ok(Response::private(reply))
+        })
+        .await
+        .map(|outcome| outcome.answer(Response::private(UNKNOWN_THREAD)))
     }
 
     async fn on_run_probe(
@@ -662,25 +681,23 @@ impl Engine {
         interaction: u64,
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
-        let mut ticket = match self.interaction_ticket(thread, actor, &key)? {
-            Ok(ticket) => ticket,
-            Err(answer) => return Ok(answer),
-        };
-        let now = self.now();
-        let mut events = Vec::new();
-        let report = triage(&self.rules(), &ticket);
-        let reply = if report.imap.is_none() && report.smtp.is_none() {
-            "There is no server to test yet: add your IMAP and SMTP server and port (\"Add details\")."
-        } else if self.prober.is_none() {
-            "The connection test is switched off here."
-        } else {
-            ticket.probed = None;
-            self.refresh(&mut ticket, &mut events, now, true).await;
-            "Test finished: see the report in the thread."
-        };
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::private(reply))
+        self.with_ticket(thread, Some(key), None, async |change: &mut Change| {
+            may_use_controls(&change.ticket, actor)?;
+            let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
+            let report = triage(&self.rules(), ticket);
+            let reply = if report.imap.is_none() && report.smtp.is_none() {
+                "There is no server to test yet: add your IMAP and SMTP server and port (\"Add details\")."
+            } else if self.prober.is_none() {
+                "The connection test is switched off here."
+            } else {
+                ticket.probed = None;
+                self.refresh(ticket, events, now, true).await;
+                "Test finished: see the report in the thread."
+            };
+            Ok(Response::private(reply))
+        })
+        .await
+        .map(|outcome| outcome.answer(Response::private(UNKNOWN_THREAD)))
     }
 
     async fn on_command(
@@ -696,80 +713,67 @@ impl Engine {
             ));
         }
         let key = format!("c:{key}");
-        if self.store.seen(&key)? {
-            return Ok(Response::none());
-        }
-        let Some(mut ticket) = self.store.ticket(thread)? else {
-            return Ok(Response::private("This thread has no triage case."));
-        };
-        let now = self.now();
-        let mut events = Vec::new();
-        let reply = match command {
-            Command::Status => {
-                let report = triage(&self.rules(), &ticket);
-                status_summary(&ticket, &report)
-            }
-            Command::Retest => {
-                if self.prober.is_none() {
-                    "The connection test is switched off here.".to_string()
-                } else {
-                    ticket.probed = None;
-                    self.refresh(&mut ticket, &mut events, now, true).await;
-                    "Re-tested: see the report in the thread.".to_string()
+        self.with_ticket(thread, Some(key), None, async |change: &mut Change| {
+            let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
+            let reply = match command {
+                Command::Status => {
+                    let report = triage(&self.rules(), ticket);
+                    status_summary(ticket, &report)
                 }
-            }
-            Command::Escalate => {
-                let report = triage(&self.rules(), &ticket);
-                self.escalate(
-                    &mut ticket,
-                    &report,
-                    "a moderator escalated it",
-                    &mut events,
-                    now,
-                )
-                .await;
-                self.set_state(&mut ticket, TicketState::Escalated, &mut events)
-                    .await;
-                "Escalated.".to_string()
-            }
-            Command::Resolve { reason } => {
-                let reason = secrets::redact(&reason);
-                ticket.resolved_at = Some(now);
-                events.push(EventKind::Resolved {
-                    by: actor.user,
-                    reason: reason.clone(),
-                });
-                self.set_state(&mut ticket, TicketState::Resolved, &mut events)
-                    .await;
-                let notice = OutMessage::text(render::finish(&format!(
-                    "✅ Marked as resolved by a moderator: {reason}"
-                )));
-                if let Ok(id) = self.post(thread, notice).await {
-                    events.push(EventKind::ReplyPosted {
-                        message: id,
-                        what: "resolved".into(),
+                Command::Retest => {
+                    if self.prober.is_none() {
+                        "The connection test is switched off here.".to_string()
+                    } else {
+                        ticket.probed = None;
+                        self.refresh(ticket, events, now, true).await;
+                        "Re-tested: see the report in the thread.".to_string()
+                    }
+                }
+                Command::Escalate => {
+                    let report = triage(&self.rules(), ticket);
+                    self.escalate(ticket, &report, "a moderator escalated it", events, now)
+                        .await;
+                    self.set_state(ticket, TicketState::Escalated, events).await;
+                    "Escalated.".to_string()
+                }
+                Command::Resolve { reason } => {
+                    let reason = secrets::redact(&reason);
+                    ticket.resolved_at = Some(now);
+                    events.push(EventKind::Resolved {
+                        by: actor.user,
+                        reason: reason.clone(),
                     });
+                    self.set_state(ticket, TicketState::Resolved, events).await;
+                    let notice = OutMessage::text(render::finish(&format!(
+                        "✅ Marked as resolved by a moderator: {reason}"
+                    )));
+                    if let Ok(id) = self.post(thread, notice).await {
+                        events.push(EventKind::ReplyPosted {
+                            message: id,
+                            what: "resolved".into(),
+                        });
+                    }
+                    "Resolved.".to_string()
                 }
-                "Resolved.".to_string()
-            }
-            Command::Reopen => {
-                ticket.resolved_at = None;
-                ticket.closed_at = None;
-                ticket.escalated = None;
-                ticket.status = TicketState::WaitingOnMember;
-                events.push(EventKind::Reopened { by: actor.user });
-                self.refresh(&mut ticket, &mut events, now, false).await;
-                "Reopened.".to_string()
-            }
-            Command::Exempt => {
-                ticket.exempt = true;
-                events.push(EventKind::Exempted { by: actor.user });
-                "This thread is exempt from reminders and auto-close.".to_string()
-            }
-        };
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::private(reply))
+                Command::Reopen => {
+                    ticket.resolved_at = None;
+                    ticket.closed_at = None;
+                    ticket.escalated = None;
+                    ticket.status = TicketState::WaitingOnMember;
+                    events.push(EventKind::Reopened { by: actor.user });
+                    self.refresh(ticket, events, now, false).await;
+                    "Reopened.".to_string()
+                }
+                Command::Exempt => {
+                    ticket.exempt = true;
+                    events.push(EventKind::Exempted { by: actor.user });
+                    "This thread is exempt from reminders and auto-close.".to_string()
+                }
+            };
+            Ok(Response::private(reply))
+        })
+        .await
+        .map(|outcome| outcome.answer(Response::private("This thread has no triage case.")))
     }
 
     /// Runs the lifecycle timers of every open ticket: one reminder per period while items are
@@ -784,66 +788,68 @@ impl Engine {
             }
             let lock = self.thread_lock(stale.thread);
             let _guard = lock.lock().await;
-            // Re-read under the lock: an event may have just changed it.
-            let Some(mut ticket) = self.store.ticket(stale.thread)? else {
-                continue;
-            };
-            let now = self.now();
-            let t = self.timings;
-            let idle = now.saturating_sub(ticket.last_member_at);
-            let mut events = Vec::new();
-            if let Some(warned) = ticket.close_warned_at {
-                if now.saturating_sub(warned) >= t.close_grace {
-                    let notice = OutMessage::text(render::finish(
-                        "🗂️ Closing this thread for now, since the details support needs didn't arrive. Open a new post any time.",
-                    ));
-                    let _ = self.post(ticket.thread, notice).await;
-                    if let Err(e) = self.chat.close(ticket.thread).await {
-                        tracing::warn!(thread = ticket.thread, error = %e, "could not archive and lock the thread");
-                    }
-                    ticket.closed_at = Some(now);
-                    events.push(EventKind::AutoClosed);
-                    self.set_state(&mut ticket, TicketState::Closed, &mut events)
-                        .await;
-                }
-            } else if idle >= t.close_after {
-                let hours = t.close_grace.div_ceil(3600);
-                let notice = OutMessage {
-                    content: render::finish(&format!(
-                        "⏳ This thread will be closed in about {hours} h unless you reply. Anything you post keeps it open."
-                    )),
-                    mention: Mention::User(ticket.member),
-                    controls: Controls::None,
-                };
-                let _ = self.post(ticket.thread, notice).await;
-                ticket.close_warned_at = Some(now);
-                events.push(EventKind::CloseWarned);
-            } else if t.reminder_after > 0
-                && idle >= t.reminder_after * (u64::from(ticket.reminders_sent) + 1)
-            {
-                let missing = ticket.missing.clone();
-                let rules = self.rules();
-                let report = triage(&rules, &ticket);
-                let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
-                let notice = OutMessage {
-                    content: render::finish(&format!(
-                        "👋 Friendly reminder: support still needs {} before anyone can help. The status message above says how.",
-                        asks.join(", ")
-                    )),
-                    mention: Mention::User(ticket.member),
-                    controls: Controls::None,
-                };
-                let _ = self.post(ticket.thread, notice).await;
-                ticket.reminders_sent += 1;
-                events.push(EventKind::ReminderSent { missing });
-            }
-            if !events.is_empty() {
-                ticket.updated_at = now;
-                self.commit(&ticket, &events, &[], now)?;
+            // `with_ticket` reads the ticket again under the lock: an event may have just
+            // changed it.
+            let outcome = self
+                .with_ticket(stale.thread, None, None, async |change: &mut Change| {
+                    self.tick_ticket(change).await;
+                    Ok(!change.events.is_empty())
+                })
+                .await?;
+            if matches!(outcome, Outcome::Done(true)) {
                 acted += 1;
             }
         }
         Ok(acted)
+    }
+
+    async fn tick_ticket(&self, change: &mut Change) {
+        let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
+        let t = self.timings;
+        let idle = now.saturating_sub(ticket.last_member_at);
+        if let Some(warned) = ticket.close_warned_at {
+            if now.saturating_sub(warned) >= t.close_grace {
+                let notice = OutMessage::text(render::finish(
+                    "🗂️ Closing this thread for now, since the details support needs didn't arrive. Open a new post any time.",
+                ));
+                let _ = self.post(ticket.thread, notice).await;
+                if let Err(e) = self.chat.close(ticket.thread).await {
+                    tracing::warn!(thread = ticket.thread, error = %e, "could not archive and lock the thread");
+                }
+                ticket.closed_at = Some(now);
+                events.push(EventKind::AutoClosed);
+                self.set_state(ticket, TicketState::Closed, events).await;
+            }
+        } else if idle >= t.close_after {
+            let hours = t.close_grace.div_ceil(3600);
+            let notice = OutMessage {
+                content: render::finish(&format!(
+                    "⏳ This thread will be closed in about {hours} h unless you reply. Anything you post keeps it open."
+                )),
+                mention: Mention::User(ticket.member),
+                controls: Controls::None,
+            };
+            let _ = self.post(ticket.thread, notice).await;
+            ticket.close_warned_at = Some(now);
+            events.push(EventKind::CloseWarned);
+        } else if t.reminder_after > 0
+            && idle >= t.reminder_after * (u64::from(ticket.reminders_sent) + 1)
+        {
+            let missing = ticket.missing.clone();
+            let report = triage(&self.rules(), ticket);
+            let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
+            let notice = OutMessage {
+                content: render::finish(&format!(
+                    "👋 Friendly reminder: support still needs {} before anyone can help. The status message above says how.",
+                    asks.join(", ")
+                )),
+                mention: Mention::User(ticket.member),
+                controls: Controls::None,
+            };
+            let _ = self.post(ticket.thread, notice).await;
+            ticket.reminders_sent += 1;
+            events.push(EventKind::ReminderSent { missing });
+        }
     }
 
     /// Re-triages the ticket and brings the thread up to date: the status message, the probe
@@ -1159,6 +1165,29 @@ impl Engine {
             tracing::warn!(thread, error = %e, "could not post a message");
         })
     }
+}
+
+/// What a click or modal on a thread nobody opened gets.
+const UNKNOWN_THREAD: &str = "I don't know this thread.";
+
+/// Only the thread's member and moderators may use its controls; anyone else gets this refusal.
+pub fn controls_refusal(member: UserId, actor: Actor) -> Option<&'static str> {
+    (actor.user != member && !actor.is_moderator).then_some(
+        "Only the member who opened this thread, or a moderator, can use these controls.",
+    )
+}
+
+fn may_use_controls(ticket: &TicketRecord, actor: Actor) -> Result<(), Response> {
+    match controls_refusal(ticket.member, actor) {
+        Some(refusal) => Err(Response::private(refusal)),
+        None => Ok(()),
+    }
+}
+
+/// Locks `mutex`, also after a panic elsewhere poisoned it: every value the engine guards (locks
+/// per thread, recent actions, the store failure) stays valid whatever panicked while holding it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs futures concurrently and returns their outputs in order (without a futures dependency).
