@@ -7,7 +7,9 @@
 //! no-op.
 
 pub mod chat;
+mod commands;
 pub mod event;
+mod lifecycle;
 pub mod render;
 
 use std::collections::HashMap;
@@ -16,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use chat::{Chat, ChatError, Controls, EscalationSummary, Mention, OutMessage};
 pub use event::{Actor, Command, Event, Incoming, Response};
+use lifecycle::member_spoke;
 
 use crate::core::diagnose::{ProbeReport, Service, Verdict};
 use crate::core::report::Item;
@@ -700,158 +703,6 @@ impl Engine {
         .map(|outcome| outcome.answer(Response::private(UNKNOWN_THREAD)))
     }
 
-    async fn on_command(
-        &self,
-        thread: ThreadId,
-        actor: Actor,
-        key: u64,
-        command: Command,
-    ) -> Result<Response, EngineError> {
-        if !actor.is_moderator {
-            return Ok(Response::private(
-                "Only moderators can use triage commands.",
-            ));
-        }
-        let key = format!("c:{key}");
-        self.with_ticket(thread, Some(key), None, async |change: &mut Change| {
-            let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
-            let reply = match command {
-                Command::Status => {
-                    let report = triage(&self.rules(), ticket);
-                    status_summary(ticket, &report)
-                }
-                Command::Retest => {
-                    if self.prober.is_none() {
-                        "The connection test is switched off here.".to_string()
-                    } else {
-                        ticket.probed = None;
-                        self.refresh(ticket, events, now, true).await;
-                        "Re-tested: see the report in the thread.".to_string()
-                    }
-                }
-                Command::Escalate => {
-                    let report = triage(&self.rules(), ticket);
-                    self.escalate(ticket, &report, "a moderator escalated it", events, now)
-                        .await;
-                    self.set_state(ticket, TicketState::Escalated, events).await;
-                    "Escalated.".to_string()
-                }
-                Command::Resolve { reason } => {
-                    let reason = secrets::redact(&reason);
-                    ticket.resolved_at = Some(now);
-                    events.push(EventKind::Resolved {
-                        by: actor.user,
-                        reason: reason.clone(),
-                    });
-                    self.set_state(ticket, TicketState::Resolved, events).await;
-                    let notice = OutMessage::text(render::finish(&format!(
-                        "✅ Marked as resolved by a moderator: {reason}"
-                    )));
-                    if let Ok(id) = self.post(thread, notice).await {
-                        events.push(EventKind::ReplyPosted {
-                            message: id,
-                            what: "resolved".into(),
-                        });
-                    }
-                    "Resolved.".to_string()
-                }
-                Command::Reopen => {
-                    ticket.resolved_at = None;
-                    ticket.closed_at = None;
-                    ticket.escalated = None;
-                    ticket.status = TicketState::WaitingOnMember;
-                    events.push(EventKind::Reopened { by: actor.user });
-                    self.refresh(ticket, events, now, false).await;
-                    "Reopened.".to_string()
-                }
-                Command::Exempt => {
-                    ticket.exempt = true;
-                    events.push(EventKind::Exempted { by: actor.user });
-                    "This thread is exempt from reminders and auto-close.".to_string()
-                }
-            };
-            Ok(Response::private(reply))
-        })
-        .await
-        .map(|outcome| outcome.answer(Response::private("This thread has no triage case.")))
-    }
-
-    /// Runs the lifecycle timers of every open ticket: one reminder per period while items are
-    /// missing, then a warning, then archive-and-lock. The clocks come from the store, so they
-    /// survive restarts. Returns how many tickets were acted on.
-    pub async fn tick(&self) -> Result<usize, EngineError> {
-        self.prune_thread_locks();
-        let mut acted = 0;
-        for stale in self.store.tickets()? {
-            if stale.exempt || stale.status != TicketState::WaitingOnMember {
-                continue;
-            }
-            let lock = self.thread_lock(stale.thread);
-            let _guard = lock.lock().await;
-            // `with_ticket` reads the ticket again under the lock: an event may have just
-            // changed it.
-            let outcome = self
-                .with_ticket(stale.thread, None, None, async |change: &mut Change| {
-                    self.tick_ticket(change).await;
-                    Ok(!change.events.is_empty())
-                })
-                .await?;
-            if matches!(outcome, Outcome::Done(true)) {
-                acted += 1;
-            }
-        }
-        Ok(acted)
-    }
-
-    async fn tick_ticket(&self, change: &mut Change) {
-        let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
-        let t = self.timings;
-        let idle = now.saturating_sub(ticket.last_member_at);
-        if let Some(warned) = ticket.close_warned_at {
-            if now.saturating_sub(warned) >= t.close_grace {
-                let notice = OutMessage::text(render::finish(
-                    "🗂️ Closing this thread for now, since the details support needs didn't arrive. Open a new post any time.",
-                ));
-                let _ = self.post(ticket.thread, notice).await;
-                if let Err(e) = self.chat.close(ticket.thread).await {
-                    tracing::warn!(thread = ticket.thread, error = %e, "could not archive and lock the thread");
-                }
-                ticket.closed_at = Some(now);
-                events.push(EventKind::AutoClosed);
-                self.set_state(ticket, TicketState::Closed, events).await;
-            }
-        } else if idle >= t.close_after {
-            let hours = t.close_grace.div_ceil(3600);
-            let notice = OutMessage {
-                content: render::finish(&format!(
-                    "⏳ This thread will be closed in about {hours} h unless you reply. Anything you post keeps it open."
-                )),
-                mention: Mention::User(ticket.member),
-                controls: Controls::None,
-            };
-            let _ = self.post(ticket.thread, notice).await;
-            ticket.close_warned_at = Some(now);
-            events.push(EventKind::CloseWarned);
-        } else if t.reminder_after > 0
-            && idle >= t.reminder_after * (u64::from(ticket.reminders_sent) + 1)
-        {
-            let missing = ticket.missing.clone();
-            let report = triage(&self.rules(), ticket);
-            let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
-            let notice = OutMessage {
-                content: render::finish(&format!(
-                    "👋 Friendly reminder: support still needs {} before anyone can help. The status message above says how.",
-                    asks.join(", ")
-                )),
-                mention: Mention::User(ticket.member),
-                controls: Controls::None,
-            };
-            let _ = self.post(ticket.thread, notice).await;
-            ticket.reminders_sent += 1;
-            events.push(EventKind::ReminderSent { missing });
-        }
-    }
-
     /// Re-triages the ticket and brings the thread up to date: the status message, the probe
     /// (once per distinct endpoint set, or now when `force_probe`), escalation, the state tag.
     async fn refresh(
@@ -1213,13 +1064,6 @@ async fn futures_join_all<F: std::future::Future>(
     outputs
 }
 
-/// The clocks of reminders and auto-close restart when the member writes.
-fn member_spoke(ticket: &mut TicketRecord, now: u64) {
-    ticket.last_member_at = now;
-    ticket.reminders_sent = 0;
-    ticket.close_warned_at = None;
-}
-
 /// The kind's name as the event log and the JSON report spell it.
 fn secret_kind_name(kind: core::SecretKind) -> String {
     match kind {
@@ -1335,28 +1179,4 @@ fn member_can_fix(probe: &ProbeReport) -> bool {
             )
         })
     })
-}
-
-fn status_summary(ticket: &TicketRecord, report: &Report) -> String {
-    let missing = if report.missing.is_empty() {
-        "nothing".to_string()
-    } else {
-        report
-            .missing
-            .iter()
-            .map(|i| item_id(*i))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    render::finish(&format!(
-        "State: {} · Hub ID: {} · provider: {} · error: {} · IMAP: {} · SMTP: {} · missing: {} · probe: {}",
-        ticket.status.as_str(),
-        report.hub_id.as_deref().unwrap_or("-"),
-        report.provider.as_deref().unwrap_or("-"),
-        report.error.as_ref().map_or("-", |e| e.code.as_str()),
-        ticket.imap.as_deref().unwrap_or("-"),
-        ticket.smtp.as_deref().unwrap_or("-"),
-        missing,
-        if ticket.probe_verdicts.is_empty() { "not run".to_string() } else { ticket.probe_verdicts.join("; ") }
-    ))
 }
