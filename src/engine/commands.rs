@@ -2,6 +2,7 @@
 //! `exempt`), whether typed as a mention or sent as the slash command.
 
 use super::chat::OutMessage;
+use super::plan::{self, Action};
 use super::{render, triage, Actor, Change, Command, Engine, EngineError, Response};
 use crate::core::secrets;
 use crate::store::EventKind;
@@ -22,39 +23,50 @@ impl Engine {
         }
         let key = format!("c:{key}");
         self.with_ticket(thread, Some(key), None, async |change: &mut Change| {
-            let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
+            let now = change.now;
             let reply = match command {
                 Command::Status => {
-                    let report = triage(&self.rules(), ticket);
-                    render::status_summary(ticket, &report)
+                    let report = triage(&self.rules(), &change.ticket);
+                    render::status_summary(&change.ticket, &report)
                 }
                 Command::Retest => {
                     if self.prober.is_none() {
                         "The connection test is switched off here.".to_string()
                     } else {
-                        ticket.probed = None;
-                        self.refresh(ticket, events, now, true).await;
+                        let report = triage(&self.rules(), &change.ticket);
+                        change.ticket.probed = None;
+                        self.refresh(change, &report, true).await;
                         "Re-tested: see the report in the thread.".to_string()
                     }
                 }
                 Command::Escalate => {
-                    let report = triage(&self.rules(), ticket);
-                    self.escalate(ticket, &report, "a moderator escalated it", events, now)
-                        .await;
-                    self.set_state(ticket, TicketState::Escalated, events).await;
+                    let report = triage(&self.rules(), &change.ticket);
+                    let escalate =
+                        plan::escalation(&change.ticket, &report, plan::ESCALATED_BY_MODERATOR);
+                    for action in escalate
+                        .into_iter()
+                        .chain([Action::SetState(TicketState::Escalated)])
+                    {
+                        self.execute(change, &report, action).await;
+                    }
                     "Escalated.".to_string()
                 }
                 Command::Resolve { reason } => {
                     let reason = secrets::redact(&reason);
-                    ticket.resolved_at = Some(now);
-                    events.push(EventKind::Resolved {
+                    change.ticket.resolved_at = Some(now);
+                    change.events.push(EventKind::Resolved {
                         by: actor.user,
                         reason: reason.clone(),
                     });
-                    self.set_state(ticket, TicketState::Resolved, events).await;
+                    self.set_state(
+                        &mut change.ticket,
+                        TicketState::Resolved,
+                        &mut change.events,
+                    )
+                    .await;
                     let notice = OutMessage::text(render::resolved_notice(&reason));
                     if let Ok(id) = self.post(thread, notice).await {
-                        events.push(EventKind::ReplyPosted {
+                        change.events.push(EventKind::ReplyPosted {
                             message: id,
                             what: "resolved".into(),
                         });
@@ -62,17 +74,19 @@ impl Engine {
                     "Resolved.".to_string()
                 }
                 Command::Reopen => {
+                    let ticket = &mut change.ticket;
                     ticket.resolved_at = None;
                     ticket.closed_at = None;
                     ticket.escalated = None;
                     ticket.status = TicketState::WaitingOnMember;
-                    events.push(EventKind::Reopened { by: actor.user });
-                    self.refresh(ticket, events, now, false).await;
+                    change.events.push(EventKind::Reopened { by: actor.user });
+                    let report = triage(&self.rules(), &change.ticket);
+                    self.refresh(change, &report, false).await;
                     "Reopened.".to_string()
                 }
                 Command::Exempt => {
-                    ticket.exempt = true;
-                    events.push(EventKind::Exempted { by: actor.user });
+                    change.ticket.exempt = true;
+                    change.events.push(EventKind::Exempted { by: actor.user });
                     "This thread is exempt from reminders and auto-close.".to_string()
                 }
             };

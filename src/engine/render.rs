@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
+use super::plan::item_id;
 use crate::core::diagnose::{self, EndpointReport, ProbeReport, Severity, Verdict};
 use crate::core::text::{neutralize_mentions, truncate};
 use crate::core::{Report, Rules};
-use crate::engine::item_id;
 use crate::store::TicketRecord;
 
 /// Discord's limit for a message's content.

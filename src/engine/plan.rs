@@ -1,0 +1,218 @@
+//! Purpose: what the engine does about a ticket, decided without I/O. The handlers triage the
+//! ticket once, ask these functions what follows, and carry the [`Action`]s out
+//! ([`super::execute`]). Everything here is plain data in, plain data out, and is tested
+//! without a runtime.
+
+use super::chat::{Controls, EscalationSummary, Mention, OutMessage};
+use super::render;
+use crate::core::diagnose::{Code, ProbeReport};
+use crate::core::report::Item;
+use crate::core::{secrets, Endpoint, Report, Rules};
+use crate::store::{EventKind, TicketRecord};
+use crate::ticket::TicketState;
+
+/// One thing to do on the chat platform (or the network) for a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Post the status message, or edit the one the ticket has.
+    ShowStatus(OutMessage),
+    /// Test the report's endpoints; `key` names the endpoint set, so that each set runs once.
+    Probe { key: String },
+    /// Ping the moderator role and post the case to the mod log. `fingerprint` is what the
+    /// case needed a moderator for, so that the same case never pings twice.
+    Escalate {
+        reason: &'static str,
+        fingerprint: String,
+    },
+    /// Mirror the state as the thread's tag.
+    SetState(TicketState),
+}
+
+/// Why a case escalates by itself.
+pub const READY_FOR_MODERATORS: &str =
+    "every item support needs is in, and the bot has no fix to offer";
+/// Why a case escalates on a moderator's command.
+pub const ESCALATED_BY_MODERATOR: &str = "a moderator escalated it";
+
+/// Keeps what the report found on the ticket (the summary fields the log filters on, the
+/// evidence lines) and records each item that arrived since the last report.
+pub fn record_report(ticket: &mut TicketRecord, report: &Report, events: &mut Vec<EventKind>) {
+    let previously_missing = std::mem::take(&mut ticket.missing);
+    ticket.hub_id = report.hub_id.clone();
+    ticket.provider = report.provider.clone();
+    ticket.error_code = report.error.as_ref().map(|e| e.code.clone());
+    ticket.imap = report.imap.as_ref().map(ToString::to_string);
+    ticket.smtp = report.smtp.as_ref().map(ToString::to_string);
+    ticket.email_domain = report.email_domain.clone();
+    ticket.evidence = report
+        .evidence
+        .entries()
+        .iter()
+        .map(|(field, e)| {
+            format!(
+                "{field} ← message {} ({}): \"{}\"",
+                e.message, e.zone, e.excerpt
+            )
+        })
+        .collect();
+    ticket.missing = report
+        .missing
+        .iter()
+        .map(|i| item_id(*i).to_string())
+        .collect();
+    let first_time = ticket.status_message.is_none();
+    for item in Item::ALL {
+        let id = item_id(item);
+        if !report.missing.contains(&item)
+            && (first_time || previously_missing.iter().any(|m| m == id))
+        {
+            events.push(EventKind::ItemCollected {
+                item: id.to_string(),
+            });
+        }
+    }
+}
+
+/// The first half of a refresh: show the report in the status message, then test the
+/// endpoints when they are new (or when asked to, `force_probe`) and a probe is `available`.
+pub fn show(
+    ticket: &TicketRecord,
+    report: &Report,
+    available: bool,
+    force_probe: bool,
+) -> Vec<Action> {
+    let mut actions = vec![Action::ShowStatus(status_message(report))];
+    if let (true, Some(key)) = (available, probe_key(report)) {
+        if force_probe || ticket.probed.as_deref() != Some(key.as_str()) {
+            actions.push(Action::Probe { key });
+        }
+    }
+    actions
+}
+
+/// The second half, once the probe's outcome is on the ticket: escalation, then the state.
+pub fn settle(ticket: &TicketRecord, report: &Report) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let ready = report.escalate && !ticket.probe_member_fix && report.mismatches.is_empty();
+    if ready {
+        actions.extend(escalation(ticket, report, READY_FOR_MODERATORS));
+    }
+    let escalated = ticket.escalated.is_some() || !actions.is_empty();
+    let state = if !report.missing.is_empty() {
+        TicketState::WaitingOnMember
+    } else if escalated {
+        TicketState::Escalated
+    } else if ticket.probed.is_some() {
+        TicketState::Tested
+    } else {
+        TicketState::WaitingOnModerator
+    };
+    actions.push(Action::SetState(state));
+    actions
+}
+
+/// Escalates the case, unless it was already escalated in this very state.
+pub fn escalation(ticket: &TicketRecord, report: &Report, reason: &'static str) -> Option<Action> {
+    let fingerprint = fingerprint(ticket, report);
+    (ticket.escalated.as_deref() != Some(fingerprint.as_str())).then_some(Action::Escalate {
+        reason,
+        fingerprint,
+    })
+}
+
+/// The case's state as far as escalation goes: the same fingerprint never escalates twice.
+fn fingerprint(ticket: &TicketRecord, report: &Report) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{:?}|{}",
+        report.hub_id,
+        ticket.imap,
+        ticket.smtp,
+        ticket.error_code,
+        ticket.probe_verdicts.join(";")
+    )
+}
+
+/// The status message: the core's reply, with the checklist as it stands.
+pub fn status_message(report: &Report) -> OutMessage {
+    OutMessage {
+        content: render::finish(&report.reply),
+        mention: Mention::Nobody,
+        controls: Controls::Status {
+            checked: [
+                report.checklist.typed_credentials,
+                report.checklist.typed_servers,
+                report.checklist.verified_credentials,
+                report.checklist.confirmed_with_provider,
+            ],
+        },
+    }
+}
+
+/// The case as the moderators' log shows it.
+pub fn summary(
+    rules: &Rules,
+    ticket: &TicketRecord,
+    report: &Report,
+    reason: &str,
+) -> EscalationSummary {
+    let likely_cause = report
+        .error
+        .as_ref()
+        .and_then(|e| rules.error(&e.code))
+        .map(|rule| rule.diagnosis.clone())
+        .unwrap_or_else(|| "No recognised error; see the thread.".to_string());
+    EscalationSummary {
+        thread: ticket.thread,
+        // Stored redacted; records from before the title shield are redacted here.
+        title: secrets::redact(&ticket.title),
+        hub_id: ticket.hub_id.clone(),
+        provider: ticket.provider.clone(),
+        imap: ticket.imap.clone(),
+        smtp: ticket.smtp.clone(),
+        error_code: ticket.error_code.clone(),
+        probe_verdicts: ticket.probe_verdicts.clone(),
+        evidence: ticket.evidence.clone(),
+        likely_cause,
+        reason: reason.to_string(),
+    }
+}
+
+/// The endpoint set a probe would test ("imap=host:port smtp=host:port"), if there is one.
+pub fn probe_key(report: &Report) -> Option<String> {
+    if report.imap.is_none() && report.smtp.is_none() {
+        return None;
+    }
+    let show = |e: &Option<Endpoint>| e.as_ref().map(ToString::to_string).unwrap_or_default();
+    Some(format!(
+        "imap={} smtp={}",
+        show(&report.imap),
+        show(&report.smtp)
+    ))
+}
+
+/// Findings that mean the member typed something wrong: fix that before a moderator looks.
+pub fn member_can_fix(probe: &ProbeReport) -> bool {
+    probe.imap.iter().chain(probe.smtp.iter()).any(|e| {
+        e.findings.iter().any(|f| {
+            matches!(
+                f.code,
+                Code::WrongProtocol
+                    | Code::TlsOnPlainPort
+                    | Code::PlainOnTlsPort
+                    | Code::DnsNotFound
+                    | Code::DnsNoAddress
+                    | Code::AlternativeAvailable
+            )
+        })
+    })
+}
+
+/// An item's id as the ticket's `missing` list and the event log spell it.
+pub fn item_id(item: Item) -> &'static str {
+    match item {
+        Item::Screenshot => "screenshot",
+        Item::Error => "error",
+        Item::HubId => "hub_id",
+        Item::Checklist => "checklist",
+    }
+}
