@@ -2,7 +2,7 @@
 //! `exempt`), whether typed as a mention or sent as the slash command.
 
 use super::chat::OutMessage;
-use super::plan::{self, Action};
+use super::plan::{self, Cause};
 use super::{render, triage, Actor, Change, Command, Engine, EngineError, Response};
 use crate::core::secrets;
 use crate::store::EventKind;
@@ -35,21 +35,21 @@ impl Engine {
                     } else {
                         let report = triage(&self.rules(), &change.ticket);
                         change.ticket.probed = None;
-                        self.refresh(change, &report, true).await;
+                        self.refresh(change, &report, true, Cause::Moderator).await;
                         "Re-tested: see the report in the thread.".to_string()
                     }
                 }
                 Command::Escalate => {
                     let report = triage(&self.rules(), &change.ticket);
-                    let escalate =
-                        plan::escalation(&change.ticket, &report, plan::ESCALATED_BY_MODERATOR);
-                    for action in escalate
-                        .into_iter()
-                        .chain([Action::SetState(TicketState::Escalated)])
-                    {
-                        self.execute(change, &report, action).await;
+                    match plan::escalate_command(&change.ticket, &report) {
+                        Ok(actions) => {
+                            for action in actions {
+                                self.execute(change, &report, action).await;
+                            }
+                            "Escalated.".to_string()
+                        }
+                        Err(already) => already.to_string(),
                     }
-                    "Escalated.".to_string()
                 }
                 Command::Resolve { reason } => {
                     let reason = secrets::redact(&reason);
@@ -74,14 +74,15 @@ impl Engine {
                     "Resolved.".to_string()
                 }
                 Command::Reopen => {
+                    // What the case was escalated for stays: the moderators have seen it, and
+                    // only a new need pings them again.
                     let ticket = &mut change.ticket;
                     ticket.resolved_at = None;
                     ticket.closed_at = None;
-                    ticket.escalated = None;
                     ticket.status = TicketState::WaitingOnMember;
                     change.events.push(EventKind::Reopened { by: actor.user });
                     let report = triage(&self.rules(), &change.ticket);
-                    self.refresh(change, &report, false).await;
+                    self.refresh(change, &report, false, Cause::Moderator).await;
                     "Reopened.".to_string()
                 }
                 Command::Exempt => {

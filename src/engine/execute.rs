@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::chat::{Controls, Mention, OutMessage};
-use super::plan::{self, Action};
+use super::plan::{self, Action, Cause};
 use super::{render, Change, Engine};
 use crate::core::diagnose::{ProbeReport, Service, Verdict};
 use crate::core::Report;
@@ -19,13 +19,19 @@ use super::chat::ChatError;
 impl Engine {
     /// Brings the thread up to date with `report` (the ticket's triage, made once per event):
     /// the summary fields, the status message, the probe when the endpoints are new (or now,
-    /// with `force_probe`), escalation and the state tag.
-    pub(super) async fn refresh(&self, change: &mut Change, report: &Report, force_probe: bool) {
+    /// with `force_probe`), escalation (never on a moderator's own command) and the state tag.
+    pub(super) async fn refresh(
+        &self,
+        change: &mut Change,
+        report: &Report,
+        force_probe: bool,
+        cause: Cause,
+    ) {
         plan::record_report(&mut change.ticket, report, &mut change.events);
         for action in plan::show(&change.ticket, report, self.prober.is_some(), force_probe) {
             self.execute(change, report, action).await;
         }
-        for action in plan::settle(&change.ticket, report) {
+        for action in plan::settle(&change.ticket, report, cause) {
             self.execute(change, report, action).await;
         }
     }
@@ -63,6 +69,7 @@ impl Engine {
                 ticket.probed = Some(key);
                 ticket.probe_verdicts = render::verdict_lines(&probe);
                 ticket.probe_member_fix = plan::member_can_fix(&probe);
+                ticket.probe_outcome = plan::probe_outcome(&probe);
                 let findings = probe
                     .imap
                     .iter()
@@ -74,10 +81,7 @@ impl Engine {
                     findings,
                 });
             }
-            Action::Escalate {
-                reason,
-                fingerprint,
-            } => {
+            Action::Escalate { reason, needs } => {
                 let notice = OutMessage {
                     content: render::escalation_notice(reason),
                     mention: Mention::Moderators,
@@ -94,7 +98,7 @@ impl Engine {
                     tracing::warn!(thread = ticket.thread, error = %e, "could not post to the mod log");
                 }
                 metrics::inc(&METRICS.escalations);
-                ticket.escalated = Some(fingerprint);
+                ticket.escalated = Some(needs);
                 ticket.escalated_at = Some(now);
                 events.push(EventKind::Escalated {
                     reason: reason.to_string(),

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::chat::{Controls, Mention, OutMessage};
 use super::lifecycle::member_spoke;
+use super::plan::Cause;
 use super::{
     may_use_controls, render, triage, Actor, Change, Engine, EngineError, Incoming, NewTicket,
     Response,
@@ -79,7 +80,7 @@ impl Engine {
             }
             if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
                 let report = triage(&self.rules(), ticket);
-                self.refresh(change, &report, false).await;
+                self.refresh(change, &report, false, Cause::Thread).await;
             }
             Ok(Response::none())
         })
@@ -277,7 +278,7 @@ impl Engine {
             }
             if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
                 let report = triage(&self.rules(), ticket);
-                self.refresh(change, &report, false).await;
+                self.refresh(change, &report, false, Cause::Thread).await;
             }
             Ok(Response::private(reply))
         })
@@ -301,7 +302,7 @@ impl Engine {
                 "The connection test is switched off here."
             } else {
                 change.ticket.probed = None;
-                self.refresh(change, &report, true).await;
+                self.refresh(change, &report, true, Cause::Thread).await;
                 "Test finished: see the report in the thread."
             };
             Ok(Response::private(reply))

@@ -5,7 +5,7 @@
 
 use super::chat::{Controls, EscalationSummary, Mention, OutMessage};
 use super::render;
-use crate::core::diagnose::{Code, ProbeReport};
+use crate::core::diagnose::{Code, ProbeReport, Severity};
 use crate::core::report::Item;
 use crate::core::{secrets, Endpoint, Report, Rules};
 use crate::store::{EventKind, TicketRecord};
@@ -18,12 +18,9 @@ pub enum Action {
     ShowStatus(OutMessage),
     /// Test the report's endpoints; `key` names the endpoint set, so that each set runs once.
     Probe { key: String },
-    /// Ping the moderator role and post the case to the mod log. `fingerprint` is what the
-    /// case needed a moderator for, so that the same case never pings twice.
-    Escalate {
-        reason: &'static str,
-        fingerprint: String,
-    },
+    /// Ping the moderator role and post the case to the mod log. `needs` is what the case
+    /// needs a moderator for ([`needs_key`]), so that the same need never pings twice.
+    Escalate { reason: &'static str, needs: String },
     /// Mirror the state as the thread's tag.
     SetState(TicketState),
 }
@@ -33,6 +30,18 @@ pub const READY_FOR_MODERATORS: &str =
     "every item support needs is in, and the bot has no fix to offer";
 /// Why a case escalates on a moderator's command.
 pub const ESCALATED_BY_MODERATOR: &str = "a moderator escalated it";
+/// A moderator's `escalate` on a case the moderators have.
+pub const ALREADY_ESCALATED: &str = "This case is already with the moderators.";
+
+/// Who set a refresh off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A message or a control in the thread.
+    Thread,
+    /// A moderator's own command (`reopen`, `retest`): the moderators are the ones acting, so
+    /// it never pings them.
+    Moderator,
+}
 
 /// Keeps what the report found on the ticket (the summary fields the log filters on, the
 /// evidence lines) and records each item that arrived since the last report.
@@ -91,10 +100,10 @@ pub fn show(
 }
 
 /// The second half, once the probe's outcome is on the ticket: escalation, then the state.
-pub fn settle(ticket: &TicketRecord, report: &Report) -> Vec<Action> {
+pub fn settle(ticket: &TicketRecord, report: &Report, cause: Cause) -> Vec<Action> {
     let mut actions = Vec::new();
     let ready = report.escalate && !ticket.probe_member_fix && report.mismatches.is_empty();
-    if ready {
+    if ready && cause == Cause::Thread {
         actions.extend(escalation(ticket, report, READY_FOR_MODERATORS));
     }
     let escalated = ticket.escalated.is_some() || !actions.is_empty();
@@ -111,25 +120,64 @@ pub fn settle(ticket: &TicketRecord, report: &Report) -> Vec<Action> {
     actions
 }
 
-/// Escalates the case, unless it was already escalated in this very state.
-pub fn escalation(ticket: &TicketRecord, report: &Report, reason: &'static str) -> Option<Action> {
-    let fingerprint = fingerprint(ticket, report);
-    (ticket.escalated.as_deref() != Some(fingerprint.as_str())).then_some(Action::Escalate {
-        reason,
-        fingerprint,
-    })
+/// A moderator's `escalate`: the actions, or the answer when the moderators already have the
+/// case.
+pub fn escalate_command(
+    ticket: &TicketRecord,
+    report: &Report,
+) -> Result<Vec<Action>, &'static str> {
+    if ticket.status == TicketState::Escalated {
+        return Err(ALREADY_ESCALATED);
+    }
+    let mut actions: Vec<Action> = escalation(ticket, report, ESCALATED_BY_MODERATOR)
+        .into_iter()
+        .collect();
+    actions.push(Action::SetState(TicketState::Escalated));
+    Ok(actions)
 }
 
-/// The case's state as far as escalation goes: the same fingerprint never escalates twice.
-fn fingerprint(ticket: &TicketRecord, report: &Report) -> String {
+/// Escalates the case, unless it was escalated before for the same need.
+pub fn escalation(ticket: &TicketRecord, report: &Report, reason: &'static str) -> Option<Action> {
+    let needs = needs_key(ticket, report);
+    let known = match ticket.escalated.as_deref() {
+        None => false,
+        // Escalated by a version that kept the whole case state: the moderators have the case,
+        // and what it needed them for then is unknown, so only a moderator re-escalates it.
+        Some(old) if !old.starts_with(NEEDS_PREFIX) => true,
+        Some(old) => old == needs,
+    };
+    (!known).then_some(Action::Escalate { reason, needs })
+}
+
+const NEEDS_PREFIX: &str = "needs:";
+
+/// What the case needs a moderator for: its error, and what the connection test found per
+/// service (without the endpoint). The member correcting a host or a port re-tests, but it is no
+/// new need unless the test now finds something else.
+fn needs_key(ticket: &TicketRecord, report: &Report) -> String {
     format!(
-        "{:?}|{:?}|{:?}|{:?}|{}",
-        report.hub_id,
-        ticket.imap,
-        ticket.smtp,
-        ticket.error_code,
-        ticket.probe_verdicts.join(";")
+        "{NEEDS_PREFIX} error={} probe={}",
+        report.error.as_ref().map_or("-", |e| e.code.as_str()),
+        ticket.probe_outcome.join("; ")
     )
+}
+
+/// The connection test's outcome per service, without the endpoint: "IMAP failed (timeout)".
+pub fn probe_outcome(probe: &ProbeReport) -> Vec<String> {
+    [("IMAP", &probe.imap), ("SMTP", &probe.smtp)]
+        .into_iter()
+        .filter_map(|(label, endpoint)| {
+            let e = endpoint.as_ref()?;
+            let mut codes: Vec<&str> = e
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| f.code.as_str())
+                .collect();
+            codes.sort_unstable();
+            Some(format!("{label} {:?} ({})", e.verdict, codes.join(", ")))
+        })
+        .collect()
 }
 
 /// The status message: the core's reply, with the checklist as it stands.
