@@ -241,7 +241,65 @@ impl Engine {
         }
     }
 
-    pub(super) async fn on_component(
+    /// The checklist select: the ticked items, stored as a Markdown checklist the core reads.
+    pub(super) async fn on_checklist(
+        &self,
+        thread: ThreadId,
+        actor: Actor,
+        interaction: u64,
+        selected: &[String],
+    ) -> Result<Response, EngineError> {
+        let lines: Vec<String> = self
+            .rules()
+            .checklist
+            .items
+            .iter()
+            .map(|item| {
+                let mark = if selected.iter().any(|s| s == &item.id) {
+                    "x"
+                } else {
+                    " "
+                };
+                format!("- [{mark}] {}", item.label)
+            })
+            .collect();
+        self.on_component(
+            thread,
+            actor,
+            interaction,
+            lines.join("\n"),
+            "Checklist saved.",
+        )
+        .await
+    }
+
+    /// The "Add details" form: each filled field as a `label: value` line.
+    pub(super) async fn on_details(
+        &self,
+        thread: ThreadId,
+        actor: Actor,
+        interaction: u64,
+        fields: [(&str, String); 4],
+    ) -> Result<Response, EngineError> {
+        let lines: Vec<String> = fields
+            .iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(label, value)| format!("{label}: {}", value.trim()))
+            .collect();
+        if lines.is_empty() {
+            return Ok(Response::private("Nothing to add: all fields were empty."));
+        }
+        self.on_component(
+            thread,
+            actor,
+            interaction,
+            lines.join("\n"),
+            "Details saved.",
+        )
+        .await
+    }
+
+    async fn on_component(
         &self,
         thread: ThreadId,
         actor: Actor,

@@ -348,28 +348,8 @@ impl Engine {
                 interaction,
                 selected,
             } => {
-                let rules = self.rules();
-                let lines: Vec<String> = rules
-                    .checklist
-                    .items
-                    .iter()
-                    .map(|item| {
-                        let mark = if selected.iter().any(|s| s == &item.id) {
-                            "x"
-                        } else {
-                            " "
-                        };
-                        format!("- [{mark}] {}", item.label)
-                    })
-                    .collect();
-                self.on_component(
-                    thread,
-                    actor,
-                    interaction,
-                    lines.join("\n"),
-                    "Checklist saved.",
-                )
-                .await
+                self.on_checklist(thread, actor, interaction, &selected)
+                    .await
             }
             Event::DetailsSubmitted {
                 thread,
@@ -380,29 +360,13 @@ impl Engine {
                 smtp,
                 error,
             } => {
-                let mut lines = Vec::new();
-                for (label, value) in [
-                    ("Hub ID", &hub_id),
-                    ("IMAP server", &imap),
-                    ("SMTP server", &smtp),
-                    ("Error", &error),
-                ] {
-                    let value = value.trim();
-                    if !value.is_empty() {
-                        lines.push(format!("{label}: {value}"));
-                    }
-                }
-                if lines.is_empty() {
-                    return Ok(Response::private("Nothing to add: all fields were empty."));
-                }
-                self.on_component(
-                    thread,
-                    actor,
-                    interaction,
-                    lines.join("\n"),
-                    "Details saved.",
-                )
-                .await
+                let fields = [
+                    ("Hub ID", hub_id),
+                    ("IMAP server", imap),
+                    ("SMTP server", smtp),
+                    ("Error", error),
+                ];
+                self.on_details(thread, actor, interaction, fields).await
             }
             Event::RunProbe {
                 thread,
