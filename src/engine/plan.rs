@@ -264,3 +264,115 @@ pub fn item_id(item: Item) -> &'static str {
         Item::Checklist => "checklist",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report in which the core says the case is ready for a moderator.
+    fn ready() -> Report {
+        let rules = crate::rules_dir::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let thread = crate::core::Thread {
+            messages: vec![crate::core::Message::member(
+                "IMAP authentication error. Hub ID 4821937",
+            )],
+        };
+        let mut report = crate::core::triage(&rules, &thread);
+        report.missing.clear();
+        report.escalate = true;
+        report
+    }
+
+    fn not_ready() -> Report {
+        let mut report = ready();
+        report.escalate = false;
+        report
+    }
+
+    fn ticket() -> TicketRecord {
+        TicketRecord::new(1, "t".into(), 7, 0)
+    }
+
+    fn escalates(actions: &[Action]) -> bool {
+        actions.iter().any(|a| matches!(a, Action::Escalate { .. }))
+    }
+
+    fn state(actions: &[Action]) -> Option<TicketState> {
+        actions.iter().find_map(|a| match a {
+            Action::SetState(state) => Some(*state),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_state_follows_the_case() {
+        let mut waiting = not_ready();
+        waiting.missing = vec![Item::HubId];
+        let mut probed = ticket();
+        probed.probed = Some("imap=imap.x.com:993 smtp=".into());
+        for (ticket, report, expected) in [
+            (ticket(), waiting, TicketState::WaitingOnMember),
+            (ticket(), ready(), TicketState::Escalated),
+            (probed, not_ready(), TicketState::Tested),
+            (ticket(), not_ready(), TicketState::WaitingOnModerator),
+        ] {
+            let actions = settle(&ticket, &report, Cause::Thread);
+            assert_eq!(state(&actions), Some(expected), "{actions:?}");
+        }
+    }
+
+    #[test]
+    fn a_moderators_own_command_never_pings_the_moderators() {
+        let actions = settle(&ticket(), &ready(), Cause::Moderator);
+        assert!(!escalates(&actions), "{actions:?}");
+        assert_eq!(state(&actions), Some(TicketState::WaitingOnModerator));
+    }
+
+    #[test]
+    fn a_need_escalates_once_and_a_corrected_port_is_no_new_need() {
+        let report = ready();
+        let mut t = ticket();
+        t.imap = Some("imap.x.com:993".into());
+        t.probe_outcome = vec!["IMAP Ok ()".into()];
+        let Some(Action::Escalate { needs, .. }) = escalation(&t, &report, READY_FOR_MODERATORS)
+        else {
+            panic!("a new case escalates");
+        };
+        t.escalated = Some(needs);
+        assert_eq!(escalation(&t, &report, READY_FOR_MODERATORS), None);
+
+        t.imap = Some("imap.x.com:143".into());
+        assert_eq!(
+            escalation(&t, &report, READY_FOR_MODERATORS),
+            None,
+            "another port, the same outcome"
+        );
+
+        t.probe_outcome = vec!["IMAP Failed (timeout)".into()];
+        assert!(
+            escalation(&t, &report, READY_FOR_MODERATORS).is_some(),
+            "a new finding is a new need"
+        );
+    }
+
+    /// Regression guard for records escalated before needs were kept: they held the whole
+    /// case state, which would never match a need and so re-pinged on the next message.
+    #[test]
+    fn a_case_escalated_by_an_older_version_stays_escalated() {
+        let mut t = ticket();
+        t.escalated = Some(r#"Some("4821937")|None|None|Some("imap_auth_error")|"#.into());
+        assert_eq!(escalation(&t, &ready(), READY_FOR_MODERATORS), None);
+    }
+
+    #[test]
+    fn an_explicit_escalate_of_an_escalated_case_is_answered_not_repeated() {
+        let mut t = ticket();
+        t.status = TicketState::Escalated;
+        assert_eq!(escalate_command(&t, &ready()), Err(ALREADY_ESCALATED));
+
+        t.status = TicketState::WaitingOnMember;
+        let actions = escalate_command(&t, &not_ready()).unwrap_or_default();
+        assert!(escalates(&actions), "{actions:?}");
+        assert_eq!(state(&actions), Some(TicketState::Escalated));
+    }
+}
