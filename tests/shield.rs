@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use imap_triage::discord::handler::thread_title;
+use imap_triage::discord::render::thread_title;
 use imap_triage::engine::chat::{
     Chat, ChatError, EscalationSummary, MessageId, OutMessage, ThreadId, TicketState,
 };

@@ -33,8 +33,9 @@ pub use event::{Actor, Command, Event, Incoming, Response};
 use crate::core::{self, Report, Rules};
 use crate::metrics::{self, METRICS};
 use crate::probe::Probe;
+use crate::store::query::{self, Stats};
 use crate::store::records::StoredRole;
-use crate::store::{EventKind, StoreError, TicketRecord, TriageLog};
+use crate::store::{EventKind, EventRecord, StoreError, TicketRecord, TriageLog};
 use crate::ticket::{ThreadId, UserId};
 
 /// Unix seconds; injected so that tests can move time.
@@ -298,6 +299,27 @@ impl Engine {
         &self.store
     }
 
+    /// Every case, for the moderators' review (`log`).
+    pub fn cases(&self) -> Result<Vec<TicketRecord>, StoreError> {
+        self.store.tickets()
+    }
+
+    /// A case and its timeline (`show`); `None` for a thread with no case.
+    pub fn case(
+        &self,
+        thread: ThreadId,
+    ) -> Result<Option<(TicketRecord, Vec<EventRecord>)>, StoreError> {
+        let Some(ticket) = self.store.ticket(thread)? else {
+            return Ok(None);
+        };
+        Ok(Some((ticket, self.store.events(thread)?)))
+    }
+
+    /// Counts and median response times over every case (`stats`).
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        Ok(query::stats(self.store.tickets()?.iter()))
+    }
+
     fn now(&self) -> u64 {
         (self.clock)()
     }
@@ -388,6 +410,12 @@ pub fn controls_refusal(member: UserId, actor: Actor) -> Option<&'static str> {
     (actor.user != member && !actor.is_moderator).then_some(
         "Only the member who opened this thread, or a moderator, can use these controls.",
     )
+}
+
+/// The review commands (`log`, `show`, `stats`, `reload-rules`) are the moderators'; anyone
+/// else gets this refusal.
+pub fn review_refusal(actor: Actor) -> Option<&'static str> {
+    (!actor.is_moderator).then_some("Only moderators can use this command.")
 }
 
 fn may_use_controls(ticket: &TicketRecord, actor: Actor) -> Result<(), Response> {
