@@ -46,6 +46,15 @@ impl OutMessage {
             controls: Controls::None,
         }
     }
+
+    /// A notice that pings `user` (reminders, warnings about a posted credential).
+    pub fn to_user(user: UserId, content: impl Into<String>) -> Self {
+        OutMessage {
+            content: content.into(),
+            mention: Mention::User(user),
+            controls: Controls::None,
+        }
+    }
 }
 
 /// The case summary posted to the moderators' log channel on escalation.

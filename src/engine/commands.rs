@@ -65,12 +65,8 @@ impl Engine {
                     )
                     .await;
                     let notice = OutMessage::text(render::resolved_notice(&reason));
-                    if let Ok(id) = self.post(thread, notice).await {
-                        change.events.push(EventKind::ReplyPosted {
-                            message: id,
-                            what: "resolved".into(),
-                        });
-                    }
+                    self.post_reply(thread, notice, "resolved", &mut change.events)
+                        .await;
                     "Resolved.".to_string()
                 }
                 Command::Reopen => {

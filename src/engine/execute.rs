@@ -42,13 +42,10 @@ impl Engine {
         match action {
             Action::ShowStatus(status) => match ticket.status_message {
                 None => {
-                    if let Ok(id) = self.post(ticket.thread, status).await {
+                    let posted = self.post_reply(ticket.thread, status, "status", events);
+                    if let Some(id) = posted.await {
                         ticket.status_message = Some(id);
                         ticket.first_reply_at.get_or_insert(now);
-                        events.push(EventKind::ReplyPosted {
-                            message: id,
-                            what: "status".into(),
-                        });
                     }
                 }
                 Some(id) => match self.chat.edit(ticket.thread, id, status).await {
@@ -87,12 +84,8 @@ impl Engine {
                     mention: Mention::Moderators,
                     controls: Controls::None,
                 };
-                if let Ok(id) = self.post(ticket.thread, notice).await {
-                    events.push(EventKind::ReplyPosted {
-                        message: id,
-                        what: "escalation".into(),
-                    });
-                }
+                self.post_reply(ticket.thread, notice, "escalation", events)
+                    .await;
                 let summary = plan::summary(&self.rules(), ticket, report, reason);
                 if let Err(e) = self.chat.mod_log(&summary).await {
                     tracing::warn!(thread = ticket.thread, error = %e, "could not post to the mod log");
@@ -227,6 +220,22 @@ impl Engine {
         if let Err(e) = self.chat.set_state(ticket.thread, state).await {
             tracing::warn!(thread = ticket.thread, state = state.as_str(), error = %e, "could not set the state tag");
         }
+    }
+
+    /// Posts `message` and records it as a reply of kind `what` (the event log's name).
+    pub(super) async fn post_reply(
+        &self,
+        thread: ThreadId,
+        message: OutMessage,
+        what: &str,
+        events: &mut Vec<EventKind>,
+    ) -> Option<MessageId> {
+        let id = self.post(thread, message).await.ok()?;
+        events.push(EventKind::ReplyPosted {
+            message: id,
+            what: what.to_string(),
+        });
+        Some(id)
     }
 
     pub(super) async fn post(

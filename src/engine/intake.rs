@@ -118,13 +118,9 @@ impl Engine {
         };
         match ticket.status_message {
             None => {
-                if let Ok(id) = self.post(ticket.thread, reading).await {
-                    ticket.status_message = Some(id);
-                    events.push(EventKind::ReplyPosted {
-                        message: id,
-                        what: "status".into(),
-                    });
-                }
+                ticket.status_message = self
+                    .post_reply(ticket.thread, reading, "status", events)
+                    .await;
             }
             Some(id) => {
                 if let Err(e) = self.chat.edit(ticket.thread, id, reading).await {
@@ -169,9 +165,6 @@ impl Engine {
         found: &[(core::SecretKind, std::ops::Range<usize>)],
         events: &mut Vec<EventKind>,
     ) {
-        let mut kinds: Vec<&str> = found.iter().map(|(k, _)| k.describe()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
         let deleted = match self.chat.delete(thread, message.id).await {
             Ok(()) => true,
             Err(e) => {
@@ -179,17 +172,10 @@ impl Engine {
                 false
             }
         };
-        let warning = OutMessage {
-            content: render::secret_warning(&kinds.join(" and "), deleted),
-            mention: Mention::User(message.author),
-            controls: Controls::None,
-        };
-        if let Ok(id) = self.post(thread, warning).await {
-            events.push(EventKind::ReplyPosted {
-                message: id,
-                what: "secret_warning".into(),
-            });
-        }
+        let warning = render::secret_warning(&kinds_text(found), deleted);
+        let warning = OutMessage::to_user(message.author, warning);
+        self.post_reply(thread, warning, "secret_warning", events)
+            .await;
         for (kind, _) in found {
             events.push(EventKind::SecretRedacted {
                 kind: secret_kind_name(*kind),
@@ -207,9 +193,6 @@ impl Engine {
         found: &[(core::SecretKind, std::ops::Range<usize>)],
         events: &mut Vec<EventKind>,
     ) {
-        let mut kinds: Vec<&str> = found.iter().map(|(k, _)| k.describe()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
         let name = core::text::truncate(&ticket.title, 100);
         let renamed = match self.chat.rename(ticket.thread, &name).await {
             Ok(()) => true,
@@ -218,17 +201,10 @@ impl Engine {
                 false
             }
         };
-        let warning = OutMessage {
-            content: render::title_secret_warning(&kinds.join(" and "), renamed),
-            mention: Mention::User(ticket.member),
-            controls: Controls::None,
-        };
-        if let Ok(id) = self.post(ticket.thread, warning).await {
-            events.push(EventKind::ReplyPosted {
-                message: id,
-                what: "title_secret_warning".into(),
-            });
-        }
+        let warning = render::title_secret_warning(&kinds_text(found), renamed);
+        let warning = OutMessage::to_user(ticket.member, warning);
+        self.post_reply(ticket.thread, warning, "title_secret_warning", events)
+            .await;
         let mut seen = Vec::new();
         for (kind, _) in found {
             if !seen.contains(kind) {
@@ -372,6 +348,14 @@ impl Engine {
 
 /// What a click or modal on a thread nobody opened gets.
 const UNKNOWN_THREAD: &str = "I don't know this thread.";
+
+/// The kinds of credential found, for a warning: "a password and an app password".
+fn kinds_text(found: &[(core::SecretKind, std::ops::Range<usize>)]) -> String {
+    let mut kinds: Vec<&str> = found.iter().map(|(k, _)| k.describe()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.join(" and ")
+}
 
 /// The kind's name as the event log and the JSON report spell it.
 fn secret_kind_name(kind: core::SecretKind) -> String {

@@ -2,7 +2,7 @@
 //! a warning, then archive-and-lock. The clocks are stored on the ticket, so they survive
 //! restarts; a member's message restarts them ([`member_spoke`]).
 
-use super::chat::{Controls, Mention, OutMessage};
+use super::chat::OutMessage;
 use super::{render, triage, Change, Engine, EngineError, Outcome};
 use crate::store::{EventKind, TicketRecord};
 use crate::ticket::TicketState;
@@ -50,7 +50,7 @@ impl Engine {
                 self.set_state(ticket, TicketState::Closed, events).await;
             }
         } else if idle >= t.close_after {
-            let notice = to_member(ticket, render::close_warning(t.close_grace));
+            let notice = OutMessage::to_user(ticket.member, render::close_warning(t.close_grace));
             let _ = self.post(ticket.thread, notice).await;
             ticket.close_warned_at = Some(now);
             events.push(EventKind::CloseWarned);
@@ -61,20 +61,14 @@ impl Engine {
             let report = triage(&self.rules(), ticket);
             let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
             let _ = self
-                .post(ticket.thread, to_member(ticket, render::reminder(&asks)))
+                .post(
+                    ticket.thread,
+                    OutMessage::to_user(ticket.member, render::reminder(&asks)),
+                )
                 .await;
             ticket.reminders_sent += 1;
             events.push(EventKind::ReminderSent { missing });
         }
-    }
-}
-
-/// A notice that pings the thread's member.
-fn to_member(ticket: &TicketRecord, content: String) -> OutMessage {
-    OutMessage {
-        content,
-        mention: Mention::User(ticket.member),
-        controls: Controls::None,
     }
 }
 
