@@ -1,7 +1,6 @@
 //! Purpose: what the engine does about a ticket, decided without I/O. The handlers triage the
-//! ticket once, ask these functions what follows, and carry the [`Action`]s out
-//! ([`super::execute`]). Everything here is plain data in, plain data out, and is tested
-//! without a runtime.
+//! ticket once, ask these functions what follows, and carry the [`Action`]s out (`execute`).
+//! Everything here is plain data in, plain data out, and is tested without a runtime.
 
 use super::chat::{Controls, EscalationSummary, Mention, OutMessage};
 use super::render;
@@ -19,7 +18,8 @@ pub enum Action {
     /// Test the report's endpoints; `key` names the endpoint set, so that each set runs once.
     Probe { key: String },
     /// Ping the moderator role and post the case to the mod log. `needs` is what the case
-    /// needs a moderator for ([`needs_key`]), so that the same need never pings twice.
+    /// needs a moderator for (its error and what the probe found), so that the same need never
+    /// pings twice.
     Escalate { reason: &'static str, needs: String },
     /// Mirror the state as the thread's tag.
     SetState(TicketState),
