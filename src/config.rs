@@ -18,8 +18,8 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
 use serde::Deserialize;
 
-use crate::engine::chat::TicketState;
 use crate::probe::policy::{Policy, RateLimit, DEFAULT_PORTS};
+use crate::ticket::TicketState;
 
 /// The prefix of every settings variable; `__` separates the nesting levels.
 pub const ENV_PREFIX: &str = "IMAP_TRIAGE_";

@@ -9,6 +9,7 @@
 //! - [`engine`]: the async engine shared by the Discord bot and the console: events in,
 //!   effects out through the [`engine::chat::Chat`] trait, state in the [`store`].
 //! - [`store`]: the triage log (sled behind a trait).
+//! - [`ticket`]: the ids and [`ticket::TicketState`] that the engine, store and review share.
 //! - [`discord`]: the serenity adapter. [`config`]: settings (TOML + env).
 //! - [`cli`]: the command line. [`timestamp`]: RFC 3339 times and `--since` dates.
 
@@ -26,4 +27,5 @@ pub mod ocr;
 pub mod probe;
 pub mod rules_dir;
 pub mod store;
+pub mod ticket;
 pub mod timestamp;

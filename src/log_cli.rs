@@ -7,9 +7,9 @@ use std::path::Path;
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::engine::chat::TicketState;
 use crate::store::query::{self, Filter};
 use crate::store::{SledLog, StoreError, TicketRecord, TriageLog};
+use crate::ticket::TicketState;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FilterArgs {

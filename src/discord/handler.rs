@@ -2,20 +2,21 @@
 //! decides only what Discord-specific facts mean (is this channel watched, does the member hold
 //! the moderator role, which button was clicked) and leaves every decision to the engine.
 
+use std::future::Future;
 use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serenity::all::{
-    ActionRowComponent, Channel, ChannelId, ChannelType, CommandDataOptionValue,
-    CommandInteraction, CommandOptionType, ComponentInteraction, ComponentInteractionDataKind,
-    Context, CreateCommand, CreateCommandOption, CreateInteractionResponse,
+    ActionRowComponent, Builder, Channel, ChannelId, ChannelType, CommandInteraction,
+    ComponentInteraction, ComponentInteractionDataKind, Context, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction, Member,
-    Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
+    CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction, InteractionId,
+    Member, Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
 };
 
+use super::commands::{self, command_text, slash_command, Review, COMMAND};
 use super::render::{self, Action};
 use super::threads::{Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
 use super::{review, InFlight};
@@ -23,16 +24,13 @@ use crate::config::DiscordSettings;
 use crate::core::commands::{parse_mention, parse_words};
 use crate::core::Attachment;
 use crate::engine::chat::Mention;
-use crate::engine::{Actor, Engine, Event, Incoming, Response};
+use crate::engine::{controls_refusal, review_refusal, Actor, Engine, Event, Incoming, Response};
 
 /// How long a follow-up waits for its thread's first message to be handled (a first message
 /// may run a probe, so this is the probe budget and some).
 const STARTER_WAIT: Duration = Duration::from_secs(30);
 /// The same, when the thread was not seen opening in this process.
 const STARTER_WAIT_UNKNOWN: Duration = Duration::from_secs(2);
-
-/// The slash command's name.
-pub const COMMAND: &str = "triage";
 
 pub struct Handler {
     pub(crate) settings: Arc<DiscordSettings>,
@@ -98,82 +96,6 @@ impl EventHandler for Handler {
             _ => {}
         }
     }
-}
-
-/// The moderators' review sub-commands, answered by the adapter from the store (not per thread).
-pub const REVIEW_COMMANDS: [&str; 4] = ["log", "show", "stats", "reload-rules"];
-
-/// `/triage status|retest|escalate|resolve <reason>|reopen|exempt`, and the review commands
-/// `log [status] [since] [hub_id] [page]`, `show [thread]`, `stats`, `reload-rules`.
-pub fn slash_command() -> CreateCommand {
-    let sub = |name: &str, description: &str| {
-        CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
-    };
-    CreateCommand::new(COMMAND)
-        .description("Support triage commands (moderators)")
-        .dm_permission(false)
-        .add_option(sub("status", "Show this case's status"))
-        .add_option(sub("retest", "Run the connection test again"))
-        .add_option(sub("escalate", "Hand this case to the moderators"))
-        .add_option(
-            sub("resolve", "Mark this case resolved").add_sub_option(
-                CreateCommandOption::new(CommandOptionType::String, "reason", "What fixed it")
-                    .required(true)
-                    .max_length(500),
-            ),
-        )
-        .add_option(sub("reopen", "Reopen this case"))
-        .add_option(sub(
-            "exempt",
-            "Exempt this thread from reminders and auto-close",
-        ))
-        .add_option({
-            let mut status =
-                CreateCommandOption::new(CommandOptionType::String, "status", "Only this status");
-            for state in crate::engine::chat::TicketState::ALL {
-                status = status.add_string_choice(state.as_str(), state.as_str());
-            }
-            sub("log", "List cases (moderators)")
-                .add_sub_option(status)
-                .add_sub_option(
-                    CreateCommandOption::new(
-                        CommandOptionType::String,
-                        "since",
-                        "Opened on or after (YYYY-MM-DD)",
-                    )
-                    .max_length(40),
-                )
-                .add_sub_option(
-                    CreateCommandOption::new(
-                        CommandOptionType::String,
-                        "hub_id",
-                        "Only this Hub ID",
-                    )
-                    .max_length(40),
-                )
-                .add_sub_option(
-                    CreateCommandOption::new(CommandOptionType::Integer, "page", "Page number")
-                        .min_int_value(1)
-                        .max_int_value(10_000),
-                )
-        })
-        .add_option(
-            sub("show", "The timeline of one case (moderators)").add_sub_option(
-                CreateCommandOption::new(
-                    CommandOptionType::Channel,
-                    "thread",
-                    "The case's thread (default: this one)",
-                ),
-            ),
-        )
-        .add_option(sub(
-            "stats",
-            "Counts and median response times (moderators)",
-        ))
-        .add_option(sub(
-            "reload-rules",
-            "Reload the rules pack; a broken pack is rejected (moderators)",
-        ))
 }
 
 fn has_role(roles: &[RoleId], role: u64) -> bool {
@@ -370,7 +292,7 @@ impl Handler {
         if !self.recent.first(msg.id.get()) {
             return; // A replay: the thread is already open.
         }
-        let title = thread_title(&msg.content);
+        let title = render::thread_title(&msg.content);
         // A thread opened on a message takes the message's id.
         let thread = msg.id.get();
         self.gate.expect(thread);
@@ -438,14 +360,16 @@ impl Handler {
                 interaction,
             },
             (Action::Details, ComponentInteractionDataKind::Button) => {
-                let member = self.threads.get(thread).and_then(|i| i.member);
-                let response = match member {
-                    Some(member) if member != actor.user && !actor.is_moderator => {
-                        CreateInteractionResponse::Message(ephemeral(
-                            "Only the member who opened this thread, or a moderator, can use these controls.",
-                        ))
-                    }
-                    _ => CreateInteractionResponse::Modal(render::details_modal(thread)),
+                // The form opens at once (Discord shows a modal only as the first answer), so
+                // the engine's rule is asked here, with the member the adapter knows.
+                let refusal = self
+                    .threads
+                    .get(thread)
+                    .and_then(|i| i.member)
+                    .and_then(|member| controls_refusal(member, actor));
+                let response = match refusal {
+                    Some(refusal) => CreateInteractionResponse::Message(ephemeral(refusal)),
+                    None => CreateInteractionResponse::Modal(render::details_modal(thread)),
                 };
                 if let Err(e) = component.create_response(&ctx.http, response).await {
                     super::chat::chat_error("open details form", thread, e);
@@ -454,22 +378,11 @@ impl Handler {
             }
             _ => return,
         };
-        // Acknowledge first: the engine may edit messages or run a probe, longer than the 3 s
-        // Discord allows for the first answer.
-        if let Err(e) = component
-            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
-            .await
-        {
-            super::chat::chat_error("acknowledge", thread, e);
-            return;
-        }
-        let response = self.handle(engine, event).await;
-        if let Some(text) = response.private {
-            let followup = followup(&text, self.settings.moderator_role);
-            if let Err(e) = component.create_followup(&ctx.http, followup).await {
-                super::chat::chat_error("answer privately", thread, e);
-            }
-        }
+        let token = (component.id, component.token.as_str());
+        self.answer(ctx, token, thread, Answer::FollowUp, async {
+            self.handle(engine, event).await.private
+        })
+        .await;
     }
 
     async fn on_modal(&self, ctx: &Context, modal: ModalInteraction) {
@@ -500,158 +413,128 @@ impl Handler {
             smtp: field("smtp"),
             error: field("error"),
         };
-        if let Err(e) = modal
-            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
-            .await
-        {
-            super::chat::chat_error("acknowledge details", thread, e);
-            return;
-        }
-        let response = self.handle(engine, event).await;
-        if let Some(text) = response.private {
-            if let Err(e) = modal
-                .create_followup(&ctx.http, followup(&text, self.settings.moderator_role))
-                .await
-            {
-                super::chat::chat_error("answer privately", thread, e);
-            }
-        }
+        let token = (modal.id, modal.token.as_str());
+        self.answer(ctx, token, thread, Answer::FollowUp, async {
+            self.handle(engine, event).await.private
+        })
+        .await;
     }
 
     async fn on_command(&self, ctx: &Context, command: CommandInteraction) {
         let Some(engine) = self.engine() else { return };
-        if let Some(sub) = command.data.options.first() {
-            if REVIEW_COMMANDS.contains(&sub.name.as_str()) {
-                let engine = Arc::clone(engine);
-                return self.on_review(ctx, &engine, &command).await;
-            }
-        }
         let thread = command.channel_id.get();
-        let defer = CreateInteractionResponse::Defer(
-            CreateInteractionResponseMessage::new().ephemeral(true),
-        );
-        if let Err(e) = command.create_response(&ctx.http, defer).await {
-            super::chat::chat_error("defer command", thread, e);
-            return;
-        }
-        let answer = match (self.classify(ctx, thread).await, command_text(&command)) {
-            (None, _) => "Use this command inside a support thread.".to_string(),
-            (Some(_), text) => match parse_words(&text) {
-                Err(why) => why,
-                Ok(parsed) => {
-                    let actor = self.actor(command.user.id.get(), command.member.as_deref());
-                    let event = Event::Command {
-                        thread,
-                        actor,
-                        key: command.id.get(),
-                        command: parsed,
-                    };
-                    self.handle(engine, event)
-                        .await
-                        .private
-                        .unwrap_or_else(|| "Done.".to_string())
-                }
-            },
-        };
-        let edit = EditInteractionResponse::new()
-            .content(render::truncate(&answer, render::MESSAGE_LIMIT))
-            .allowed_mentions(render::allowed_mentions(
-                Mention::Nobody,
-                self.settings.moderator_role,
-            ));
-        if let Err(e) = command.edit_response(&ctx.http, edit).await {
-            super::chat::chat_error("answer command", thread, e);
-        }
-    }
-}
-
-impl Handler {
-    /// `/triage log|show|stats|reload-rules`: moderators only, answered ephemerally.
-    async fn on_review(&self, ctx: &Context, engine: &Engine, command: &CommandInteraction) {
-        let channel = command.channel_id.get();
-        let defer = CreateInteractionResponse::Defer(
-            CreateInteractionResponseMessage::new().ephemeral(true),
-        );
-        if let Err(e) = command.create_response(&ctx.http, defer).await {
-            super::chat::chat_error("defer command", channel, e);
-            return;
-        }
-        let answer = if !self
-            .actor(command.user.id.get(), command.member.as_deref())
-            .is_moderator
-        {
-            "Only moderators can use this command.".to_string()
-        } else {
-            self.review_answer(engine, command)
-        };
-        let edit = EditInteractionResponse::new()
-            .content(render::truncate(&answer, render::MESSAGE_LIMIT))
-            .allowed_mentions(render::allowed_mentions(
-                Mention::Nobody,
-                self.settings.moderator_role,
-            ));
-        if let Err(e) = command.edit_response(&ctx.http, edit).await {
-            super::chat::chat_error("answer command", channel, e);
-        }
-    }
-
-    fn review_answer(&self, engine: &Engine, command: &CommandInteraction) -> String {
-        let Some(sub) = command.data.options.first() else {
-            return String::new();
-        };
-        let options = match &sub.value {
-            CommandDataOptionValue::SubCommand(options) => options.as_slice(),
-            _ => &[],
-        };
-        let text = |name: &str| {
-            options
-                .iter()
-                .find(|o| o.name == name)
-                .and_then(|o| match &o.value {
-                    CommandDataOptionValue::String(v) => Some(v.as_str()),
-                    _ => None,
+        let token = (command.id, command.token.as_str());
+        let actor = self.actor(command.user.id.get(), command.member.as_deref());
+        if let Some(question) = commands::review(&command) {
+            let answer = async {
+                Some(match review_refusal(actor) {
+                    Some(refusal) => refusal.to_string(),
+                    None => self.review_answer(engine, question),
                 })
+            };
+            return self
+                .answer(ctx, token, thread, Answer::Deferred, answer)
+                .await;
+        }
+        let answer = async {
+            Some(
+                match (self.classify(ctx, thread).await, command_text(&command)) {
+                    (None, _) => "Use this command inside a support thread.".to_string(),
+                    (Some(_), text) => match parse_words(&text) {
+                        Err(why) => why,
+                        Ok(parsed) => {
+                            let event = Event::Command {
+                                thread,
+                                actor,
+                                key: command.id.get(),
+                                command: parsed,
+                            };
+                            self.handle(engine, event)
+                                .await
+                                .private
+                                .unwrap_or_else(|| "Done.".to_string())
+                        }
+                    },
+                },
+            )
         };
-        let store = engine.store();
+        self.answer(ctx, token, thread, Answer::Deferred, answer)
+            .await;
+    }
+
+    /// Answers an interaction: acknowledged first, because the work (the engine may edit
+    /// messages or run a probe) can take longer than the 3 s Discord allows for the first
+    /// answer; then the work's text, privately.
+    async fn answer(
+        &self,
+        ctx: &Context,
+        (id, token): (InteractionId, &str),
+        thread: u64,
+        how: Answer,
+        work: impl Future<Output = Option<String>>,
+    ) {
+        let first = match how {
+            Answer::FollowUp => CreateInteractionResponse::Acknowledge,
+            Answer::Deferred => CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(true),
+            ),
+        };
+        if let Err(e) = first.execute(&ctx.http, (id, token)).await {
+            super::chat::chat_error("acknowledge", thread, e);
+            return;
+        }
+        let Some(text) = work.await else { return };
+        let role = self.settings.moderator_role;
+        let sent = match how {
+            Answer::FollowUp => followup(&text, role)
+                .execute(&ctx.http, (None, token))
+                .await
+                .map(drop),
+            Answer::Deferred => EditInteractionResponse::new()
+                .content(render::truncate(&text, render::MESSAGE_LIMIT))
+                .allowed_mentions(render::allowed_mentions(Mention::Nobody, role))
+                .execute(&ctx.http, token)
+                .await
+                .map(drop),
+        };
+        if let Err(e) = sent {
+            super::chat::chat_error("answer privately", thread, e);
+        }
+    }
+
+    /// `/triage log|show|stats|reload-rules`, asked by a moderator: the engine answers from the
+    /// triage log.
+    fn review_answer(&self, engine: &Engine, question: Review<'_>) -> String {
         let unreadable = |e: crate::store::StoreError| {
             tracing::error!(error = %e, "review: the triage log could not be read");
             "The triage log could not be read; see the bot's logs.".to_string()
         };
-        match sub.name.as_str() {
-            "log" => {
-                let filter = match review::filter(text("status"), text("since"), text("hub_id")) {
+        match question {
+            Review::Log {
+                status,
+                since,
+                hub_id,
+                page,
+            } => {
+                let filter = match review::filter(status, since, hub_id) {
                     Ok(filter) => filter,
                     Err(why) => return why,
                 };
-                let page = options
-                    .iter()
-                    .find(|o| o.name == "page")
-                    .and_then(|o| o.value.as_i64())
-                    .map_or(1, |p| usize::try_from(p.max(1)).unwrap_or(1));
-                match store.tickets() {
-                    Ok(tickets) => review::log_page(&tickets, &filter, page),
+                match engine.cases() {
+                    Ok(cases) => review::log_page(&cases, &filter, page),
                     Err(e) => unreadable(e),
                 }
             }
-            "show" => {
-                let thread = options
-                    .iter()
-                    .find_map(|o| match &o.value {
-                        CommandDataOptionValue::Channel(id) => Some(id.get()),
-                        _ => None,
-                    })
-                    .unwrap_or(command.channel_id.get());
-                match (store.ticket(thread), store.events(thread)) {
-                    (Ok(Some(ticket)), Ok(events)) => review::show(&ticket, &events),
-                    (Ok(None), _) => format!("No case is recorded for <#{thread}>."),
-                    (Err(e), _) | (_, Err(e)) => unreadable(e),
-                }
-            }
-            "stats" => match store.tickets() {
-                Ok(tickets) => review::stats(&crate::store::query::stats(tickets.iter())),
+            Review::Show { thread } => match engine.case(thread) {
+                Ok(Some((ticket, events))) => review::show(&ticket, &events),
+                Ok(None) => format!("No case is recorded for <#{thread}>."),
                 Err(e) => unreadable(e),
             },
-            "reload-rules" => {
+            Review::Stats => match engine.stats() {
+                Ok(stats) => review::stats(&stats),
+                Err(e) => unreadable(e),
+            },
+            Review::ReloadRules => {
                 let dir = self
                     .rules_dir
                     .lock()
@@ -665,26 +548,18 @@ impl Handler {
                     ),
                 }
             }
-            _ => String::new(),
         }
     }
 }
 
-/// `status`, `resolve <reason>`, ... from the slash command's sub-command and option.
-fn command_text(command: &CommandInteraction) -> String {
-    let Some(sub) = command.data.options.first() else {
-        return String::new();
-    };
-    let mut text = sub.name.clone();
-    if let CommandDataOptionValue::SubCommand(options) = &sub.value {
-        for option in options {
-            if let CommandDataOptionValue::String(value) = &option.value {
-                text.push(' ');
-                text.push_str(value);
-            }
-        }
-    }
-    text
+/// How an interaction's private answer is sent.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// Components and modals: acknowledged without a message; the answer, if any, follows as
+    /// an ephemeral message.
+    FollowUp,
+    /// Slash commands: deferred as an ephemeral "thinking…", which the answer replaces.
+    Deferred,
 }
 
 fn ephemeral(text: &str) -> CreateInteractionResponseMessage {
@@ -699,101 +574,4 @@ fn followup(text: &str, moderator_role: u64) -> CreateInteractionResponseFollowu
         .content(render::truncate(text, render::MESSAGE_LIMIT))
         .ephemeral(true)
         .allowed_mentions(render::allowed_mentions(Mention::Nobody, moderator_role))
-}
-
-/// A thread name from a post: its first non-empty line that holds no credential (the name is
-/// public, and shows in notifications), plain, at most 100 characters.
-pub fn thread_title(text: &str) -> String {
-    // Found in the whole text: a value below its label ("password:\nhunter2") is known only
-    // with the line before it.
-    let found = crate::core::secrets::find(text);
-    let mut start = 0;
-    let line = text
-        .split_inclusive('\n')
-        .map(|l| {
-            let at = start;
-            start += l.len();
-            (at..start, l)
-        })
-        .filter(|(range, _)| {
-            !found
-                .iter()
-                .any(|(_, r)| r.start < range.end && range.start < r.end)
-        })
-        .map(|(_, l)| l.trim())
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let plain: String = line
-        .chars()
-        .filter(|c| !matches!(c, '*' | '_' | '`' | '~' | '#' | '>' | '|'))
-        .collect();
-    // A second wall: the line alone, redacted.
-    let plain = crate::core::secrets::redact(plain.trim());
-    let plain = plain.trim();
-    if plain.is_empty() {
-        "Support request".to_string()
-    } else {
-        render::truncate(plain, 100)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thread_titles_are_plain_and_short() {
-        assert_eq!(thread_title("\n\n**IMAP** fails\nmore"), "IMAP fails");
-        assert_eq!(thread_title("   "), "Support request");
-        assert_eq!(thread_title(&"a".repeat(300)).chars().count(), 100);
-    }
-
-    /// A text-channel post's first line becomes the public thread name: never a line that
-    /// holds a credential.
-    #[test]
-    fn thread_titles_never_take_a_line_holding_a_secret() {
-        assert_eq!(
-            thread_title("password: Hunter2Hunter2\nGmail IMAP fails"),
-            "Gmail IMAP fails"
-        );
-        assert_eq!(
-            thread_title("password:\nHunter2Hunter2\nGmail IMAP fails"),
-            "password:"
-        );
-        assert_eq!(
-            thread_title("my app password qwrt zxvb nmkl pfds fails\n"),
-            "Support request"
-        );
-        assert_eq!(
-            thread_title("imaps://bob:Hunter2Hunter2@imap.x.com"),
-            "Support request"
-        );
-    }
-
-    #[test]
-    fn the_slash_command_has_every_subcommand() {
-        let json = serde_json::to_value(slash_command()).unwrap();
-        let names: Vec<&str> = json["options"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "status",
-                "retest",
-                "escalate",
-                "resolve",
-                "reopen",
-                "exempt",
-                "log",
-                "show",
-                "stats",
-                "reload-rules"
-            ]
-        );
-        assert_eq!(json["options"][3]["options"][0]["required"], true);
-    }
 }

@@ -4,6 +4,7 @@
 //! - [`handler`]: the gateway side. Messages, new forum threads and interactions become
 //!   [`crate::engine::Event`]s; interactions are answered (acknowledged first, the engine's
 //!   private text as an ephemeral follow-up).
+//! - [`commands`]: the `/triage` slash command's definition, and an invocation read back.
 //! - [`chat`]: [`chat::DiscordChat`], the engine's [`crate::engine::chat::Chat`] over REST.
 //! - [`render`]: pure payload building (components, modal, mentions, embed) and custom ids.
 //! - [`threads`]: what the adapter remembers about channels, bounded.
@@ -12,6 +13,7 @@
 //! [`Bot::run`] attaches the engine and runs until the shutdown future completes.
 
 pub mod chat;
+pub mod commands;
 pub mod handler;
 pub mod render;
 pub mod review;

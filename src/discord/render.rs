@@ -261,6 +261,42 @@ fn non_empty(text: &str) -> &str {
     }
 }
 
+/// A thread name from a post: its first non-empty line that holds no credential (the name is
+/// public, and shows in notifications), plain, at most 100 characters.
+pub fn thread_title(text: &str) -> String {
+    // Found in the whole text: a value below its label ("password:\nhunter2") is known only
+    // with the line before it.
+    let found = crate::core::secrets::find(text);
+    let mut start = 0;
+    let line = text
+        .split_inclusive('\n')
+        .map(|l| {
+            let at = start;
+            start += l.len();
+            (at..start, l)
+        })
+        .filter(|(range, _)| {
+            !found
+                .iter()
+                .any(|(_, r)| r.start < range.end && range.start < r.end)
+        })
+        .map(|(_, l)| l.trim())
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let plain: String = line
+        .chars()
+        .filter(|c| !matches!(c, '*' | '_' | '`' | '~' | '#' | '>' | '|'))
+        .collect();
+    // A second wall: the line alone, redacted.
+    let plain = crate::core::secrets::redact(plain.trim());
+    let plain = plain.trim();
+    if plain.is_empty() {
+        "Support request".to_string()
+    } else {
+        truncate(plain, 100)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,5 +468,34 @@ mod tests {
         }
         assert!(total <= 6000, "{total}");
         assert_eq!(fields[1]["value"], "—");
+    }
+
+    #[test]
+    fn thread_titles_are_plain_and_short() {
+        assert_eq!(thread_title("\n\n**IMAP** fails\nmore"), "IMAP fails");
+        assert_eq!(thread_title("   "), "Support request");
+        assert_eq!(thread_title(&"a".repeat(300)).chars().count(), 100);
+    }
+
+    /// A text-channel post's first line becomes the public thread name: never a line that
+    /// holds a credential.
+    #[test]
+    fn thread_titles_never_take_a_line_holding_a_secret() {
+        assert_eq!(
+            thread_title("password: Hunter2Hunter2\nGmail IMAP fails"),
+            "Gmail IMAP fails"
+        );
+        assert_eq!(
+            thread_title("password:\nHunter2Hunter2\nGmail IMAP fails"),
+            "password:"
+        );
+        assert_eq!(
+            thread_title("my app password qwrt zxvb nmkl pfds fails\n"),
+            "Support request"
+        );
+        assert_eq!(
+            thread_title("imaps://bob:Hunter2Hunter2@imap.x.com"),
+            "Support request"
+        );
     }
 }

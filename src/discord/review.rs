@@ -3,9 +3,9 @@
 //! Every answer fits one message ([`render::MESSAGE_LIMIT`]); threads are linked as `<#id>`, and
 //! member-written titles are neutralized (no markup, no mentions).
 
-use crate::engine::chat::TicketState;
 use crate::store::query::{self, Filter, Stats};
 use crate::store::{EventKind, EventRecord, TicketRecord};
+use crate::ticket::TicketState;
 
 use super::render;
 

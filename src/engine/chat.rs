@@ -2,11 +2,9 @@
 //! adapter implements [`Chat`] with serenity; the console prints; tests record.
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
-pub type ThreadId = u64;
-pub type UserId = u64;
-pub type MessageId = u64;
+// The Chat API speaks of threads, messages and states; adapters and tests name them from here.
+pub use crate::ticket::{MessageId, ThreadId, TicketState, UserId};
 
 /// Who a message may ping. The engine never writes mention syntax into `content`: the adapter
 /// prepends the mention (`<@user>` or `<@&moderator_role>`) and enforces it (Discord:
@@ -48,45 +46,14 @@ impl OutMessage {
             controls: Controls::None,
         }
     }
-}
 
-/// A ticket's state, mirrored as a forum tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketState {
-    WaitingOnMember,
-    WaitingOnModerator,
-    Tested,
-    Escalated,
-    Resolved,
-    Closed,
-}
-
-impl TicketState {
-    pub const ALL: [TicketState; 6] = [
-        TicketState::WaitingOnMember,
-        TicketState::WaitingOnModerator,
-        TicketState::Tested,
-        TicketState::Escalated,
-        TicketState::Resolved,
-        TicketState::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketState::WaitingOnMember => "waiting_on_member",
-            TicketState::WaitingOnModerator => "waiting_on_moderator",
-            TicketState::Tested => "tested",
-            TicketState::Escalated => "escalated",
-            TicketState::Resolved => "resolved",
-            TicketState::Closed => "closed",
+    /// A notice that pings `user` (reminders, warnings about a posted credential).
+    pub fn to_user(user: UserId, content: impl Into<String>) -> Self {
+        OutMessage {
+            content: content.into(),
+            mention: Mention::User(user),
+            controls: Controls::None,
         }
-    }
-
-    pub fn parse(text: &str) -> Option<TicketState> {
-        TicketState::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text.trim().replace(['-', ' '], "_"))
     }
 }
 

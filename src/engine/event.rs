@@ -1,8 +1,8 @@
 //! What adapters feed the engine, already translated from the platform's shapes.
 
-use super::chat::{MessageId, ThreadId, UserId};
 pub use crate::core::commands::Command;
 use crate::core::Attachment;
+use crate::ticket::{MessageId, ThreadId, UserId};
 
 /// A message as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,27 +5,38 @@
 //! Events of one thread are handled one at a time (a per-thread lock); threads run in
 //! parallel. Every handled message or interaction id is recorded, so a replayed event is a
 //! no-op.
+//!
+//! # Layout
+//! - [`event`]: what adapters feed in; [`chat`]: the [`Chat`] trait they implement.
+//! - here: the [`Engine`], its settings, and `with_ticket`, the one path from the store through
+//!   a change to a commit.
+//! - `intake`: members' messages and controls; `commands`: moderators' commands; `lifecycle`:
+//!   reminders, close warning, archive.
+//! - [`plan`]: what to do, decided from the ticket and its one triage per event (pure);
+//!   `execute`: carrying it out; [`render`]: the texts.
 
 pub mod chat;
+mod commands;
 pub mod event;
+mod execute;
+mod intake;
+mod lifecycle;
+pub mod plan;
 pub mod render;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use chat::{
-    Chat, ChatError, Controls, EscalationSummary, Mention, OutMessage, ThreadId, TicketState,
-};
+use chat::Chat;
 pub use event::{Actor, Command, Event, Incoming, Response};
 
-use crate::core::diagnose::{ProbeReport, Service, Verdict};
-use crate::core::report::Item;
-use crate::core::{self, secrets, Report, Rules};
+use crate::core::{self, Report, Rules};
 use crate::metrics::{self, METRICS};
-use crate::probe::engine::{EndpointRequest, Prober, Progress};
-use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
-use crate::store::{EventKind, StoreError, TicketRecord, TriageLog};
+use crate::probe::Probe;
+use crate::store::query::{self, Stats};
+use crate::store::records::StoredRole;
+use crate::store::{EventKind, EventRecord, StoreError, TicketRecord, TriageLog};
+use crate::ticket::{ThreadId, UserId};
 
 /// Unix seconds; injected so that tests can move time.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -63,7 +74,7 @@ pub struct Engine {
     rules: RwLock<Arc<Rules>>,
     store: Arc<dyn TriageLog>,
     chat: Arc<dyn Chat>,
-    prober: Option<Arc<Prober>>,
+    prober: Option<Arc<dyn Probe>>,
     clock: Clock,
     timings: Timings,
     limits: Limits,
@@ -77,6 +88,46 @@ pub struct Engine {
     store_failure: Mutex<Option<String>>,
     /// Reads image attachments; `None` (or OCR off) counts them as before.
     ocr: Option<Arc<crate::ocr::Ocr>>,
+}
+
+/// A ticket being changed by one event: the ticket, the events the change records, and the
+/// event's time.
+struct Change {
+    ticket: TicketRecord,
+    events: Vec<EventKind>,
+    now: u64,
+    /// The event opened the ticket: it was not in the store.
+    opened: bool,
+}
+
+/// The ticket a new post opens when the store has none for its thread.
+struct NewTicket {
+    /// Already redacted: titles are stored without credentials.
+    title: String,
+    member: UserId,
+}
+
+/// What came of an event that acts on a ticket.
+enum Outcome<R> {
+    /// The change was made and committed.
+    Done(R),
+    /// The change refused the event; nothing was committed.
+    Refused(Response),
+    /// The event's key was handled before: a replay, a no-op.
+    Replayed,
+    /// The store has no ticket for the thread.
+    Unknown,
+}
+
+impl Outcome<Response> {
+    /// The answer to the actor; `unknown` when the thread has no ticket.
+    fn answer(self, unknown: Response) -> Response {
+        match self {
+            Outcome::Done(answer) | Outcome::Refused(answer) => answer,
+            Outcome::Replayed => Response::none(),
+            Outcome::Unknown => unknown,
+        }
+    }
 }
 
 /// Abuse limits. The probe's own policy adds per-requester and per-target rate limits.
@@ -113,7 +164,7 @@ impl Engine {
         rules: Rules,
         store: Arc<dyn TriageLog>,
         chat: Arc<dyn Chat>,
-        prober: Option<Arc<Prober>>,
+        prober: Option<Arc<dyn Probe>>,
     ) -> Self {
         Engine {
             rules: RwLock::new(Arc::new(rules)),
@@ -141,10 +192,7 @@ impl Engine {
 
     /// Why the engine stopped acting, if a store write failed.
     pub fn store_failure(&self) -> Option<String> {
-        match self.store_failure.lock() {
-            Ok(f) => f.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        lock(&self.store_failure).clone()
     }
 
     fn commit(
@@ -156,13 +204,52 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.store.commit(ticket, events, seen, now).map_err(|e| {
             tracing::error!(error = %e, "the triage log can't be written; refusing further events until restart");
-            let mut failure = match self.store_failure.lock() {
-                Ok(f) => f,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            *failure = Some(e.to_string());
+            *lock(&self.store_failure) = Some(e.to_string());
             EngineError::Store(e)
         })
+    }
+
+    /// The one path from the store to a committed change: loads the thread's ticket (or opens
+    /// `open` when there is none), lets `change` act on it and record events, then commits the
+    /// ticket, the events and the event's idempotency key in one transaction. A refusal commits
+    /// nothing. Without a key (the timers), a change that recorded no event writes nothing.
+    async fn with_ticket<R>(
+        &self,
+        thread: ThreadId,
+        key: Option<String>,
+        open: Option<NewTicket>,
+        change: impl AsyncFnOnce(&mut Change) -> Result<R, Response>,
+    ) -> Result<Outcome<R>, EngineError> {
+        if let Some(key) = &key {
+            if self.store.seen(key)? {
+                return Ok(Outcome::Replayed);
+            }
+        }
+        let now = self.now();
+        let mut work = match (self.store.ticket(thread)?, open) {
+            (Some(ticket), _) => Change {
+                ticket,
+                events: Vec::new(),
+                now,
+                opened: false,
+            },
+            (None, Some(new)) => Change {
+                ticket: TicketRecord::new(thread, new.title, new.member, now),
+                events: vec![EventKind::Opened { member: new.member }],
+                now,
+                opened: true,
+            },
+            (None, None) => return Ok(Outcome::Unknown),
+        };
+        let result = match change(&mut work).await {
+            Ok(result) => result,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        };
+        if key.is_some() || !work.events.is_empty() {
+            work.ticket.updated_at = now;
+            self.commit(&work.ticket, &work.events, key.as_slice(), now)?;
+        }
+        Ok(Outcome::Done(result))
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -176,10 +263,7 @@ impl Engine {
     /// Counts an action of `user`; false when they are over the per-minute limit.
     fn admit_action(&self, user: u64) -> bool {
         let now = self.now();
-        let mut recent = match self.recent_actions.lock() {
-            Ok(r) => r,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut recent = lock(&self.recent_actions);
         let times = recent.entry(user).or_default();
         while times.front().is_some_and(|t| now.saturating_sub(*t) >= 60) {
             times.pop_front();
@@ -203,22 +287,37 @@ impl Engine {
     }
 
     pub fn rules(&self) -> Arc<Rules> {
-        match self.rules.read() {
-            Ok(r) => Arc::clone(&r),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        Arc::clone(&self.rules.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Swaps in new rules; tickets are re-triaged with them on their next event.
     pub fn reload_rules(&self, rules: Rules) {
-        match self.rules.write() {
-            Ok(mut r) => *r = Arc::new(rules),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(rules),
-        }
+        *self.rules.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rules);
     }
 
     pub fn store(&self) -> &Arc<dyn TriageLog> {
         &self.store
+    }
+
+    /// Every case, for the moderators' review (`log`).
+    pub fn cases(&self) -> Result<Vec<TicketRecord>, StoreError> {
+        self.store.tickets()
+    }
+
+    /// A case and its timeline (`show`); `None` for a thread with no case.
+    pub fn case(
+        &self,
+        thread: ThreadId,
+    ) -> Result<Option<(TicketRecord, Vec<EventRecord>)>, StoreError> {
+        let Some(ticket) = self.store.ticket(thread)? else {
+            return Ok(None);
+        };
+        Ok(Some((ticket, self.store.events(thread)?)))
+    }
+
+    /// Counts and median response times over every case (`stats`).
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        Ok(query::stats(self.store.tickets()?.iter()))
     }
 
     fn now(&self) -> u64 {
@@ -226,21 +325,13 @@ impl Engine {
     }
 
     fn thread_lock(&self, thread: ThreadId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = match self.thread_locks.lock() {
-            Ok(l) => l,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        Arc::clone(locks.entry(thread).or_default())
+        Arc::clone(lock(&self.thread_locks).entry(thread).or_default())
     }
 
     /// Forgets the locks no event holds, so that memory follows the active threads, not every
     /// thread ever seen.
     fn prune_thread_locks(&self) {
-        let mut locks = match self.thread_locks.lock() {
-            Ok(l) => l,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        lock(&self.thread_locks).retain(|_, held| Arc::strong_count(held) > 1);
     }
 
     /// Handles one event. Errors of the chat platform are logged and absorbed; a store error
@@ -279,28 +370,8 @@ impl Engine {
                 interaction,
                 selected,
             } => {
-                let rules = self.rules();
-                let lines: Vec<String> = rules
-                    .checklist
-                    .items
-                    .iter()
-                    .map(|item| {
-                        let mark = if selected.iter().any(|s| s == &item.id) {
-                            "x"
-                        } else {
-                            " "
-                        };
-                        format!("- [{mark}] {}", item.label)
-                    })
-                    .collect();
-                self.on_component(
-                    thread,
-                    actor,
-                    interaction,
-                    lines.join("\n"),
-                    "Checklist saved.",
-                )
-                .await
+                self.on_checklist(thread, actor, interaction, &selected)
+                    .await
             }
             Event::DetailsSubmitted {
                 thread,
@@ -311,29 +382,13 @@ impl Engine {
                 smtp,
                 error,
             } => {
-                let mut lines = Vec::new();
-                for (label, value) in [
-                    ("Hub ID", &hub_id),
-                    ("IMAP server", &imap),
-                    ("SMTP server", &smtp),
-                    ("Error", &error),
-                ] {
-                    let value = value.trim();
-                    if !value.is_empty() {
-                        lines.push(format!("{label}: {value}"));
-                    }
-                }
-                if lines.is_empty() {
-                    return Ok(Response::private("Nothing to add: all fields were empty."));
-                }
-                self.on_component(
-                    thread,
-                    actor,
-                    interaction,
-                    lines.join("\n"),
-                    "Details saved.",
-                )
-                .await
+                let fields = [
+                    ("Hub ID", hub_id),
+                    ("IMAP server", imap),
+                    ("SMTP server", smtp),
+                    ("Error", error),
+                ];
+                self.on_details(thread, actor, interaction, fields).await
             }
             Event::RunProbe {
                 thread,
@@ -348,846 +403,32 @@ impl Engine {
             } => self.on_command(thread, actor, key, command).await,
         }
     }
+}
 
-    async fn on_message(
-        &self,
-        thread: ThreadId,
-        title: Option<String>,
-        message: Incoming,
-    ) -> Result<Response, EngineError> {
-        let key = format!("m:{}", message.id);
-        if message.author_is_bot || self.store.seen(&key)? {
-            return Ok(Response::none());
-        }
-        let now = self.now();
-        let mut events = Vec::new();
-        // A credential in the post's title: kept redacted, and the thread renamed.
-        let mut title_secrets = Vec::new();
-        let mut ticket = match (self.store.ticket(thread)?, title) {
-            (Some(ticket), _) => ticket,
-            (None, Some(title)) => {
-                events.push(EventKind::Opened {
-                    member: message.author,
-                });
-                title_secrets = secrets::find(&title);
-                let title = if title_secrets.is_empty() {
-                    title
-                } else {
-                    secrets::redact(&title)
-                };
-                TicketRecord::new(thread, title, message.author, now)
-            }
-            // A message in a thread the bot never saw open: not one of ours.
-            (None, None) => return Ok(Response::none()),
-        };
-        let role = if message.author == ticket.member {
-            StoredRole::Member
-        } else if message.author_is_moderator {
-            StoredRole::Moderator
-        } else {
-            StoredRole::Member
-        };
-        let found = secrets::find(&message.text);
-        let text = stored_text(&message.text, !found.is_empty());
-        ticket.messages.push(StoredMessage {
-            id: message.id,
-            author: message.author,
-            role: role.clone(),
-            text,
-            attachments: message
-                .attachments
-                .iter()
-                .map(|a| StoredAttachment {
-                    filename: a.filename.clone(),
-                    content_type: a.content_type.clone(),
-                    size: a.size,
-                    read: None,
-                })
-                .collect(),
-        });
-        if message.author == ticket.member {
-            member_spoke(&mut ticket, now);
-        }
-        if !title_secrets.is_empty() {
-            self.shield_title(&ticket, &title_secrets, &mut events)
-                .await;
-        }
-        let mut found = found;
-        if self
-            .read_screenshots(&mut ticket, &message, &mut events)
-            .await
-        {
-            // A password in clear on a screenshot is a posted password: same shield.
-            found.push((core::SecretKind::Password, 0..0));
-        }
-        if !found.is_empty() {
-            self.shield(thread, &message, &found, &mut events).await;
-        }
-        if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
-            self.refresh(&mut ticket, &mut events, now, false).await;
-        }
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::none())
-    }
+/// Only the thread's member and moderators may use its controls; anyone else gets this refusal.
+pub fn controls_refusal(member: UserId, actor: Actor) -> Option<&'static str> {
+    (actor.user != member && !actor.is_moderator).then_some(
+        "Only the member who opened this thread, or a moderator, can use these controls.",
+    )
+}
 
-    /// Reads the message's image attachments (the last stored message) when OCR is on: the
-    /// status message says "reading your screenshot…" first, the reads are stored with the
-    /// attachments (redacted; never the image), and `refresh` then shows the result. Returns
-    /// whether a screenshot shows a password in clear.
-    async fn read_screenshots(
-        &self,
-        ticket: &mut TicketRecord,
-        message: &Incoming,
-        events: &mut Vec<EventKind>,
-    ) -> bool {
-        let Some(ocr) = self.ocr.as_ref().filter(|o| o.is_on()) else {
-            return false;
-        };
-        let images: Vec<usize> = message
-            .attachments
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| core::items::is_screenshot(a) && (a.url.is_some() || a.path.is_some()))
-            .map(|(i, _)| i)
-            .collect();
-        if images.is_empty() {
-            return false;
-        }
-        let reading = OutMessage {
-            content: render::reading_screenshot(images.len()),
-            mention: Mention::Nobody,
-            controls: Controls::None,
-        };
-        match ticket.status_message {
-            None => {
-                if let Ok(id) = self.post(ticket.thread, reading).await {
-                    ticket.status_message = Some(id);
-                    events.push(EventKind::ReplyPosted {
-                        message: id,
-                        what: "status".into(),
-                    });
-                }
-            }
-            Some(id) => {
-                if let Err(e) = self.chat.edit(ticket.thread, id, reading).await {
-                    tracing::warn!(thread = ticket.thread, error = %e, "could not edit the status message");
-                }
-            }
-        }
-        let rules = self.rules();
-        let mut password_visible = false;
-        for i in images {
-            let attachment = &message.attachments[i];
-            let read = match (&attachment.url, &attachment.path) {
-                (Some(url), _) => ocr.read_url(&rules, url).await,
-                (None, Some(path)) => ocr.read_path(&rules, Path::new(path)).await,
-                (None, None) => None,
-            };
-            let Some(read) = read else { continue };
-            tracing::info!(
-                thread = ticket.thread,
-                kind = ?read.kind,
-                ms = read.ms,
-                reason = read.reason.as_deref().unwrap_or(""),
-                "screenshot read"
-            );
-            password_visible |= read.password_visible;
-            if let Some(stored) = ticket
-                .messages
-                .last_mut()
-                .and_then(|m| m.attachments.get_mut(i))
-            {
-                stored.read = Some(read);
-            }
-        }
-        password_visible
-    }
+/// The review commands (`log`, `show`, `stats`, `reload-rules`) are the moderators'; anyone
+/// else gets this refusal.
+pub fn review_refusal(actor: Actor) -> Option<&'static str> {
+    (!actor.is_moderator).then_some("Only moderators can use this command.")
+}
 
-    /// Deletes a message holding a credential (or says it can't) and warns its author.
-    async fn shield(
-        &self,
-        thread: ThreadId,
-        message: &Incoming,
-        found: &[(core::SecretKind, std::ops::Range<usize>)],
-        events: &mut Vec<EventKind>,
-    ) {
-        let mut kinds: Vec<&str> = found.iter().map(|(k, _)| k.describe()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let deleted = match self.chat.delete(thread, message.id).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(thread, message = message.id, error = %e, "could not delete a message holding a credential");
-                false
-            }
-        };
-        let warning = OutMessage {
-            content: render::secret_warning(&kinds.join(" and "), deleted),
-            mention: Mention::User(message.author),
-            controls: Controls::None,
-        };
-        if let Ok(id) = self.post(thread, warning).await {
-            events.push(EventKind::ReplyPosted {
-                message: id,
-                what: "secret_warning".into(),
-            });
-        }
-        for (kind, _) in found {
-            events.push(EventKind::SecretRedacted {
-                kind: secret_kind_name(*kind),
-                deleted,
-            });
-        }
-    }
-
-    /// A post whose title held a credential: the bot renames the thread to the redacted title
-    /// when it may, and asks the member to do it otherwise. The title is already stored
-    /// redacted.
-    async fn shield_title(
-        &self,
-        ticket: &TicketRecord,
-        found: &[(core::SecretKind, std::ops::Range<usize>)],
-        events: &mut Vec<EventKind>,
-    ) {
-        let mut kinds: Vec<&str> = found.iter().map(|(k, _)| k.describe()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let name = core::text::truncate(&ticket.title, 100);
-        let renamed = match self.chat.rename(ticket.thread, &name).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(thread = ticket.thread, error = %e, "could not rename a thread whose title holds a credential");
-                false
-            }
-        };
-        let warning = OutMessage {
-            content: render::title_secret_warning(&kinds.join(" and "), renamed),
-            mention: Mention::User(ticket.member),
-            controls: Controls::None,
-        };
-        if let Ok(id) = self.post(ticket.thread, warning).await {
-            events.push(EventKind::ReplyPosted {
-                message: id,
-                what: "title_secret_warning".into(),
-            });
-        }
-        let mut seen = Vec::new();
-        for (kind, _) in found {
-            if !seen.contains(kind) {
-                seen.push(*kind);
-                events.push(EventKind::TitleRedacted {
-                    kind: secret_kind_name(*kind),
-                    renamed,
-                });
-            }
-        }
-    }
-
-    /// The ticket a click or modal acts on, or the answer to give instead: nothing for a
-    /// replayed interaction, a refusal for anyone but the thread's member or a moderator.
-    fn interaction_ticket(
-        &self,
-        thread: ThreadId,
-        actor: Actor,
-        key: &str,
-    ) -> Result<Result<TicketRecord, Response>, EngineError> {
-        if self.store.seen(key)? {
-            return Ok(Err(Response::none()));
-        }
-        let Some(ticket) = self.store.ticket(thread)? else {
-            return Ok(Err(Response::private("I don't know this thread.")));
-        };
-        if actor.user != ticket.member && !actor.is_moderator {
-            return Ok(Err(Response::private(
-                "Only the member who opened this thread, or a moderator, can use these controls.",
-            )));
-        }
-        Ok(Ok(ticket))
-    }
-
-    async fn on_component(
-        &self,
-        thread: ThreadId,
-        actor: Actor,
-        interaction: u64,
-        text: String,
-        done: &str,
-    ) -> Result<Response, EngineError> {
-        let key = format!("i:{interaction}");
-        let mut ticket = match self.interaction_ticket(thread, actor, &key)? {
-            Ok(ticket) => ticket,
-            Err(answer) => return Ok(answer),
-        };
-        let now = self.now();
-        let mut events = Vec::new();
-        let found = secrets::find(&text);
-        let mut reply = done.to_string();
-        let text = if found.is_empty() {
-            text
-        } else {
-            reply.push_str(" Your entry looked like it contained a password: I did not keep it. Change that password if it was real.");
-            for (kind, _) in &found {
-                events.push(EventKind::SecretRedacted {
-                    kind: secret_kind_name(*kind),
-                    deleted: true,
-                });
-            }
-            text
-        };
-        let text = stored_text(&text, !found.is_empty());
-        // Component input is stored as a message of the member's, in words the core reads, so the
-        // same extraction serves typed and clicked answers.
-        ticket.messages.push(StoredMessage {
-            id: interaction,
-            author: ticket.member,
-            role: StoredRole::Member,
-            text,
-            attachments: Vec::new(),
-        });
-        if actor.user == ticket.member {
-            member_spoke(&mut ticket, now);
-        }
-        if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
-            self.refresh(&mut ticket, &mut events, now, false).await;
-        }
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::private(reply))
-    }
-
-    async fn on_run_probe(
-        &self,
-        thread: ThreadId,
-        actor: Actor,
-        interaction: u64,
-    ) -> Result<Response, EngineError> {
-        let key = format!("i:{interaction}");
-        let mut ticket = match self.interaction_ticket(thread, actor, &key)? {
-            Ok(ticket) => ticket,
-            Err(answer) => return Ok(answer),
-        };
-        let now = self.now();
-        let mut events = Vec::new();
-        let report = triage(&self.rules(), &ticket);
-        let reply = if report.imap.is_none() && report.smtp.is_none() {
-            "There is no server to test yet: add your IMAP and SMTP server and port (\"Add details\")."
-        } else if self.prober.is_none() {
-            "The connection test is switched off here."
-        } else {
-            ticket.probed = None;
-            self.refresh(&mut ticket, &mut events, now, true).await;
-            "Test finished: see the report in the thread."
-        };
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::private(reply))
-    }
-
-    async fn on_command(
-        &self,
-        thread: ThreadId,
-        actor: Actor,
-        key: u64,
-        command: Command,
-    ) -> Result<Response, EngineError> {
-        if !actor.is_moderator {
-            return Ok(Response::private(
-                "Only moderators can use triage commands.",
-            ));
-        }
-        let key = format!("c:{key}");
-        if self.store.seen(&key)? {
-            return Ok(Response::none());
-        }
-        let Some(mut ticket) = self.store.ticket(thread)? else {
-            return Ok(Response::private("This thread has no triage case."));
-        };
-        let now = self.now();
-        let mut events = Vec::new();
-        let reply = match command {
-            Command::Status => {
-                let report = triage(&self.rules(), &ticket);
-                status_summary(&ticket, &report)
-            }
-            Command::Retest => {
-                if self.prober.is_none() {
-                    "The connection test is switched off here.".to_string()
-                } else {
-                    ticket.probed = None;
-                    self.refresh(&mut ticket, &mut events, now, true).await;
-                    "Re-tested: see the report in the thread.".to_string()
-                }
-            }
-            Command::Escalate => {
-                let report = triage(&self.rules(), &ticket);
-                self.escalate(
-                    &mut ticket,
-                    &report,
-                    "a moderator escalated it",
-                    &mut events,
-                    now,
-                )
-                .await;
-                self.set_state(&mut ticket, TicketState::Escalated, &mut events)
-                    .await;
-                "Escalated.".to_string()
-            }
-            Command::Resolve { reason } => {
-                let reason = secrets::redact(&reason);
-                ticket.resolved_at = Some(now);
-                events.push(EventKind::Resolved {
-                    by: actor.user,
-                    reason: reason.clone(),
-                });
-                self.set_state(&mut ticket, TicketState::Resolved, &mut events)
-                    .await;
-                let notice = OutMessage::text(render::finish(&format!(
-                    "✅ Marked as resolved by a moderator: {reason}"
-                )));
-                if let Ok(id) = self.post(thread, notice).await {
-                    events.push(EventKind::ReplyPosted {
-                        message: id,
-                        what: "resolved".into(),
-                    });
-                }
-                "Resolved.".to_string()
-            }
-            Command::Reopen => {
-                ticket.resolved_at = None;
-                ticket.closed_at = None;
-                ticket.escalated = None;
-                ticket.status = TicketState::WaitingOnMember;
-                events.push(EventKind::Reopened { by: actor.user });
-                self.refresh(&mut ticket, &mut events, now, false).await;
-                "Reopened.".to_string()
-            }
-            Command::Exempt => {
-                ticket.exempt = true;
-                events.push(EventKind::Exempted { by: actor.user });
-                "This thread is exempt from reminders and auto-close.".to_string()
-            }
-        };
-        ticket.updated_at = now;
-        self.commit(&ticket, &events, &[key], now)?;
-        Ok(Response::private(reply))
-    }
-
-    /// Runs the lifecycle timers of every open ticket: one reminder per period while items are
-    /// missing, then a warning, then archive-and-lock. The clocks come from the store, so they
-    /// survive restarts. Returns how many tickets were acted on.
-    pub async fn tick(&self) -> Result<usize, EngineError> {
-        self.prune_thread_locks();
-        let mut acted = 0;
-        for stale in self.store.tickets()? {
-            if stale.exempt || stale.status != TicketState::WaitingOnMember {
-                continue;
-            }
-            let lock = self.thread_lock(stale.thread);
-            let _guard = lock.lock().await;
-            // Re-read under the lock: an event may have just changed it.
-            let Some(mut ticket) = self.store.ticket(stale.thread)? else {
-                continue;
-            };
-            let now = self.now();
-            let t = self.timings;
-            let idle = now.saturating_sub(ticket.last_member_at);
-            let mut events = Vec::new();
-            if let Some(warned) = ticket.close_warned_at {
-                if now.saturating_sub(warned) >= t.close_grace {
-                    let notice = OutMessage::text(render::finish(
-                        "🗂️ Closing this thread for now, since the details support needs didn't arrive. Open a new post any time.",
-                    ));
-                    let _ = self.post(ticket.thread, notice).await;
-                    if let Err(e) = self.chat.close(ticket.thread).await {
-                        tracing::warn!(thread = ticket.thread, error = %e, "could not archive and lock the thread");
-                    }
-                    ticket.closed_at = Some(now);
-                    events.push(EventKind::AutoClosed);
-                    self.set_state(&mut ticket, TicketState::Closed, &mut events)
-                        .await;
-                }
-            } else if idle >= t.close_after {
-                let hours = t.close_grace.div_ceil(3600);
-                let notice = OutMessage {
-                    content: render::finish(&format!(
-                        "⏳ This thread will be closed in about {hours} h unless you reply. Anything you post keeps it open."
-                    )),
-                    mention: Mention::User(ticket.member),
-                    controls: Controls::None,
-                };
-                let _ = self.post(ticket.thread, notice).await;
-                ticket.close_warned_at = Some(now);
-                events.push(EventKind::CloseWarned);
-            } else if t.reminder_after > 0
-                && idle >= t.reminder_after * (u64::from(ticket.reminders_sent) + 1)
-            {
-                let missing = ticket.missing.clone();
-                let rules = self.rules();
-                let report = triage(&rules, &ticket);
-                let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
-                let notice = OutMessage {
-                    content: render::finish(&format!(
-                        "👋 Friendly reminder: support still needs {} before anyone can help. The status message above says how.",
-                        asks.join(", ")
-                    )),
-                    mention: Mention::User(ticket.member),
-                    controls: Controls::None,
-                };
-                let _ = self.post(ticket.thread, notice).await;
-                ticket.reminders_sent += 1;
-                events.push(EventKind::ReminderSent { missing });
-            }
-            if !events.is_empty() {
-                ticket.updated_at = now;
-                self.commit(&ticket, &events, &[], now)?;
-                acted += 1;
-            }
-        }
-        Ok(acted)
-    }
-
-    /// Re-triages the ticket and brings the thread up to date: the status message, the probe
-    /// (once per distinct endpoint set, or now when `force_probe`), escalation, the state tag.
-    async fn refresh(
-        &self,
-        ticket: &mut TicketRecord,
-        events: &mut Vec<EventKind>,
-        now: u64,
-        force_probe: bool,
-    ) {
-        let rules = self.rules();
-        let report = triage(&rules, ticket);
-        let previously_missing = ticket.missing.clone();
-        ticket.hub_id = report.hub_id.clone();
-        ticket.provider = report.provider.clone();
-        ticket.error_code = report.error.as_ref().map(|e| e.code.clone());
-        ticket.imap = report.imap.as_ref().map(ToString::to_string);
-        ticket.smtp = report.smtp.as_ref().map(ToString::to_string);
-        ticket.email_domain = report.email_domain.clone();
-        ticket.evidence = report
-            .evidence
-            .entries()
-            .iter()
-            .map(|(field, e)| {
-                format!(
-                    "{field} ← message {} ({}): \"{}\"",
-                    e.message, e.zone, e.excerpt
-                )
-            })
-            .collect();
-        ticket.missing = report
-            .missing
-            .iter()
-            .map(|i| item_id(*i).to_string())
-            .collect();
-        let first_time = ticket.status_message.is_none();
-        for item in Item::ALL {
-            let id = item_id(item);
-            if !report.missing.contains(&item)
-                && (first_time || previously_missing.iter().any(|m| m == id))
-            {
-                events.push(EventKind::ItemCollected {
-                    item: id.to_string(),
-                });
-            }
-        }
-
-        let status = OutMessage {
-            content: render::finish(&report.reply),
-            mention: Mention::Nobody,
-            controls: Controls::Status {
-                checked: [
-                    report.checklist.typed_credentials,
-                    report.checklist.typed_servers,
-                    report.checklist.verified_credentials,
-                    report.checklist.confirmed_with_provider,
-                ],
-            },
-        };
-        match ticket.status_message {
-            None => {
-                if let Ok(id) = self.post(ticket.thread, status).await {
-                    ticket.status_message = Some(id);
-                    ticket.first_reply_at.get_or_insert(now);
-                    events.push(EventKind::ReplyPosted {
-                        message: id,
-                        what: "status".into(),
-                    });
-                }
-            }
-            Some(id) => match self.chat.edit(ticket.thread, id, status).await {
-                Ok(()) => {
-                    metrics::inc(&METRICS.replies_edited);
-                    events.push(EventKind::ReplyEdited { message: id })
-                }
-                Err(e) => {
-                    tracing::warn!(thread = ticket.thread, message = id, error = %e, "could not edit the status message")
-                }
-            },
-        }
-
-        let probe_key = probe_key(&report);
-        let want_probe = probe_key.is_some() && (force_probe || probe_key != ticket.probed);
-        if let (true, Some(prober)) = (want_probe, self.prober.clone()) {
-            let probe = self.run_probe(ticket, &report, &prober).await;
-            ticket.probed = probe_key;
-            ticket.probe_verdicts = render::verdict_lines(&probe);
-            ticket.probe_member_fix = member_can_fix(&probe);
-            let findings = probe
-                .imap
-                .iter()
-                .chain(probe.smtp.iter())
-                .flat_map(|e| e.findings.iter().map(|f| f.code.as_str().to_string()))
-                .collect();
-            events.push(EventKind::ProbeRun {
-                verdicts: ticket.probe_verdicts.clone(),
-                findings,
-            });
-        }
-
-        let escalate = report.escalate && !ticket.probe_member_fix && report.mismatches.is_empty();
-        if escalate {
-            self.escalate(
-                ticket,
-                &report,
-                "every item support needs is in, and the bot has no fix to offer",
-                events,
-                now,
-            )
-            .await;
-        }
-        let state = if !report.missing.is_empty() {
-            TicketState::WaitingOnMember
-        } else if ticket.escalated.is_some() {
-            TicketState::Escalated
-        } else if ticket.probed.is_some() {
-            TicketState::Tested
-        } else {
-            TicketState::WaitingOnModerator
-        };
-        self.set_state(ticket, state, events).await;
-    }
-
-    async fn run_probe(
-        &self,
-        ticket: &TicketRecord,
-        report: &Report,
-        prober: &Prober,
-    ) -> ProbeReport {
-        let mut requests = Vec::new();
-        if let Some(imap) = &report.imap {
-            requests.push(EndpointRequest {
-                service: Service::Imap,
-                host: imap.host.clone(),
-                port: imap.port,
-                mode: None,
-            });
-        }
-        if let Some(smtp) = &report.smtp {
-            requests.push(EndpointRequest {
-                service: Service::Smtp,
-                host: smtp.host.clone(),
-                port: smtp.port,
-                mode: None,
-            });
-        }
-        let targets: Vec<String> = requests
-            .iter()
-            .map(|r| format!("{}:{}", r.host, r.port))
-            .collect();
-        let testing = self
-            .post(
-                ticket.thread,
-                OutMessage::text(render::probe_started(&targets)),
-            )
-            .await
-            .ok();
-
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let progress = Progress::new(move |event| {
-            if let Some(line) = render::progress_line(event) {
-                let _ = tx.send(line);
-            }
-        });
-        let requester = ticket.member.to_string();
-        let probes = async {
-            let mut out = ProbeReport::default();
-            let runs = requests
-                .iter()
-                .map(|r| prober.probe_report(&requester, r, &progress));
-            let results = futures_util::future::join_all(runs).await;
-            for (request, result) in requests.iter().zip(results) {
-                match request.service {
-                    Service::Imap => out.imap = Some(result),
-                    Service::Smtp => out.smtp = Some(result),
-                }
-            }
-            drop(progress);
-            out
-        };
-        let updates = async {
-            let mut lines = Vec::new();
-            while let Some(line) = rx.recv().await {
-                lines.push(line);
-                // Coalesce what arrived meanwhile: one edit per batch, not per stage.
-                while let Ok(more) = rx.try_recv() {
-                    lines.push(more);
-                }
-                if let Some(id) = testing {
-                    let _ = self
-                        .chat
-                        .edit(
-                            ticket.thread,
-                            id,
-                            OutMessage::text(render::probe_progress(&targets, &lines)),
-                        )
-                        .await;
-                }
-            }
-        };
-        // The permit is held for the whole run; a closed semaphore can't happen (never closed).
-        let _slot = Arc::clone(&self.probe_slots).acquire_owned().await.ok();
-        let started = std::time::Instant::now();
-        let (probe, ()) = tokio::join!(probes, updates);
-        METRICS.observe_probe_latency(started.elapsed());
-        for endpoint in probe.imap.iter().chain(probe.smtp.iter()) {
-            metrics::inc(match endpoint.verdict {
-                Verdict::Ok => &METRICS.probes_ok,
-                Verdict::Failed => &METRICS.probes_failed,
-                Verdict::Refused => &METRICS.probes_refused,
-            });
-        }
-        let final_text = OutMessage::text(render::probe_report(&self.rules(), report, &probe));
-        match testing {
-            Some(id) => {
-                if let Err(e) = self.chat.edit(ticket.thread, id, final_text).await {
-                    tracing::warn!(thread = ticket.thread, error = %e, "could not post the probe report");
-                }
-            }
-            None => {
-                let _ = self.post(ticket.thread, final_text).await;
-            }
-        }
-        probe
-    }
-
-    /// Pings the moderator role once per case state and posts the summary to the mod log.
-    async fn escalate(
-        &self,
-        ticket: &mut TicketRecord,
-        report: &Report,
-        reason: &str,
-        events: &mut Vec<EventKind>,
-        now: u64,
-    ) {
-        let fingerprint = format!(
-            "{:?}|{:?}|{:?}|{:?}|{}",
-            report.hub_id,
-            ticket.imap,
-            ticket.smtp,
-            ticket.error_code,
-            ticket.probe_verdicts.join(";")
-        );
-        if ticket.escalated.as_deref() == Some(fingerprint.as_str()) {
-            return;
-        }
-        let notice = OutMessage {
-            content: render::escalation_notice(reason),
-            mention: Mention::Moderators,
-            controls: Controls::None,
-        };
-        if let Ok(id) = self.post(ticket.thread, notice).await {
-            events.push(EventKind::ReplyPosted {
-                message: id,
-                what: "escalation".into(),
-            });
-        }
-        let rules = self.rules();
-        let likely_cause = report
-            .error
-            .as_ref()
-            .and_then(|e| rules.error(&e.code))
-            .map(|rule| rule.diagnosis.clone())
-            .unwrap_or_else(|| "No recognised error; see the thread.".to_string());
-        let summary = EscalationSummary {
-            thread: ticket.thread,
-            // Stored redacted; records from before the title shield are redacted here.
-            title: secrets::redact(&ticket.title),
-            hub_id: ticket.hub_id.clone(),
-            provider: ticket.provider.clone(),
-            imap: ticket.imap.clone(),
-            smtp: ticket.smtp.clone(),
-            error_code: ticket.error_code.clone(),
-            probe_verdicts: ticket.probe_verdicts.clone(),
-            evidence: ticket.evidence.clone(),
-            likely_cause,
-            reason: reason.to_string(),
-        };
-        if let Err(e) = self.chat.mod_log(&summary).await {
-            tracing::warn!(thread = ticket.thread, error = %e, "could not post to the mod log");
-        }
-        metrics::inc(&METRICS.escalations);
-        ticket.escalated = Some(fingerprint);
-        ticket.escalated_at = Some(now);
-        events.push(EventKind::Escalated {
-            reason: reason.to_string(),
-        });
-    }
-
-    async fn set_state(
-        &self,
-        ticket: &mut TicketRecord,
-        state: TicketState,
-        events: &mut Vec<EventKind>,
-    ) {
-        if ticket.status == state && !events.iter().any(|e| matches!(e, EventKind::Opened { .. })) {
-            return;
-        }
-        ticket.status = state;
-        events.push(EventKind::StateChanged { to: state });
-        if let Err(e) = self.chat.set_state(ticket.thread, state).await {
-            tracing::warn!(thread = ticket.thread, state = state.as_str(), error = %e, "could not set the state tag");
-        }
-    }
-
-    async fn post(&self, thread: ThreadId, message: OutMessage) -> Result<u64, ChatError> {
-        let posted = self.chat.post(thread, message).await;
-        if posted.is_ok() {
-            metrics::inc(&METRICS.replies_posted);
-        }
-        posted.inspect_err(|e| {
-            tracing::warn!(thread, error = %e, "could not post a message");
-        })
+fn may_use_controls(ticket: &TicketRecord, actor: Actor) -> Result<(), Response> {
+    match controls_refusal(ticket.member, actor) {
+        Some(refusal) => Err(Response::private(refusal)),
+        None => Ok(()),
     }
 }
 
-/// The clocks of reminders and auto-close restart when the member writes.
-fn member_spoke(ticket: &mut TicketRecord, now: u64) {
-    ticket.last_member_at = now;
-    ticket.reminders_sent = 0;
-    ticket.close_warned_at = None;
-}
-
-/// The kind's name as the event log and the JSON report spell it.
-fn secret_kind_name(kind: core::SecretKind) -> String {
-    match kind {
-        core::SecretKind::Password => "password",
-        core::SecretKind::AppPassword => "app_password",
-        core::SecretKind::Token => "token",
-    }
-    .to_string()
-}
-
-/// What the store keeps of a message: credentials redacted, email addresses reduced to their
-/// domain.
-fn stored_text(text: &str, has_secret: bool) -> String {
-    let text = if has_secret {
-        secrets::redact(text)
-    } else {
-        text.to_string()
-    };
-    core::items::mask_email_local_parts(&text)
+/// Locks `mutex`, also after a panic elsewhere poisoned it: every value the engine guards (locks
+/// per thread, recent actions, the store failure) stays valid whatever panicked while holding it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Triage of a stored ticket, with what its screenshots said.
@@ -1245,67 +486,4 @@ pub fn ticket_thread(ticket: &TicketRecord) -> core::Thread {
             })
             .collect(),
     }
-}
-
-pub fn item_id(item: Item) -> &'static str {
-    match item {
-        Item::Screenshot => "screenshot",
-        Item::Error => "error",
-        Item::HubId => "hub_id",
-        Item::Checklist => "checklist",
-    }
-}
-
-fn probe_key(report: &Report) -> Option<String> {
-    if report.imap.is_none() && report.smtp.is_none() {
-        return None;
-    }
-    let show = |e: &Option<core::Endpoint>| e.as_ref().map(ToString::to_string).unwrap_or_default();
-    Some(format!(
-        "imap={} smtp={}",
-        show(&report.imap),
-        show(&report.smtp)
-    ))
-}
-
-/// Findings that mean the member typed something wrong: fix that before a moderator looks.
-fn member_can_fix(probe: &ProbeReport) -> bool {
-    use crate::core::diagnose::Code;
-    probe.imap.iter().chain(probe.smtp.iter()).any(|e| {
-        e.findings.iter().any(|f| {
-            matches!(
-                f.code,
-                Code::WrongProtocol
-                    | Code::TlsOnPlainPort
-                    | Code::PlainOnTlsPort
-                    | Code::DnsNotFound
-                    | Code::DnsNoAddress
-                    | Code::AlternativeAvailable
-            )
-        })
-    })
-}
-
-fn status_summary(ticket: &TicketRecord, report: &Report) -> String {
-    let missing = if report.missing.is_empty() {
-        "nothing".to_string()
-    } else {
-        report
-            .missing
-            .iter()
-            .map(|i| item_id(*i))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    render::finish(&format!(
-        "State: {} · Hub ID: {} · provider: {} · error: {} · IMAP: {} · SMTP: {} · missing: {} · probe: {}",
-        ticket.status.as_str(),
-        report.hub_id.as_deref().unwrap_or("-"),
-        report.provider.as_deref().unwrap_or("-"),
-        report.error.as_ref().map_or("-", |e| e.code.as_str()),
-        ticket.imap.as_deref().unwrap_or("-"),
-        ticket.smtp.as_deref().unwrap_or("-"),
-        missing,
-        if ticket.probe_verdicts.is_empty() { "not run".to_string() } else { ticket.probe_verdicts.join("; ") }
-    ))
 }

@@ -1,12 +1,14 @@
 //! Messages the engine posts, other than the core's reply: probe progress and report,
-//! escalation notice, secret warnings. Everything passes through `neutralize_mentions` and is
-//! cut to the platform limit.
+//! escalation notice, secret warnings, reminders and close notices, command answers.
+//! Everything passes through `neutralize_mentions` and is cut to the platform limit.
 
 use std::fmt::Write as _;
 
+use super::plan::item_id;
 use crate::core::diagnose::{self, EndpointReport, ProbeReport, Severity, Verdict};
 use crate::core::text::{neutralize_mentions, truncate, MESSAGE_LIMIT};
 use crate::core::{Report, Rules};
+use crate::store::TicketRecord;
 
 pub fn finish(text: &str) -> String {
     truncate(&neutralize_mentions(text.trim_end()), MESSAGE_LIMIT)
@@ -244,6 +246,55 @@ pub fn reading_screenshot(count: usize) -> String {
     } else {
         "🔎 Reading your screenshots…"
     })
+}
+
+/// A moderator's `status`: the case on one line.
+pub fn status_summary(ticket: &TicketRecord, report: &Report) -> String {
+    let missing = if report.missing.is_empty() {
+        "nothing".to_string()
+    } else {
+        report
+            .missing
+            .iter()
+            .map(|i| item_id(*i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    finish(&format!(
+        "State: {} · Hub ID: {} · provider: {} · error: {} · IMAP: {} · SMTP: {} · missing: {} · probe: {}",
+        ticket.status.as_str(),
+        report.hub_id.as_deref().unwrap_or("-"),
+        report.provider.as_deref().unwrap_or("-"),
+        report.error.as_ref().map_or("-", |e| e.code.as_str()),
+        ticket.imap.as_deref().unwrap_or("-"),
+        ticket.smtp.as_deref().unwrap_or("-"),
+        missing,
+        if ticket.probe_verdicts.is_empty() { "not run".to_string() } else { ticket.probe_verdicts.join("; ") }
+    ))
+}
+
+pub fn resolved_notice(reason: &str) -> String {
+    finish(&format!("✅ Marked as resolved by a moderator: {reason}"))
+}
+
+/// The member is reminded of what support still needs (the items' labels).
+pub fn reminder(missing: &[&str]) -> String {
+    finish(&format!(
+        "👋 Friendly reminder: support still needs {} before anyone can help. The status message above says how.",
+        missing.join(", ")
+    ))
+}
+
+/// The warning before auto-close; `grace` is how long the member still has, in seconds.
+pub fn close_warning(grace: u64) -> String {
+    let hours = grace.div_ceil(3600);
+    finish(&format!(
+        "⏳ This thread will be closed in about {hours} h unless you reply. Anything you post keeps it open."
+    ))
+}
+
+pub fn closing_notice() -> String {
+    finish("🗂️ Closing this thread for now, since the details support needs didn't arrive. Open a new post any time.")
 }
 
 pub fn secret_warning(kinds: &str, deleted: bool) -> String {

@@ -11,6 +11,7 @@
 //! - [`engine`]: [`Prober`]: resolve once, TCP, TLS, protocol, alternatives, discovery.
 //! - `session`: one connection attempt (the observation being filled, stage clocks, progress,
 //!   TCP and TLS), shared by the engine and the protocol sessions.
+//! - [`Probe`]: what the triage engine asks of a prober, so that it holds no concrete one.
 //! - [`tls`]: a verifier that records certificate problems instead of stopping.
 //! - [`wire`]: the byte-capped connection that can be upgraded to TLS under the libraries.
 //! - `imap`, `smtp`: the sessions, with async-imap and lettre.
@@ -35,3 +36,30 @@ pub use engine::{
 };
 pub use policy::{Policy, RateLimit};
 pub use tls::TlsSetup;
+
+use crate::core::diagnose::EndpointReport;
+
+/// What the triage engine needs from the probe: one endpoint, probed and judged. [`Prober`] is
+/// the real one; tests give the engine a canned one, and the engine never names the concrete
+/// type.
+#[async_trait::async_trait]
+pub trait Probe: Send + Sync {
+    async fn probe_report(
+        &self,
+        requester: &str,
+        request: &EndpointRequest,
+        progress: &Progress,
+    ) -> EndpointReport;
+}
+
+#[async_trait::async_trait]
+impl Probe for Prober {
+    async fn probe_report(
+        &self,
+        requester: &str,
+        request: &EndpointRequest,
+        progress: &Progress,
+    ) -> EndpointReport {
+        Prober::probe_report(self, requester, request, progress).await
+    }
+}

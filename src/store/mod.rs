@@ -13,7 +13,7 @@ pub mod sled_store;
 pub use records::{EventKind, EventRecord, StoredMessage, TicketRecord};
 pub use sled_store::SledLog;
 
-use crate::engine::chat::ThreadId;
+use crate::ticket::ThreadId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

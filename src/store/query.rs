@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::records::TicketRecord;
-use crate::engine::chat::TicketState;
+use crate::ticket::TicketState;
 
 /// Which tickets to show.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::chat::TicketState;
+use crate::ticket::TicketState;
 
 /// The current record version. Bump it when a field changes meaning, and teach
 /// [`TicketRecord::from_json`] to read the old shape.
@@ -51,7 +51,8 @@ pub struct TicketRecord {
     pub status_message: Option<u64>,
     /// The endpoint set last probed ("imap=host:port smtp=host:port"), so each set runs once.
     pub probed: Option<String>,
-    /// The case fingerprint last escalated, so the same state never escalates twice.
+    /// What the case was last escalated for (the engine's key of its needs), so that the same
+    /// need never escalates twice.
     pub escalated: Option<String>,
     /// The last probe's verdict lines, for the escalation summary.
     #[serde(default)]
@@ -59,6 +60,10 @@ pub struct TicketRecord {
     /// The probe found something the member can fix (wrong port, wrong protocol...).
     #[serde(default)]
     pub probe_member_fix: bool,
+    /// The last probe's outcome per service, without the endpoint ("IMAP Failed (timeout)"):
+    /// part of what an escalation is for, so that a corrected port alone is no new need.
+    #[serde(default)]
+    pub probe_outcome: Vec<String>,
     // Summary fields, for the log's filters and stats (derived from the last triage).
     pub hub_id: Option<String>,
     pub provider: Option<String>,
@@ -99,6 +104,7 @@ impl TicketRecord {
             escalated: None,
             probe_verdicts: Vec::new(),
             probe_member_fix: false,
+            probe_outcome: Vec::new(),
             hub_id: None,
             provider: None,
             error_code: None,

@@ -6,7 +6,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use super::records::{EventKind, EventRecord, TicketRecord};
 use super::{StoreError, TriageLog};
-use crate::engine::chat::{ThreadId, TicketState};
+use crate::ticket::{ThreadId, TicketState};
 
 pub struct SledLog {
     db: sled::Db,

@@ -80,7 +80,7 @@ pub async fn start(options: Options) -> RunningBot {
         Arc::new(Prober::new(
             config.probe.policy(),
             TlsSetup::new(&anchors).expect("tls"),
-        ))
+        )) as Arc<dyn imap_triage::probe::Probe>
     });
     let mut engine = Engine::new(rules, Arc::new(store), bot.chat(), prober);
     if options.ocr {

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use imap_triage::discord::handler::thread_title;
+use imap_triage::discord::render::thread_title;
 use imap_triage::engine::{Actor, Command, Engine, Event};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use testkit::chat::Recorder;
