@@ -1,0 +1,237 @@
+//! Service labels ("IMAP", "incoming", "Postausgang", `SMTP_HOST=`), tables, and the segments
+//! a line splits into at its labels.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::*;
+
+/// A row of tab-separated cells, pasted from a PDF or a spreadsheet.
+pub(super) fn is_tab_row(line: &str) -> bool {
+    line.split('\t').filter(|c| !c.trim().is_empty()).count() >= 2
+}
+
+pub(super) fn is_table_row(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with('|') && t.len() > 1 && t[1..].contains('|')
+}
+
+pub(super) fn cells(row: &str) -> Vec<&str> {
+    let t = row.trim().trim_start_matches('|').trim_end_matches('|');
+    t.split('|').map(str::trim).collect()
+}
+
+pub(super) static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission|pop3s?|entrante|saliente|entrant|sortant|eingehend|ausgehend|posteingangsserver|postausgangsserver|posteingang|postausgang|sa[ií]da|env[ií]o|envoi)\b",
+    )
+    .expect("static regex")
+});
+
+pub(super) fn label_service(word: &str) -> Option<Label> {
+    let m = LABEL.find(word)?;
+    if part_of_host(word, m.start(), m.end()) {
+        return None;
+    }
+    let word = m.as_str().to_lowercase();
+    LABEL_WORDS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, s)| *s)
+}
+
+/// "imap" in `imap.gmail.com` is part of a host name, not a label; "for IMAP." is a label.
+pub(super) fn part_of_host(text: &str, start: usize, end: usize) -> bool {
+    let mut before = text[..start].chars().rev();
+    let mut after = text[end..].chars();
+    let (b1, b2) = (before.next(), before.next());
+    let (a1, a2) = (after.next(), after.next());
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    // "SMTP-Server" and "IMAP-Port" are labels; `smtp-mail.outlook.com` is a host: a hyphen
+    // joins a label to a host name only in a word with a dot.
+    // White space may be wider than a byte (a no-break space): step over the whole character.
+    let token_start = text[..start]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let token_end = text[end..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |i| end + i);
+    let dotted = text[token_start..token_end]
+        .trim_end_matches(['.', ',', ':', ';', ')'])
+        .contains('.');
+    // `imaps://host` is a URL's scheme, read with its host.
+    text[end..].starts_with("://")
+        || matches!(b1, Some('@') | Some('/'))
+        || (b1 == Some('.') || b1 == Some('-') && dotted) && alnum(b2)
+        || matches!(a1, Some('@'))
+        || (a1 == Some('.') || a1 == Some('-') && dotted) && alnum(a2)
+        || alnum(a1)
+}
+
+/// The words of the label alternation, lower case, with their service.
+pub(super) const LABEL_WORDS: &[(&str, Label)] = &[
+    ("imap", Label::Imap),
+    ("imaps", Label::Imap),
+    ("incoming", Label::Imap),
+    ("inbound", Label::Imap),
+    ("receiving", Label::Imap),
+    ("smtp", Label::Smtp),
+    ("smtps", Label::Smtp),
+    ("outgoing", Label::Smtp),
+    ("outbound", Label::Smtp),
+    ("sending", Label::Smtp),
+    ("submission", Label::Smtp),
+    ("pop3", Label::Pop),
+    ("pop3s", Label::Pop),
+    ("entrante", Label::Imap),
+    ("saliente", Label::Smtp),
+    ("entrant", Label::Imap),
+    ("sortant", Label::Smtp),
+    ("eingehend", Label::Imap),
+    ("ausgehend", Label::Smtp),
+    ("posteingangsserver", Label::Imap),
+    ("postausgangsserver", Label::Smtp),
+    ("posteingang", Label::Imap),
+    ("postausgang", Label::Smtp),
+    ("saida", Label::Smtp),
+    ("saída", Label::Smtp),
+    ("envio", Label::Smtp),
+    ("envoi", Label::Smtp),
+    ("envío", Label::Smtp),
+];
+
+pub(super) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The matches of [`LABEL`] in ASCII text, without the regex: every alternative is letters
+/// between `\b`s, so a match is exactly a whole word (a maximal run of `[A-Za-z0-9_]`) equal to
+/// a label, ignoring case. Non-ASCII text goes to the regex (Unicode case folding and word
+/// characters); `label_scan_agrees_with_the_regex` checks the two agree.
+pub(super) fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, Label)> + '_ {
+    let b = line.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !is_word_byte(b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && is_word_byte(b[i]) {
+                i += 1;
+            }
+            let word = &b[start..i];
+            // Every label has four to eighteen letters.
+            if (4..=18).contains(&word.len()) {
+                if let Some((_, service)) = LABEL_WORDS
+                    .iter()
+                    .find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(word))
+                {
+                    return Some((start, i, *service));
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Every match of [`LABEL`] in `line` with its service (before the `part_of_host` filter).
+pub(super) fn label_spans(line: &str) -> Vec<(usize, usize, Label)> {
+    if line.is_ascii() {
+        return ascii_labels(line).collect();
+    }
+    LABEL
+        .find_iter(line)
+        .filter_map(|m| label_service(m.as_str()).map(|s| (m.start(), m.end(), s)))
+        .collect()
+}
+
+pub(super) struct Segment<'a> {
+    pub(super) text: &'a str,
+    pub(super) service: Option<Label>,
+}
+
+/// Splits a line at its service labels. "993 for IMAP" labels the text before it.
+pub(super) fn segments(line: &str) -> Vec<Segment<'_>> {
+    let labels: Vec<(usize, usize, Label)> = label_spans(line)
+        .into_iter()
+        .filter(|&(start, end, _)| !part_of_host(line, start, end))
+        .collect();
+    if labels.is_empty() {
+        return vec![Segment {
+            text: line,
+            service: None,
+        }];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut current: Option<Label> = None;
+    for (i, &(lstart, lend, service)) in labels.iter().enumerate() {
+        let before = &line[start..lstart];
+        let lead = line[..lstart].trim_end().to_ascii_lowercase();
+        // "993 for IMAP", "993 (IMAP)", "x.com 993 incoming, y.com 465 outgoing": a label that
+        // ends its clause names what came before it.
+        let ends_clause = line[lend..]
+            .trim_start()
+            .chars()
+            .next()
+            .is_none_or(|c| matches!(c, ',' | ';' | '.' | ')' | '/'));
+        let backward = ([" for", " pour", " para", " für", " as"]
+            .iter()
+            .any(|w| lead.ends_with(w))
+            || lead.ends_with('(')
+            || ends_clause)
+            && has_host_or_port(before)
+            && current.is_none();
+        if backward {
+            out.push(Segment {
+                text: before,
+                service: Some(service),
+            });
+            current = None;
+        } else {
+            out.push(Segment {
+                text: before,
+                service: current,
+            });
+            current = Some(service);
+        }
+        start = lend;
+        if i + 1 == labels.len() {
+            out.push(Segment {
+                text: &line[start..],
+                service: current,
+            });
+        }
+    }
+    out
+}
+
+pub(super) fn has_host_or_port(text: &str) -> bool {
+    !hosts(text).is_empty() || !ports(text).is_empty()
+}
+
+pub(super) fn service_of_port(port: u16) -> Option<Label> {
+    match port {
+        993 | 143 | 1143 => Some(Label::Imap),
+        465 | 587 | 25 | 2525 | 1025 => Some(Label::Smtp),
+        110 | 995 => Some(Label::Pop),
+        _ => None,
+    }
+}
+
+pub(super) fn service_of_host(host: &str) -> Option<Label> {
+    let first = host.split('.').next().unwrap_or("");
+    match first {
+        "imap" | "imaps" | "imap-mail" | "imappro" | "imap4" | "export" => Some(Label::Imap),
+        "smtp" | "smtps" | "smtpout" | "smtp-mail" | "smtppro" | "relay" | "submission" => {
+            Some(Label::Smtp)
+        }
+        "pop" | "pop3" | "pop3s" => Some(Label::Pop),
+        _ => None,
+    }
+}

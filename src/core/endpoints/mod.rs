@@ -1,0 +1,434 @@
+//! IMAP and SMTP server settings, in the ways members actually write them: `host:port`,
+//! "server X port Y", "IMAP: X (993)", incoming/outgoing labels, markdown and pasted tables,
+//! config and env lines, `imaps://` URLs, upper case, and spread over several messages.
+//!
+//! The scan reads a message's zones ([`super::zones`]) line by line. Service labels ("IMAP",
+//! "incoming", "SMTP", "outgoing") split a line into segments; each segment's hosts and ports go
+//! to its service. A line without a label inherits the last label seen (so "Incoming server: x"
+//! followed by "Port: 993" works), and when there is none, the port or the host name decides
+//! (993 is IMAP, `smtp.` is SMTP).
+//!
+//! Every value found is a candidate with a strength: a correction ("I meant port 465") beats a
+//! plain statement, which beats a log line. Among equals the latest wins, as members correct
+//! themselves. Stack frames and signatures give nothing; negated and hypothetical mentions ("it's
+//! not smtp.gmail.com", "should I use 587?") are not settings.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::report::{Endpoint, Evidence};
+use super::service::Service;
+use super::zones::{Line, ZoneKind};
+
+mod hosts;
+mod labels;
+mod ports;
+mod wording;
+
+use hosts::*;
+use labels::*;
+use ports::*;
+use wording::*;
+
+/// What a label, a URL scheme, a port or a host name says a value is for: one of the two
+/// services, or POP3, whose settings are read so that they are not taken for IMAP or SMTP, then
+/// dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Imap,
+    Smtp,
+    Pop,
+}
+
+/// How much a candidate value is believed. Higher wins; among equals, the later one.
+type Strength = u8;
+const FROM_LOG: Strength = 1;
+const STATED: Strength = 2;
+const CORRECTED: Strength = 3;
+
+/// One candidate value and where it came from.
+#[derive(Debug, Clone)]
+struct Slot<T> {
+    value: T,
+    strength: Strength,
+    evidence: Pending,
+}
+
+/// The makings of an [`Evidence`], built only for the value chosen: redacting a line costs more
+/// than finding a host in it, and a long post names the same server hundreds of times.
+#[derive(Debug, Clone)]
+struct Pending {
+    message: usize,
+    zone: ZoneKind,
+    line: String,
+    focus: String,
+}
+
+impl Pending {
+    fn build(&self) -> Evidence {
+        Evidence::new(self.message, self.zone, &self.line, Some(&self.focus))
+    }
+}
+
+/// Where the scan is: the message, the zone and line being read, and how strong what it finds is.
+#[derive(Debug, Clone, Default)]
+struct At {
+    message: usize,
+    zone: Option<ZoneKind>,
+    line: String,
+    strength: Strength,
+}
+
+/// Everything found so far.
+#[derive(Debug, Default, Clone)]
+pub struct Settings {
+    imap_host: Option<Slot<String>>,
+    imap_port: Option<Slot<u16>>,
+    smtp_host: Option<Slot<String>>,
+    smtp_port: Option<Slot<u16>>,
+    /// A server named without a service ("server: mail.acme.com"), used for either side that
+    /// has a port but no host of its own.
+    shared_host: Option<Slot<String>>,
+    /// The member said outgoing uses the same server as incoming (or the reverse).
+    same_server: bool,
+    context: Option<Label>,
+    /// The line being read labels both services ("server x, 993 for IMAP and 465 for SMTP"):
+    /// a server named there without a port of its own serves both.
+    line_names_both: bool,
+    at: At,
+    /// Every server named as a setting or in a log, in order: the provider may be known from a
+    /// host even when its port is not.
+    mentioned: Vec<String>,
+    /// Hosts with non-ASCII characters: flagged, never used as a server.
+    pub suspicious: Vec<String>,
+}
+
+impl Settings {
+    pub fn imap(&self) -> Option<Endpoint> {
+        self.resolved(Service::Imap).map(|(e, _)| e)
+    }
+    pub fn smtp(&self) -> Option<Endpoint> {
+        self.resolved(Service::Smtp).map(|(e, _)| e)
+    }
+
+    /// The endpoint of `service` with the evidence of its host (or of its port, when the host
+    /// was shared).
+    pub fn resolved(&self, service: Service) -> Option<(Endpoint, Evidence)> {
+        let (own_host, port, other_host) = match service {
+            Service::Imap => (&self.imap_host, &self.imap_port, &self.smtp_host),
+            Service::Smtp => (&self.smtp_host, &self.smtp_port, &self.imap_host),
+        };
+        let port = port.as_ref()?;
+        let host = own_host
+            .as_ref()
+            .or(self.shared_host.as_ref())
+            .or(other_host.as_ref().filter(|_| self.same_server))?;
+        let evidence = if own_host.is_some() {
+            host.evidence.build()
+        } else {
+            port.evidence.build()
+        };
+        Some((
+            Endpoint {
+                host: host.value.clone(),
+                port: port.value,
+            },
+            evidence,
+        ))
+    }
+
+    /// Every host named, as a setting or in a log, in order.
+    pub fn mentioned_hosts(&self) -> impl Iterator<Item = &str> {
+        self.mentioned.iter().map(String::as_str)
+    }
+
+    /// A host given for a service but no port (the bot asks for it).
+    pub fn host_without_port(&self, service: Service) -> Option<&str> {
+        match service {
+            Service::Imap if self.imap_port.is_none() => {
+                self.imap_host.as_ref().map(|s| s.value.as_str())
+            }
+            Service::Smtp if self.smtp_port.is_none() => {
+                self.smtp_host.as_ref().map(|s| s.value.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// Scans one message of its own (message index 0): for tests and single texts.
+    pub fn scan(&mut self, text: &str, zones: &super::zones::ZonePatterns) {
+        self.scan_lines(0, &super::zones::lines(text, zones));
+    }
+
+    /// Scans the zoned lines of message `message`.
+    pub fn scan_lines(&mut self, message: usize, lines: &[Line<'_>]) {
+        let mut i = 0;
+        while i < lines.len() {
+            let line = lines[i];
+            i += 1;
+            if !line.kind.gives_settings() || line.text.trim().is_empty() {
+                continue;
+            }
+            self.enter(message, line);
+            if SAME_SERVER.is_match(line.text) {
+                self.same_server = true;
+            }
+            if is_table_row(line.text) {
+                let mut table = vec![line.text];
+                while i < lines.len() && is_table_row(lines[i].text) {
+                    table.push(lines[i].text);
+                    i += 1;
+                }
+                self.scan_table(&table);
+            } else if is_tab_row(line.text) {
+                self.scan_line(&line.text.replace('\t', " | "));
+            } else if let Some((service, value)) = config_key_service(line.text) {
+                self.scan_segment(value, Some(service));
+            } else {
+                self.scan_line(line.text);
+            }
+        }
+    }
+
+    fn enter(&mut self, message: usize, line: Line<'_>) {
+        let strength = if CORRECTION.is_match(line.text) {
+            CORRECTED
+        } else if line.kind == ZoneKind::Log {
+            FROM_LOG
+        } else {
+            STATED
+        };
+        self.at = At {
+            message,
+            zone: Some(line.kind),
+            line: line.text.to_string(),
+            strength,
+        };
+    }
+
+    fn evidence(&self, focus: &str) -> Pending {
+        Pending {
+            message: self.at.message,
+            zone: self.at.zone.unwrap_or(ZoneKind::Prose),
+            line: self.at.line.clone(),
+            focus: focus.to_string(),
+        }
+    }
+
+    fn scan_line(&mut self, line: &str) {
+        // Fast path: most lines hold no service label, and then the whole line is one segment.
+        self.line_names_both = false;
+        if line.is_ascii() && !ascii_labels(line).any(|_| true) {
+            self.scan_segment(line, self.context);
+            return;
+        }
+        let segments = segments(line);
+        self.line_names_both = segments.iter().any(|s| s.service == Some(Label::Imap))
+            && segments.iter().any(|s| s.service == Some(Label::Smtp));
+        for segment in segments {
+            if let Some(service) = segment.service {
+                self.context = Some(service);
+            }
+            // "In Outlook I use POP3: pop.x.com 995. In HubSpot I entered ...": the POP3 label
+            // ends with its sentence.
+            if segment.service.or(self.context) == Some(Label::Pop) {
+                if let Some(end) = segment.text.find(". ") {
+                    self.scan_segment(&segment.text[..end + 1], Some(Label::Pop));
+                    self.context = None;
+                    self.scan_segment(&segment.text[end + 1..], None);
+                    continue;
+                }
+            }
+            self.scan_segment(segment.text, segment.service.or(self.context));
+        }
+    }
+
+    fn scan_segment(&mut self, text: &str, service: Option<Label>) {
+        if !text
+            .bytes()
+            .any(|b| b.is_ascii_digit() || b == b'.' || b >= 0x80)
+        {
+            return;
+        }
+        let hosts = hosts(text);
+        let mut attached = false;
+        for host in &hosts {
+            if host.suspicious {
+                if !self.suspicious.contains(&host.name) {
+                    self.suspicious.push(host.name.clone());
+                }
+                continue;
+            }
+            if not_a_setting(text, host.start) {
+                continue;
+            }
+            if !self.mentioned.contains(&host.name) {
+                self.mentioned.push(host.name.clone());
+            }
+            let by_scheme = host.scheme;
+            let by_name = service_of_host(&host.name);
+            let by_port = host.port.and_then(service_of_port);
+            // A URL scheme or a name made for one service ("smtp.") outweighs a label: "IMAP
+            // error with imap.x.com:993 and smtp.x.com:587" lists both servers on one line.
+            let which = if host.weak {
+                by_scheme.or(by_port).or(service)
+            } else {
+                by_scheme.or(by_name).or(service).or(by_port)
+            };
+            // An address is weaker than a name: "connect ECONNREFUSED 198.51.100.23:993" is the
+            // name the member typed, resolved.
+            let weak = host.weak;
+            match which {
+                Some(s) => {
+                    self.set_host(s, &host.name, weak);
+                    if self.line_names_both
+                        && by_name.is_none()
+                        && by_scheme.is_none()
+                        && host.port.is_none()
+                    {
+                        self.set_shared_host(&host.name, weak);
+                    }
+                    if let Some(port) = host.port {
+                        self.set_port(s, port, weak);
+                        attached = true;
+                    }
+                }
+                None => self.set_shared_host(&host.name, weak),
+            }
+        }
+        if attached {
+            return;
+        }
+        for (port, at) in ports(text) {
+            if not_a_setting(text, at) {
+                continue;
+            }
+            // "imap.x.com 993 and smtp.x.com 587": a port follows the server it belongs to.
+            let after_named_host = hosts
+                .iter()
+                .rev()
+                .find(|h| h.start < at && !h.suspicious)
+                .and_then(|h| h.scheme.or_else(|| service_of_host(&h.name)));
+            let which = after_named_host
+                .or(service)
+                .or_else(|| service_of_port(port));
+            if let Some(s) = which {
+                self.set_port(s, port, false);
+            }
+        }
+    }
+
+    fn scan_table(&mut self, rows: &[&str]) {
+        let rows: Vec<Vec<&str>> = rows
+            .iter()
+            .map(|r| cells(r))
+            .filter(|cells| {
+                !cells
+                    .iter()
+                    .all(|c| c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
+            })
+            .collect();
+        let Some(header) = rows.first() else { return };
+        let column_services: Vec<Option<Label>> = header.iter().map(|c| label_service(c)).collect();
+        let has_imap = column_services.contains(&Some(Label::Imap));
+        let has_smtp = column_services.contains(&Some(Label::Smtp));
+        if has_imap && has_smtp {
+            // Services are columns: | | Incoming | Outgoing |, then | Server | a | b |, | Port | 993 | 587 |.
+            for row in &rows[1..] {
+                for (i, cell) in row.iter().enumerate() {
+                    if let Some(Some(service)) = column_services.get(i) {
+                        self.scan_segment(cell, Some(*service));
+                    }
+                }
+            }
+            return;
+        }
+        // Services are rows: | IMAP | imap.acme.com | 993 |.
+        for row in &rows {
+            self.scan_line(&row.join(" | "));
+        }
+    }
+
+    fn slot<T>(&self, value: T, weak: bool, focus: &str) -> Slot<T> {
+        Slot {
+            value,
+            strength: if weak { FROM_LOG } else { self.at.strength },
+            evidence: self.evidence(focus),
+        }
+    }
+
+    fn set_host(&mut self, service: Label, host: &str, weak: bool) {
+        let slot = self.slot(host.to_string(), weak, host);
+        match service {
+            Label::Imap => keep_stronger(&mut self.imap_host, slot),
+            Label::Smtp => keep_stronger(&mut self.smtp_host, slot),
+            Label::Pop => {}
+        }
+    }
+
+    fn set_shared_host(&mut self, host: &str, weak: bool) {
+        let slot = self.slot(host.to_string(), weak, host);
+        keep_stronger(&mut self.shared_host, slot);
+    }
+
+    fn set_port(&mut self, service: Label, port: u16, weak: bool) {
+        let slot = self.slot(port, weak, &port.to_string());
+        match service {
+            Label::Imap => keep_stronger(&mut self.imap_port, slot),
+            Label::Smtp => keep_stronger(&mut self.smtp_port, slot),
+            Label::Pop => {}
+        }
+    }
+}
+
+/// The key of a config or env line names the service: `IMAP_HOST=`, `SMTP__HOST=`,
+/// `smtp.host:`, `$config['imap_host'] =`, `MAIL_PORT=` (Laravel's and Django's mail settings
+/// are for sending). Returns the service and the value.
+fn config_key_service(line: &str) -> Option<(Label, &str)> {
+    static KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\s*(?:export\s+|set\s+|-\s+|\$\w+\[|\$)?["']?(?P<key>[A-Za-z_][\w.\-]*(?:->[A-Za-z_]\w*)?)["']?\]?\s*(?:=>|=|:)\s*"#)
+            .expect("static regex")
+    });
+    let caps = KEY.captures(line)?;
+    let key = caps.name("key")?.as_str().to_ascii_lowercase();
+    // `smtp.gmail.com:465` is a server and its port, not a key and its value.
+    if !hosts(&key).is_empty() {
+        return None;
+    }
+    let value = &line[caps.get(0)?.end()..];
+    let service = if ["imap", "incoming", "inbound", "receiv", "fetch"]
+        .iter()
+        .any(|w| key.contains(w))
+    {
+        Label::Imap
+    } else if key.contains("pop") {
+        Label::Pop
+    } else if [
+        "smtp",
+        "outgoing",
+        "outbound",
+        "mail",
+        "send",
+        "relay",
+        "submission",
+    ]
+    .iter()
+    .any(|w| key.contains(w))
+    {
+        Label::Smtp
+    } else {
+        return None;
+    };
+    Some((service, value))
+}
+
+/// A later candidate replaces an earlier one unless the earlier one is stronger.
+fn keep_stronger<T>(current: &mut Option<Slot<T>>, new: Slot<T>) {
+    if current.as_ref().is_none_or(|c| new.strength >= c.strength) {
+        *current = Some(new);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Port numbers in text: never a date, a line number, a reply code or a client's ephemeral
+//! port.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::*;
+
+/// "port 993", "port: 993", "ports 993 and 587", "(993)", or a bare well-known mail port.
+pub(super) static PORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?P<kw>\bports?\b\s*(?:number\s*)?(?:is|=|:|\#|-)?\s*)?(?P<open>\()?\b(?P<port>\d{1,5})\b").expect("static regex")
+});
+
+pub(super) const WELL_KNOWN_PORTS: &[u16] = &[25, 110, 143, 465, 587, 993, 995, 1025, 1143, 2525];
+
+/// One match of [`PORT`]: the digits, and whether the `kw` and `open` groups took part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PortMatch {
+    pub(super) digits: Range<usize>,
+    pub(super) keyword: bool,
+    pub(super) open: bool,
+}
+
+pub(super) fn port_matches(text: &str) -> Vec<PortMatch> {
+    if text.is_ascii() {
+        return ascii_port_matches(text);
+    }
+    PORT.captures_iter(text)
+        .filter_map(|caps| {
+            Some(PortMatch {
+                digits: caps.name("port")?.range(),
+                keyword: caps.name("kw").is_some(),
+                open: caps.name("open").is_some(),
+            })
+        })
+        .collect()
+}
+
+/// `\s` on ASCII (`u8::is_ascii_whitespace` leaves out the vertical tab).
+pub(super) fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C)
+}
+
+/// The matches of [`PORT`] in ASCII text, without the regex. A match is a whole-word run of one
+/// to five digits (`\b\d{1,5}\b`); an optional `(` right before it belongs to the match; and the
+/// `kw` group is there when `port[s] [number] [is|=|:|#|-] [(]` leads right up to it. Every
+/// optional part of the pattern is a fixed word or sign, so no choice ever needs undoing: the
+/// forward reading below is the regex's. `port_scan_agrees_with_the_regex` checks it.
+pub(super) fn ascii_port_matches(text: &str) -> Vec<PortMatch> {
+    let b = text.as_bytes();
+    let word_at = |i: usize| b.get(i).is_some_and(|&c| is_word_byte(c));
+    let starts_ci = |i: usize, w: &str| {
+        b.get(i..i + w.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+    };
+    let skip_spaces = |mut i: usize| {
+        while b.get(i).is_some_and(|&c| is_space(c)) {
+            i += 1;
+        }
+        i
+    };
+    // Where the keyword reading starting at `p` ("port...") expects the digits.
+    let keyword_lands = |p: usize| -> Option<usize> {
+        let mut i = p + 4;
+        if b.get(i).is_some_and(|c| c.eq_ignore_ascii_case(&b's')) && !word_at(i + 1) {
+            i += 1;
+        } else if word_at(i) {
+            return None;
+        }
+        i = skip_spaces(i);
+        if starts_ci(i, "number") {
+            i = skip_spaces(i + 6);
+        }
+        if starts_ci(i, "is") {
+            i += 2;
+        } else if matches!(b.get(i), Some(b'=' | b':' | b'#' | b'-')) {
+            i += 1;
+        }
+        i = skip_spaces(i);
+        if b.get(i) == Some(&b'(') {
+            i += 1;
+        }
+        (b.get(i).is_some_and(u8::is_ascii_digit) && !word_at(i - 1)).then_some(i)
+    };
+    let mut out = Vec::new();
+    let mut keyword_digits = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        // Only digits and the `p` of "port" start anything.
+        if !c.is_ascii_digit() && c | 0x20 != b'p' {
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if (start == 0 || !is_word_byte(b[start - 1])) && i - start <= 5 && !word_at(i) {
+                out.push(PortMatch {
+                    digits: start..i,
+                    keyword: keyword_digits == Some(start),
+                    open: start > 0 && b[start - 1] == b'(',
+                });
+            }
+            continue;
+        }
+        if c.eq_ignore_ascii_case(&b'p')
+            && (i == 0 || !is_word_byte(b[i - 1]))
+            && starts_ci(i, "port")
+        {
+            if let Some(at) = keyword_lands(i) {
+                keyword_digits = Some(at);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Month names around a number make it a date: "25 March", "Mar 25".
+pub(super) static MONTH_NEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:st|nd|rd|th)?\s*(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|février|fevereiro|märz|marzo|mars|março|mai|mayo|juni|junio|juin|juli|julio|juillet|dezember|diciembre|décembre|dezembro|enero|janvier|janeiro)")
+        .expect("static regex")
+});
+pub(super) static MONTH_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*$")
+        .expect("static regex")
+});
+
+/// Ports in `text`, each with the byte offset of its digits.
+pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
+    let mut out = Vec::new();
+    let mut after_keyword = false;
+    for m in port_matches(text) {
+        // Digits inside a host name, an IP address or a longer number are not a port.
+        let prev = text[..m.digits.start].chars().next_back();
+        let next = text[m.digits.end..].chars().next();
+        if matches!(prev, Some('.') | Some(':') | Some('-') | Some('/'))
+            || matches!(next, Some('.') | Some('-') | Some('/'))
+                && text[m.digits.end..]
+                    .chars()
+                    .nth(1)
+                    .is_some_and(|c| c.is_ascii_digit())
+        {
+            continue;
+        }
+        let Ok(port) = text[m.digits.clone()].parse::<u16>() else {
+            continue;
+        };
+        if port == 0 {
+            continue;
+        }
+        // "ports 993 and 587": the keyword carries over to the numbers that follow it.
+        after_keyword |= m.keyword;
+        // "(118)" after a file or a call is a line number; after a host it is a port.
+        let open_after_host = m.open && {
+            let lead = text[..m.digits.start - 1].trim_end();
+            lead.rsplit(|c: char| c.is_whitespace())
+                .next()
+                .is_some_and(|word| !hosts(word).is_empty() || label_service(word).is_some())
+        };
+        let date = MONTH_NEAR.is_match(&text[m.digits.end..])
+            || MONTH_BEFORE.is_match(&text[..m.digits.start]);
+        if !date && (after_keyword || open_after_host || WELL_KNOWN_PORTS.contains(&port)) {
+            out.push((port, m.digits.start));
+        }
+    }
+    out
+}

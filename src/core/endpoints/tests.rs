@@ -1,0 +1,190 @@
+use std::ops::Range;
+
+use super::*;
+
+fn zones() -> &'static crate::core::zones::ZonePatterns {
+    &crate::core::rules::shipped_for_tests().reading.zones
+}
+
+fn scan(text: &str) -> Settings {
+    let mut s = Settings::default();
+    s.scan(text, zones());
+    s
+}
+
+fn ep(host: &str, port: u16) -> Option<Endpoint> {
+    Some(Endpoint {
+        host: host.into(),
+        port,
+    })
+}
+
+/// Texts for the scanner-against-regex tests: the shapes members write, and the edges.
+const SAMPLES: &[&str] = &[
+    "imap.gmail.com:993 and smtp.gmail.com:587",
+    "IMAP: mail.acme.com (993)\nSMTP: mail.acme.com (465)",
+    "for imap I use server mail.acme.com port 993, for smtp server mail.acme.com port 2525",
+    "server mail.acme.com, 993 for IMAP and 465 for SMTP",
+    "ports 993 and 587; port number is 143; Port#25 port=(465) port -2525 PORTS: 1025",
+    "portnumber 993 port is993 port number: 993 port numbers 993 port island 5 ports(587)",
+    "a.com:993.b.com x.1.2.3.4 1234.5.6.7 1.2.3.4.5 [::1]:993 [2001:db8::1] [zz]",
+    "mail.ex-ample.c1 host_name.com foo-.bar.com -a.com a..b.com a.b-.com a.bc_d x.co9",
+    "imap.acme.com:99999 smtp.acme.com:0 a.com:12 a.com:123456 a.com:99x a.com: 993",
+    "993px 99999 123456 (993) x(993 993(587) 5.7.1 443/tcp 587-line 1-2 10.0.0.1/24",
+    "IMAPS smtps Incoming OUTGOING inbound outbound receiving sending submission imap_x",
+    "imap.gmail.com smtp-mail.outlook.com imap4 x.imap.y @imap /smtp imap@ 2imap imap2",
+    "| IMAP | imap.acme.com | 993 |\n| SMTP | smtp.acme.com | 587 |",
+    "port\x0b993 port\t\t: 993 port\r\n993 hub.hubspot.com/x app.hubspot.com/1/2 a.png",
+    "a.com\u{a0}b.com x\x0ba.com:993\x0cb.org\rc.net [::1]\u{2003}d.io é.fr a.é x.\u{e9}t",
+];
+
+fn oracle_labels(text: &str) -> Vec<(usize, usize, Label)> {
+    LABEL
+        .find_iter(text)
+        .filter_map(|m| label_service(m.as_str()).map(|s| (m.start(), m.end(), s)))
+        .collect()
+}
+
+fn oracle_ports(text: &str) -> Vec<PortMatch> {
+    PORT.captures_iter(text)
+        .filter_map(|caps| {
+            Some(PortMatch {
+                digits: caps.name("port")?.range(),
+                keyword: caps.name("kw").is_some(),
+                open: caps.name("open").is_some(),
+            })
+        })
+        .collect()
+}
+
+/// (host, port digits) of every [`HOST`] match, with the regex.
+fn oracle_hosts(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
+    HOST.captures_iter(text)
+        .map(|c| {
+            (
+                c.name("host").unwrap().range(),
+                c.name("port").map(|p| p.range()),
+            )
+        })
+        .collect()
+}
+
+fn scanned_hosts(text: &str) -> Vec<(Range<usize>, Option<Range<usize>>)> {
+    host_matches(text)
+}
+
+fn check_scanners(text: &str) {
+    let labels: Vec<_> = ascii_labels(text).collect();
+    if text.is_ascii() {
+        assert_eq!(labels, oracle_labels(text), "labels in {text:?}");
+        assert_eq!(
+            ascii_port_matches(text),
+            oracle_ports(text),
+            "ports in {text:?}"
+        );
+    }
+    assert_eq!(label_spans(text), oracle_labels(text), "labels in {text:?}");
+    assert_eq!(port_matches(text), oracle_ports(text), "ports in {text:?}");
+    assert_eq!(scanned_hosts(text), oracle_hosts(text), "hosts in {text:?}");
+}
+
+/// The hand-written label, port and host-port scans find what the regexes they replaced find.
+#[test]
+fn scanners_agree_with_the_regexes() {
+    for text in SAMPLES {
+        check_scanners(text);
+        for line in text.lines() {
+            check_scanners(line);
+        }
+    }
+    check_scanners("port ٩٩٣ a.com:٩٩٣ a.com:993é port 993é ſmtp imap");
+}
+
+proptest::proptest! {
+    #[test]
+    fn scanners_agree_with_the_regexes_on_any_text(
+        text in "([a-zA-Z0-9 .:()#=_@/\\[\\]\t-]|port|PORTS|number|is|imap|smtp|993|\\.com|é){0,40}"
+    ) {
+        check_scanners(&text);
+    }
+}
+
+#[test]
+fn host_colon_port() {
+    let s = scan("imap.gmail.com:993 and smtp.gmail.com:587");
+    assert_eq!(s.imap(), ep("imap.gmail.com", 993));
+    assert_eq!(s.smtp(), ep("smtp.gmail.com", 587));
+}
+
+#[test]
+fn labels_and_parentheses() {
+    let s = scan("IMAP: mail.acme.com (993)\nSMTP: mail.acme.com (465)");
+    assert_eq!(s.imap(), ep("mail.acme.com", 993));
+    assert_eq!(s.smtp(), ep("mail.acme.com", 465));
+}
+
+#[test]
+fn incoming_outgoing_over_lines() {
+    let s = scan(
+        "Incoming mail server: MAIL.ACME.COM\nPort: 143\nOutgoing server: smtp.acme.com\nPort: 587",
+    );
+    assert_eq!(s.imap(), ep("mail.acme.com", 143));
+    assert_eq!(s.smtp(), ep("smtp.acme.com", 587));
+}
+
+#[test]
+fn server_x_port_y() {
+    let s = scan(
+        "for imap I use server mail.acme.com port 993, for smtp server mail.acme.com port 2525",
+    );
+    assert_eq!(s.imap(), ep("mail.acme.com", 993));
+    assert_eq!(s.smtp(), ep("mail.acme.com", 2525));
+}
+
+#[test]
+fn port_before_label() {
+    let s = scan("server mail.acme.com, 993 for IMAP and 465 for SMTP");
+    assert_eq!(s.imap(), ep("mail.acme.com", 993));
+    assert_eq!(s.smtp(), ep("mail.acme.com", 465));
+}
+
+#[test]
+fn label_at_the_end_of_a_sentence() {
+    let s = scan(
+        "secure.emailsrvr.com port 993 for IMAP, secure.emailsrvr.com 465 for SMTP. It timed out.",
+    );
+    assert_eq!(s.imap(), ep("secure.emailsrvr.com", 993));
+    assert_eq!(s.smtp(), ep("secure.emailsrvr.com", 465));
+}
+
+#[test]
+fn tables_by_row_and_by_column() {
+    let s = scan("| Type | Server | Port |\n|---|---|---|\n| IMAP | imap.acme.com | 993 |\n| SMTP | smtp.acme.com | 587 |");
+    assert_eq!(s.imap(), ep("imap.acme.com", 993));
+    assert_eq!(s.smtp(), ep("smtp.acme.com", 587));
+    let s = scan("| | Incoming | Outgoing |\n|-|-|-|\n| Server | in.acme.com | out.acme.com |\n| Port | 993 | 465 |");
+    assert_eq!(s.imap(), ep("in.acme.com", 993));
+    assert_eq!(s.smtp(), ep("out.acme.com", 465));
+}
+
+#[test]
+fn ip_literals_kept_and_emails_ignored() {
+    let s = scan("IMAP 203.0.113.7:993, my login is bob@mail.acme.com");
+    assert_eq!(s.imap(), ep("203.0.113.7", 993));
+    assert_eq!(s.smtp(), None);
+}
+
+#[test]
+fn look_alike_hosts_are_flagged() {
+    let s = scan("IMAP: imap.gmаil.com:993");
+    assert_eq!(s.imap(), None);
+    assert_eq!(s.suspicious, ["imap.gmаil.com"]);
+}
+
+#[test]
+fn later_messages_correct_earlier() {
+    let mut s = Settings::default();
+    s.scan("imap server imap.acme.com port 143", zones());
+    s.scan("sorry, the IMAP port is 993", zones());
+    assert_eq!(s.imap(), ep("imap.acme.com", 993));
+}

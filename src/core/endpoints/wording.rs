@@ -1,0 +1,92 @@
+//! The words around a value that make it more or less than a setting: corrections, "same
+//! server", negations, hypotheticals, the old value in "changed X to Y".
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A line that corrects what was said before.
+pub(super) static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:i\s+meant|sorry|edit\s*:|correction|correct(?:ed)?\s+(?:one|server|port|host|setting)s?\s+(?:is|are)|should\s+have\s+(?:said|written)|typo|actually|my\s+bad|oops|update\s*:)",
+    )
+    .expect("static regex")
+});
+
+/// "same server for outgoing", "outgoing is the same", "SMTP uses the same host".
+pub(super) static SAME_SERVER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \bsame\s+(?:server|host|hostname|name|address)\b.{0,30}\b(?:outgoing|incoming|smtp|imap|both|sending|receiving)\b
+      | \b(?:outgoing|incoming|smtp|imap)\b.{0,30}\b(?:is|are|uses?|has)\s+(?:the\s+)?same\b
+      | \bsame\s+(?:server|host)\s+for\s+both\b
+      | \b(?:m[êe]me\s+serveur|mismo\s+servidor|mesmo\s+servidor|(?:gleiche|selbe)n?\s+server)\b
+      | \bboth\b.{0,20}\b(?:use|on)\s+(?:the\s+)?same\s+(?:server|host)",
+    )
+    .expect("static regex")
+});
+
+/// A negation or a question right before a value: "it's not smtp.gmail.com", "I don't use
+/// 587", "there's no setting like imap.outlook.com", "instead of X".
+pub(super) static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?ix)
+        (?:
+            \b(?:not|isn'?t|aren'?t|wasn'?t|weren'?t|never|nor)
+          | \b(?:instead\s+of|rather\s+than|other\s+than|nothing\s+like|except)
+          | \bno\s+(?:setting|option|field|server|host|such|mention)s?\b[^,.;:]{0,20}
+          | \bthere'?s\s+no\b[^,.;:]{0,25}
+          | \b(?:don'?t|doesn'?t|didn'?t|do\s+not|does\s+not|did\s+not)\s+(?:use|have|see|want|need|mean)
+          | \b(?:says?|said|suggests?|suggested|recommends?|recommended|told\s+(?:me|us))\s+(?:to\s+)?(?:use|try|enter|set|put)
+        )
+        (?:\s+(?:even|the|a|an|any|using|use|used|set\s+to|called|named|like|to|be|as|on|port|server|host|with|anything))*
+        \s*[`'"“(*]*\s*$"#,
+    )
+    .expect("static regex")
+});
+
+/// A value the member has moved on from: "587 was what I tried yesterday".
+pub(super) static OLD_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\S*\s+(?:was|were)\s+(?:what\s+(?:i|we)\s+(?:tried|used|had)|the\s+old|wrong|before|yesterday|my\s+first\s+try)",
+    )
+    .expect("static regex")
+});
+
+/// A question about a value rather than a statement of it: "should I use 587?".
+pub(super) static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:should|shall|must|do|does|would|could|can)\s+(?:i|we|you|it)\b|\b(?:is\s+it|what\s+about|how\s+about|maybe|perhaps|try(?:ing)?|suggest(?:ed|s)?|recommend(?:ed|s)?)\b|\bor\s*$",
+    )
+    .expect("static regex")
+});
+
+/// Whether the value at `at` in `text` is negated or asked about rather than stated.
+pub(super) fn not_a_setting(text: &str, at: usize) -> bool {
+    // The clause before the value: back to the last comma, semicolon or sentence end.
+    let before = &text[..at];
+    let clause_start = [before.rfind([',', ';', '!', '?', ':']), before.rfind(". ")]
+        .into_iter()
+        .flatten()
+        .max()
+        .map_or(0, |i| i + 1);
+    let clause = &before[clause_start..];
+    if NEGATED_BEFORE.is_match(clause) {
+        return true;
+    }
+    if OLD_AFTER.is_match(&text[at..]) {
+        return true;
+    }
+    // A question: the sentence that holds the value ends with '?'.
+    let after = &text[at..];
+    let sentence_end = [after.find(['?', '!', '\n']), after.find(". ")]
+        .into_iter()
+        .flatten()
+        .min();
+    let is_question = sentence_end.is_some_and(|i| after[i..].starts_with('?'));
+    let sentence_start = before
+        .rfind(['.', '!', '?', '\n'])
+        .filter(|&i| before[i..].starts_with(['!', '?', '\n']) || before[i + 1..].starts_with(' '))
+        .map_or(0, |i| i + 1);
+    is_question && HYPOTHETICAL.is_match(&before[sentence_start..])
+}
