@@ -9,7 +9,7 @@ fn plain(set: &PatternSet, text: &str) -> Vec<usize> {
 /// The provider sets find the provider the pattern-by-pattern search finds.
 #[test]
 fn provider_sets_agree_with_plain_searches() {
-    let rules = crate::rules_dir::embedded().expect("shipped rules are valid");
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
     assert!(rules.host_set.is_some() && rules.domain_set.is_some());
     let mut names: Vec<String> = Vec::new();
     for p in &rules.providers {
@@ -60,7 +60,7 @@ fn provider_sets_agree_with_plain_searches() {
 /// the first matching pattern of each item is the one a pattern-by-pattern search finds.
 #[test]
 fn combined_set_and_first_patterns_agree_with_plain_searches() {
-    let rules = crate::rules_dir::embedded().expect("shipped rules are valid");
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
     assert!(rules.both_set.is_some());
     let filler = "We tried again with the hosting panel settings, and it still fails.\n";
     let tails = [
