@@ -450,7 +450,7 @@ fn the_report_serialises_to_the_contract_shape() {
 }
 
 fn triaged(text: &str) -> (Rules, Report) {
-    let rules = crate::rules_dir::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let rules = crate::core::rules::shipped().unwrap_or_else(|e| panic!("{e}"));
     let thread = crate::core::Thread {
         messages: vec![crate::core::Message::member(text)],
     };

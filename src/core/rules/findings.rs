@@ -3,7 +3,8 @@
 //! steps. Loaded and checked like the replies: unknown keys, unknown placeholders and missing
 //! templates are errors naming the file, the line and the key.
 
-use super::{parse_templates, Replies, RuleError, Source};
+use super::load::{parse_templates, Source};
+use super::{Replies, RuleError};
 
 /// The rule file, by the name it has in `rules/`.
 pub const FINDINGS_FILE: &str = "findings.toml";

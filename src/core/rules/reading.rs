@@ -8,7 +8,8 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{RuleError, Source, REGEX_SIZE_LIMIT};
+use super::load::{Source, REGEX_SIZE_LIMIT};
+use super::RuleError;
 use crate::core::items::HubIdPatterns;
 use crate::core::text::Triggers;
 use crate::core::zones::ZonePatterns;

@@ -2,7 +2,7 @@ use super::*;
 use crate::core::thread::{Attachment, Message};
 
 fn rules() -> Rules {
-    crate::rules_dir::embedded().expect("shipped rules")
+    crate::core::rules::shipped().expect("shipped rules")
 }
 
 fn field(section: &str, label: &str, value: &str) -> OcrField {

@@ -1,3 +1,5 @@
+use super::app::{four_groups, is_word};
+use super::sasl::{b64_decode, is_sasl_plain};
 use super::*;
 
 fn kinds(text: &str) -> Vec<SecretKind> {

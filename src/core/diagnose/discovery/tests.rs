@@ -1,7 +1,7 @@
 use super::*;
 
 fn rules() -> Rules {
-    crate::rules_dir::embedded().unwrap_or_else(|e| panic!("{e}"))
+    crate::core::rules::shipped().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn mx(host: &str, preference: u16) -> MxHost {

@@ -1,0 +1,62 @@
+//! Every pattern of a group in one [`RegexSet`]: a megabyte of member text is read once, not
+//! once per pattern.
+
+use regex::{Regex, RegexSet, RegexSetBuilder};
+
+use super::load::REGEX_SIZE_LIMIT;
+
+/// Every pattern of a group compiled into one [`RegexSet`], with the owner of each pattern.
+#[derive(Debug, Clone)]
+pub(super) struct PatternSet {
+    pub(super) set: RegexSet,
+    pub(super) owner: Vec<usize>,
+    /// The index in the set of each group's first pattern.
+    group_start: Vec<usize>,
+}
+
+impl PatternSet {
+    pub(super) fn new(groups: &[&[Regex]]) -> Result<PatternSet, regex::Error> {
+        let mut patterns = Vec::new();
+        let mut owner = Vec::new();
+        let mut group_start = Vec::new();
+        for (i, group) in groups.iter().enumerate() {
+            group_start.push(patterns.len());
+            for re in *group {
+                patterns.push(re.as_str());
+                owner.push(i);
+            }
+        }
+        let set = RegexSetBuilder::new(patterns)
+            .size_limit(REGEX_SIZE_LIMIT * 16)
+            .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
+            .build()?;
+        Ok(PatternSet {
+            set,
+            owner,
+            group_start,
+        })
+    }
+
+    /// For each group, the position within the group of its first pattern (in order) that
+    /// matches somewhere in `text`: one search instead of one per pattern.
+    pub(super) fn first_patterns(&self, text: &str) -> Vec<Option<usize>> {
+        let mut first = vec![None; self.group_start.len()];
+        for i in self.set.matches(text).iter() {
+            let group = self.owner[i];
+            first[group].get_or_insert(i - self.group_start[group]);
+        }
+        first
+    }
+
+    /// Which groups have a pattern matching somewhere in `text`, as a sorted, deduplicated list.
+    pub(super) fn matching_groups(&self, text: &str) -> Vec<usize> {
+        let mut groups: Vec<usize> = self
+            .set
+            .matches(text)
+            .iter()
+            .map(|i| self.owner[i])
+            .collect();
+        groups.dedup();
+        groups
+    }
+}

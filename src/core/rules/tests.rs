@@ -1,0 +1,98 @@
+use super::patterns::PatternSet;
+
+fn plain(set: &PatternSet, text: &str) -> Vec<usize> {
+    let mut groups: Vec<usize> = set.set.matches(text).iter().map(|i| set.owner[i]).collect();
+    groups.dedup();
+    groups
+}
+
+/// The provider sets find the provider the pattern-by-pattern search finds.
+#[test]
+fn provider_sets_agree_with_plain_searches() {
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
+    assert!(rules.host_set.is_some() && rules.domain_set.is_some());
+    let mut names: Vec<String> = Vec::new();
+    for p in &rules.providers {
+        for s in p.imap.iter().chain(&p.smtp) {
+            names.push(s.host.clone());
+            names.extend(s.also_hosts.iter().cloned());
+        }
+    }
+    names.extend(
+        [
+            "gmail.com",
+            "outlook.com",
+            "yahoo.co.uk",
+            "icloud.com",
+            "me.com",
+            "acme.com",
+            "mail.acme.com",
+            "x.gmail.com.evil.net",
+            "",
+            "secureserver.net",
+            "gmx.de",
+        ]
+        .map(String::from),
+    );
+    for name in &names {
+        let by_host = rules
+            .providers
+            .iter()
+            .find(|p| p.host_patterns.iter().any(|re| re.is_match(name)));
+        let by_domain = rules
+            .providers
+            .iter()
+            .find(|p| p.domain_patterns.iter().any(|re| re.is_match(name)));
+        assert_eq!(
+            rules.provider_by_host(name).map(|p| &p.id),
+            by_host.map(|p| &p.id),
+            "{name}"
+        );
+        assert_eq!(
+            rules.provider_by_domain(name).map(|p| &p.id),
+            by_domain.map(|p| &p.id),
+            "{name}"
+        );
+    }
+}
+
+/// The combined set changes nothing: the same rules and items match as with each set; and
+/// the first matching pattern of each item is the one a pattern-by-pattern search finds.
+#[test]
+fn combined_set_and_first_patterns_agree_with_plain_searches() {
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
+    assert!(rules.both_set.is_some());
+    let filler = "We tried again with the hosting panel settings, and it still fails.\n";
+    let tails = [
+        "",
+        "IMAP authentication error. I typed my password manually.",
+        "Error: something went wrong\n* NO [AUTHENTICATIONFAILED] Invalid credentials",
+        "xerror: \"it broke\" 550 5.7.139 and the checklist is done",
+        "I did all four steps. My password is correct, IT team confirmed the settings.",
+        "> a1 BAD command\n535 5.7.8 nope, ECONNREFUSED, SocketException",
+    ];
+    for tail in tails {
+        for repeat in [0, 1, 80] {
+            for (before, after) in [(filler.repeat(repeat), ""), (String::new(), filler)] {
+                let text = format!("{before}{tail}{}", after.repeat(repeat));
+                for set in [&rules.error_set, &rules.checklist_set] {
+                    assert_eq!(set.matching_groups(&text), plain(set, &text), "{tail:?}");
+                }
+                let first = rules.checklist_first_patterns(&text);
+                let groups = rules.checklist.items.iter().map(|i| &i.patterns);
+                let groups = groups.chain(std::iter::once(&rules.checklist.all_patterns));
+                let want: Vec<Option<usize>> = groups
+                    .map(|patterns| patterns.iter().position(|re| re.is_match(&text)))
+                    .collect();
+                assert_eq!(first, want, "{tail:?}");
+                let both = rules.matching(&text);
+                assert_eq!(both.errors, plain(&rules.error_set, &text), "{tail:?}");
+                assert_eq!(
+                    both.checklist,
+                    plain(&rules.checklist_set, &text),
+                    "{tail:?}"
+                );
+            }
+        }
+    }
+}
