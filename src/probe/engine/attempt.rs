@@ -60,13 +60,7 @@ impl Prober {
                     return (primary.await, Some(alt));
                 }
                 // The port speaks TLS, so the plain attempt will hear nothing.
-                let mut obs = Observation::new(
-                    target.service,
-                    target.host.to_string(),
-                    target.port,
-                    mode,
-                    ModeSource::Override,
-                );
+                let mut obs = target.observation(mode);
                 let waited = started.elapsed().as_secs_f64() * 1000.0;
                 obs.stages.push(Stage {
                     name: StageName::Greeting,
@@ -167,13 +161,7 @@ impl Prober {
         meter: Arc<Meter>,
     ) -> Observation {
         let mut run = Run {
-            obs: Observation::new(
-                target.service,
-                target.host.to_string(),
-                target.port,
-                mode,
-                ModeSource::Override,
-            ),
+            obs: target.observation(mode),
             deadline,
             step: self.policy.step_timeout,
             tls: Arc::clone(&self.tls),
@@ -195,13 +183,7 @@ impl Prober {
         // The protocol libraries run in their own task: if one panics on hostile input, the
         // probe reports it instead of taking the bot down.
         // What the observation held before the session, for when the session never returns it.
-        let mut so_far = Observation::new(
-            target.service,
-            target.host.to_string(),
-            target.port,
-            mode,
-            ModeSource::Override,
-        );
+        let mut so_far = target.observation(mode);
         so_far.stages = run.obs.stages.clone();
         so_far.tls = run.obs.tls.clone();
         let service = target.service;

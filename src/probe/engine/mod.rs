@@ -264,3 +264,17 @@ struct Target {
     addrs: Vec<SocketAddr>,
     port: u16,
 }
+
+impl Target {
+    /// A fresh observation of one attempt at this target in `mode` (an attempt's mode is
+    /// always chosen by the engine, so its source is `Override`).
+    fn observation(&self, mode: TlsMode) -> Observation {
+        Observation::new(
+            self.service,
+            self.host.to_string(),
+            self.port,
+            mode,
+            ModeSource::Override,
+        )
+    }
+}
