@@ -25,7 +25,7 @@ use crate::core::service::TlsMode;
 use crate::probe::target::{non_public_reason, Host};
 use crate::probe::TlsSetup;
 
-use super::dns::Dns;
+use crate::probe::dns::Dns;
 
 /// Limits of one autoconfig fetch.
 #[derive(Debug, Clone)]

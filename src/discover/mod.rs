@@ -2,8 +2,7 @@
 //! [`crate::core::diagnose::discovery`], which decides.
 //!
 //! # Layout
-//! - [`dns`]: MX, SRV and address look-ups with hickory-resolver, against the system's resolver
-//!   or the one configured (`[probe] resolver`, `--resolver`).
+//! - [`Dns`]: the probe's resolver ([`crate::probe::dns`]), asked for MX and SRV records.
 //! - [`autoconfig`]: the domain's own autoconfig file, fetched under the probe's address policy.
 //! - [`ispdb`]: the shipped subset of Thunderbird's ISPDB (data, MPL-2.0).
 //! - [`cli`]: `imap-triage discover`.
@@ -13,7 +12,6 @@
 
 pub mod autoconfig;
 pub mod cli;
-pub mod dns;
 pub mod ispdb;
 
 use std::sync::Arc;
@@ -26,7 +24,8 @@ use crate::probe::target::Host;
 use crate::probe::TlsSetup;
 
 pub use autoconfig::FetchPolicy;
-pub use dns::Dns;
+// The resolver is the probe's (it resolves the hosts it connects to); discovery asks it too.
+pub use crate::probe::dns::Dns;
 pub use ispdb::Ispdb;
 
 /// Gathers what DNS, the domain's web server and the ISPDB say about a domain. One per process.

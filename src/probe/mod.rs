@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`target`]: `HOST:PORT` syntax, host validation, and the address check.
 //! - [`policy`]: allowed ports, budgets, rate limits.
+//! - [`dns`]: address, MX and SRV look-ups with hickory-resolver, against the system's resolver
+//!   or the one configured (`[probe] resolver`, `--resolver`); discovery asks it too.
 //! - [`engine`]: [`Prober`]: resolve once, TCP, TLS, protocol, alternatives, discovery.
 //! - `session`: one connection attempt (the observation being filled, stage clocks, progress,
 //!   TCP and TLS), shared by the engine and the protocol sessions.
@@ -22,6 +24,7 @@
 //! by the byte cap; no credential, and no mail, is ever sent.
 
 pub mod cli;
+pub mod dns;
 pub mod engine;
 mod imap;
 pub mod policy;

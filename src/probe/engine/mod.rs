@@ -24,7 +24,7 @@ use crate::core::diagnose::{
     self, EndpointReport, Failure, ModeSource, Observation, PeerProtocol, Refusal, RefusedReason,
     Service, StageName, TlsMode,
 };
-use crate::discover::Dns;
+use crate::probe::dns::Dns;
 
 use super::policy::{Policy, RateLimiter};
 use super::session::{describe_failure, StageClock};

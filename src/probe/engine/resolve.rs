@@ -7,7 +7,7 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::core::diagnose::discovery::Answer;
 use crate::core::diagnose::Failure;
-use crate::discover::Dns;
+use crate::probe::dns::Dns;
 
 use crate::probe::target::{non_public_reason, Host};
 
