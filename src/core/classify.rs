@@ -257,14 +257,22 @@ fn sentence_ends(s: &str) -> impl Iterator<Item = usize> + '_ {
 /// account ("my other servers, iCloud, work").
 static NAMED_ASIDE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)\b(?:works?|working|worked|fine|other|not|isn'?t|aren'?t|never|no\s+longer|instead|years?\s+ago|used\s+to|previously|formerly|before|than|vs\.?|versus|compared|unlike|migrat\w*|moved?\s+from|switch\w*\s+from|support|help\s*desk|article|guide|docs?)\b",
+        r"(?ix)\b(?:works?|working|worked|fine|other|not|isn'?t|aren'?t|never|no\s+longer|instead|years?\s+ago|(?:i|we|they|it)\s+used\s+to|previously|formerly|before|than|vs\.?|versus|compared|unlike|migrat\w*|moved?\s+from|switch\w*\s+from|support|help\s*desk|article|guide|docs?)\b",
     )
     .expect("static regex")
 });
 
-/// "Outlook" used as the desktop program: "in Outlook", "my outlook", "logging into Outlook".
+/// A question whether to use a provider is not a statement of which one the member is on: "Do
+/// I need to use gmail when using SMTP?".
+static ASKING_WHETHER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:do|does|should|can|could|must|would|will|shall)\s+(?:i|we|you)\b")
+        .expect("static regex")
+});
+
+/// "Outlook" used as the desktop program: "in Outlook", "my outlook", "logging into Outlook",
+/// "143 as Outlook has it".
 static OUTLOOK_THE_CLIENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:in|into|my|configure|configured|desktop|the|with|via|using|from)\s+(?:ms\s+|microsoft\s+)?$")
+    Regex::new(r"(?i)\b(?:in|into|my|configure|configured|desktop|the|with|via|using|from|as|like)\s+(?:ms\s+|microsoft\s+)?$")
         .expect("static regex")
 });
 
@@ -290,12 +298,18 @@ pub fn provider_named<'r>(
             let sentence_start = text[..r.start]
                 .rfind(['.', '!', '?', '\n', ';'])
                 .map_or(0, |i| i + 1);
-            let sentence_end = text[r.end..]
-                .find(['!', '?', '\n', ';'])
-                .or_else(|| text[r.end..].find(". "))
+            // The nearer of a hard stop and a full stop: "provider: fastmail. Set up per
+            // their docs" is two sentences.
+            let rest = &text[r.end..];
+            let sentence_end = [rest.find(['!', '?', '\n', ';']), rest.find(". ")]
+                .into_iter()
+                .flatten()
+                .min()
                 .map_or(text.len(), |i| r.end + i);
             let sentence = &text[sentence_start..sentence_end];
-            if NAMED_ASIDE.is_match(sentence) {
+            if NAMED_ASIDE.is_match(sentence)
+                || (text[sentence_end..].starts_with('?') && ASKING_WHETHER.is_match(sentence))
+            {
                 return false;
             }
             let word = text[r.clone()].to_ascii_lowercase();

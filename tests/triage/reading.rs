@@ -162,6 +162,18 @@ fn providers_as_members_name_them() {
             None,
         ),
         ("I configured it in my Outlook and it works", None),
+        ("No SSL, just 143 as Outlook has it.", None),
+        ("Do I need to use gmail when using SMTP?", None),
+        // A sentence ends at a full stop too: the asides of the next one don't count.
+        (
+            "Email provider: fastmail. Configured according to their own docs, same here.",
+            Some("fastmail"),
+        ),
+        (
+            "Oauth plugin used to connect to the O365 mailbox.",
+            Some("office365"),
+        ),
+        ("We used to be on Zoho, now it's our own server", None),
     ];
     for (text, provider) in cases {
         let r = read(&rules, &[text]);
