@@ -43,7 +43,8 @@ pub fn error_among(
     matching: &[usize],
 ) -> Option<(ErrorFound, std::ops::Range<usize>)> {
     let lines = super::zones::lines(text, &rules.reading.zones);
-    best_error(rules, text, matching, &lines, false).map(|(e, r, _)| (e, r))
+    let secrets = secrets::find(text);
+    best_error(rules, text, matching, &lines, false, &secrets).map(|(e, r, _)| (e, r))
 }
 
 /// The error of one message, chosen by evidence: every match of every matching rule is a
@@ -56,6 +57,7 @@ pub fn best_error(
     matching: &[usize],
     lines: &[Line<'_>],
     first_message: bool,
+    secrets: &[(super::report::SecretKind, std::ops::Range<usize>)],
 ) -> Option<(ErrorFound, std::ops::Range<usize>, ErrorEvidence)> {
     // Only a prose first line is a title; a log line up top is evidence like any other.
     let title_end = (first_message && lines.len() > 1 && lines[0].kind == ZoneKind::Prose)
@@ -112,7 +114,7 @@ pub fn best_error(
         }
     }
     // Redacted with the whole message as context: a value may sit after a label on another line.
-    let redacted = secrets::redact_span(text, error_phrase(text, range.clone()));
+    let redacted = secrets::redact_span_among(text, error_phrase(text, range.clone()), secrets);
     Some((
         ErrorFound {
             code: rule.id.clone(),

@@ -73,6 +73,7 @@ fn evidence_at(
     message: usize,
     text: &str,
     lines: &[zones::Line<'_>],
+    secrets: &[(SecretKind, std::ops::Range<usize>)],
     range: std::ops::Range<usize>,
 ) -> Evidence {
     match line_at(lines, text, range.start) {
@@ -82,6 +83,7 @@ fn evidence_at(
             text,
             line.start..line.start + line.text.len(),
             text.get(range),
+            secrets,
         ),
         None => Evidence::new(message, zones::ZoneKind::Prose, text, text.get(range)),
     }
@@ -108,36 +110,49 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         })
         .collect();
 
+    // The credentials in each message, found once: the shield reports them, and every excerpt
+    // of the message is redacted with them.
+    let found_secrets: Vec<Vec<(SecretKind, std::ops::Range<usize>)>> = thread
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(index, m)| match m.role {
+            R::Bot => Vec::new(),
+            _ => secrets::find_in(&m.text, &lowered[index]),
+        })
+        .collect();
+
     let first_member_message = thread.member_messages().next().map_or(0, |(i, _)| i);
     for (index, message) in thread.member_messages() {
         let text = message.text.as_str();
         let lines = zones::lines(text, &rules.reading.zones);
+        let here = found_secrets[index].as_slice();
         if let Some(span) = items::hub_id_span(text, &lowered[index], &rules.reading.hub_id) {
             let zone = line_at(&lines, text, span.start).map(|l| l.kind);
             if zone != Some(zones::ZoneKind::Trace) {
-                evidence.hub_id = Some(evidence_at(index, text, &lines, span.clone()));
+                evidence.hub_id = Some(evidence_at(index, text, &lines, here, span.clone()));
                 hub_id = Some(text[span].to_string());
             }
         }
         settings.scan_lines(index, &lines);
         if email_domain.is_none() {
             if let Some((domain, span)) = items::email_domain_span(text) {
-                evidence.email_domain = Some(evidence_at(index, text, &lines, span));
+                evidence.email_domain = Some(evidence_at(index, text, &lines, here, span));
                 email_domain = Some(domain);
             }
         }
         if let Some((provider, span)) = classify::provider_named(rules, text) {
-            named_provider = Some((provider, evidence_at(index, text, &lines, span)));
+            named_provider = Some((provider, evidence_at(index, text, &lines, here, span)));
         }
         // The latest specific error wins; "unknown" only fills a gap.
         // One pass of the rules' patterns serves both the error and the checklist.
         let matches = rules.matching(text);
         let first_message = index == first_member_message;
         if let Some((found, span, _)) =
-            classify::best_error(rules, text, &matches.errors, &lines, first_message)
+            classify::best_error(rules, text, &matches.errors, &lines, first_message, here)
         {
             if found.code != "unknown" || error.as_ref().is_none_or(|e| e.code == "unknown") {
-                evidence.error = Some(evidence_at(index, text, &lines, span));
+                evidence.error = Some(evidence_at(index, text, &lines, here, span));
                 error = Some(found);
             }
         }
@@ -152,9 +167,10 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         for item in &rules.checklist.items {
             if checklist.get(&item.id) && !before.get(&item.id) {
                 if let Some(span) = confirmations::first_match(rules, &item.id, &spoken) {
-                    evidence
-                        .checklist
-                        .insert(item.id.clone(), evidence_at(index, text, &lines, span));
+                    evidence.checklist.insert(
+                        item.id.clone(),
+                        evidence_at(index, text, &lines, here, span),
+                    );
                 }
             } else if !checklist.get(&item.id) {
                 evidence.checklist.remove(&item.id);
@@ -168,10 +184,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         if message.role == R::Bot {
             continue;
         }
-        let mut kinds: Vec<SecretKind> = secrets::find_in(&message.text, &lowered[index])
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
+        let mut kinds: Vec<SecretKind> = found_secrets[index].iter().map(|(k, _)| *k).collect();
         kinds.dedup();
         for kind in kinds {
             if !secrets_found

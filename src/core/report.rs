@@ -404,18 +404,20 @@ impl Evidence {
     }
 
     /// [`Evidence::new`] for `line` of the whole message `text`, redacted with the message as
-    /// context (a value may sit on the line after its label).
+    /// context (a value may sit on the line after its label): `secrets` are the credentials
+    /// found in `text` ([`super::secrets::find_in`]).
     pub fn in_message(
         message: usize,
         zone: super::zones::ZoneKind,
         text: &str,
         line: std::ops::Range<usize>,
         focus: Option<&str>,
+        secrets: &[(super::SecretKind, std::ops::Range<usize>)],
     ) -> Evidence {
         Evidence::from_redacted(
             message,
             zone,
-            &super::secrets::redact_span(text, line),
+            &super::secrets::redact_span_among(text, line, secrets),
             focus,
         )
     }

@@ -34,14 +34,15 @@ pub fn sentences(text: &str) -> impl Iterator<Item = &str> {
 
 /// Words whose presence makes a line worth a regex, found ignoring ASCII case.
 ///
-/// The words are searched for, case-sensitively, in an ASCII-lower-cased copy of the text
-/// ([`lower`], made once per message and shared by the extractors): a case-sensitive automaton
-/// keeps its SIMD prefilter, which a case-insensitive one over the raw text loses.
+/// Each word is searched for with its own SIMD substring finder in an ASCII-lower-cased copy of
+/// the text ([`lower`], made once per message and shared by the extractors): on long text that
+/// is several times faster than one automaton for all the words (measured again with
+/// aho-corasick over the lower-cased copy: the trigger search went from a few percent of the
+/// core's instructions to a fifth), and each finder's next hit is kept, so every word still
+/// reads the text once.
 #[derive(Debug, Clone)]
 pub struct Triggers {
-    /// Every word at once: one pass over the text finds the next line worth a look, however
-    /// many words there are.
-    words: Option<aho_corasick::AhoCorasick>,
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl Triggers {
@@ -52,19 +53,12 @@ impl Triggers {
     /// Triggers from raw words (lower-cased here), such as the prefixes derived from a rule's
     /// regex, which may hold part of a multi-byte character.
     pub fn from_words(words: Vec<Vec<u8>>) -> Triggers {
-        let words: Vec<Vec<u8>> = words.into_iter().map(|w| w.to_ascii_lowercase()).collect();
         Triggers {
-            // Only fails over the automaton size limit, far above a rules pack's few words;
-            // no words then means no windows, which `rules check`'s tests would catch.
-            words: aho_corasick::AhoCorasick::new(&words).ok(),
+            finders: words
+                .iter()
+                .map(|w| memchr::memmem::Finder::new(&w.to_ascii_lowercase()).into_owned())
+                .collect(),
         }
-    }
-
-    /// Where the first word at or after `from` starts in `lower`.
-    fn next_in(&self, lower: &[u8], from: usize) -> Option<usize> {
-        let ac = self.words.as_ref()?;
-        ac.find(aho_corasick::Input::new(lower).span(from..lower.len()))
-            .map(|m| m.start())
     }
 }
 
@@ -78,7 +72,7 @@ pub fn lower(text: &str) -> Vec<u8> {
 /// Returns `(byte offset, window)` pairs in order. `lower` is [`lower`]`(text)`.
 ///
 /// Extractors run their regexes on these windows only; without them, a megabyte of text would
-/// be read once per regex. Linear: the words are looked for together, in one pass.
+/// be read once per regex. Linear: each word's finder reads the text once.
 pub fn windows<'a>(
     text: &'a str,
     lower: &[u8],
@@ -87,12 +81,26 @@ pub fn windows<'a>(
 ) -> Vec<(usize, &'a str)> {
     debug_assert_eq!(text.len(), lower.len());
     let len = lower.len();
+    // The next occurrence of each word at or after `from` (`len` when there is none).
+    let mut next: Vec<Option<usize>> = vec![None; triggers.finders.len()];
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut from = 0;
     while from < len {
-        let Some(hit) = triggers.next_in(lower, from) else {
+        let mut hit = len;
+        for (finder, cached) in triggers.finders.iter().zip(next.iter_mut()) {
+            let at = match *cached {
+                Some(at) if at >= from => at,
+                _ => {
+                    let at = finder.find(&lower[from..]).map_or(len, |i| from + i);
+                    *cached = Some(at);
+                    at
+                }
+            };
+            hit = hit.min(at);
+        }
+        if hit == len {
             break;
-        };
+        }
         let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
         // The end of the trigger's own line; a trigger on a following line extends the window
         // ("password stuff\npassword:\nhunter2"), so the search goes on from here.

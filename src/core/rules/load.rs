@@ -169,11 +169,17 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                 .map(|p| p.domain_patterns.as_slice())
                 .collect();
             let domain_set = PatternSet::new(&domain_patterns).ok();
+            let name_patterns: Vec<&[Regex]> = providers
+                .iter()
+                .map(|p| p.name_patterns.as_slice())
+                .collect();
+            let name_set = PatternSet::new(&name_patterns).ok();
             match sets {
                 Ok((error_set, checklist_set)) => Ok(Rules {
                     both_set,
                     host_set,
                     domain_set,
+                    name_set,
                     errors: errs,
                     providers,
                     checklist,

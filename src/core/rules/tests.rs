@@ -96,3 +96,37 @@ fn combined_set_and_first_patterns_agree_with_plain_searches() {
         }
     }
 }
+
+/// The name set only picks which providers to look at: the names found are those a search
+/// with every pattern finds.
+#[test]
+fn provider_names_agree_with_plain_searches() {
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
+    assert!(rules.name_set.is_some());
+    for text in [
+        "we're on O365 and Gmail, also zoho",
+        "nothing named here at all",
+        "Fastmail, ionos 1&1, and iCloud Mail; 5.7.139 from x.prod.outlook.com",
+        "",
+    ] {
+        let plain: Vec<(&str, std::ops::Range<usize>)> = {
+            let mut v: Vec<_> = rules
+                .providers
+                .iter()
+                .flat_map(|p| {
+                    p.name_patterns.iter().flat_map(move |re| {
+                        re.find_iter(text).map(move |m| (p.id.as_str(), m.range()))
+                    })
+                })
+                .collect();
+            v.sort_by_key(|(_, r)| r.start);
+            v
+        };
+        let found: Vec<(&str, std::ops::Range<usize>)> = rules
+            .provider_names_in(text)
+            .into_iter()
+            .map(|(p, r)| (p.id.as_str(), r))
+            .collect();
+        assert_eq!(found, plain, "{text:?}");
+    }
+}

@@ -175,6 +175,9 @@ pub struct Rules {
     /// finds the first provider in file order instead of one search per pattern.
     pub(super) host_set: Option<PatternSet>,
     pub(super) domain_set: Option<PatternSet>,
+    /// The providers' name patterns in one set: most text names no provider, and one search
+    /// proves it, instead of one per pattern.
+    pub(super) name_set: Option<PatternSet>,
 }
 
 /// Which error rules and which checklist items have a pattern matching in one text.
@@ -250,9 +253,16 @@ impl Rules {
 
     /// Every place a member names a provider in `text` ("we're on O365"), in order.
     pub fn provider_names_in(&self, text: &str) -> Vec<(&Provider, std::ops::Range<usize>)> {
-        let mut out: Vec<(&Provider, std::ops::Range<usize>)> = self
-            .providers
-            .iter()
+        let named: Vec<&Provider> = match &self.name_set {
+            Some(set) => set
+                .matching_groups(text)
+                .into_iter()
+                .filter_map(|i| self.providers.get(i))
+                .collect(),
+            None => self.providers.iter().collect(),
+        };
+        let mut out: Vec<(&Provider, std::ops::Range<usize>)> = named
+            .into_iter()
             .flat_map(|p| {
                 p.name_patterns
                     .iter()

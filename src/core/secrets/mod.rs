@@ -49,7 +49,7 @@ mod redaction;
 mod sasl;
 mod values;
 
-pub use redaction::{redact, redact_span};
+pub use redaction::{redact, redact_span, redact_span_among};
 
 use app::{app_passwords, sixteen_letters};
 use labels::{

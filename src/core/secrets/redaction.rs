@@ -26,6 +26,16 @@ pub fn redact(text: &str) -> String {
 /// before) is still recognised, and a value the span cuts is redacted as far as it reaches.
 /// `span` is clamped to `text` and to char boundaries.
 pub fn redact_span(text: &str, span: Range<usize>) -> String {
+    redact_span_among(text, span, &find(text))
+}
+
+/// [`redact_span`] with the credentials of `text` already found ([`super::find_in`]): a
+/// message's excerpts share one search instead of one each.
+pub fn redact_span_among(
+    text: &str,
+    span: Range<usize>,
+    found: &[(crate::core::report::SecretKind, Range<usize>)],
+) -> String {
     let floor = |mut i: usize| {
         i = i.min(text.len());
         while !text.is_char_boundary(i) {
@@ -39,7 +49,8 @@ pub fn redact_span(text: &str, span: Range<usize>) -> String {
     }
     let mut out = String::with_capacity(end - start);
     let mut last = start;
-    for (_, r) in find(text) {
+    for (_, r) in found {
+        let r = r.clone();
         if r.end <= start || r.start >= end {
             continue;
         }
