@@ -19,7 +19,7 @@ struct Sink(AtomicU64);
 #[async_trait]
 impl Chat for Sink {
     async fn post(&self, _: ThreadId, _: OutMessage) -> Result<MessageId, ChatError> {
-        Ok(self.0.fetch_add(1, Ordering::Relaxed))
+        Ok(MessageId(self.0.fetch_add(1, Ordering::Relaxed)))
     }
     async fn edit(&self, _: ThreadId, _: MessageId, _: OutMessage) -> Result<(), ChatError> {
         Ok(())
@@ -68,7 +68,7 @@ fn main() {
     runtime.block_on(async {
         for thread in 1..=TICKETS {
             let starter = Incoming {
-                id: thread,
+                id: MessageId(thread),
                 author: 1_000_000 + thread,
                 author_is_bot: false,
                 author_is_moderator: false,
@@ -80,7 +80,7 @@ fn main() {
             };
             engine
                 .handle(Event::NewThread {
-                    thread,
+                    thread: ThreadId(thread),
                     title: format!("case {thread}"),
                     starter,
                 })

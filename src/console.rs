@@ -85,7 +85,7 @@ impl Chat for ConsoleChat {
             "\n── bot posts message {id} ──\n{}",
             self.render(&message)
         ));
-        Ok(id)
+        Ok(MessageId(id))
     }
     async fn edit(
         &self,
@@ -192,7 +192,7 @@ pub async fn run_with(
         let _ = o.flush();
     };
     // A fresh thread per session, so earlier sessions in the same store stay separate.
-    let thread: ThreadId = settings.thread.unwrap_or(started_ms);
+    let thread = ThreadId(settings.thread.unwrap_or(started_ms));
     say(&format!(
         "imap-triage console: thread {thread}. /help lists commands, /quit exits."
     ));
@@ -218,7 +218,7 @@ pub async fn run_with(
             continue;
         }
         // Unique per thread and line, like Discord's ids, and the same when replayed.
-        let id = thread.wrapping_mul(100_000).wrapping_add(line_no);
+        let id = MessageId(thread.get().wrapping_mul(100_000).wrapping_add(line_no));
         let message = |author: u64, text: &str, attachments: Vec<Attachment>| Incoming {
             id,
             author,
@@ -259,7 +259,7 @@ pub async fn run_with(
             "/check" => Event::ChecklistSelected {
                 thread,
                 actor: member,
-                interaction: id,
+                interaction: id.get(),
                 selected: rest
                     .split([' ', ','])
                     .filter(|s| !s.is_empty())
@@ -269,13 +269,13 @@ pub async fn run_with(
             "/test" => Event::RunProbe {
                 thread,
                 actor: member,
-                interaction: id,
+                interaction: id.get(),
             },
             "/mod" => match commands::parse_words(rest) {
                 Ok(command) => Event::Command {
                     thread,
                     actor: moderator,
-                    key: id,
+                    key: id.get(),
                     command,
                 },
                 Err(_) if !rest.trim().is_empty() && opened => Event::Message {

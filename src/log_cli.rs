@@ -9,7 +9,7 @@ use clap::Subcommand;
 use crate::config::Config;
 use crate::store::query::{self, Filter};
 use crate::store::{SledLog, StoreError, TicketRecord, TriageLog};
-use crate::ticket::TicketState;
+use crate::ticket::{ThreadId, TicketState};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FilterArgs {
@@ -147,7 +147,7 @@ fn execute(config: &Config, command: LogCommand, out: &mut dyn Write) -> Result<
         LogCommand::Show { thread } => {
             let (store, _copy) = open_for_reading(path).map_err(|e| e.to_string())?;
             let ticket = store
-                .ticket(thread)
+                .ticket(ThreadId(thread))
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no ticket for thread {thread}"))?;
             show(&ticket, &store, out).map_err(e)?;

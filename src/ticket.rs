@@ -6,9 +6,62 @@ use serde::{Deserialize, Serialize};
 
 /// A support thread (Discord: the thread channel's id; a forum post's starter message has the
 /// same id).
-pub type ThreadId = u64;
+///
+/// A newtype, so a thread id can't be passed where a message id is meant. Serialized as the
+/// bare number.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct ThreadId(pub u64);
+
+/// A Discord message. Serialized as the bare number.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct MessageId(pub u64);
+
 pub type UserId = u64;
-pub type MessageId = u64;
+
+macro_rules! id_newtype {
+    ($name:ident) => {
+        impl $name {
+            /// The bare number.
+            pub const fn get(self) -> u64 {
+                self.0
+            }
+        }
+
+        impl From<u64> for $name {
+            fn from(id: u64) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for u64 {
+            fn from(id: $name) -> u64 {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                text.parse().map($name)
+            }
+        }
+    };
+}
+
+id_newtype!(ThreadId);
+id_newtype!(MessageId);
 
 /// A ticket's state, mirrored as a forum tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

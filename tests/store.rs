@@ -1,7 +1,7 @@
 //! The sled triage log on disk: corrupt records and a held lock give clear errors; a snapshot
 //! can be read while the original is locked.
 
-use imap_triage::engine::chat::TicketState;
+use imap_triage::engine::chat::{ThreadId, TicketState};
 use imap_triage::store::{EventKind, SledLog, StoreError, TicketRecord, TriageLog};
 
 #[test]
@@ -35,7 +35,7 @@ fn a_held_store_is_locked_and_a_snapshot_still_reads() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data");
     let held = SledLog::open(&path).unwrap();
-    let mut ticket = TicketRecord::new(1, "case".into(), 9, 100);
+    let mut ticket = TicketRecord::new(ThreadId(1), "case".into(), 9, 100);
     ticket.status = TicketState::Escalated;
     held.commit(
         &ticket,
@@ -79,7 +79,7 @@ fn purge_removes_only_old_finished_tickets() {
         (2, TicketState::Resolved, 5_000),
         (3, TicketState::WaitingOnMember, 100),
     ] {
-        let mut t = TicketRecord::new(thread, "t".into(), 9, 50);
+        let mut t = TicketRecord::new(ThreadId(thread), "t".into(), 9, 50);
         t.status = status;
         t.updated_at = updated;
         store
@@ -91,11 +91,11 @@ fn purge_removes_only_old_finished_tickets() {
         .tickets()
         .unwrap()
         .into_iter()
-        .map(|t| t.thread)
+        .map(|t| t.thread.get())
         .collect();
     assert_eq!(left, [2, 3]);
     assert!(
-        store.events(1).unwrap().is_empty(),
+        store.events(ThreadId(1)).unwrap().is_empty(),
         "the purged ticket's events went too"
     );
 }

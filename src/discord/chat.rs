@@ -17,7 +17,10 @@ use serenity::all::{
 use super::render;
 use super::threads::{ThreadInfo, ThreadKind, Threads};
 use crate::config::{DiscordSettings, TagNames};
-use crate::engine::chat::{Chat, ChatError, EscalationSummary, OutMessage, ThreadId, TicketState};
+use crate::engine::chat::{
+    Chat, ChatError, EscalationSummary, MessageId as TicketMessageId, OutMessage, ThreadId,
+    TicketState,
+};
 use crate::metrics::{self, METRICS};
 
 /// How long the status post/edit waits before its one retry after a 429 or a 5xx. serenity
@@ -203,7 +206,12 @@ pub(crate) fn chat_error(op: &'static str, thread: u64, error: serenity::Error) 
 
 #[async_trait]
 impl Chat for DiscordChat {
-    async fn post(&self, thread: ThreadId, message: OutMessage) -> Result<u64, ChatError> {
+    async fn post(
+        &self,
+        thread: ThreadId,
+        message: OutMessage,
+    ) -> Result<TicketMessageId, ChatError> {
+        let thread = thread.get();
         let nonce = self.nonces.fetch_add(1, Ordering::Relaxed) % (i64::MAX as u64);
         let build = || {
             CreateMessage::new()
@@ -226,12 +234,12 @@ impl Chat for DiscordChat {
         };
         let channel = channel_id(thread)?;
         match channel.send_message(&*self.http, build()).await {
-            Ok(sent) => Ok(sent.id.get()),
+            Ok(sent) => Ok(TicketMessageId(sent.id.get())),
             Err(e) if retryable(&e) => {
                 let _ = chat_error("post (will retry once)", thread, e);
                 tokio::time::sleep(RETRY_AFTER).await;
                 match channel.send_message(&*self.http, build()).await {
-                    Ok(sent) => Ok(sent.id.get()),
+                    Ok(sent) => Ok(TicketMessageId(sent.id.get())),
                     Err(e) => Err(chat_error("post", thread, e)),
                 }
             }
@@ -239,7 +247,13 @@ impl Chat for DiscordChat {
         }
     }
 
-    async fn edit(&self, thread: ThreadId, message: u64, new: OutMessage) -> Result<(), ChatError> {
+    async fn edit(
+        &self,
+        thread: ThreadId,
+        message: TicketMessageId,
+        new: OutMessage,
+    ) -> Result<(), ChatError> {
+        let (thread, message) = (thread.get(), message.get());
         let build = || {
             EditMessage::new()
                 .content(render::content(
@@ -266,7 +280,8 @@ impl Chat for DiscordChat {
         }
     }
 
-    async fn delete(&self, thread: ThreadId, message: u64) -> Result<(), ChatError> {
+    async fn delete(&self, thread: ThreadId, message: TicketMessageId) -> Result<(), ChatError> {
+        let (thread, message) = (thread.get(), message.get());
         // The starter message of a thread opened from a text channel lives in that channel.
         let channel = match self.threads.get(thread) {
             Some(info) if info.kind == ThreadKind::FromTextChannel && message == thread => {
@@ -284,6 +299,7 @@ impl Chat for DiscordChat {
     }
 
     async fn set_state(&self, thread: ThreadId, state: TicketState) -> Result<(), ChatError> {
+        let thread = thread.get();
         let info = self.thread_info(thread).await?;
         if info.kind != ThreadKind::Forum || info.parent == 0 {
             return Ok(()); // Threads in text channels have no tags.
@@ -322,7 +338,7 @@ impl Chat for DiscordChat {
     }
 
     async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
-        let guild = self.threads.get(summary.thread).and_then(|i| i.guild);
+        let guild = self.threads.get(summary.thread.get()).and_then(|i| i.guild);
         let builder = CreateMessage::new()
             .embed(render::escalation_embed(summary, guild))
             .allowed_mentions(render::allowed_mentions(
@@ -334,11 +350,12 @@ impl Chat for DiscordChat {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) => Err(chat_error("mod log", summary.thread, e)),
+            Err(e) => Err(chat_error("mod log", summary.thread.get(), e)),
         }
     }
 
     async fn rename(&self, thread: ThreadId, name: &str) -> Result<(), ChatError> {
+        let thread = thread.get();
         // Needs Manage Threads for a thread the bot did not create.
         match channel_id(thread)?
             .edit_thread(&*self.http, EditThread::new().name(name))
@@ -356,6 +373,7 @@ impl Chat for DiscordChat {
     }
 
     async fn close(&self, thread: ThreadId) -> Result<(), ChatError> {
+        let thread = thread.get();
         match channel_id(thread)?
             .edit_thread(&*self.http, EditThread::new().archived(true).locked(true))
             .await

@@ -25,6 +25,7 @@ use crate::core::commands::{parse_mention, parse_words};
 use crate::core::Attachment;
 use crate::engine::chat::Mention;
 use crate::engine::{controls_refusal, review_refusal, Actor, Engine, Event, Incoming, Response};
+use crate::ticket::{MessageId, ThreadId};
 
 /// How long a follow-up waits for its thread's first message to be handled (a first message
 /// may run a probe, so this is the probe budget and some).
@@ -130,7 +131,7 @@ impl Handler {
         match engine.handle(event).await {
             Ok(response) => response,
             Err(e) => {
-                tracing::error!(thread, error = %e, "the engine could not handle an event");
+                tracing::error!(thread = thread.get(), error = %e, "the engine could not handle an event");
                 Response::private(
                     "Sorry, something went wrong on my side. Please try again in a minute.",
                 )
@@ -190,7 +191,7 @@ impl Handler {
 
     fn incoming(&self, msg: &Message) -> Incoming {
         Incoming {
-            id: msg.id.get(),
+            id: MessageId(msg.id.get()),
             author: msg.author.id.get(),
             author_is_bot: msg.author.bot || msg.webhook_id.is_some(),
             author_is_moderator: self.is_moderator(msg.member.as_deref()),
@@ -231,7 +232,7 @@ impl Handler {
         if info.kind == ThreadKind::Forum && msg.id.get() == channel {
             self.threads.set_member(channel, incoming.author);
             let event = Event::NewThread {
-                thread: channel,
+                thread: ThreadId(channel),
                 title: info.title,
                 starter: incoming,
             };
@@ -248,21 +249,21 @@ impl Handler {
         };
         let event = match own.and_then(|bot| parse_mention(&msg.content, bot)) {
             Some(Ok(command)) if !incoming.author_is_bot => Event::Command {
-                thread: channel,
+                thread: ThreadId(channel),
                 actor,
-                key: incoming.id,
+                key: incoming.id.get(),
                 command,
             },
             // A moderator's mistyped command gets the usage; a member who mentions the bot in
             // their description is just writing to the thread.
             Some(Err(why)) if actor.is_moderator => {
-                if self.recent.first(incoming.id) {
+                if self.recent.first(incoming.id.get()) {
                     self.reply(ctx, &msg, &why).await;
                 }
                 return;
             }
             _ => Event::Message {
-                thread: channel,
+                thread: ThreadId(channel),
                 message: incoming,
             },
         };
@@ -329,7 +330,7 @@ impl Handler {
         self.handle(
             engine,
             Event::NewThread {
-                thread,
+                thread: ThreadId(thread),
                 title,
                 starter: incoming,
             },
@@ -348,14 +349,14 @@ impl Handler {
         let event = match (action, &component.data.kind) {
             (Action::Checklist, ComponentInteractionDataKind::StringSelect { values }) => {
                 Event::ChecklistSelected {
-                    thread,
+                    thread: ThreadId(thread),
                     actor,
                     interaction,
                     selected: values.clone(),
                 }
             }
             (Action::Probe, ComponentInteractionDataKind::Button) => Event::RunProbe {
-                thread,
+                thread: ThreadId(thread),
                 actor,
                 interaction,
             },
@@ -405,7 +406,7 @@ impl Handler {
                 .unwrap_or_default()
         };
         let event = Event::DetailsSubmitted {
-            thread,
+            thread: ThreadId(thread),
             actor: self.actor(modal.user.id.get(), modal.member.as_ref()),
             interaction: modal.id.get(),
             hub_id: field("hub_id"),
@@ -444,7 +445,7 @@ impl Handler {
                         Err(why) => why,
                         Ok(parsed) => {
                             let event = Event::Command {
-                                thread,
+                                thread: ThreadId(thread),
                                 actor,
                                 key: command.id.get(),
                                 command: parsed,
@@ -525,7 +526,7 @@ impl Handler {
                     Err(e) => unreadable(e),
                 }
             }
-            Review::Show { thread } => match engine.case(thread) {
+            Review::Show { thread } => match engine.case(ThreadId(thread)) {
                 Ok(Some((ticket, events))) => review::show(&ticket, &events),
                 Ok(None) => format!("No case is recorded for <#{thread}>."),
                 Err(e) => unreadable(e),

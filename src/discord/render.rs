@@ -300,6 +300,7 @@ pub fn thread_title(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ticket::ThreadId;
     use serde_json::{json, Value};
 
     fn to_json<T: serde::Serialize>(value: &T) -> Value {
@@ -437,7 +438,7 @@ mod tests {
     fn the_escalation_embed_respects_every_limit() {
         let huge = "x".repeat(10_000);
         let summary = EscalationSummary {
-            thread: 9,
+            thread: ThreadId(9),
             title: huge.clone(),
             hub_id: Some(huge.clone()),
             provider: None,

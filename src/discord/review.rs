@@ -223,9 +223,15 @@ fn plain(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ticket::ThreadId;
 
     fn ticket(thread: u64, created: u64, status: TicketState) -> TicketRecord {
-        let mut t = TicketRecord::new(thread, format!("**Case** @everyone {thread}"), 9, created);
+        let mut t = TicketRecord::new(
+            ThreadId(thread),
+            format!("**Case** @everyone {thread}"),
+            9,
+            created,
+        );
         t.status = status;
         t.hub_id = Some("20814377".into());
         t

@@ -54,7 +54,7 @@ impl Engine {
                         events.push(EventKind::ReplyEdited { message: id })
                     }
                     Err(e) => {
-                        tracing::warn!(thread = ticket.thread, message = id, error = %e, "could not edit the status message")
+                        tracing::warn!(thread = ticket.thread.get(), message = id.get(), error = %e, "could not edit the status message")
                     }
                 },
             },
@@ -88,7 +88,7 @@ impl Engine {
                     .await;
                 let summary = plan::summary(&self.rules(), ticket, report, reason);
                 if let Err(e) = self.chat.mod_log(&summary).await {
-                    tracing::warn!(thread = ticket.thread, error = %e, "could not post to the mod log");
+                    tracing::warn!(thread = ticket.thread.get(), error = %e, "could not post to the mod log");
                 }
                 metrics::inc(&METRICS.escalations);
                 ticket.escalated = Some(needs);
@@ -196,7 +196,7 @@ impl Engine {
         match testing {
             Some(id) => {
                 if let Err(e) = self.chat.edit(ticket.thread, id, final_text).await {
-                    tracing::warn!(thread = ticket.thread, error = %e, "could not post the probe report");
+                    tracing::warn!(thread = ticket.thread.get(), error = %e, "could not post the probe report");
                 }
             }
             None => {
@@ -218,7 +218,7 @@ impl Engine {
         ticket.status = state;
         events.push(EventKind::StateChanged { to: state });
         if let Err(e) = self.chat.set_state(ticket.thread, state).await {
-            tracing::warn!(thread = ticket.thread, state = state.as_str(), error = %e, "could not set the state tag");
+            tracing::warn!(thread = ticket.thread.get(), state = state.as_str(), error = %e, "could not set the state tag");
         }
     }
 
@@ -248,7 +248,7 @@ impl Engine {
             metrics::inc(&METRICS.replies_posted);
         }
         posted.inspect_err(|e| {
-            tracing::warn!(thread, error = %e, "could not post a message");
+            tracing::warn!(thread = thread.get(), error = %e, "could not post a message");
         })
     }
 }

@@ -14,7 +14,7 @@ use super::{
 use crate::core::{self, secrets};
 use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
 use crate::store::{EventKind, TicketRecord};
-use crate::ticket::{ThreadId, TicketState};
+use crate::ticket::{MessageId, ThreadId, TicketState};
 
 impl Engine {
     pub(super) async fn on_message(
@@ -124,7 +124,7 @@ impl Engine {
             }
             Some(id) => {
                 if let Err(e) = self.chat.edit(ticket.thread, id, reading).await {
-                    tracing::warn!(thread = ticket.thread, error = %e, "could not edit the status message");
+                    tracing::warn!(thread = ticket.thread.get(), error = %e, "could not edit the status message");
                 }
             }
         }
@@ -139,7 +139,7 @@ impl Engine {
             };
             let Some(read) = read else { continue };
             tracing::info!(
-                thread = ticket.thread,
+                thread = ticket.thread.get(),
                 kind = ?read.kind,
                 ms = read.ms,
                 reason = read.reason.as_deref().unwrap_or(""),
@@ -168,7 +168,7 @@ impl Engine {
         let deleted = match self.chat.delete(thread, message.id).await {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!(thread, message = message.id, error = %e, "could not delete a message holding a credential");
+                tracing::warn!(thread = thread.get(), message = message.id.get(), error = %e, "could not delete a message holding a credential");
                 false
             }
         };
@@ -197,7 +197,7 @@ impl Engine {
         let renamed = match self.chat.rename(ticket.thread, &name).await {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!(thread = ticket.thread, error = %e, "could not rename a thread whose title holds a credential");
+                tracing::warn!(thread = ticket.thread.get(), error = %e, "could not rename a thread whose title holds a credential");
                 false
             }
         };
@@ -301,7 +301,7 @@ impl Engine {
             // Component input is stored as a message of the member's, in words the core reads,
             // so the same extraction serves typed and clicked answers.
             ticket.messages.push(StoredMessage {
-                id: interaction,
+                id: MessageId(interaction),
                 author: ticket.member,
                 role: StoredRole::Member,
                 text: stored_text(&text, !found.is_empty()),

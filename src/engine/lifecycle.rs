@@ -42,7 +42,7 @@ impl Engine {
                     .post(ticket.thread, OutMessage::text(render::closing_notice()))
                     .await;
                 if let Err(e) = self.chat.close(ticket.thread).await {
-                    tracing::warn!(thread = ticket.thread, error = %e, "could not archive and lock the thread");
+                    tracing::warn!(thread = ticket.thread.get(), error = %e, "could not archive and lock the thread");
                 }
                 ticket.closed_at = Some(now);
                 events.push(EventKind::AutoClosed);
@@ -104,6 +104,7 @@ pub(super) fn member_spoke(ticket: &mut TicketRecord, now: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ticket::ThreadId;
 
     #[test]
     fn the_timers_follow_the_stored_clocks() {
@@ -113,7 +114,7 @@ mod tests {
             close_grace: 50,
         };
         let ticket = |reminders_sent: u32, close_warned_at: Option<u64>| {
-            let mut ticket = TicketRecord::new(1, "t".into(), 7, 1_000);
+            let mut ticket = TicketRecord::new(ThreadId(1), "t".into(), 7, 1_000);
             ticket.reminders_sent = reminders_sent;
             ticket.close_warned_at = close_warned_at;
             ticket

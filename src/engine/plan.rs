@@ -268,6 +268,7 @@ pub fn item_id(item: Item) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ticket::ThreadId;
 
     /// A report in which the core says the case is ready for a moderator.
     fn ready() -> Report {
@@ -290,7 +291,7 @@ mod tests {
     }
 
     fn ticket() -> TicketRecord {
-        TicketRecord::new(1, "t".into(), 7, 0)
+        TicketRecord::new(ThreadId(1), "t".into(), 7, 0)
     }
 
     fn escalates(actions: &[Action]) -> bool {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::records::TicketRecord;
-use crate::ticket::TicketState;
+use crate::ticket::{ThreadId, TicketState};
 
 /// Which tickets to show.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl Filter {
 /// One exported row: stable field names and order (documented in the README).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row {
-    pub thread: u64,
+    pub thread: ThreadId,
     pub status: &'static str,
     pub created_at: String,
     pub updated_at: String,

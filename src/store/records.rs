@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ticket::TicketState;
+use crate::ticket::{MessageId, ThreadId, TicketState};
 
 /// The current record version. Bump it when a field changes meaning, and teach
 /// [`TicketRecord::from_json`] to read the old shape.
@@ -19,7 +19,7 @@ pub enum StoredRole {
 /// A thread message as stored: credentials already redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredMessage {
-    pub id: u64,
+    pub id: MessageId,
     pub author: u64,
     pub role: StoredRole,
     pub text: String,
@@ -42,13 +42,13 @@ pub struct StoredAttachment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketRecord {
     pub version: u32,
-    pub thread: u64,
+    pub thread: ThreadId,
     pub title: String,
     pub member: u64,
     pub status: TicketState,
     pub messages: Vec<StoredMessage>,
     /// The bot's one status message, edited as the case evolves.
-    pub status_message: Option<u64>,
+    pub status_message: Option<MessageId>,
     /// The endpoint set last probed ("imap=host:port smtp=host:port"), so each set runs once.
     pub probed: Option<String>,
     /// What the case was last escalated for (the engine's key of its needs), so that the same
@@ -91,7 +91,7 @@ pub struct TicketRecord {
 }
 
 impl TicketRecord {
-    pub fn new(thread: u64, title: String, member: u64, now: u64) -> Self {
+    pub fn new(thread: ThreadId, title: String, member: u64, now: u64) -> Self {
         TicketRecord {
             version: TICKET_VERSION,
             thread,
@@ -207,11 +207,11 @@ pub enum EventKind {
         findings: Vec<String>,
     },
     ReplyPosted {
-        message: u64,
+        message: MessageId,
         what: String,
     },
     ReplyEdited {
-        message: u64,
+        message: MessageId,
     },
     Escalated {
         reason: String,

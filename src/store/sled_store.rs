@@ -137,7 +137,7 @@ fn write_error(path: &str, e: sled::Error) -> StoreError {
 
 fn event_key(thread: ThreadId, seq: u64) -> [u8; 16] {
     let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&thread.to_be_bytes());
+    key[..8].copy_from_slice(&thread.get().to_be_bytes());
     key[8..].copy_from_slice(&seq.to_be_bytes());
     key
 }
@@ -146,7 +146,7 @@ impl TriageLog for SledLog {
     fn ticket(&self, thread: ThreadId) -> Result<Option<TicketRecord>, StoreError> {
         let Some(bytes) = self
             .tickets
-            .get(thread.to_be_bytes())
+            .get(thread.get().to_be_bytes())
             .map_err(|e| self.err(e))?
         else {
             return Ok(None);
@@ -181,7 +181,7 @@ impl TriageLog for SledLog {
         let ticket_bytes = ticket.to_json();
         let result: Result<(), TransactionError<()>> = (&self.tickets, &self.events, &self.seen)
             .transaction(|(t, e, s)| {
-                t.insert(&ticket.thread.to_be_bytes(), ticket_bytes.as_slice())?;
+                t.insert(&ticket.thread.get().to_be_bytes(), ticket_bytes.as_slice())?;
                 for (key, value) in &sequenced {
                     e.insert(key, value.as_slice())?;
                 }
@@ -209,7 +209,7 @@ impl TriageLog for SledLog {
 
     fn events(&self, thread: ThreadId) -> Result<Vec<EventRecord>, StoreError> {
         let mut out = Vec::new();
-        for item in self.events.scan_prefix(thread.to_be_bytes()) {
+        for item in self.events.scan_prefix(thread.get().to_be_bytes()) {
             let (_, value) = item.map_err(|e| self.err(e))?;
             match serde_json::from_slice::<EventRecord>(&value) {
                 Ok(record) => out.push(record),
@@ -242,12 +242,16 @@ impl TriageLog for SledLog {
         for ticket in self.tickets()? {
             let finished = matches!(ticket.status, TicketState::Closed | TicketState::Resolved);
             if finished && ticket.updated_at < before {
-                for item in self.events.scan_prefix(ticket.thread.to_be_bytes()).keys() {
+                for item in self
+                    .events
+                    .scan_prefix(ticket.thread.get().to_be_bytes())
+                    .keys()
+                {
                     let key = item.map_err(|e| self.err(e))?;
                     self.events.remove(key).map_err(|e| self.err(e))?;
                 }
                 self.tickets
-                    .remove(ticket.thread.to_be_bytes())
+                    .remove(ticket.thread.get().to_be_bytes())
                     .map_err(|e| self.err(e))?;
                 purged += 1;
             }

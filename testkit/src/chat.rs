@@ -113,7 +113,7 @@ impl Chat for Recorder {
         let id = {
             let mut posted = self.posted.lock().unwrap_or_else(|e| e.into_inner());
             *posted += 1;
-            9_000 + *posted
+            MessageId(9_000 + *posted)
         };
         self.record(Call::Post(id, message));
         Ok(id)

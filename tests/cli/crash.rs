@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use imap_triage::store::{EventKind, SledLog, TriageLog};
+use imap_triage::ticket::ThreadId;
 
 const THREAD: u64 = 4242;
 const MESSAGES: u64 = 40;
@@ -62,7 +63,10 @@ fn sigkill_mid_burst_loses_nothing_and_repeats_nothing() {
 
     let handled_before = {
         let store = SledLog::open(&dir.path().join("data")).expect("the store opens after a crash");
-        let ticket = store.ticket(THREAD).unwrap().expect("the ticket survived");
+        let ticket = store
+            .ticket(ThreadId(THREAD))
+            .unwrap()
+            .expect("the ticket survived");
         ticket.messages.len() as u64
     };
     assert!(
@@ -94,11 +98,11 @@ fn sigkill_mid_burst_loses_nothing_and_repeats_nothing() {
     );
 
     let store = SledLog::open(&dir.path().join("data")).unwrap();
-    let ticket = store.ticket(THREAD).unwrap().unwrap();
-    let ids: Vec<u64> = ticket.messages.iter().map(|m| m.id).collect();
+    let ticket = store.ticket(ThreadId(THREAD)).unwrap().unwrap();
+    let ids: Vec<u64> = ticket.messages.iter().map(|m| m.id.get()).collect();
     let expected: Vec<u64> = (1..=MESSAGES).map(|n| THREAD * 100_000 + n).collect();
     assert_eq!(ids, expected, "every message exactly once, in order");
-    let events = store.events(THREAD).unwrap();
+    let events = store.events(ThreadId(THREAD)).unwrap();
     let posted = events
         .iter()
         .filter(|e| matches!(&e.kind, EventKind::ReplyPosted { what, .. } if what == "status"))

@@ -1069,7 +1069,7 @@ async fn a_password_in_a_forum_title_is_renamed_away_and_never_shown() {
     let mut stored = None;
     for _ in 0..100 {
         let (store, _copy) = SledLog::open_snapshot(&bot.dir.path().join("store")).unwrap();
-        stored = store.ticket(thread).unwrap();
+        stored = store.ticket(imap_triage::ticket::ThreadId(thread)).unwrap();
         if stored.is_some() {
             break;
         }

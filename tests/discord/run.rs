@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use imap_triage::store::{SledLog, TriageLog};
+use imap_triage::ticket::{MessageId, ThreadId};
 use testkit::fake_discord::{FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
 
 const MEMBER: u64 = 9_001;
@@ -157,10 +158,13 @@ async fn scenario() {
     );
 
     let store = SledLog::open(&store).expect("the store opens (the lock was released)");
-    let ticket = store.ticket(second).expect("read").expect("the ticket");
+    let ticket = store
+        .ticket(ThreadId(second))
+        .expect("read")
+        .expect("the ticket");
     assert!(
-        ticket.messages.iter().any(|m| m.id == said),
+        ticket.messages.iter().any(|m| m.id == MessageId(said)),
         "the last message is stored"
     );
-    assert!(store.ticket(first).expect("read").is_some());
+    assert!(store.ticket(ThreadId(first)).expect("read").is_some());
 }

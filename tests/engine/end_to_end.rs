@@ -5,14 +5,14 @@
 use std::sync::{Arc, Mutex};
 
 use imap_triage::core::Attachment;
-use imap_triage::engine::chat::{Controls, Mention, ThreadId, TicketState};
+use imap_triage::engine::chat::{Controls, Mention, MessageId, ThreadId, TicketState};
 use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 
 use crate::{message, MEMBER, MODERATOR};
 
-const THREAD: u64 = 500;
+const THREAD: ThreadId = ThreadId(500);
 const STRANGER: u64 = 9;
 
 struct Setup {
@@ -54,7 +54,7 @@ async fn open(s: &Setup, text: &str) {
         .handle(Event::NewThread {
             thread: THREAD,
             title: "help".into(),
-            starter: message(THREAD, MEMBER, text),
+            starter: message(THREAD.get(), MEMBER, text),
         })
         .await
         .unwrap();
@@ -238,7 +238,7 @@ async fn posted_password_is_deleted_and_never_stored() {
         .await
         .unwrap();
     let calls = s.chat.calls();
-    assert!(calls.contains(&Call::Delete(501)), "{calls:?}");
+    assert!(calls.contains(&Call::Delete(MessageId(501))), "{calls:?}");
     let warning = s
         .chat
         .posts()
@@ -437,7 +437,7 @@ async fn tickets_survive_a_restart() {
             .handle(Event::NewThread {
                 thread: THREAD,
                 title: "t".into(),
-                starter: message(THREAD, MEMBER, "Hub ID 4821937"),
+                starter: message(THREAD.get(), MEMBER, "Hub ID 4821937"),
             })
             .await
             .unwrap();
@@ -455,7 +455,7 @@ async fn tickets_survive_a_restart() {
         .handle(Event::NewThread {
             thread: THREAD,
             title: "t".into(),
-            starter: message(THREAD, MEMBER, "Hub ID 4821937"),
+            starter: message(THREAD.get(), MEMBER, "Hub ID 4821937"),
         })
         .await
         .unwrap();
@@ -511,7 +511,7 @@ async fn timed_setup() -> TimedSetup {
         .handle(Event::NewThread {
             thread: THREAD,
             title: "t".into(),
-            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
+            starter: message(THREAD.get(), MEMBER, "IMAP settings incorrect"),
         })
         .await
         .unwrap();
@@ -650,7 +650,7 @@ async fn clicks_and_commands_are_rate_limited_per_user() {
         .handle(Event::NewThread {
             thread: THREAD,
             title: "t".into(),
-            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
+            starter: message(THREAD.get(), MEMBER, "IMAP settings incorrect"),
         })
         .await
         .unwrap();
@@ -773,7 +773,7 @@ async fn a_full_disk_stops_the_engine_from_acting() {
         .handle(Event::NewThread {
             thread: THREAD,
             title: "t".into(),
-            starter: message(THREAD, MEMBER, "IMAP settings incorrect"),
+            starter: message(THREAD.get(), MEMBER, "IMAP settings incorrect"),
         })
         .await
         .unwrap();

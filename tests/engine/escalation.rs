@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use imap_triage::core::diagnose::{Code, EndpointReport, Finding, Severity, Verdict};
 use imap_triage::core::Attachment;
-use imap_triage::engine::chat::{Mention, TicketState};
+use imap_triage::engine::chat::{Mention, MessageId, ThreadId, TicketState};
 use imap_triage::engine::{Actor, Command, Engine, Event, Incoming, Response};
 use imap_triage::probe::{EndpointRequest, Probe, Progress};
 use imap_triage::store::{SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 
-const THREAD: u64 = 500;
+const THREAD: ThreadId = ThreadId(500);
 use crate::{MEMBER, MODERATOR};
 
 /// Pings of the moderator role among the recorded posts.
@@ -105,7 +105,7 @@ const MODERATOR_ACTOR: Actor = Actor {
 
 fn message(id: u64, text: &str) -> Incoming {
     Incoming {
-        id,
+        id: MessageId(id),
         author: MEMBER,
         author_is_bot: false,
         author_is_moderator: false,
@@ -159,7 +159,7 @@ impl Setup {
             thread: THREAD,
             title: "help".into(),
             starter: message(
-                THREAD,
+                THREAD.get(),
                 "IMAP authentication error. Hub ID 4821937. My email is ann@acme-widgets.com",
             ),
         })
@@ -273,7 +273,7 @@ async fn an_explicit_escalate_of_a_case_still_waiting_pings_the_moderators() {
     s.handle(Event::NewThread {
         thread: THREAD,
         title: "help".into(),
-        starter: message(THREAD, "IMAP settings incorrect"),
+        starter: message(THREAD.get(), "IMAP settings incorrect"),
     })
     .await;
     assert_eq!(pings(&s.chat), 0);

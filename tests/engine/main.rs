@@ -10,6 +10,7 @@ mod escalation;
 mod probe;
 mod shield;
 
+use imap_triage::engine::chat::MessageId;
 use imap_triage::engine::Incoming;
 
 /// The thread's member and a moderator, as the tests' messages name them.
@@ -19,7 +20,7 @@ const MODERATOR: u64 = 8;
 /// A message in a thread, by `author` (a moderator when it is [`MODERATOR`]).
 fn message(id: u64, author: u64, text: &str) -> Incoming {
     Incoming {
-        id,
+        id: MessageId(id),
         author,
         author_is_bot: false,
         author_is_moderator: author == MODERATOR,

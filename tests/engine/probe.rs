@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use imap_triage::engine::chat::ThreadId;
 use imap_triage::engine::{Actor, Engine, Event};
 use imap_triage::probe::Prober;
 use imap_triage::store::{EventKind, SledLog, TriageLog};
@@ -16,8 +17,8 @@ fn entries(chat: &Recorder) -> Vec<(&'static str, u64, String)> {
     chat.calls()
         .into_iter()
         .filter_map(|c| match c {
-            Call::Post(id, m) => Some(("post", id, m.content)),
-            Call::Edit(id, m) => Some(("edit", id, m.content)),
+            Call::Post(id, m) => Some(("post", id.get(), m.content)),
+            Call::Edit(id, m) => Some(("edit", id.get(), m.content)),
             _ => None,
         })
         .collect()
@@ -45,7 +46,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     );
     engine
         .handle(Event::NewThread {
-            thread: 1,
+            thread: ThreadId(1),
             title: "t".into(),
             starter: message(1, MEMBER, &text),
         })
@@ -88,14 +89,14 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
 
     let runs = |store: &SledLog| {
         store
-            .events(1)
+            .events(ThreadId(1))
             .unwrap()
             .into_iter()
             .filter(|e| matches!(e.kind, EventKind::ProbeRun { .. }))
             .count()
     };
     assert_eq!(runs(&store), 1);
-    let ticket = store.ticket(1).unwrap().unwrap();
+    let ticket = store.ticket(ThreadId(1)).unwrap().unwrap();
     assert!(
         ticket.probe_verdicts.iter().all(|v| v.ends_with(": ok")),
         "{:?}",
@@ -105,7 +106,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     // The same endpoints again: no second probe.
     engine
         .handle(Event::Message {
-            thread: 1,
+            thread: ThreadId(1),
             message: message(2, MEMBER, "Hub ID 4821937"),
         })
         .await
@@ -114,7 +115,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     // The button runs it again on request.
     let response = engine
         .handle(Event::RunProbe {
-            thread: 1,
+            thread: ThreadId(1),
             actor: Actor {
                 user: 7,
                 is_moderator: false,
@@ -128,7 +129,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
     // A new endpoint set runs it again by itself.
     engine
         .handle(Event::Message {
-            thread: 1,
+            thread: ThreadId(1),
             message: message(
                 4,
                 MEMBER,
@@ -158,7 +159,7 @@ async fn private_targets_are_refused_without_the_test_flag() {
     );
     engine
         .handle(Event::NewThread {
-            thread: 1,
+            thread: ThreadId(1),
             title: "t".into(),
             starter: message(1, MEMBER, "IMAP settings incorrect: 127.0.0.1:993"),
         })

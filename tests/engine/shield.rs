@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use imap_triage::discord::render::thread_title;
+use imap_triage::engine::chat::ThreadId;
 use imap_triage::engine::{Actor, Command, Engine, Event};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use testkit::chat::Recorder;
@@ -143,7 +144,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
         let rules = imap_triage::rules_dir::embedded().unwrap();
         let engine = Engine::new(rules, store.clone(), chat.clone(), None);
         for (i, leak) in LEAKS.iter().enumerate() {
-            let thread = 1_000 + i as u64;
+            let thread = ThreadId(1_000 + i as u64);
             // A text-channel post is named by the adapter from its text; a forum post by the
             // member.
             let title = match leak.title {
@@ -155,7 +156,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
                 .handle(Event::NewThread {
                     thread,
                     title,
-                    starter: message(thread, MEMBER, leak.text),
+                    starter: message(thread.get(), MEMBER, leak.text),
                 })
                 .await
                 .unwrap();
@@ -167,7 +168,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
                         user: MODERATOR,
                         is_moderator: true,
                     },
-                    key: 50_000 + thread,
+                    key: 50_000 + thread.get(),
                     command: Command::Escalate,
                 })
                 .await
@@ -189,7 +190,10 @@ async fn the_eight_credential_forms_leave_no_trace() {
     let renames = chat.renames();
     assert_eq!(
         renames,
-        [(1_007, "IMAP fails - password: [redacted]".to_string())]
+        [(
+            ThreadId(1_007),
+            "IMAP fails - password: [redacted]".to_string()
+        )]
     );
     assert_eq!(
         names[0],
@@ -238,7 +242,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
         .map(|(i, name)| {
             renames
                 .iter()
-                .find(|(t, _)| *t == 1_000 + i as u64)
+                .find(|(t, _)| *t == ThreadId(1_000 + i as u64))
                 .map_or(name.clone(), |(_, n)| n.clone())
         })
         .collect();
@@ -289,13 +293,13 @@ async fn a_title_holding_a_password_is_retitled_by_the_member_when_the_bot_canno
     let engine = Engine::new(rules, store.clone(), chat.clone(), None);
     engine
         .handle(Event::NewThread {
-            thread: 3,
+            thread: ThreadId(3),
             title: "pwd=Ttl!Secret55 not working".into(),
             starter: message(3, MEMBER, "IMAP authentication error"),
         })
         .await
         .unwrap();
-    let ticket = store.ticket(3).unwrap().unwrap();
+    let ticket = store.ticket(ThreadId(3)).unwrap().unwrap();
     assert_eq!(ticket.title, "pwd=[redacted] not working");
     let texts = chat.texts().join("\n");
     assert!(
@@ -305,7 +309,7 @@ async fn a_title_holding_a_password_is_retitled_by_the_member_when_the_bot_canno
     assert!(!texts.contains("Ttl!Secret55"));
     // The starter message itself held nothing: it stays.
     assert!(chat.deleted().is_empty());
-    let events = store.events(3).unwrap();
+    let events = store.events(ThreadId(3)).unwrap();
     assert!(events.iter().any(|e| e.kind
         == EventKind::TitleRedacted {
             kind: "password".into(),
