@@ -8,8 +8,8 @@ use imap_triage::core::diagnose::{
 use imap_triage::probe::{Prober, Progress, TlsSetup};
 
 use testkit::probe::{
-    closed_port, codes, probe, request, server_conventions, server_ports, servers, stage_names,
-    test_policy, tls_with_ca,
+    closed_port, codes, finding_texts, probe, request, server_conventions, server_ports, servers,
+    stage_names, test_policy, tls_with_ca,
 };
 
 fn prober() -> Prober {
@@ -405,6 +405,7 @@ async fn progress_reports_each_stage_as_it_starts_and_ends() {
     let report = prober()
         .probe_report(
             "test",
+            finding_texts(),
             &request(Service::Imap, &format!("127.0.0.1:{}", s.imap_tls), None),
             &progress,
         )
