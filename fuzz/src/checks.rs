@@ -478,7 +478,7 @@ pub fn check_probe_reply(data: &[u8]) {
             "control characters kept in a capability: {cap:?}"
         );
     }
-    let report: EndpointReport = diagnose::report(&observation);
+    let report: EndpointReport = diagnose::report(&shipped_rules().findings, &observation);
     if let Err(e) = serde_json::to_string(&report) {
         panic!("an endpoint report must always serialize: {e}");
     }

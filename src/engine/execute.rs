@@ -145,11 +145,13 @@ impl Engine {
             }
         });
         let requester = ticket.member.to_string();
+        // One snapshot of the rules words both the findings and the report.
+        let rules = self.rules();
         let probes = async {
             let mut out = ProbeReport::default();
             let runs = requests
                 .iter()
-                .map(|r| prober.probe_report(&requester, r, &progress));
+                .map(|r| prober.probe_report(&requester, &rules.findings, r, &progress));
             let results = futures_util::future::join_all(runs).await;
             for (request, result) in requests.iter().zip(results) {
                 match request.service {
@@ -192,7 +194,7 @@ impl Engine {
                 Verdict::Refused => &METRICS.probes_refused,
             });
         }
-        let final_text = OutMessage::text(render::probe_report(&self.rules(), report, &probe));
+        let final_text = OutMessage::text(render::probe_report(&rules, report, &probe));
         match testing {
             Some(id) => {
                 if let Err(e) = self.chat.edit(ticket.thread, id, final_text).await {

@@ -343,7 +343,7 @@ mod tests {
             o.failure = Some(Failure::Timeout {
                 stage: StageName::Greeting,
             });
-            report(&o)
+            report(&rules.findings, &o)
         };
         let probe = ProbeReport {
             imap: Some(failing(

@@ -81,6 +81,14 @@ pub fn run(args: ProbeArgs) -> i32 {
         eprintln!("imap-triage probe: give --imap HOST:PORT, --smtp HOST:PORT, or both");
         return 2;
     }
+    // The findings are worded by the rules built into the binary, as `discover` words its own.
+    let rules = match crate::rules_dir::embedded() {
+        Ok(rules) => rules,
+        Err(e) => {
+            eprintln!("imap-triage probe: {e}");
+            return 2;
+        }
+    };
     let anchors: Vec<&std::path::Path> = args.ca.iter().map(|p| p.as_path()).collect();
     let tls = match TlsSetup::new(&anchors) {
         Ok(tls) => tls,
@@ -113,10 +121,13 @@ pub fn run(args: ProbeArgs) -> i32 {
         let probe = |service: Service| {
             let request = requests.iter().find(|r| r.service == service).cloned();
             let prober = &prober;
+            let texts = &rules.findings;
             let progress = &progress;
             async move {
                 match request {
-                    Some(request) => Some(prober.probe_report("cli", &request, progress).await),
+                    Some(request) => {
+                        Some(prober.probe_report("cli", texts, &request, progress).await)
+                    }
                     None => None,
                 }
             }

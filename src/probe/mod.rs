@@ -41,15 +41,17 @@ pub use policy::{Policy, RateLimit};
 pub use tls::TlsSetup;
 
 use crate::core::diagnose::EndpointReport;
+use crate::core::rules::FindingTexts;
 
-/// What the triage engine needs from the probe: one endpoint, probed and judged. [`Prober`] is
-/// the real one; tests give the engine a canned one, and the engine never names the concrete
-/// type.
+/// What the triage engine needs from the probe: one endpoint, probed and judged, in the words of
+/// the engine's rules (`texts`: a reload changes them). [`Prober`] is the real one; tests give
+/// the engine a canned one, and the engine never names the concrete type.
 #[async_trait::async_trait]
 pub trait Probe: Send + Sync {
     async fn probe_report(
         &self,
         requester: &str,
+        texts: &FindingTexts,
         request: &EndpointRequest,
         progress: &Progress,
     ) -> EndpointReport;
@@ -60,9 +62,10 @@ impl Probe for Prober {
     async fn probe_report(
         &self,
         requester: &str,
+        texts: &FindingTexts,
         request: &EndpointRequest,
         progress: &Progress,
     ) -> EndpointReport {
-        Prober::probe_report(self, requester, request, progress).await
+        Prober::probe_report(self, requester, texts, request, progress).await
     }
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use imap_triage::core::diagnose::{Code, EndpointReport, PortConventions, Service, TlsMode};
+use imap_triage::core::rules::{FindingTexts, Rules};
 use imap_triage::probe::{EndpointRequest, Policy, Prober, Progress, TlsSetup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -125,12 +126,20 @@ pub fn request(service: Service, target: &str, mode: Option<TlsMode>) -> Endpoin
     EndpointRequest::parse(service, target, mode).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The shipped pack's finding messages, parsed once: the words every probe in the tests uses.
+pub fn finding_texts() -> &'static FindingTexts {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    &RULES
+        .get_or_init(|| imap_triage::core::rules::shipped().unwrap_or_else(|e| panic!("{e}")))
+        .findings
+}
+
 /// Probes and returns the report; a probe that outlives five budgets is a hang, not a result.
 pub async fn probe(prober: &Prober, request: &EndpointRequest) -> EndpointReport {
     let limit = prober.policy().budget * 5;
     tokio::time::timeout(
         limit,
-        prober.probe_report("test", request, &Progress::none()),
+        prober.probe_report("test", finding_texts(), request, &Progress::none()),
     )
     .await
     .unwrap_or_else(|_| {

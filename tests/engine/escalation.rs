@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use imap_triage::core::diagnose::{Code, EndpointReport, Finding, Severity, Verdict};
+use imap_triage::core::rules::FindingTexts;
 use imap_triage::core::Attachment;
 use imap_triage::engine::chat::{Mention, MessageId, ThreadId, TicketState};
 use imap_triage::engine::{Actor, Command, Engine, Event, Incoming, Response};
@@ -46,6 +47,7 @@ impl Probe for CannedProbe {
     async fn probe_report(
         &self,
         _requester: &str,
+        _texts: &FindingTexts,
         request: &EndpointRequest,
         _progress: &Progress,
     ) -> EndpointReport {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use imap_triage::core::diagnose::{RefusedReason, Service, Verdict};
 use imap_triage::probe::{Policy, Prober, Progress, RateLimit};
 
-use testkit::probe::{probe, request, test_policy, tls_with_ca, CountingListener};
+use testkit::probe::{finding_texts, probe, request, test_policy, tls_with_ca, CountingListener};
 
 /// The default policy (no private targets), with the listener's port allowed so that the
 /// address, not the port, is what gets refused.
@@ -136,7 +136,11 @@ async fn rate_limits_refuse_per_requester_and_per_target() {
     let run = |who: &'static str| {
         let prober = &prober;
         let target = &target;
-        async move { prober.probe_report(who, target, &Progress::none()).await }
+        async move {
+            prober
+                .probe_report(who, finding_texts(), target, &Progress::none())
+                .await
+        }
     };
 
     let first = run("alice").await;

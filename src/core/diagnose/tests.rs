@@ -1,6 +1,6 @@
 use super::*;
 use crate::core::report::Report;
-use crate::core::rules::Rules;
+use crate::core::rules::{FindingTexts, Rules};
 
 fn cert(trusted: bool, name_matches: bool) -> CertInfo {
     CertInfo {
@@ -25,14 +25,21 @@ fn ok_observation(service: Service, port: u16, mode: TlsMode) -> Observation {
     o
 }
 
+fn texts() -> &'static FindingTexts {
+    &crate::core::rules::shipped_for_tests().findings
+}
+
 fn codes(o: &Observation) -> Vec<&'static str> {
-    diagnose(o).iter().map(|f| f.code.as_str()).collect()
+    diagnose(texts(), o)
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect()
 }
 
 #[test]
 fn a_working_endpoint_is_ok_with_one_info_finding() {
     let o = ok_observation(Service::Imap, 993, TlsMode::Implicit);
-    let r = report(&o);
+    let r = report(texts(), &o);
     assert_eq!(r.verdict, Verdict::Ok);
     assert_eq!(codes(&o), ["ok"]);
     assert_eq!(r.findings[0].severity, Severity::Info);
@@ -45,7 +52,7 @@ fn certificate_problems_are_errors_and_the_probe_result_keeps_the_tls_data() {
         tls.cert = cert(false, false);
     }
     assert_eq!(codes(&o), ["cert_untrusted", "cert_name_mismatch"]);
-    assert_eq!(report(&o).verdict, Verdict::Failed);
+    assert_eq!(report(texts(), &o).verdict, Verdict::Failed);
     o.cert_problems.expired = true;
     assert_eq!(codes(&o), ["cert_expired", "cert_name_mismatch"]);
 }
@@ -70,7 +77,7 @@ fn refusal_is_the_only_finding_and_the_verdict_is_refused() {
         reason: RefusedReason::PrivateAddress,
         detail: "10.0.0.1".into(),
     });
-    let r = report(&o);
+    let r = report(texts(), &o);
     assert_eq!(r.verdict, Verdict::Refused);
     assert_eq!(r.refused_reason, Some(RefusedReason::PrivateAddress));
     assert_eq!(codes(&o), ["refused_by_policy"]);
@@ -143,7 +150,7 @@ fn a_closed_port_names_the_alternative_that_answers() {
         cert_ok: true,
         banner: String::new(),
     });
-    let findings = diagnose(&o);
+    let findings = diagnose(texts(), &o);
     assert_eq!(findings[0].code, Code::ConnectionRefused);
     assert_eq!(findings[1].code, Code::AlternativeAvailable);
     assert_eq!(
@@ -173,7 +180,7 @@ fn courier_seen_by_an_alternative_is_named_and_never_recommended_silently() {
         cert_ok: true,
         banner: COURIER.into(),
     });
-    let findings = diagnose(&o);
+    let findings = diagnose(texts(), &o);
     let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(
         codes,
@@ -212,7 +219,7 @@ fn courier_in_a_mix_up_is_named() {
         banner: COURIER.into(),
     });
     assert_eq!(codes(&o), ["plain_on_tls_port", "courier_imap_unsupported"]);
-    assert!(diagnose(&o)[0].message.contains("Courier-IMAP"));
+    assert!(diagnose(texts(), &o)[0].message.contains("Courier-IMAP"));
     // Implicit TLS chosen on 143: the plain greeting came back to the ClientHello.
     let mut o = Observation::new(
         Service::Imap,
@@ -226,7 +233,7 @@ fn courier_in_a_mix_up_is_named() {
         detail: "corrupt message".into(),
         peer: Some(PeerProtocol::Imap),
     });
-    let findings = diagnose(&o);
+    let findings = diagnose(texts(), &o);
     assert_eq!(findings[0].code, Code::TlsOnPlainPort);
     assert!(
         findings[0].message.contains("Courier-IMAP"),
@@ -250,7 +257,7 @@ fn a_failing_resolver_is_not_blamed_on_the_name() {
     o.failure = Some(Failure::DnsError {
         detail: "the resolver answered SERVFAIL".into(),
     });
-    let findings = diagnose(&o);
+    let findings = diagnose(texts(), &o);
     assert_eq!(findings[0].code, Code::DnsUnavailable);
     assert!(findings[0]
         .message
@@ -274,7 +281,7 @@ fn a_refusal_after_starttls_is_quoted() {
     o.failure = Some(Failure::StarttlsRejected {
         text: "NO STARTTLS failed".into(),
     });
-    let findings = diagnose(&o);
+    let findings = diagnose(texts(), &o);
     assert!(
         findings[0].message.contains("\"NO STARTTLS failed\""),
         "{}",
@@ -286,7 +293,7 @@ fn a_refusal_after_starttls_is_quoted() {
 fn smtp_without_auth_and_port_25_are_warnings_only() {
     let mut o = ok_observation(Service::Smtp, 25, TlsMode::Starttls);
     o.capabilities = vec!["SIZE 10485760".into(), "PIPELINING".into()];
-    let r = report(&o);
+    let r = report(texts(), &o);
     assert_eq!(r.verdict, Verdict::Ok);
     assert_eq!(codes(&o), ["smtp_auth_not_offered", "relay_port", "ok"]);
 }
@@ -380,7 +387,7 @@ fn ranking_puts_working_tls_first() {
                 mode,
             },
             source: SuggestionSource::Probed,
-            report: Some(report(&o)),
+            report: Some(report(texts(), &o)),
         }
     };
     let ranked = rank_probed(vec![
@@ -404,7 +411,7 @@ fn ranking_puts_working_tls_first() {
 fn the_report_serialises_to_the_contract_shape() {
     let o = ok_observation(Service::Imap, 993, TlsMode::Implicit);
     let value = serde_json::to_value(ProbeReport {
-        imap: Some(report(&o)),
+        imap: Some(report(texts(), &o)),
         smtp: None,
     })
     .unwrap_or_default();
@@ -470,7 +477,7 @@ fn a_login_error_with_a_working_server_points_at_the_login() {
     let mut o = ok_observation(Service::Imap, 993, TlsMode::Implicit);
     o.host = "imap.gmail.com".into();
     let probe = ProbeReport {
-        imap: Some(super::report(&o)),
+        imap: Some(super::report(texts(), &o)),
         smtp: None,
     };
     let steps = next_steps(&rules, &report, &probe);
@@ -497,7 +504,7 @@ fn a_failing_probe_of_a_known_provider_suggests_its_documented_server() {
     );
     o.failure = Some(Failure::DnsNotFound);
     let probe = ProbeReport {
-        imap: Some(super::report(&o)),
+        imap: Some(super::report(texts(), &o)),
         smtp: None,
     };
     let steps = next_steps(&rules, &report, &probe);

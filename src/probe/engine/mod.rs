@@ -24,6 +24,7 @@ use crate::core::diagnose::{
     self, EndpointReport, Failure, ModeSource, Observation, PeerProtocol, Refusal, RefusedReason,
     Service, StageName, TlsMode,
 };
+use crate::core::rules::FindingTexts;
 use crate::probe::dns::Dns;
 
 use super::policy::{Policy, RateLimiter};
@@ -95,14 +96,15 @@ impl Prober {
         &self.policy
     }
 
-    /// Probes one endpoint and judges it.
+    /// Probes one endpoint and judges it, in the words of `texts` (the rules' `findings.toml`).
     pub async fn probe_report(
         &self,
         requester: &str,
+        texts: &FindingTexts,
         request: &EndpointRequest,
         progress: &Progress,
     ) -> EndpointReport {
-        diagnose::report(&self.probe(requester, request, progress).await)
+        diagnose::report(texts, &self.probe(requester, request, progress).await)
     }
 
     /// Probes one endpoint: policy, resolution, the posted port, then the alternatives if it

@@ -10,7 +10,7 @@ use crate::core::diagnose::{
     self, Candidate, EndpointReport, ModeSource, Observation, RefusedReason, Service, Suggestion,
     SuggestionSource,
 };
-use crate::core::rules::Rules;
+use crate::core::rules::{FindingTexts, Rules};
 
 use super::{record_attempt, refuse, Prober, Target};
 use crate::probe::session::Progress;
@@ -93,7 +93,9 @@ impl Prober {
                 .enumerate()
                 .map(|(i, (candidate, source))| async move {
                     tokio::time::sleep(stagger * i as u32).await;
-                    let report = self.probe_candidate(&candidate, deadline, progress).await;
+                    let report = self
+                        .probe_candidate(&rules.findings, &candidate, deadline, progress)
+                        .await;
                     Suggestion {
                         candidate,
                         source,
@@ -114,6 +116,7 @@ impl Prober {
     /// (the other candidates are the alternatives) and counted only per target.
     async fn probe_candidate(
         &self,
+        texts: &FindingTexts,
         candidate: &Candidate,
         deadline: Instant,
         progress: &Progress,
@@ -129,23 +132,29 @@ impl Prober {
         let host = match Host::parse(&candidate.host) {
             Ok(host) => host,
             Err(detail) => {
-                return diagnose::report(&refuse(obs, RefusedReason::InvalidHost, detail))
+                return diagnose::report(texts, &refuse(obs, RefusedReason::InvalidHost, detail))
             }
         };
         if !self.policy.allowed_ports.contains(&candidate.port) {
-            return diagnose::report(&refuse(obs, RefusedReason::PortNotAllowed, String::new()));
+            return diagnose::report(
+                texts,
+                &refuse(obs, RefusedReason::PortNotAllowed, String::new()),
+            );
         }
         if !self
             .limiter
             .admit(&[(&format!("target:{host}"), self.policy.per_target)])
         {
-            return diagnose::report(&refuse(obs, RefusedReason::RateLimited, String::new()));
+            return diagnose::report(
+                texts,
+                &refuse(obs, RefusedReason::RateLimited, String::new()),
+            );
         }
         let Some(addrs) = self
             .resolve(&mut obs, &host, candidate.port, deadline, progress)
             .await
         else {
-            return diagnose::report(&obs);
+            return diagnose::report(texts, &obs);
         };
         let target = Target {
             service: candidate.service,
@@ -157,6 +166,6 @@ impl Prober {
             .attempt(&target, candidate.mode, deadline, progress, false)
             .await;
         record_attempt(&mut obs, attempt);
-        diagnose::report(&obs)
+        diagnose::report(texts, &obs)
     }
 }
