@@ -75,7 +75,7 @@ impl Source<'_> {
             .collect()
     }
 
-    fn regex(
+    pub(super) fn regex(
         &self,
         rule: &str,
         pattern: &Spanned<String>,

@@ -78,13 +78,7 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
     let mut urls = Vec::new();
     let mut url_words = Vec::new();
     for url in &h.app_urls {
-        let Some(re) = compile(
-            source,
-            "hub_id.app_urls",
-            url,
-            &format!("(?i){}", url.get_ref()),
-            errors,
-        ) else {
+        let Some(re) = source.regex("hub_id.app_urls", url, errors) else {
             continue;
         };
         if re.capture_names().all(|n| n != Some("id")) {
@@ -158,38 +152,13 @@ fn alternatives(
     }
     let mut ok = true;
     for p in patterns {
-        ok &= compile(source, key, p, p.get_ref(), errors).is_some();
+        ok &= source.regex(key, p, errors).is_some();
     }
     let joined: Vec<String> = patterns
         .iter()
         .map(|p| format!("(?:{})", p.get_ref()))
         .collect();
     ok.then(|| format!("{prefix}{}{suffix}", joined.join("|")))
-}
-
-fn compile(
-    source: &Source,
-    key: &str,
-    pattern: &Spanned<String>,
-    regex: &str,
-    errors: &mut Vec<RuleError>,
-) -> Option<Regex> {
-    match regex::RegexBuilder::new(regex)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-    {
-        Ok(re) => Some(re),
-        Err(e) => {
-            let why = e.to_string();
-            let why = why.lines().last().unwrap_or("invalid regex").trim();
-            errors.push(source.error(
-                Some(pattern.span()),
-                Some(key),
-                format!("invalid regex {:?}: {why}", pattern.get_ref()),
-            ));
-            None
-        }
-    }
 }
 
 /// A list's patterns joined: each compiled alone already, so only the size can fail here.
