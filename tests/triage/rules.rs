@@ -224,19 +224,13 @@ fn an_operator_added_hub_id_label_is_read() {
     let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
     let post = "Kundennummer: 48213377\nIMAP fails with a timeout";
     let hub = |dir: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
-            .args(["triage", "--json", "--rules"])
-            .arg(dir)
-            .arg("-")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(post.as_bytes())?;
-                child.wait_with_output()
-            })
-            .expect("run imap-triage triage");
+        let out = testkit::run_with_input(
+            Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+                .args(["triage", "--json", "--rules"])
+                .arg(dir)
+                .arg("-"),
+            post.as_bytes(),
+        );
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
         report["hub_id"].as_str().map(str::to_string)
     };
