@@ -25,6 +25,51 @@ fn ok_observation(service: Service, port: u16, mode: TlsMode) -> Observation {
     o
 }
 
+/// An IMAP observation of `mail.example.com` before anything was read.
+fn imap_at(port: u16, mode: TlsMode, source: ModeSource) -> Observation {
+    Observation::new(Service::Imap, "mail.example.com", port, mode, source)
+}
+
+/// An alternative attempt that answered, with a trusted certificate.
+fn answering(port: u16, mode: TlsMode, banner: &str) -> AlternativeResult {
+    AlternativeResult {
+        port,
+        mode,
+        answered: true,
+        cert_ok: true,
+        banner: banner.into(),
+    }
+}
+
+const GREETING_TIMEOUT: Failure = Failure::Timeout {
+    stage: StageName::Greeting,
+};
+
+fn tls_failed(detail: &str, peer: PeerProtocol) -> Failure {
+    Failure::TlsFailed {
+        detail: detail.into(),
+        peer: Some(peer),
+    }
+}
+
+/// The probe report of one IMAP endpoint, judged with the shipped texts.
+fn imap_only(o: &Observation) -> ProbeReport {
+    ProbeReport {
+        imap: Some(report(texts(), o)),
+        smtp: None,
+    }
+}
+
+/// A JSON object's keys, sorted: the contract's shape without its values.
+pub(super) fn sorted_keys(value: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    keys.sort_unstable();
+    keys
+}
+
 fn texts() -> &'static FindingTexts {
     &crate::core::rules::shipped_for_tests().findings
 }
@@ -85,23 +130,9 @@ fn refusal_is_the_only_finding_and_the_verdict_is_refused() {
 
 #[test]
 fn silence_on_a_plain_port_that_answers_tls_is_plain_on_tls_port() {
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        143,
-        TlsMode::Starttls,
-        ModeSource::Override,
-    );
-    o.failure = Some(Failure::Timeout {
-        stage: StageName::Greeting,
-    });
-    o.alternatives.push(AlternativeResult {
-        port: 143,
-        mode: TlsMode::Implicit,
-        answered: true,
-        cert_ok: true,
-        banner: String::new(),
-    });
+    let mut o = imap_at(143, TlsMode::Starttls, ModeSource::Override);
+    o.failure = Some(GREETING_TIMEOUT);
+    o.alternatives.push(answering(143, TlsMode::Implicit, ""));
     assert_eq!(codes(&o), ["plain_on_tls_port"]);
     o.alternatives.clear();
     assert_eq!(codes(&o), ["timeout"]);
@@ -109,47 +140,20 @@ fn silence_on_a_plain_port_that_answers_tls_is_plain_on_tls_port() {
 
 #[test]
 fn plain_text_on_a_tls_attempt_is_tls_on_plain_port() {
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        993,
-        TlsMode::Implicit,
-        ModeSource::Port,
-    );
-    o.failure = Some(Failure::TlsFailed {
-        detail: "corrupt message".into(),
-        peer: Some(PeerProtocol::Imap),
-    });
+    let mut o = imap_at(993, TlsMode::Implicit, ModeSource::Port);
+    o.failure = Some(tls_failed("corrupt message", PeerProtocol::Imap));
     assert_eq!(codes(&o), ["tls_on_plain_port"]);
-    o.failure = Some(Failure::TlsFailed {
-        detail: "alert".into(),
-        peer: Some(PeerProtocol::Tls),
-    });
+    o.failure = Some(tls_failed("alert", PeerProtocol::Tls));
     assert_eq!(codes(&o), ["tls_handshake_failed"]);
-    o.failure = Some(Failure::TlsFailed {
-        detail: "corrupt".into(),
-        peer: Some(PeerProtocol::Unknown),
-    });
+    o.failure = Some(tls_failed("corrupt", PeerProtocol::Unknown));
     assert_eq!(codes(&o), ["wrong_protocol"]);
 }
 
 #[test]
 fn a_closed_port_names_the_alternative_that_answers() {
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        143,
-        TlsMode::Starttls,
-        ModeSource::Port,
-    );
+    let mut o = imap_at(143, TlsMode::Starttls, ModeSource::Port);
     o.failure = Some(Failure::ConnectionRefused);
-    o.alternatives.push(AlternativeResult {
-        port: 993,
-        mode: TlsMode::Implicit,
-        answered: true,
-        cert_ok: true,
-        banner: String::new(),
-    });
+    o.alternatives.push(answering(993, TlsMode::Implicit, ""));
     let findings = diagnose(texts(), &o);
     assert_eq!(findings[0].code, Code::ConnectionRefused);
     assert_eq!(findings[1].code, Code::AlternativeAvailable);
@@ -165,21 +169,10 @@ const COURIER: &str =
 #[test]
 fn courier_seen_by_an_alternative_is_named_and_never_recommended_silently() {
     // Posted 993, Courier answers only on 143.
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        993,
-        TlsMode::Implicit,
-        ModeSource::Port,
-    );
+    let mut o = imap_at(993, TlsMode::Implicit, ModeSource::Port);
     o.failure = Some(Failure::ConnectionRefused);
-    o.alternatives.push(AlternativeResult {
-        port: 143,
-        mode: TlsMode::Starttls,
-        answered: true,
-        cert_ok: true,
-        banner: COURIER.into(),
-    });
+    o.alternatives
+        .push(answering(143, TlsMode::Starttls, COURIER));
     let findings = diagnose(texts(), &o);
     let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(
@@ -201,38 +194,16 @@ fn courier_seen_by_an_alternative_is_named_and_never_recommended_silently() {
 #[test]
 fn courier_in_a_mix_up_is_named() {
     // STARTTLS chosen on 993: silent; the implicit attempt read Courier's greeting.
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        993,
-        TlsMode::Starttls,
-        ModeSource::Override,
-    );
-    o.failure = Some(Failure::Timeout {
-        stage: StageName::Greeting,
-    });
-    o.alternatives.push(AlternativeResult {
-        port: 993,
-        mode: TlsMode::Implicit,
-        answered: true,
-        cert_ok: true,
-        banner: COURIER.into(),
-    });
+    let mut o = imap_at(993, TlsMode::Starttls, ModeSource::Override);
+    o.failure = Some(GREETING_TIMEOUT);
+    o.alternatives
+        .push(answering(993, TlsMode::Implicit, COURIER));
     assert_eq!(codes(&o), ["plain_on_tls_port", "courier_imap_unsupported"]);
     assert!(diagnose(texts(), &o)[0].message.contains("Courier-IMAP"));
     // Implicit TLS chosen on 143: the plain greeting came back to the ClientHello.
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        143,
-        TlsMode::Implicit,
-        ModeSource::Override,
-    );
+    let mut o = imap_at(143, TlsMode::Implicit, ModeSource::Override);
     o.banner = COURIER.into();
-    o.failure = Some(Failure::TlsFailed {
-        detail: "corrupt message".into(),
-        peer: Some(PeerProtocol::Imap),
-    });
+    o.failure = Some(tls_failed("corrupt message", PeerProtocol::Imap));
     let findings = diagnose(texts(), &o);
     assert_eq!(findings[0].code, Code::TlsOnPlainPort);
     assert!(
@@ -247,13 +218,7 @@ fn courier_in_a_mix_up_is_named() {
 
 #[test]
 fn a_failing_resolver_is_not_blamed_on_the_name() {
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        993,
-        TlsMode::Implicit,
-        ModeSource::Port,
-    );
+    let mut o = imap_at(993, TlsMode::Implicit, ModeSource::Port);
     o.failure = Some(Failure::DnsError {
         detail: "the resolver answered SERVFAIL".into(),
     });
@@ -271,13 +236,7 @@ fn a_failing_resolver_is_not_blamed_on_the_name() {
 
 #[test]
 fn a_refusal_after_starttls_is_quoted() {
-    let mut o = Observation::new(
-        Service::Imap,
-        "mail.example.com",
-        143,
-        TlsMode::Starttls,
-        ModeSource::Port,
-    );
+    let mut o = imap_at(143, TlsMode::Starttls, ModeSource::Port);
     o.failure = Some(Failure::StarttlsRejected {
         text: "NO STARTTLS failed".into(),
     });
@@ -410,17 +369,9 @@ fn ranking_puts_working_tls_first() {
 #[test]
 fn the_report_serialises_to_the_contract_shape() {
     let o = ok_observation(Service::Imap, 993, TlsMode::Implicit);
-    let value = serde_json::to_value(ProbeReport {
-        imap: Some(report(texts(), &o)),
-        smtp: None,
-    })
-    .unwrap_or_default();
+    let value = serde_json::to_value(imap_only(&o)).unwrap_or_default();
     let imap = &value["imap"];
-    let mut keys: Vec<&str> = imap
-        .as_object()
-        .map(|m| m.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    keys.sort_unstable();
+    let keys = sorted_keys(imap);
     assert_eq!(
         keys,
         [
@@ -438,11 +389,7 @@ fn the_report_serialises_to_the_contract_shape() {
     assert_eq!(imap["verdict"], "ok");
     assert!(imap["refused_reason"].is_null());
     assert!(value["smtp"].is_null());
-    let mut cert_keys: Vec<&str> = imap["tls"]["cert"]
-        .as_object()
-        .map(|m| m.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    cert_keys.sort_unstable();
+    let cert_keys = sorted_keys(&imap["tls"]["cert"]);
     assert_eq!(
         cert_keys,
         [
@@ -476,10 +423,7 @@ fn a_login_error_with_a_working_server_points_at_the_login() {
     );
     let mut o = ok_observation(Service::Imap, 993, TlsMode::Implicit);
     o.host = "imap.gmail.com".into();
-    let probe = ProbeReport {
-        imap: Some(super::report(texts(), &o)),
-        smtp: None,
-    };
+    let probe = imap_only(&o);
     let steps = next_steps(&rules, &report, &probe);
     assert!(
         steps[0].contains("the problem is the login itself"),
@@ -503,10 +447,7 @@ fn a_failing_probe_of_a_known_provider_suggests_its_documented_server() {
         ModeSource::Port,
     );
     o.failure = Some(Failure::DnsNotFound);
-    let probe = ProbeReport {
-        imap: Some(super::report(texts(), &o)),
-        smtp: None,
-    };
+    let probe = imap_only(&o);
     let steps = next_steps(&rules, &report, &probe);
     assert!(steps[0].contains("does not exist in DNS"), "{steps:#?}");
     assert_eq!(report.provider.as_deref(), Some("gmail"));

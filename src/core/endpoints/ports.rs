@@ -27,6 +27,12 @@ pub(super) fn port_matches(text: &str) -> Vec<PortMatch> {
     if text.is_ascii() {
         return ascii_port_matches(text);
     }
+    regex_port_matches(text)
+}
+
+/// [`PORT`] run as a regex: the path for non-ASCII text, and the oracle the ASCII scanner is
+/// tested against.
+pub(super) fn regex_port_matches(text: &str) -> Vec<PortMatch> {
     PORT.captures_iter(text)
         .filter_map(|caps| {
             Some(PortMatch {

@@ -46,15 +46,7 @@ fn oracle_labels(text: &str) -> Vec<(usize, usize, Label)> {
 }
 
 fn oracle_ports(text: &str) -> Vec<PortMatch> {
-    PORT.captures_iter(text)
-        .filter_map(|caps| {
-            Some(PortMatch {
-                digits: caps.name("port")?.range(),
-                keyword: caps.name("kw").is_some(),
-                open: caps.name("open").is_some(),
-            })
-        })
-        .collect()
+    ports::regex_port_matches(text)
 }
 
 /// (host, port digits) of every [`HOST`] match, with the regex.
