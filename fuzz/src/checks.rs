@@ -13,7 +13,9 @@ use imap_triage::core::diagnose::{self, EndpointReport, PeerProtocol, Service, T
 use imap_triage::core::rules::{self, Rules};
 use imap_triage::core::text::MESSAGE_LIMIT;
 use imap_triage::core::{self as triage_core, Attachment, Message, Report, Role, Thread};
-use imap_triage::probe::{EndpointRequest, Policy, Prober, Progress, RateLimit, TlsSetup};
+use imap_triage::probe::{
+    EndpointRequest, Policy, ProbeJob, Prober, Progress, RateLimit, TlsSetup,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -445,7 +447,11 @@ pub fn check_probe_reply(data: &[u8]) {
     let observation = harness.runtime.block_on(async {
         tokio::time::timeout(
             limit,
-            harness.prober.probe("fuzz", &request, &Progress::none()),
+            harness.prober.probe(ProbeJob {
+                requester: "fuzz",
+                request: &request,
+                progress: &Progress::none(),
+            }),
         )
         .await
     });

@@ -10,7 +10,7 @@ use super::{render, Change, Engine};
 use crate::core::diagnose::{ProbeReport, Service, Verdict};
 use crate::core::Report;
 use crate::metrics::{self, METRICS};
-use crate::probe::{EndpointRequest, Probe, Progress};
+use crate::probe::{EndpointRequest, Probe, ProbeJob, Progress};
 use crate::store::{EventKind, TicketRecord};
 use crate::ticket::{MessageId, ThreadId, TicketState};
 
@@ -149,9 +149,14 @@ impl Engine {
         let rules = self.rules();
         let probes = async {
             let mut out = ProbeReport::default();
-            let runs = requests
-                .iter()
-                .map(|r| prober.probe_report(&requester, &rules.findings, r, &progress));
+            let runs = requests.iter().map(|request| {
+                let job = ProbeJob {
+                    requester: &requester,
+                    request,
+                    progress: &progress,
+                };
+                prober.probe_report(&rules.findings, job)
+            });
             let results = futures_util::future::join_all(runs).await;
             for (request, result) in requests.iter().zip(results) {
                 match request.service {

@@ -10,6 +10,7 @@ use crate::core::diagnose::{EndpointReport, ProbeReport, Service, TlsMode};
 use super::engine::{EndpointRequest, Prober, Progress};
 use super::policy::Policy;
 use super::tls::TlsSetup;
+use super::{Probe, ProbeJob};
 
 /// Encryption mode on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,7 +127,12 @@ pub fn run(args: ProbeArgs) -> i32 {
             async move {
                 match request {
                     Some(request) => {
-                        Some(prober.probe_report("cli", texts, &request, progress).await)
+                        let job = ProbeJob {
+                            requester: "cli",
+                            request: &request,
+                            progress,
+                        };
+                        Some(prober.probe_report(texts, job).await)
                     }
                     None => None,
                 }

@@ -40,7 +40,7 @@ pub use engine::{
 pub use policy::{Policy, RateLimit};
 pub use tls::TlsSetup;
 
-use crate::core::diagnose::EndpointReport;
+use crate::core::diagnose::{self, EndpointReport};
 use crate::core::rules::FindingTexts;
 
 /// What the triage engine needs from the probe: one endpoint, probed and judged, in the words of
@@ -48,24 +48,22 @@ use crate::core::rules::FindingTexts;
 /// the engine a canned one, and the engine never names the concrete type.
 #[async_trait::async_trait]
 pub trait Probe: Send + Sync {
-    async fn probe_report(
-        &self,
-        requester: &str,
-        texts: &FindingTexts,
-        request: &EndpointRequest,
-        progress: &Progress,
-    ) -> EndpointReport;
+    async fn probe_report(&self, texts: &FindingTexts, job: ProbeJob<'_>) -> EndpointReport;
+}
+
+/// One endpoint to probe, on whose behalf (the per-requester rate limit), and where its
+/// stages are reported as they happen.
+#[derive(Clone, Copy)]
+pub struct ProbeJob<'a> {
+    pub requester: &'a str,
+    pub request: &'a EndpointRequest,
+    pub progress: &'a Progress,
 }
 
 #[async_trait::async_trait]
 impl Probe for Prober {
-    async fn probe_report(
-        &self,
-        requester: &str,
-        texts: &FindingTexts,
-        request: &EndpointRequest,
-        progress: &Progress,
-    ) -> EndpointReport {
-        Prober::probe_report(self, requester, texts, request, progress).await
+    /// Probes one endpoint and judges it, in the words of `texts` (the rules' `findings.toml`).
+    async fn probe_report(&self, texts: &FindingTexts, job: ProbeJob<'_>) -> EndpointReport {
+        diagnose::report(texts, &self.probe(job).await)
     }
 }

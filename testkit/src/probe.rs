@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use imap_triage::core::diagnose::{Code, EndpointReport, PortConventions, Service, TlsMode};
 use imap_triage::core::rules::{FindingTexts, Rules};
-use imap_triage::probe::{EndpointRequest, Policy, Prober, Progress, TlsSetup};
+use imap_triage::probe::{EndpointRequest, Policy, Probe, ProbeJob, Prober, Progress, TlsSetup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -139,7 +139,14 @@ pub async fn probe(prober: &Prober, request: &EndpointRequest) -> EndpointReport
     let limit = prober.policy().budget * 5;
     tokio::time::timeout(
         limit,
-        prober.probe_report("test", finding_texts(), request, &Progress::none()),
+        prober.probe_report(
+            finding_texts(),
+            ProbeJob {
+                requester: "test",
+                request,
+                progress: &Progress::none(),
+            },
+        ),
     )
     .await
     .unwrap_or_else(|_| {

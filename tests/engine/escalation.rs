@@ -11,7 +11,7 @@ use imap_triage::core::rules::FindingTexts;
 use imap_triage::core::Attachment;
 use imap_triage::engine::chat::{Mention, MessageId, ThreadId, TicketState};
 use imap_triage::engine::{Actor, Command, Engine, Event, Incoming, Response};
-use imap_triage::probe::{EndpointRequest, Probe, Progress};
+use imap_triage::probe::{Probe, ProbeJob};
 use imap_triage::store::{SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 
@@ -44,13 +44,8 @@ struct CannedProbe {
 
 #[async_trait]
 impl Probe for CannedProbe {
-    async fn probe_report(
-        &self,
-        _requester: &str,
-        _texts: &FindingTexts,
-        request: &EndpointRequest,
-        _progress: &Progress,
-    ) -> EndpointReport {
+    async fn probe_report(&self, _texts: &FindingTexts, job: ProbeJob<'_>) -> EndpointReport {
+        let request = job.request;
         self.tested.lock().unwrap().push(request.port);
         let finding = self.failing.get(&request.port).map(|code| Finding {
             code: *code,

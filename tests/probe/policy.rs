@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use imap_triage::core::diagnose::{RefusedReason, Service, Verdict};
-use imap_triage::probe::{Policy, Prober, Progress, RateLimit};
+use imap_triage::probe::{Policy, Probe, ProbeJob, Prober, Progress, RateLimit};
 
 use testkit::probe::{finding_texts, probe, request, test_policy, tls_with_ca, CountingListener};
 
@@ -138,7 +138,14 @@ async fn rate_limits_refuse_per_requester_and_per_target() {
         let target = &target;
         async move {
             prober
-                .probe_report(who, finding_texts(), target, &Progress::none())
+                .probe_report(
+                    finding_texts(),
+                    ProbeJob {
+                        requester: who,
+                        request: target,
+                        progress: &Progress::none(),
+                    },
+                )
                 .await
         }
     };

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use imap_triage::core::diagnose::{
     Code, EndpointReport, Service, Severity, SuggestionSource, TlsMode, Verdict,
 };
-use imap_triage::probe::{Prober, Progress, TlsSetup};
+use imap_triage::probe::{Probe, ProbeJob, Prober, Progress, TlsSetup};
 
 use testkit::probe::{
     closed_port, codes, finding_texts, probe, request, server_conventions, server_ports, servers,
@@ -406,10 +406,12 @@ async fn progress_reports_each_stage_as_it_starts_and_ends() {
     });
     let report = prober()
         .probe_report(
-            "test",
             finding_texts(),
-            &request(Service::Imap, &format!("127.0.0.1:{}", s.imap_tls), None),
-            &progress,
+            ProbeJob {
+                requester: "test",
+                request: &request(Service::Imap, &format!("127.0.0.1:{}", s.imap_tls), None),
+                progress: &progress,
+            },
         )
         .await;
     assert_eq!(report.verdict, Verdict::Ok);

@@ -30,10 +30,9 @@ impl Prober {
         deadline: Instant,
         progress: &Progress,
     ) -> (Observation, Option<AlternativeResult>) {
-        let meter = Meter::new(self.policy.max_read_bytes);
+        let meter = self.meter();
         let started = std::time::Instant::now();
-        let primary =
-            self.attempt_metered(target, mode, deadline, progress, true, Arc::clone(&meter));
+        let primary = self.attempt(target, mode, deadline, progress, true, Arc::clone(&meter));
         if mode != TlsMode::Starttls {
             return (primary.await, None);
         }
@@ -43,7 +42,8 @@ impl Prober {
             if meter.bytes_read() > 0 {
                 return std::future::pending().await;
             }
-            self.attempt(target, TlsMode::Implicit, deadline, progress, false)
+            let meter = self.meter();
+            self.attempt(target, TlsMode::Implicit, deadline, progress, false, meter)
                 .await
         };
         tokio::pin!(primary);
@@ -125,7 +125,9 @@ impl Prober {
                     service: target.service,
                     host: target.host.clone(),
                 };
-                let obs = self.attempt(&alt, mode, deadline, progress, false).await;
+                let obs = self
+                    .attempt(&alt, mode, deadline, progress, false, self.meter())
+                    .await;
                 alternative_result(port, mode, &obs)
             });
         // The first alternative that fully works ends the search: the others are stopped
@@ -134,24 +136,15 @@ impl Prober {
         done
     }
 
-    /// One connection: TCP, TLS (implicit) and the protocol session, recorded as an
-    /// observation without the DNS stage.
-    pub(super) async fn attempt(
-        &self,
-        target: &Target,
-        mode: TlsMode,
-        deadline: Instant,
-        progress: &Progress,
-        primary: bool,
-    ) -> Observation {
-        let meter = Meter::new(self.policy.max_read_bytes);
-        self.attempt_metered(target, mode, deadline, progress, primary, meter)
-            .await
+    /// A byte meter for one attempt, at the policy's read limit.
+    pub(super) fn meter(&self) -> Arc<Meter> {
+        Meter::new(self.policy.max_read_bytes)
     }
 
-    /// [`Self::attempt`] with the caller's meter, so that the caller can tell whether the
-    /// server has sent anything yet.
-    async fn attempt_metered(
+    /// One connection: TCP, TLS (implicit) and the protocol session, recorded as an
+    /// observation without the DNS stage. The caller holds the `meter` too, to tell whether
+    /// the server has sent anything yet.
+    pub(super) async fn attempt(
         &self,
         target: &Target,
         mode: TlsMode,

@@ -21,11 +21,11 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::core::diagnose::{
-    self, EndpointReport, Failure, ModeSource, Observation, PeerProtocol, Refusal, RefusedReason,
-    Service, StageName, TlsMode,
+    self, Failure, ModeSource, Observation, PeerProtocol, Refusal, RefusedReason, Service,
+    StageName, TlsMode,
 };
-use crate::core::rules::FindingTexts;
 use crate::probe::dns::Dns;
+use crate::probe::ProbeJob;
 
 use super::policy::{Policy, RateLimiter};
 use super::session::{describe_failure, StageClock};
@@ -96,25 +96,14 @@ impl Prober {
         &self.policy
     }
 
-    /// Probes one endpoint and judges it, in the words of `texts` (the rules' `findings.toml`).
-    pub async fn probe_report(
-        &self,
-        requester: &str,
-        texts: &FindingTexts,
-        request: &EndpointRequest,
-        progress: &Progress,
-    ) -> EndpointReport {
-        diagnose::report(texts, &self.probe(requester, request, progress).await)
-    }
-
     /// Probes one endpoint: policy, resolution, the posted port, then the alternatives if it
     /// failed. Never takes longer than the budget (plus scheduling noise).
-    pub async fn probe(
-        &self,
-        requester: &str,
-        request: &EndpointRequest,
-        progress: &Progress,
-    ) -> Observation {
+    pub async fn probe(&self, job: ProbeJob<'_>) -> Observation {
+        let ProbeJob {
+            requester,
+            request,
+            progress,
+        } = job;
         let deadline = Instant::now() + self.policy.budget;
         let conventional = self.policy.ports.mode_for(request.service, request.port);
         let (mode, source) = match (request.mode, conventional) {
@@ -174,7 +163,14 @@ impl Prober {
         {
             // Plain text answered the ClientHello: this port speaks plain first.
             primary = self
-                .attempt(&target, TlsMode::Starttls, deadline, progress, true)
+                .attempt(
+                    &target,
+                    TlsMode::Starttls,
+                    deadline,
+                    progress,
+                    true,
+                    self.meter(),
+                )
                 .await;
         }
         obs.mode = primary.mode;

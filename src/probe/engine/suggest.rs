@@ -163,7 +163,14 @@ impl Prober {
             port: candidate.port,
         };
         let attempt = self
-            .attempt(&target, candidate.mode, deadline, progress, false)
+            .attempt(
+                &target,
+                candidate.mode,
+                deadline,
+                progress,
+                false,
+                self.meter(),
+            )
             .await;
         record_attempt(&mut obs, attempt);
         diagnose::report(texts, &obs)
