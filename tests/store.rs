@@ -2,7 +2,7 @@
 //! can be read while the original is locked.
 
 use imap_triage::engine::chat::{ThreadId, TicketState};
-use imap_triage::store::{EventKind, SledLog, StoreError, TicketRecord, TriageLog};
+use imap_triage::store::{Commit, EventKind, SledLog, StoreError, TicketRecord, TriageLog};
 
 #[test]
 fn a_corrupt_ticket_is_reported_at_open_with_its_path() {
@@ -37,12 +37,12 @@ fn a_held_store_is_locked_and_a_snapshot_still_reads() {
     let held = SledLog::open(&path).unwrap();
     let mut ticket = TicketRecord::new(ThreadId(1), "case".into(), 9, 100);
     ticket.status = TicketState::Escalated;
-    held.commit(
-        &ticket,
-        &[EventKind::Opened { member: 9 }],
-        &["m:1".into()],
-        100,
-    )
+    held.commit(Commit {
+        ticket: &ticket,
+        events: &[EventKind::Opened { member: 9 }],
+        seen: &["m:1".into()],
+        at: 100,
+    })
     .unwrap();
 
     // Another process can't open it: sled's lock is per process, so ask a child.
@@ -83,7 +83,12 @@ fn purge_removes_only_old_finished_tickets() {
         t.status = status;
         t.updated_at = updated;
         store
-            .commit(&t, &[EventKind::Opened { member: 9 }], &[], updated)
+            .commit(Commit {
+                ticket: &t,
+                events: &[EventKind::Opened { member: 9 }],
+                seen: &[],
+                at: updated,
+            })
             .unwrap();
     }
     assert_eq!(store.purge_closed_before(1_000).unwrap(), 1);

@@ -35,7 +35,7 @@ use crate::metrics::{self, METRICS};
 use crate::probe::Probe;
 use crate::store::query::{self, Stats};
 use crate::store::records::StoredRole;
-use crate::store::{EventKind, EventRecord, StoreError, TicketRecord, TriageLog};
+use crate::store::{Commit, EventKind, EventRecord, StoreError, TicketRecord, TriageLog};
 use crate::ticket::{ThreadId, UserId};
 
 /// Unix seconds; injected so that tests can move time.
@@ -195,14 +195,8 @@ impl Engine {
         lock(&self.store_failure).clone()
     }
 
-    fn commit(
-        &self,
-        ticket: &TicketRecord,
-        events: &[EventKind],
-        seen: &[String],
-        now: u64,
-    ) -> Result<(), EngineError> {
-        self.store.commit(ticket, events, seen, now).map_err(|e| {
+    fn commit(&self, commit: Commit<'_>) -> Result<(), EngineError> {
+        self.store.commit(commit).map_err(|e| {
             tracing::error!(error = %e, "the triage log can't be written; refusing further events until restart");
             *lock(&self.store_failure) = Some(e.to_string());
             EngineError::Store(e)
@@ -247,7 +241,12 @@ impl Engine {
         };
         if key.is_some() || !work.events.is_empty() {
             work.ticket.updated_at = now;
-            self.commit(&work.ticket, &work.events, key.as_slice(), now)?;
+            self.commit(Commit {
+                ticket: &work.ticket,
+                events: &work.events,
+                seen: key.as_slice(),
+                at: now,
+            })?;
         }
         Ok(Outcome::Done(result))
     }

@@ -28,17 +28,21 @@ pub enum StoreError {
     Other(String),
 }
 
+/// One atomic write: a ticket as it now is, the events that made it so, and the idempotency
+/// keys of what was handled (a Discord message or interaction id), all stamped `at`.
+#[derive(Debug, Clone, Copy)]
+pub struct Commit<'a> {
+    pub ticket: &'a TicketRecord,
+    pub events: &'a [EventKind],
+    pub seen: &'a [String],
+    pub at: u64,
+}
+
 /// What the engine needs from storage. Every write is durable when the call returns.
 pub trait TriageLog: Send + Sync {
     fn ticket(&self, thread: ThreadId) -> Result<Option<TicketRecord>, StoreError>;
-    /// Saves the ticket, appends `events`, and records `seen` idempotency keys, atomically.
-    fn commit(
-        &self,
-        ticket: &TicketRecord,
-        events: &[EventKind],
-        seen: &[String],
-        now: u64,
-    ) -> Result<(), StoreError>;
+    /// Saves the ticket, appends the events, and records the idempotency keys, atomically.
+    fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError>;
     /// True when `key` (a Discord message or interaction id) was already handled.
     fn seen(&self, key: &str) -> Result<bool, StoreError>;
     fn events(&self, thread: ThreadId) -> Result<Vec<EventRecord>, StoreError>;

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
-use super::records::{EventKind, EventRecord, TicketRecord};
-use super::{StoreError, TriageLog};
+use super::records::{EventRecord, TicketRecord};
+use super::{Commit, StoreError, TriageLog};
 use crate::ticket::{ThreadId, TicketState};
 
 pub struct SledLog {
@@ -159,13 +159,13 @@ impl TriageLog for SledLog {
             })
     }
 
-    fn commit(
-        &self,
-        ticket: &TicketRecord,
-        events: &[EventKind],
-        seen: &[String],
-        now: u64,
-    ) -> Result<(), StoreError> {
+    fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        let Commit {
+            ticket,
+            events,
+            seen,
+            at: now,
+        } = commit;
         let mut sequenced = Vec::with_capacity(events.len());
         for kind in events {
             let seq = self.db.generate_id().map_err(|e| self.err(e))?;

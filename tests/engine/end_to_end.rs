@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use imap_triage::core::Attachment;
 use imap_triage::engine::chat::{Controls, Mention, MessageId, ThreadId, TicketState};
 use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
-use imap_triage::store::{EventKind, SledLog, TriageLog};
+use imap_triage::store::{Commit, EventKind, SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 
 use crate::{message, MEMBER, MODERATOR};
@@ -719,13 +719,7 @@ impl TriageLog for FillingStore {
     ) -> Result<Option<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
         self.inner.ticket(thread)
     }
-    fn commit(
-        &self,
-        ticket: &imap_triage::store::TicketRecord,
-        events: &[EventKind],
-        seen: &[String],
-        now: u64,
-    ) -> Result<(), imap_triage::store::StoreError> {
+    fn commit(&self, commit: Commit<'_>) -> Result<(), imap_triage::store::StoreError> {
         let mut left = self.writes_left.lock().unwrap();
         if *left == 0 {
             return Err(imap_triage::store::StoreError::Unwritable {
@@ -734,7 +728,7 @@ impl TriageLog for FillingStore {
             });
         }
         *left -= 1;
-        self.inner.commit(ticket, events, seen, now)
+        self.inner.commit(commit)
     }
     fn seen(&self, key: &str) -> Result<bool, imap_triage::store::StoreError> {
         self.inner.seen(key)
