@@ -259,18 +259,10 @@ fn read_attachments(
     thread: &Thread,
     base: &Path,
 ) -> Result<Vec<core::AttachmentRead>, i32> {
-    let wanted: Vec<(usize, usize, PathBuf)> = thread
-        .messages
-        .iter()
-        .enumerate()
-        .flat_map(|(m, message)| {
-            message
-                .attachments
-                .iter()
-                .enumerate()
-                .filter_map(move |(a, att)| att.path.as_ref().map(|p| (m, a, base.join(p))))
-        })
-        .collect();
+    let wanted: Vec<(usize, usize, PathBuf)> =
+        core::thread::numbered_attachments(&thread.messages, |m| &m.attachments)
+            .filter_map(|(m, a, att)| att.path.as_ref().map(|p| (m, a, base.join(p))))
+            .collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
     }

@@ -86,3 +86,17 @@ impl Thread {
         })
     }
 }
+
+/// Every attachment of `messages`, numbered as `(message, attachment)` in post order: the index
+/// pair that [`crate::core::AttachmentRead`] and the adapters' file lists are keyed by.
+pub fn numbered_attachments<'a, M, A: 'a>(
+    messages: &'a [M],
+    attachments_of: impl Fn(&'a M) -> &'a [A] + Copy + 'a,
+) -> impl Iterator<Item = (usize, usize, &'a A)> + 'a {
+    messages.iter().enumerate().flat_map(move |(m, message)| {
+        attachments_of(message)
+            .iter()
+            .enumerate()
+            .map(move |(a, attachment)| (m, a, attachment))
+    })
+}

@@ -58,9 +58,11 @@ impl Engine {
                     .attachments
                     .iter()
                     .map(|a| StoredAttachment {
-                        filename: a.filename.clone(),
-                        content_type: a.content_type.clone(),
-                        size: a.size,
+                        file: core::Attachment {
+                            path: None,
+                            url: None,
+                            ..a.clone()
+                        },
                         read: None,
                     })
                     .collect(),

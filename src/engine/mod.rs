@@ -437,22 +437,13 @@ pub fn triage(rules: &Rules, ticket: &TicketRecord) -> Report {
 
 /// The stored OCR reads of a ticket's attachments, in attachment order.
 pub fn ticket_reads(ticket: &TicketRecord) -> Vec<core::AttachmentRead> {
-    ticket
-        .messages
-        .iter()
-        .enumerate()
-        .flat_map(|(m, message)| {
-            message
-                .attachments
-                .iter()
-                .enumerate()
-                .filter_map(move |(a, att)| {
-                    att.read.clone().map(|read| core::AttachmentRead {
-                        message: m,
-                        attachment: a,
-                        read,
-                    })
-                })
+    core::thread::numbered_attachments(&ticket.messages, |m| &m.attachments)
+        .filter_map(|(message, attachment, stored)| {
+            stored.read.clone().map(|read| core::AttachmentRead {
+                message,
+                attachment,
+                read,
+            })
         })
         .collect()
 }
@@ -471,17 +462,7 @@ pub fn ticket_thread(ticket: &TicketRecord) -> core::Thread {
                 },
                 author_id: Some(m.author.to_string()),
                 text: m.text.clone(),
-                attachments: m
-                    .attachments
-                    .iter()
-                    .map(|a| core::Attachment {
-                        filename: a.filename.clone(),
-                        content_type: a.content_type.clone(),
-                        size: a.size,
-                        path: None,
-                        url: None,
-                    })
-                    .collect(),
+                attachments: m.attachments.iter().map(|a| a.file.clone()).collect(),
             })
             .collect(),
     }

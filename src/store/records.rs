@@ -29,11 +29,11 @@ pub struct StoredMessage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredAttachment {
-    pub filename: String,
-    #[serde(default)]
-    pub content_type: Option<String>,
-    #[serde(default)]
-    pub size: Option<u64>,
+    /// The file's name, type and size. Flattened, so a stored attachment keeps the shape it had
+    /// when these were fields of their own; `path` and `url` are never stored (a CDN link
+    /// expires, and the image is never kept).
+    #[serde(flatten)]
+    pub file: crate::core::Attachment,
     /// What OCR read from it (redacted text, email domain only); never the image itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read: Option<crate::core::ScreenshotRead>,
