@@ -108,16 +108,16 @@ impl Chat for ConsoleChat {
         Ok(())
     }
     async fn mod_log(&self, s: &EscalationSummary) -> Result<(), ChatError> {
-        let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let or = |v: Option<&str>| v.unwrap_or("-").to_string();
         self.print(&format!(
             "\n── mod log ──\nCase: {} (thread {})\nHub ID: {} · provider: {} · error: {}\nIMAP: {} · SMTP: {}\nProbe: {}\nEvidence: {}\nLikely cause: {}\nWhy: {}",
             s.title,
             s.thread,
-            or(&s.hub_id),
-            or(&s.provider),
-            or(&s.error_code),
-            or(&s.imap),
-            or(&s.smtp),
+            or(s.hub_id.as_deref()),
+            or(s.provider.as_deref()),
+            or(s.error_code.as_deref()),
+            or(s.imap.as_deref()),
+            or(s.smtp.as_deref()),
             if s.probe_verdicts.is_empty() { "not run".to_string() } else { s.probe_verdicts.join("; ") },
             if s.evidence.is_empty() { "-".to_string() } else { s.evidence.join("; ") },
             s.likely_cause,

@@ -63,10 +63,15 @@ fn filter(args: &FilterArgs) -> Result<Filter, String> {
         None => None,
     };
     let since = args.since.as_deref().map(query::parse_since).transpose()?;
+    let hub_id = args
+        .hub_id
+        .as_deref()
+        .map(query::parse_hub_id)
+        .transpose()?;
     Ok(Filter {
         status,
         since,
-        hub_id: args.hub_id.clone(),
+        hub_id,
     })
 }
 

@@ -21,7 +21,7 @@ pub mod thread;
 pub mod zones;
 
 pub use report::{
-    Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, Item, MismatchSource, Report,
+    Checklist, Endpoint, ErrorFound, Evidence, EvidenceMap, HubId, Item, MismatchSource, Report,
     SecretFound, SecretKind, SettingMismatch,
 };
 pub use rules::Rules;
@@ -131,7 +131,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
             let zone = line_at(&lines, text, span.start).map(|l| l.kind);
             if zone != Some(zones::ZoneKind::Trace) {
                 evidence.hub_id = Some(evidence_at(index, text, &lines, here, span.clone()));
-                hub_id = Some(text[span].to_string());
+                hub_id = HubId::parse(&text[span]);
             }
         }
         settings.scan_lines(index, &lines);

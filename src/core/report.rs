@@ -2,9 +2,44 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// A host and port as the member wrote them (host lower-cased; IP literals as written).
+/// The member's Hub ID (account number), as written in the post: digits only, never a phone,
+/// port or date (see `items::hub_id_span`). A newtype, so free text can't be stored or
+/// filtered as one by mistake. Serialized as the bare string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HubId(String);
+
+impl HubId {
+    /// The id in `text` when it is one: 4 to 10 ASCII digits, as the rules' labels read them.
+    pub fn parse(text: &str) -> Option<HubId> {
+        let text = text.trim();
+        ((4..=10).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| HubId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Reads as its digits wherever a `&str` is wanted; it can only be built by [`HubId::parse`].
+impl std::ops::Deref for HubId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for HubId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A host and port as the member wrote them (host lower-cased; IP literals as written): the
+/// one host-and-port type of the core.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Endpoint {
     pub host: String,
@@ -13,11 +48,17 @@ pub struct Endpoint {
 
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
+        f.write_str(&endpoint_text(&self.host, self.port))
+    }
+}
+
+/// `host:port`, with an IPv6 literal in brackets: how every endpoint is written, whether or not
+/// it is held as an [`Endpoint`].
+pub fn endpoint_text(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -139,7 +180,7 @@ pub struct SettingMismatch {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
-    pub hub_id: Option<String>,
+    pub hub_id: Option<HubId>,
     pub imap: Option<Endpoint>,
     pub smtp: Option<Endpoint>,
     pub email_domain: Option<String>,
@@ -169,7 +210,7 @@ impl Report {
         let mut out = String::new();
         let value = |field: &str| -> Option<String> {
             match field {
-                "hub_id" => self.hub_id.clone(),
+                "hub_id" => self.hub_id.as_ref().map(HubId::to_string),
                 "imap" => self.imap.as_ref().map(Endpoint::to_string),
                 "smtp" => self.smtp.as_ref().map(Endpoint::to_string),
                 "email_domain" => self.email_domain.clone(),
@@ -243,7 +284,11 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let or_none = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
-        let _ = writeln!(out, "Hub ID:       {}", or_none(self.hub_id.clone()));
+        let _ = writeln!(
+            out,
+            "Hub ID:       {}",
+            or_none(self.hub_id.as_ref().map(HubId::to_string))
+        );
         let _ = writeln!(
             out,
             "IMAP:         {}",

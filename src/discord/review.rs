@@ -35,10 +35,17 @@ pub fn filter(
         Some(s) => Some(query::parse_since(s).map_err(|e| plain(&e, 100))?),
         None => None,
     };
+    let hub_id = match hub_id {
+        Some(h) => Some(
+            query::parse_hub_id(h)
+                .map_err(|e| format!("`{}` is not a Hub ID: {e}.", plain(h, 30)))?,
+        ),
+        None => None,
+    };
     Ok(Filter {
         status,
         since,
-        hub_id: hub_id.map(|h| h.trim().to_string()),
+        hub_id,
     })
 }
 
@@ -233,7 +240,7 @@ mod tests {
             created,
         );
         t.status = status;
-        t.hub_id = Some("20814377".into());
+        t.hub_id = crate::core::HubId::parse("20814377");
         t
     }
 

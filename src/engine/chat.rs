@@ -62,7 +62,7 @@ impl OutMessage {
 pub struct EscalationSummary {
     pub thread: ThreadId,
     pub title: String,
-    pub hub_id: Option<String>,
+    pub hub_id: Option<crate::core::HubId>,
     pub provider: Option<String>,
     pub imap: Option<String>,
     pub smtp: Option<String>,

@@ -14,7 +14,13 @@ pub struct Filter {
     pub status: Option<TicketState>,
     /// Unix seconds: tickets created at or after.
     pub since: Option<u64>,
-    pub hub_id: Option<String>,
+    pub hub_id: Option<crate::core::HubId>,
+}
+
+/// A Hub ID filter as typed by a moderator; `Err` says what one looks like.
+pub fn parse_hub_id(text: &str) -> Result<crate::core::HubId, String> {
+    crate::core::HubId::parse(text)
+        .ok_or_else(|| "a Hub ID is 4 to 10 digits, like `4821937`".to_string())
 }
 
 impl Filter {
@@ -23,8 +29,8 @@ impl Filter {
             && self.since.is_none_or(|since| t.created_at >= since)
             && self
                 .hub_id
-                .as_deref()
-                .is_none_or(|h| t.hub_id.as_deref() == Some(h))
+                .as_ref()
+                .is_none_or(|h| t.hub_id.as_ref() == Some(h))
     }
 }
 
@@ -55,7 +61,7 @@ pub fn row(t: &TicketRecord) -> Row {
         status: t.status.as_str(),
         created_at: rfc3339(t.created_at),
         updated_at: rfc3339(t.updated_at),
-        hub_id: opt(&t.hub_id),
+        hub_id: t.hub_id.as_ref().map(|h| h.to_string()).unwrap_or_default(),
         provider: opt(&t.provider),
         error_code: opt(&t.error_code),
         imap: opt(&t.imap),

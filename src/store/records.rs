@@ -65,7 +65,7 @@ pub struct TicketRecord {
     #[serde(default)]
     pub probe_outcome: Vec<String>,
     // Summary fields, for the log's filters and stats (derived from the last triage).
-    pub hub_id: Option<String>,
+    pub hub_id: Option<crate::core::HubId>,
     pub provider: Option<String>,
     pub error_code: Option<String>,
     pub imap: Option<String>,

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::findings::{excerpt, Code, Finding, Severity};
-use super::observation::endpoint_text;
+use crate::core::report::{endpoint_text, Endpoint};
 use crate::core::rules::{FindingTexts, Provider, Rules};
 use crate::core::service::TlsMode;
 
@@ -565,17 +565,18 @@ fn dns_unavailable(texts: &FindingTexts, domain: &str, records: &str, detail: &s
 /// differs, for the reply. Empty when nothing is suggested or everything agrees.
 pub fn compare_entered(
     report: &DiscoveryReport,
-    entered_imap: Option<(&str, u16)>,
-    entered_smtp: Option<(&str, u16)>,
+    entered_imap: Option<&Endpoint>,
+    entered_smtp: Option<&Endpoint>,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for (label, entered, suggested) in [
         ("IMAP", entered_imap, &report.suggested.imap),
         ("SMTP", entered_smtp, &report.suggested.smtp),
     ] {
-        let (Some((host, port)), Some(s)) = (entered, suggested) else {
+        let (Some(Endpoint { host, port }), Some(s)) = (entered, suggested) else {
             continue;
         };
+        let port = *port;
         if normalize(host) == normalize(&s.host) && port == s.port {
             continue;
         }

@@ -1,7 +1,7 @@
 //! What the member should do next: the probe's findings combined with the triage report.
 
 use super::findings::{Code, EndpointReport, ProbeReport, Severity, Verdict};
-use super::observation::endpoint_text;
+use crate::core::report::endpoint_text;
 use crate::core::report::Report;
 use crate::core::rules::Rules;
 use crate::core::service::Service;

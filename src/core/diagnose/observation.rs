@@ -315,10 +315,4 @@ impl Observation {
 }
 
 /// `host:port`, with an IPv6 address in brackets.
-pub(super) fn endpoint_text(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
+pub(super) use crate::core::report::endpoint_text;

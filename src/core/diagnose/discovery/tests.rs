@@ -11,6 +11,22 @@ fn mx(host: &str, preference: u16) -> MxHost {
     }
 }
 
+fn srv(host: &str, port: u16, priority: u16, weight: u16) -> SrvRecord {
+    SrvRecord {
+        priority,
+        weight,
+        host: host.into(),
+        port,
+    }
+}
+
+fn endpoint(host: &str, port: u16) -> Endpoint {
+    Endpoint {
+        host: host.into(),
+        port,
+    }
+}
+
 fn codes(r: &DiscoveryReport) -> Vec<&'static str> {
     r.findings.iter().map(|f| f.code.as_str()).collect()
 }
@@ -86,25 +102,10 @@ fn the_domains_own_autoconfig_beats_srv_beats_the_provider_table() {
     let mut input = DiscoveryInput::new("acme.com");
     input.mx = Answer::Found(vec![mx("aspmx.l.google.com", 1)]);
     input.srv.imaps = Answer::Found(vec![
-        SrvRecord {
-            priority: 10,
-            weight: 0,
-            host: "b.acme.com.".into(),
-            port: 993,
-        },
-        SrvRecord {
-            priority: 0,
-            weight: 5,
-            host: "imap.acme.com.".into(),
-            port: 993,
-        },
+        srv("b.acme.com.", 993, 10, 0),
+        srv("imap.acme.com.", 993, 0, 5),
     ]);
-    input.srv.submission = Answer::Found(vec![SrvRecord {
-        priority: 0,
-        weight: 0,
-        host: "smtp.acme.com".into(),
-        port: 587,
-    }]);
+    input.srv.submission = Answer::Found(vec![srv("smtp.acme.com", 587, 0, 0)]);
     let r = discovery_report(&rules, &input);
     assert_eq!(r.suggested.source, Some(SuggestedSource::Srv));
     assert_eq!(
@@ -150,15 +151,7 @@ fn the_domains_own_autoconfig_beats_srv_beats_the_provider_table() {
 
 #[test]
 fn a_dot_srv_target_means_not_offered() {
-    assert_eq!(
-        choose_srv(&[SrvRecord {
-            priority: 0,
-            weight: 0,
-            host: ".".into(),
-            port: 0
-        }]),
-        None
-    );
+    assert_eq!(choose_srv(&[srv(".", 0, 0, 0)]), None);
 }
 
 #[test]
@@ -188,18 +181,13 @@ fn an_email_address_gives_its_domain_only() {
 fn entered_settings_are_compared_with_the_published_ones() {
     let rules = rules();
     let mut input = DiscoveryInput::new("x.com");
-    input.srv.imaps = Answer::Found(vec![SrvRecord {
-        priority: 0,
-        weight: 0,
-        host: "imap.host.net".into(),
-        port: 993,
-    }]);
+    input.srv.imaps = Answer::Found(vec![srv("imap.host.net", 993, 0, 0)]);
     let r = discovery_report(&rules, &input);
     assert_eq!(
-        compare_entered(&r, Some(("mail.x.com", 993)), None),
+        compare_entered(&r, Some(&endpoint("mail.x.com", 993)), None),
         ["IMAP: you entered `mail.x.com:993`; your domain publishes `imap.host.net:993` (SSL/TLS)."]
     );
-    assert!(compare_entered(&r, Some(("IMAP.host.net.", 993)), None).is_empty());
+    assert!(compare_entered(&r, Some(&endpoint("IMAP.host.net.", 993)), None).is_empty());
 }
 
 #[test]
@@ -208,11 +196,7 @@ fn the_report_serialises_to_the_contract_shape() {
     let mut input = DiscoveryInput::new("acme.com");
     input.mx = Answer::Found(vec![mx("mx1.privateemail.com", 10)]);
     let value = serde_json::to_value(discovery_report(&rules, &input)).unwrap_or_default();
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .map(|m| m.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    keys.sort_unstable();
+    let keys = crate::core::diagnose::tests::sorted_keys(&value);
     assert_eq!(
         keys,
         [
