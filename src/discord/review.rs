@@ -245,6 +245,17 @@ mod tests {
     }
 
     #[test]
+    fn a_hub_id_filter_is_digits_or_a_reason() {
+        let ok = filter(None, None, Some(" 4821937 ")).map(|f| f.hub_id);
+        assert_eq!(ok, Ok(crate::core::HubId::parse("4821937")));
+        let refused = filter(None, None, Some("@everyone 12")).unwrap_err();
+        assert!(
+            refused.contains("is not a Hub ID: a Hub ID is 4 to 10 digits"),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn log_pages_fit_and_link() {
         let tickets: Vec<TicketRecord> = (1..=25)
             .map(|n| ticket(n, 1_700_000_000 + n, TicketState::WaitingOnMember))

@@ -59,6 +59,14 @@ fn list_show_export_stats_and_purge() {
 
     let filtered = run(dir.path(), &["log", "list", "--hub-id", "4821937"]);
     assert_eq!(String::from_utf8_lossy(&filtered.stdout).lines().count(), 2);
+    // A Hub ID filter that can't be one is a bad argument, said as such, not "no cases".
+    let refused = run(dir.path(), &["log", "list", "--hub-id", "48-21"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("a Hub ID is 4 to 10 digits"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let filtered = run(
         dir.path(),
         &["log", "export", "--format", "jsonl", "--status", "resolved"],
