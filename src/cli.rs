@@ -136,14 +136,7 @@ pub fn main() -> i32 {
 }
 
 fn load_rules(rules: Option<&Path>) -> Result<core::Rules, i32> {
-    let rules = match rules {
-        Some(dir) => rules_dir::load(dir),
-        None => rules_dir::embedded(),
-    };
-    rules.map_err(|e| {
-        eprintln!("imap-triage: {}", one_line(&e.to_string()));
-        2
-    })
+    rules_dir::for_command("imap-triage", rules)
 }
 
 /// OCR for one command: the workers, and a small runtime to wait on them.

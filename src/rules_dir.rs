@@ -11,6 +11,24 @@ pub fn embedded() -> Result<Rules, RulesErrors> {
     rules::shipped()
 }
 
+/// The rules a command runs with: `dir` when the operator names one (`--rules DIR`), else the
+/// embedded pack. `Err` is the exit code (2) after saying why on stderr, on one line, under
+/// `command`'s name.
+pub fn for_command(command: &str, dir: Option<&Path>) -> Result<Rules, i32> {
+    let rules = match dir {
+        Some(dir) => load(dir),
+        None => embedded(),
+    };
+    rules.map_err(|e| {
+        let said = e.to_string();
+        eprintln!(
+            "{command}: {}",
+            said.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        2
+    })
+}
+
 /// Reads and validates every rules file in `dir`.
 pub fn load(dir: &Path) -> Result<Rules, RulesErrors> {
     if !dir.is_dir() {

@@ -23,6 +23,9 @@ pub struct DiscoverArgs {
     /// Permit loopback and private addresses for the autoconfig fetch (tests only).
     #[arg(long)]
     pub allow_private: bool,
+    /// Rules directory (providers and finding texts); defaults to the embedded rules.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<std::path::PathBuf>,
     /// The email domain, or an email address (only its domain is used).
     #[arg(value_name = "DOMAIN|EMAIL")]
     pub target: String,
@@ -44,12 +47,9 @@ pub fn run(args: DiscoverArgs) -> i32 {
             return 2;
         }
     };
-    let rules = match crate::rules_dir::embedded() {
+    let rules = match crate::rules_dir::for_command("imap-triage discover", args.rules.as_deref()) {
         Ok(rules) => rules,
-        Err(e) => {
-            eprintln!("imap-triage discover: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let anchors: Vec<&std::path::Path> =
         config.probe.ca_files.iter().map(|p| p.as_path()).collect();

@@ -57,6 +57,9 @@ pub struct ProbeArgs {
     /// Also allow this port (repeatable); the default list is 143, 993, 25, 465, 587, 2525.
     #[arg(long, value_name = "PORT")]
     pub allow_port: Vec<u16>,
+    /// Rules directory (its `findings.toml` words the findings); defaults to the embedded rules.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<std::path::PathBuf>,
 }
 
 /// Runs the probe command and returns the process exit code.
@@ -82,13 +85,10 @@ pub fn run(args: ProbeArgs) -> i32 {
         eprintln!("imap-triage probe: give --imap HOST:PORT, --smtp HOST:PORT, or both");
         return 2;
     }
-    // The findings are worded by the rules built into the binary, as `discover` words its own.
-    let rules = match crate::rules_dir::embedded() {
+    // The findings are worded by the rules pack, as `discover` words its own.
+    let rules = match crate::rules_dir::for_command("imap-triage probe", args.rules.as_deref()) {
         Ok(rules) => rules,
-        Err(e) => {
-            eprintln!("imap-triage probe: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let anchors: Vec<&std::path::Path> = args.ca.iter().map(|p| p.as_path()).collect();
     let tls = match TlsSetup::new(&anchors) {

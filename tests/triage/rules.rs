@@ -240,3 +240,49 @@ fn an_operator_added_hub_id_label_is_read() {
     let edited_pack = pack_with("reading.toml", &added);
     assert_eq!(hub(edited_pack.path()).as_deref(), Some("48213377"));
 }
+
+/// The finding texts are data for `probe` and `discover` too: `--rules DIR` words their findings
+/// (the policy refusal needs no network), and a broken pack is refused before anything runs.
+#[test]
+fn probe_and_discover_take_the_operators_rules() {
+    let findings = std::fs::read_to_string(shipped().join("findings.toml")).unwrap();
+    let reworded = findings.replace(
+        "it points to a private or internal address, which the bot never connects to",
+        "it is an internal address (operator wording)",
+    );
+    assert_ne!(
+        reworded, findings,
+        "the shipped wording changed; update this test"
+    );
+    let pack = pack_with("findings.toml", &reworded);
+    let probe = |dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .args(["probe", "--imap", "10.0.0.1:993", "--rules"])
+            .arg(dir)
+            .output()
+            .expect("run imap-triage probe");
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let said = probe(pack.path());
+    assert!(said.contains("(operator wording)"), "{said}");
+    let said = probe(&shipped());
+    assert!(
+        !said.contains("(operator wording)") && said.contains("never connects to"),
+        "{said}"
+    );
+
+    let broken = pack_with("findings.toml", "timeout = \"unclosed {placeholder\"\n");
+    for command in [
+        vec!["probe", "--imap", "10.0.0.1:993", "--rules"],
+        vec!["discover", "example.com", "--rules"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .args(&command)
+            .arg(broken.path())
+            .output()
+            .expect("run imap-triage");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("findings.toml"), "{command:?}: {stderr}");
+    }
+}
