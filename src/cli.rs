@@ -378,5 +378,6 @@ fn console_settings(config: Option<&Path>) -> Result<crate::console::ConsoleSett
         policy: config.probe.policy(),
         extra_ca: config.probe.ca_files.clone(),
         ocr: config.ocr.settings(),
+        discover: config.probe.discover,
     })
 }

@@ -12,6 +12,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::core::commands;
 use crate::core::Attachment;
+use crate::discover::Discoverer;
 use crate::engine::chat::{
     Chat, ChatError, Controls, EscalationSummary, Mention, MessageId, OutMessage, ThreadId,
     TicketState,
@@ -35,6 +36,8 @@ pub struct ConsoleSettings {
     pub extra_ca: Vec<PathBuf>,
     /// `[ocr]`: screenshots given with `/attach` are read like Discord attachments.
     pub ocr: crate::ocr::OcrSettings,
+    /// `[probe] discover`: look the member's email domain up, as the bot does.
+    pub discover: bool,
 }
 
 /// Prints what the bot does. Message ids are handed out in order.
@@ -110,7 +113,7 @@ impl Chat for ConsoleChat {
     async fn mod_log(&self, s: &EscalationSummary) -> Result<(), ChatError> {
         let or = |v: Option<&str>| v.unwrap_or("-").to_string();
         self.print(&format!(
-            "\n── mod log ──\nCase: {} (thread {})\nHub ID: {} · provider: {} · error: {}\nIMAP: {} · SMTP: {}\nProbe: {}\nEvidence: {}\nLikely cause: {}\nWhy: {}",
+            "\n── mod log ──\nCase: {} (thread {})\nHub ID: {} · provider: {} · error: {}\nIMAP: {} · SMTP: {}\nProbe: {}\nDomain: {}\nEvidence: {}\nLikely cause: {}\nWhy: {}",
             s.title,
             s.thread,
             or(s.hub_id.as_deref()),
@@ -119,6 +122,7 @@ impl Chat for ConsoleChat {
             or(s.imap.as_deref()),
             or(s.smtp.as_deref()),
             if s.probe_verdicts.is_empty() { "not run".to_string() } else { s.probe_verdicts.join("; ") },
+            or(s.domain.as_deref()),
             if s.evidence.is_empty() { "-".to_string() } else { s.evidence.join("; ") },
             s.likely_cause,
             s.reason
@@ -156,6 +160,13 @@ pub async fn run_with(
     let store = SledLog::open(&settings.store_path).map_err(|e| e.to_string())?;
     let anchors: Vec<&Path> = settings.extra_ca.iter().map(PathBuf::as_path).collect();
     let tls = TlsSetup::new(&anchors).map_err(|e| e.to_string())?;
+    let discoverer = if settings.discover {
+        let policy = &settings.policy;
+        let configured = Discoverer::configured(policy.resolver, policy.allow_private, tls.clone());
+        Some(configured?)
+    } else {
+        None
+    };
     let prober = Prober::new(settings.policy, tls);
     let started_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -183,6 +194,10 @@ pub async fn run_with(
         Some(Arc::new(prober)),
     )
     .with_ocr(Arc::new(ocr));
+    let engine = match discoverer {
+        Some(discoverer) => engine.with_discoverer(Arc::new(discoverer)),
+        None => engine,
+    };
     let say = |text: &str| {
         let mut o = match out.lock() {
             Ok(o) => o,

@@ -254,6 +254,9 @@ fn show(t: &TicketRecord, store: &SledLog, out: &mut dyn Write) -> std::io::Resu
     for line in &t.evidence {
         writeln!(out, "evidence:     {line}")?;
     }
+    if let Some(lookup) = &t.discovery {
+        writeln!(out, "domain:       {}", lookup.summary)?;
+    }
     writeln!(out, "timeline:")?;
     let events = store
         .events(t.thread)

@@ -292,7 +292,7 @@ fn missing_language_data_switches_ocr_off_and_triage_still_works() {
 
 fn console(dir: &Path, input: &str) -> String {
     let out = testkit::run_with_input(
-        Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+        testkit::without_domain_lookups(&mut Command::new(env!("CARGO_BIN_EXE_imap-triage")))
             .arg("console")
             .current_dir(dir)
             .env_remove("IMAP_TRIAGE_DISCORD__TOKEN"),

@@ -205,6 +205,9 @@ pub struct ProbeConfig {
     pub ca_files: Vec<PathBuf>,
     /// DNS server (`IP:PORT`) for the probe and discovery; the system's resolver when unset.
     pub resolver: Option<std::net::SocketAddr>,
+    /// Look the member's email domain up (MX, SRV, autoconfig) beside the probe, and compare
+    /// what it publishes with what the member entered.
+    pub discover: bool,
 }
 
 impl Default for ProbeConfig {
@@ -219,6 +222,7 @@ impl Default for ProbeConfig {
             per_target_per_minute: policy.per_target.max,
             ca_files: Vec::new(),
             resolver: None,
+            discover: true,
         }
     }
 }

@@ -294,7 +294,7 @@ pub fn run(config: Option<&Path>) -> i32 {
             return 1;
         }
     };
-    let prober = crate::probe::engine::Prober::new(config.probe.policy(), tls);
+    let prober = crate::probe::engine::Prober::new(config.probe.policy(), tls.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -339,9 +339,16 @@ pub fn run(config: Option<&Path>) -> i32 {
             Ok(workers) => tracing::info!(workers, "OCR is on"),
             Err(off) => tracing::warn!("{off}; images are counted, not read"),
         }
-        let engine = Engine::new(rules, log, bot.chat(), Some(Arc::new(prober)))
+        let mut engine = Engine::new(rules, log, bot.chat(), Some(Arc::new(prober)))
             .with_timings(timings)
             .with_ocr(Arc::new(ocr));
+        if config.probe.discover {
+            let p = &config.probe;
+            match crate::discover::Discoverer::configured(p.resolver, p.allow_private, tls) {
+                Ok(discoverer) => engine = engine.with_discoverer(Arc::new(discoverer)),
+                Err(e) => tracing::warn!("email domains are not looked up: {e}"),
+            }
+        }
         let engine = Arc::new(engine);
         let timers = tokio::spawn(timers(
             Arc::clone(&engine),

@@ -198,7 +198,7 @@ const FIELD_SHORT: usize = 256;
 const FIELD_LONG: usize = 1024;
 
 /// The mod-log embed. Every part is cut to its limit, and the total stays under 6000 characters
-/// (title 256 + description ~300 + 5 short fields of 256 + probe, evidence and cause of 1024 +
+/// (title 256 + description ~300 + 6 short fields of 256 + probe, evidence and cause of 1024 +
 /// reason of 512).
 pub fn escalation_embed(summary: &EscalationSummary, guild: Option<u64>) -> CreateEmbed {
     let or_dash = |v: Option<&str>| match v.map(str::trim) {
@@ -226,6 +226,7 @@ pub fn escalation_embed(summary: &EscalationSummary, guild: Option<u64>) -> Crea
         .field("IMAP", or_dash(summary.imap.as_deref()), true)
         .field("SMTP", or_dash(summary.smtp.as_deref()), true)
         .field("Probe", truncate(&verdicts, FIELD_LONG), false)
+        .field("Domain", or_dash(summary.domain.as_deref()), false)
         .field(
             "Evidence",
             truncate(
@@ -447,6 +448,7 @@ mod tests {
             smtp: Some(huge.clone()),
             error_code: Some(huge.clone()),
             probe_verdicts: vec![huge.clone(); 5],
+            domain: Some(huge.clone()),
             evidence: vec![huge.clone(); 5],
             likely_cause: huge.clone(),
             reason: huge,

@@ -111,6 +111,9 @@ pub fn show(ticket: &TicketRecord, events: &[EventRecord]) -> String {
     for line in &ticket.evidence {
         out.push_str(&format!("Evidence: {}\n", plain(line, 200)));
     }
+    if let Some(lookup) = &ticket.discovery {
+        out.push_str(&format!("Domain: {}\n", plain(&lookup.summary, 300)));
+    }
     let skip = events.len().saturating_sub(MAX_EVENTS);
     if skip > 0 {
         out.push_str(&format!("… {skip} earlier events not shown\n"));
@@ -133,6 +136,11 @@ fn describe(kind: &EventKind) -> String {
             "probe: {} ({} findings)",
             plain(&verdicts.join("; "), 300),
             findings.len()
+        ),
+        EventKind::DomainLookedUp { domain, findings } => format!(
+            "email domain looked up: {} ({})",
+            plain(domain, 100),
+            plain(&findings.join(", "), 200)
         ),
         EventKind::ReplyPosted { what, .. } => format!("reply posted ({})", plain(what, 40)),
         EventKind::ReplyEdited { .. } => "status message edited".to_string(),

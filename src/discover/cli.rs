@@ -5,11 +5,10 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use crate::core::diagnose::discovery::{DiscoveryReport, ServerSettings};
 
-use super::{Discoverer, Dns, FetchPolicy};
+use super::{Discover, Discoverer};
 use crate::probe::TlsSetup;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -72,12 +71,8 @@ pub fn run(args: DiscoverArgs) -> i32 {
     };
     let resolver = args.resolver.or(config.probe.resolver);
     let report = runtime.block_on(async {
-        let dns = Dns::new(resolver, Duration::from_secs(2))?;
-        let fetch = FetchPolicy {
-            allow_private: args.allow_private || config.probe.allow_private,
-            ..FetchPolicy::default()
-        };
-        let discoverer = Discoverer::new(dns, tls, fetch);
+        let allow_private = args.allow_private || config.probe.allow_private;
+        let discoverer = Discoverer::configured(resolver, allow_private, tls)?;
         Ok::<_, String>(discoverer.discover(&rules, &domain).await)
     });
     let report = match report {

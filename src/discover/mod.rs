@@ -28,6 +28,9 @@ pub use autoconfig::FetchPolicy;
 pub use crate::probe::dns::Dns;
 pub use ispdb::Ispdb;
 
+/// The longest wait for one DNS answer.
+const DNS_STEP: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Gathers what DNS, the domain's web server and the ISPDB say about a domain. One per process.
 #[derive(Debug, Clone)]
 pub struct Discoverer {
@@ -45,6 +48,21 @@ impl Discoverer {
             fetch,
             ispdb: Arc::new(Ispdb::embedded()),
         }
+    }
+
+    /// The discoverer `[probe]` describes: its resolver (the system's when `None`), and its
+    /// test-only `allow_private` for the autoconfig fetch. Call within the runtime.
+    pub fn configured(
+        resolver: Option<std::net::SocketAddr>,
+        allow_private: bool,
+        tls: TlsSetup,
+    ) -> Result<Self, String> {
+        let dns = Dns::new(resolver, DNS_STEP)?;
+        let fetch = FetchPolicy {
+            allow_private,
+            ..FetchPolicy::default()
+        };
+        Ok(Discoverer::new(dns, tls, fetch))
     }
 
     /// The domain as a DNS name, or why it is not one. An email address gives its domain.
@@ -97,8 +115,19 @@ impl Discoverer {
         input.mx = mx;
         input
     }
+}
 
-    pub async fn discover(&self, rules: &Rules, domain: &str) -> DiscoveryReport {
+/// What the triage engine needs from discovery: a domain's report, judged with the engine's
+/// rules (a reload changes them). [`Discoverer`] is the real one; tests give the engine a
+/// canned one.
+#[async_trait::async_trait]
+pub trait Discover: Send + Sync {
+    async fn discover(&self, rules: &Rules, domain: &str) -> DiscoveryReport;
+}
+
+#[async_trait::async_trait]
+impl Discover for Discoverer {
+    async fn discover(&self, rules: &Rules, domain: &str) -> DiscoveryReport {
         discovery::discovery_report(rules, &self.input(domain).await)
     }
 }

@@ -69,6 +69,8 @@ pub struct EscalationSummary {
     pub error_code: Option<String>,
     /// e.g. "IMAP imap.acme.com:993: ok", "SMTP smtp.acme.com:587: failed (timeout)".
     pub probe_verdicts: Vec<String>,
+    /// What the member's email domain publishes (`DomainLookup::summary`), if it was looked up.
+    pub domain: Option<String>,
     /// Where each field came from (redacted excerpts), one line each.
     pub evidence: Vec<String>,
     pub likely_cause: String,

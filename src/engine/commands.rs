@@ -44,7 +44,8 @@ impl Engine {
                     match plan::escalate_command(&change.ticket, &report) {
                         Ok(actions) => {
                             for action in actions {
-                                self.execute(change, &report, action).await;
+                                // Escalation leads to nothing further.
+                                let _ = self.execute(change, &report, action).await;
                             }
                             "Escalated.".to_string()
                         }

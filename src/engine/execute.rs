@@ -2,19 +2,26 @@
 //! Chat errors are logged and absorbed here (the engine carries on); what happened is recorded
 //! as events on the ticket being changed.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::chat::{Controls, Mention, OutMessage};
 use super::plan::{self, Action, Cause};
 use super::{render, Change, Engine};
+use crate::core::diagnose::discovery::{self, DiscoveryReport};
 use crate::core::diagnose::{ProbeReport, Service, Verdict};
 use crate::core::Report;
 use crate::metrics::{self, METRICS};
 use crate::probe::{EndpointRequest, Probe, ProbeJob, Progress};
-use crate::store::{EventKind, TicketRecord};
+use crate::store::{DomainLookup, EventKind, TicketRecord};
 use crate::ticket::{MessageId, ThreadId, TicketState};
 
 use super::chat::ChatError;
+
+/// The longest a domain look-up may hold the thread (DNS and the autoconfig fetch each keep to
+/// their own, shorter limits).
+const DOMAIN_LOOKUP_BUDGET: Duration = Duration::from_secs(8);
 
 impl Engine {
     /// Brings the thread up to date with `report` (the ticket's triage, made once per event):
@@ -28,16 +35,34 @@ impl Engine {
         cause: Cause,
     ) {
         plan::record_report(&mut change.ticket, report, &mut change.events);
-        for action in plan::show(&change.ticket, report, self.prober.is_some(), force_probe) {
-            self.execute(change, report, action).await;
+        let mut queue: VecDeque<Action> =
+            plan::show(&change.ticket, report, self.abilities(), force_probe).into();
+        while let Some(action) = queue.pop_front() {
+            // What an action leads to runs next, before the rest of the plan.
+            if let Some(next) = self.execute(change, report, action).await {
+                queue.push_front(next);
+            }
         }
         for action in plan::settle(&change.ticket, report, cause) {
             self.execute(change, report, action).await;
         }
     }
 
-    /// Carries out one action on the ticket being changed.
-    pub(super) async fn execute(&self, change: &mut Change, report: &Report, action: Action) {
+    pub(super) fn abilities(&self) -> plan::Abilities {
+        plan::Abilities {
+            probe: self.prober.is_some(),
+            discover: self.discoverer.is_some(),
+        }
+    }
+
+    /// Carries out one action on the ticket being changed; returns what it leads to, as
+    /// [`plan::after_discovery`] decides.
+    pub(super) async fn execute(
+        &self,
+        change: &mut Change,
+        report: &Report,
+        action: Action,
+    ) -> Option<Action> {
         let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
         match action {
             Action::ShowStatus(status) => match ticket.status_message {
@@ -58,11 +83,15 @@ impl Engine {
                     }
                 },
             },
-            Action::Probe { key } => {
-                let Some(prober) = self.prober.clone() else {
-                    return;
-                };
-                let probe = self.run_probe(ticket, report, prober.as_ref()).await;
+            Action::Discover { domain } => {
+                let found = self.look_up_domain(ticket, report, &domain, events).await?;
+                return plan::after_discovery(ticket, report, &found, self.abilities());
+            }
+            Action::Probe { key, endpoints } => {
+                let prober = self.prober.clone()?;
+                let probe = self
+                    .run_probe(ticket, report, &endpoints, prober.as_ref())
+                    .await;
                 ticket.probed = Some(key);
                 ticket.probe_verdicts = render::verdict_lines(&probe);
                 ticket.probe_member_fix = plan::member_can_fix(&probe);
@@ -99,33 +128,64 @@ impl Engine {
             }
             Action::SetState(state) => self.set_state(ticket, state, events).await,
         }
+        None
     }
 
-    /// Tests the report's endpoints, showing progress in a "Testing…" message that becomes the
-    /// probe's report.
+    /// Looks the member's email domain up, keeps the summary for moderators, and tells the
+    /// member what changes their next step (nothing when nothing does). `None` when there is no
+    /// look-up or it ran out of time: the next event tries again.
+    async fn look_up_domain(
+        &self,
+        ticket: &mut TicketRecord,
+        report: &Report,
+        domain: &str,
+        events: &mut Vec<EventKind>,
+    ) -> Option<DiscoveryReport> {
+        let discoverer = self.discoverer.clone()?;
+        let rules = self.rules();
+        let looked_up = discoverer.discover(&rules, domain);
+        let Ok(found) = tokio::time::timeout(DOMAIN_LOOKUP_BUDGET, looked_up).await else {
+            tracing::warn!(
+                thread = ticket.thread.get(),
+                "the email domain's look-up did not finish in time"
+            );
+            return None;
+        };
+        ticket.discovery = Some(DomainLookup {
+            domain: domain.to_string(),
+            summary: discovery::summary_line(&rules, &found),
+        });
+        events.push(EventKind::DomainLookedUp {
+            domain: domain.to_string(),
+            findings: found
+                .findings
+                .iter()
+                .map(|f| f.code.as_str().to_string())
+                .collect(),
+        });
+        let advice = discovery::advice(
+            &rules.findings,
+            &found,
+            report.imap.as_ref(),
+            report.smtp.as_ref(),
+        );
+        if !advice.is_empty() {
+            let message = OutMessage::text(render::domain_advice(&found.domain, &advice));
+            self.post_reply(ticket.thread, message, "domain", events)
+                .await;
+        }
+        Some(found)
+    }
+
+    /// Tests `requests` (the report's endpoints, or the ones the domain publishes), showing
+    /// progress in a "Testing…" message that becomes the probe's report.
     async fn run_probe(
         &self,
         ticket: &TicketRecord,
         report: &Report,
+        requests: &[EndpointRequest],
         prober: &dyn Probe,
     ) -> ProbeReport {
-        let mut requests = Vec::new();
-        if let Some(imap) = &report.imap {
-            requests.push(EndpointRequest {
-                service: Service::Imap,
-                host: imap.host.clone(),
-                port: imap.port,
-                mode: None,
-            });
-        }
-        if let Some(smtp) = &report.smtp {
-            requests.push(EndpointRequest {
-                service: Service::Smtp,
-                host: smtp.host.clone(),
-                port: smtp.port,
-                mode: None,
-            });
-        }
         let targets: Vec<String> = requests
             .iter()
             .map(|r| format!("{}:{}", r.host, r.port))

@@ -31,6 +31,7 @@ use chat::Chat;
 pub use event::{Actor, Command, Event, Incoming, Response};
 
 use crate::core::{self, Report, Rules};
+use crate::discover::Discover;
 use crate::metrics::{self, METRICS};
 use crate::probe::Probe;
 use crate::store::query::{self, Stats};
@@ -75,6 +76,8 @@ pub struct Engine {
     store: Arc<dyn TriageLog>,
     chat: Arc<dyn Chat>,
     prober: Option<Arc<dyn Probe>>,
+    /// Looks up members' email domains; `None` never does.
+    discoverer: Option<Arc<dyn Discover>>,
     clock: Clock,
     timings: Timings,
     limits: Limits,
@@ -171,6 +174,7 @@ impl Engine {
             store,
             chat,
             prober,
+            discoverer: None,
             clock: system_clock(),
             timings: Timings::default(),
             limits: Limits::default(),
@@ -182,6 +186,12 @@ impl Engine {
             store_failure: Mutex::new(None),
             ocr: None,
         }
+    }
+
+    /// Looks members' email domains up with `discoverer`, beside the probe.
+    pub fn with_discoverer(mut self, discoverer: Arc<dyn Discover>) -> Self {
+        self.discoverer = Some(discoverer);
+        self
     }
 
     /// Reads members' screenshots with `ocr` (when it is on).

@@ -4,9 +4,11 @@
 
 use super::chat::{Controls, EscalationSummary, Mention, OutMessage};
 use super::render;
-use crate::core::diagnose::{Code, ProbeReport, Severity};
+use crate::core::diagnose::discovery::{DiscoveryReport, ServerSettings};
+use crate::core::diagnose::{Code, ProbeReport, Service, Severity};
 use crate::core::report::Item;
 use crate::core::{secrets, Endpoint, Report, Rules};
+use crate::probe::EndpointRequest;
 use crate::store::{EventKind, TicketRecord};
 use crate::ticket::TicketState;
 
@@ -15,8 +17,13 @@ use crate::ticket::TicketState;
 pub enum Action {
     /// Post the status message, or edit the one the ticket has.
     ShowStatus(OutMessage),
-    /// Test the report's endpoints; `key` names the endpoint set, so that each set runs once.
-    Probe { key: String },
+    /// Look up where the member's email domain says its mail lives (once per domain).
+    Discover { domain: String },
+    /// Test `endpoints`; `key` names the set, so that each set runs once.
+    Probe {
+        key: String,
+        endpoints: Vec<EndpointRequest>,
+    },
     /// Ping the moderator role and post the case to the mod log. `needs` is what the case
     /// needs a moderator for (its error and what the probe found), so that the same need never
     /// pings twice.
@@ -82,21 +89,89 @@ pub fn record_report(ticket: &mut TicketRecord, report: &Report, events: &mut Ve
     }
 }
 
-/// The first half of a refresh: show the report in the status message, then test the
-/// endpoints when they are new (or when asked to, `force_probe`) and a probe is `available`.
-pub fn show(
-    ticket: &TicketRecord,
-    report: &Report,
-    available: bool,
-    force_probe: bool,
-) -> Vec<Action> {
+/// What the engine has besides the chat: a probe, a domain look-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Abilities {
+    pub probe: bool,
+    pub discover: bool,
+}
+
+/// The first half of a refresh: show the report in the status message, look the member's email
+/// domain up when it is new, then test the endpoints when they are new (or when asked to,
+/// `force`).
+pub fn show(ticket: &TicketRecord, report: &Report, can: Abilities, force: bool) -> Vec<Action> {
     let mut actions = vec![Action::ShowStatus(status_message(report))];
-    if let (true, Some(key)) = (available, probe_key(report)) {
-        if force_probe || ticket.probed.as_deref() != Some(key.as_str()) {
-            actions.push(Action::Probe { key });
+    if let (true, Some(domain)) = (can.discover, &report.email_domain) {
+        let known = ticket.discovery.as_ref().map(|d| d.domain.as_str());
+        if force || known != Some(domain.as_str()) {
+            actions.push(Action::Discover {
+                domain: domain.clone(),
+            });
+        }
+    }
+    if let (true, Some(key)) = (can.probe, probe_key(report)) {
+        if force || ticket.probed.as_deref() != Some(key.as_str()) {
+            let endpoints = [(Service::Imap, &report.imap), (Service::Smtp, &report.smtp)]
+                .into_iter()
+                .filter_map(|(service, e)| {
+                    e.as_ref().map(|e| EndpointRequest {
+                        service,
+                        host: e.host.clone(),
+                        port: e.port,
+                        mode: None,
+                    })
+                })
+                .collect();
+            actions.push(Action::Probe { key, endpoints });
         }
     }
     actions
+}
+
+/// After a domain look-up: when the member posted no server at all, test the ones the domain
+/// publishes (not when the provider needs the vendor's native integration: IMAP is not the way
+/// there). Each published set runs once, like a posted one.
+pub fn after_discovery(
+    ticket: &TicketRecord,
+    report: &Report,
+    found: &DiscoveryReport,
+    can: Abilities,
+) -> Option<Action> {
+    let native = found
+        .findings
+        .iter()
+        .any(|f| f.code == Code::NativeIntegration);
+    if !can.probe || native || report.imap.is_some() || report.smtp.is_some() {
+        return None;
+    }
+    let published = [
+        (Service::Imap, &found.suggested.imap),
+        (Service::Smtp, &found.suggested.smtp),
+    ];
+    let endpoints: Vec<EndpointRequest> = published
+        .into_iter()
+        .filter_map(|(service, s)| s.as_ref().map(|s| request_for(service, s)))
+        .collect();
+    if endpoints.is_empty() {
+        return None;
+    }
+    let show = |s: &Option<ServerSettings>| s.as_ref().map(|s| s.endpoint()).unwrap_or_default();
+    let key = format!(
+        "published imap={} smtp={}",
+        show(&found.suggested.imap),
+        show(&found.suggested.smtp)
+    );
+    (ticket.probed.as_deref() != Some(key.as_str())).then_some(Action::Probe { key, endpoints })
+}
+
+/// A published server as a probe request, in the security it is published with.
+fn request_for(service: Service, s: &ServerSettings) -> EndpointRequest {
+    EndpointRequest {
+        service,
+        host: s.host.clone(),
+        port: s.port,
+        mode: Some(s.security),
+    }
 }
 
 /// The second half, once the probe's outcome is on the ticket: escalation, then the state.
@@ -219,6 +294,7 @@ pub fn summary(
         smtp: ticket.smtp.clone(),
         error_code: ticket.error_code.clone(),
         probe_verdicts: ticket.probe_verdicts.clone(),
+        domain: ticket.discovery.as_ref().map(|d| d.summary.clone()),
         evidence: ticket.evidence.clone(),
         likely_cause,
         reason: reason.to_string(),

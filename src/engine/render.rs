@@ -218,6 +218,16 @@ pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> Stri
     finish(&out)
 }
 
+/// What the member's email domain says, when it changes their next step: one line each.
+pub fn domain_advice(domain: &str, advice: &[String]) -> String {
+    let mut out =
+        format!("📮 **Your email domain `{domain}`** (looked up in DNS, no password used)\n");
+    for line in advice {
+        let _ = writeln!(out, "- {line}");
+    }
+    finish(&out)
+}
+
 pub fn escalation_notice(reason: &str) -> String {
     finish(&format!(
         "📣 Moderators, this case is ready for you: {reason}. The summary is in the moderators' log."
@@ -260,8 +270,12 @@ pub fn status_summary(ticket: &TicketRecord, report: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let domain = match &ticket.discovery {
+        Some(lookup) => format!(" · domain: {}", lookup.summary),
+        None => String::new(),
+    };
     finish(&format!(
-        "State: {} · Hub ID: {} · provider: {} · error: {} · IMAP: {} · SMTP: {} · missing: {} · probe: {}",
+        "State: {} · Hub ID: {} · provider: {} · error: {} · IMAP: {} · SMTP: {} · missing: {} · probe: {}{domain}",
         ticket.status.as_str(),
         report.hub_id.as_deref().unwrap_or("-"),
         report.provider.as_deref().unwrap_or("-"),

@@ -10,7 +10,7 @@ pub mod query;
 pub mod records;
 pub mod sled_store;
 
-pub use records::{EventKind, EventRecord, StoredMessage, TicketRecord};
+pub use records::{DomainLookup, EventKind, EventRecord, StoredMessage, TicketRecord};
 pub use sled_store::SledLog;
 
 use crate::ticket::ThreadId;

@@ -39,6 +39,14 @@ pub struct StoredAttachment {
     pub read: Option<crate::core::ScreenshotRead>,
 }
 
+/// A look-up of the member's email domain (MX, SRV, autoconfig), as moderators read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainLookup {
+    pub domain: String,
+    /// `core::diagnose::discovery::summary_line`: provider, published servers, or the problem.
+    pub summary: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketRecord {
     pub version: u32,
@@ -64,6 +72,9 @@ pub struct TicketRecord {
     /// part of what an escalation is for, so that a corrected port alone is no new need.
     #[serde(default)]
     pub probe_outcome: Vec<String>,
+    /// Where the member's email domain says its mail lives, once per domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<DomainLookup>,
     // Summary fields, for the log's filters and stats (derived from the last triage).
     pub hub_id: Option<crate::core::HubId>,
     pub provider: Option<String>,
@@ -105,6 +116,7 @@ impl TicketRecord {
             probe_verdicts: Vec::new(),
             probe_member_fix: false,
             probe_outcome: Vec::new(),
+            discovery: None,
             hub_id: None,
             provider: None,
             error_code: None,
@@ -204,6 +216,11 @@ pub enum EventKind {
     },
     ProbeRun {
         verdicts: Vec<String>,
+        findings: Vec<String>,
+    },
+    /// The member's email domain was looked up; `findings` are the codes.
+    DomainLookedUp {
+        domain: String,
         findings: Vec<String>,
     },
     ReplyPosted {

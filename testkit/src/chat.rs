@@ -16,7 +16,7 @@ pub enum Call {
     Edit(MessageId, OutMessage),
     Delete(MessageId),
     State(TicketState),
-    ModLog(EscalationSummary),
+    ModLog(Box<EscalationSummary>),
     Rename(ThreadId, String),
     Close,
 }
@@ -143,7 +143,7 @@ impl Chat for Recorder {
     }
 
     async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
-        self.record(Call::ModLog(summary.clone()));
+        self.record(Call::ModLog(Box::new(summary.clone())));
         Ok(())
     }
 

@@ -19,6 +19,13 @@ pub fn repository() -> PathBuf {
         .to_path_buf()
 }
 
+/// `command` (the bot's binary) as a test that is not about domain look-ups runs it: tests
+/// talk only to loopback, and the bot would ask the system's resolver about the email domains
+/// of the posts (`[probe] discover`). The tests of discovery run it against dnsmasq on loopback.
+pub fn without_domain_lookups(command: &mut std::process::Command) -> &mut std::process::Command {
+    command.env("IMAP_TRIAGE_PROBE__DISCOVER", "false")
+}
+
 /// Runs `command` with `input` on its standard input and returns what it printed and how it
 /// exited. A command that exits before reading its input (a missing file) is fine: the broken
 /// pipe is not an error.

@@ -7,7 +7,7 @@ use testkit::run_with_input;
 
 fn console(dir: &std::path::Path, input: &str) -> (i32, String) {
     let out = run_with_input(
-        Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+        testkit::without_domain_lookups(&mut Command::new(env!("CARGO_BIN_EXE_imap-triage")))
             .arg("console")
             .current_dir(dir)
             .env_remove("IMAP_TRIAGE_DISCORD__TOKEN"),

@@ -21,7 +21,7 @@ fn input() -> String {
 }
 
 fn console(dir: &std::path::Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+    testkit::without_domain_lookups(&mut Command::new(env!("CARGO_BIN_EXE_imap-triage")))
         .args(["console", "--thread", &THREAD.to_string()])
         .current_dir(dir)
         .stdin(Stdio::piped())

@@ -5,7 +5,9 @@ use std::process::{Command, Output};
 use testkit::run_with_input;
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_imap-triage"));
+    testkit::without_domain_lookups(&mut command);
+    command
 }
 
 fn run(dir: &std::path::Path, args: &[&str]) -> Output {

@@ -1,10 +1,12 @@
 //! The engine's integration tests, in one binary, each against a real sled store and the
 //! recording chat of `testkit`:
+//! - `discovery`: the member's email domain looked up, compared and tested (canned answers);
 //! - `end_to_end`: events, commands, controls, lifecycle timers and a failing store;
 //! - `escalation`: when a case pings the moderators, and when it does not (a canned probe);
 //! - `probe`: the automatic probe against the real Dovecot and exim4 on loopback;
 //! - `shield`: the eight credential forms members post, searched for in every output.
 
+mod discovery;
 mod end_to_end;
 mod escalation;
 mod probe;

@@ -104,7 +104,8 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn cli(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_imap-triage"));
+    let out = testkit::without_domain_lookups(&mut command)
         .args(args)
         .current_dir(dir)
         .env_remove("IMAP_TRIAGE_CONFIG")

@@ -17,12 +17,16 @@ use imap_triage::core::diagnose::discovery::{
     AutoconfigSource, DiscoveryReport, DomainAutoconfig, SuggestedSource,
 };
 use imap_triage::core::diagnose::{Code, Service};
-use imap_triage::discover::{Discoverer, Dns, FetchPolicy};
+use imap_triage::discover::{Discover, Discoverer, Dns, FetchPolicy};
 use imap_triage::probe::{Prober, TlsSetup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UdpSocket;
 
 const ZONE: &str = "discover.test";
+
+/// A member's domain for the console test: under a real public suffix, as the core only takes
+/// such email domains, but answered by the test's dnsmasq alone (`--local`, `--no-resolv`).
+const MEMBER_DOMAIN: &str = "discover-test.org";
 
 /// One MX per provider of the pack: `p-<id>.discover.test`.
 const PROVIDER_MX: &[(&str, &str)] = &[
@@ -99,6 +103,14 @@ fn dnsmasq() -> Dnsmasq {
         "--srv-host=_submission._tcp.srv.{ZONE},smtp.srv.{ZONE},587,0,0"
     ));
     args.push(format!("--srv-host=_imap._tcp.srv.{ZONE}"));
+    args.push(format!("--local=/{MEMBER_DOMAIN}/"));
+    args.push(format!("--mx-host={MEMBER_DOMAIN},mx.{MEMBER_DOMAIN},10"));
+    args.push(format!(
+        "--srv-host=_imaps._tcp.{MEMBER_DOMAIN},imap.{MEMBER_DOMAIN},993,0,0"
+    ));
+    args.push(format!(
+        "--srv-host=_submission._tcp.{MEMBER_DOMAIN},smtp.{MEMBER_DOMAIN},587,0,0"
+    ));
     // A domain with its own autoconfig host, and ones that redirect or misbehave.
     for d in ["auto", "redirect", "badport", "huge", "private"] {
         args.push(format!("--mx-host={d}.{ZONE},mx.{d}.{ZONE},10"));
@@ -562,4 +574,51 @@ fn the_fetch_policy_defaults_are_the_issues() {
     assert_eq!(p.timeout, Duration::from_secs(5));
     assert!(!p.allow_private);
     let _ = Arc::new(p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// In the bot (the console): the member's email domain looked up through dnsmasq
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_console_looks_the_members_domain_up_and_tests_what_it_publishes() {
+    let dns = dnsmasq();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let input = format!(
+        "My inbox won't connect over IMAP. My email is bob@{MEMBER_DOMAIN}\n/mod status\n/quit\n"
+    );
+    let out = testkit::run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .arg("console")
+            .current_dir(dir.path())
+            .env_remove("IMAP_TRIAGE_CONFIG")
+            .env("IMAP_TRIAGE_PROBE__DISCOVER", "true")
+            .env("IMAP_TRIAGE_PROBE__RESOLVER", dns.addr.to_string())
+            .env("IMAP_TRIAGE_STORE__PATH", dir.path().join("store")),
+        input.as_bytes(),
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("Your email domain `{MEMBER_DOMAIN}`")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "IMAP: your domain publishes `imap.{MEMBER_DOMAIN}:993` (SSL/TLS)."
+        )),
+        "{said}"
+    );
+    // The published servers are tested; dnsmasq gives them no address, and says so.
+    assert!(
+        said.contains(&format!("`imap.{MEMBER_DOMAIN}:993`"))
+            && said.contains("Testing the connection"),
+        "{said}"
+    );
+    assert!(said.contains("does not exist in DNS"), "{said}");
+    // The moderator's status has the summary.
+    assert!(
+        said.contains(&format!("domain: `{MEMBER_DOMAIN}`")) && said.contains("(from SRV records)"),
+        "{said}"
+    );
 }

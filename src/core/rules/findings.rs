@@ -25,6 +25,11 @@ const FINDING_PLACEHOLDERS: &[(&str, &[&str])] = &[
     ("autoconfig_unusable", &["domain", "detail"]),
     ("ispdb_found", &["entry"]),
     ("nothing_published", &["domain"]),
+    (
+        "entered_differs",
+        &["service", "entered", "published", "security"],
+    ),
+    ("published_settings", &["service", "published", "security"]),
     // Probe.
     ("ok_tls", &["endpoint", "service", "mode", "version"]),
     ("ok_plain", &["endpoint", "service"]),

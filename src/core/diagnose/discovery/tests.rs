@@ -184,10 +184,90 @@ fn entered_settings_are_compared_with_the_published_ones() {
     input.srv.imaps = Answer::Found(vec![srv("imap.host.net", 993, 0, 0)]);
     let r = discovery_report(&rules, &input);
     assert_eq!(
-        compare_entered(&r, Some(&endpoint("mail.x.com", 993)), None),
+        compare_entered(&rules.findings, &r, Some(&endpoint("mail.x.com", 993)), None),
         ["IMAP: you entered `mail.x.com:993`; your domain publishes `imap.host.net:993` (SSL/TLS)."]
     );
-    assert!(compare_entered(&r, Some(&endpoint("IMAP.host.net.", 993)), None).is_empty());
+    assert!(compare_entered(
+        &rules.findings,
+        &r,
+        Some(&endpoint("IMAP.host.net.", 993)),
+        None
+    )
+    .is_empty());
+}
+
+#[test]
+fn the_member_is_told_only_what_changes_their_next_step() {
+    let rules = rules();
+    let t = &rules.findings;
+    // Microsoft 365 by MX: the native integration, whatever was entered.
+    let mut input = DiscoveryInput::new("acme.com");
+    input.mx = Answer::Found(vec![mx("acme-com.mail.protection.outlook.com", 0)]);
+    let r = discovery_report(&rules, &input);
+    let said = advice(t, &r, None, None);
+    // Only that: IMAP servers would be the wrong way, even the provider's own.
+    assert!(
+        said.len() == 1 && said[0].contains("Office 365 integration"),
+        "{said:?}"
+    );
+    let entered = endpoint("outlook.office365.com", 143);
+    assert_eq!(advice(t, &r, Some(&entered), None), said);
+    assert!(
+        summary_line(&rules, &r).contains("mail hosted by"),
+        "{}",
+        summary_line(&rules, &r)
+    );
+
+    // SRV published: a differing IMAP server is compared; a missing SMTP one is suggested.
+    let mut input = DiscoveryInput::new("x.com");
+    input.mx = Answer::Found(vec![mx("mx.x.com", 10)]);
+    input.srv.imaps = Answer::Found(vec![srv("imap.host.net", 993, 0, 0)]);
+    input.srv.submission = Answer::Found(vec![srv("smtp.host.net", 587, 0, 0)]);
+    let r = discovery_report(&rules, &input);
+    assert_eq!(
+        advice(t, &r, Some(&endpoint("mail.x.com", 993)), None),
+        [
+            "IMAP: you entered `mail.x.com:993`; your domain publishes `imap.host.net:993` (SSL/TLS).",
+            "SMTP: your domain publishes `smtp.host.net:587` (STARTTLS).",
+        ]
+    );
+    // Entered what is published: nothing to say.
+    let entered = (
+        endpoint("imap.host.net", 993),
+        endpoint("smtp.host.net", 587),
+    );
+    assert!(advice(t, &r, Some(&entered.0), Some(&entered.1)).is_empty());
+    assert_eq!(
+        summary_line(&rules, &r),
+        "`x.com` · publishes IMAP `imap.host.net:993` (SSL/TLS), SMTP `smtp.host.net:587` (STARTTLS) (from SRV records)"
+    );
+
+    // A resolver that calls a known mail domain nonexistent is not believed.
+    let mut input = DiscoveryInput::new("gmail.com");
+    input.mx = Answer::NxDomain;
+    let r = discovery_report(&rules, &input);
+    assert_eq!(codes(&r)[0], "dns_unavailable");
+    assert!(!advice(t, &r, None, None)
+        .iter()
+        .any(|s| s.contains("does not exist")));
+
+    // A domain that does not exist is said; a resolver failure (ours) is not.
+    let mut input = DiscoveryInput::new("acme.con");
+    input.mx = Answer::NxDomain;
+    let said = advice(t, &discovery_report(&rules, &input), None, None);
+    assert!(
+        said.len() == 1 && said[0].contains("does not exist"),
+        "{said:?}"
+    );
+    let mut input = DiscoveryInput::new("acme.com");
+    input.mx = Answer::Failed("timed out".into());
+    let r = discovery_report(&rules, &input);
+    assert!(advice(t, &r, None, None).is_empty());
+    assert!(
+        summary_line(&rules, &r).ends_with("dns_unavailable"),
+        "{}",
+        summary_line(&rules, &r)
+    );
 }
 
 #[test]
