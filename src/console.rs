@@ -65,6 +65,13 @@ impl ConsoleChat {
             Mention::Moderators => text.push_str("@moderators "),
         }
         text.push_str(&message.content);
+        for detail in &message.details {
+            text.push_str(&format!(
+                "\n  [details] {}: {}",
+                detail.name,
+                detail.value.replace('\n', " · ")
+            ));
+        }
         if let Controls::Status { checked } = message.controls {
             text.push_str("\n  [menu] ");
             let boxes: Vec<String> = self

@@ -214,7 +214,12 @@ impl Chat for DiscordChat {
         let thread = thread.get();
         let nonce = self.nonces.fetch_add(1, Ordering::Relaxed) % (i64::MAX as u64);
         let build = || {
-            CreateMessage::new()
+            let builder = CreateMessage::new();
+            let builder = match render::details_embed(&message.details) {
+                Some(embed) => builder.embed(embed),
+                None => builder,
+            };
+            builder
                 .content(render::content(
                     &message.content,
                     message.mention,
@@ -256,6 +261,8 @@ impl Chat for DiscordChat {
         let (thread, message) = (thread.get(), message.get());
         let build = || {
             EditMessage::new()
+                // An edit replaces the embeds too: none when the new text has no details.
+                .embeds(render::details_embed(&new.details).into_iter().collect())
                 .content(render::content(
                     &new.content,
                     new.mention,

@@ -9,7 +9,7 @@ use serenity::all::{
 };
 
 use crate::core::text::neutralize_mentions;
-use crate::engine::chat::{Controls, EscalationSummary, Mention};
+use crate::engine::chat::{Controls, Detail, EscalationSummary, Mention, MAX_DETAILS};
 
 /// A custom_id's limit.
 pub const MAX_CUSTOM_ID: usize = 100;
@@ -196,6 +196,22 @@ pub fn details_modal(thread: u64) -> CreateModal {
 
 const FIELD_SHORT: usize = 256;
 const FIELD_LONG: usize = 1024;
+
+/// The details beside a message (a probe's stages and certificates) as one embed of fields;
+/// `None` when there are none. The engine keeps each within the field limits; cut again here.
+pub fn details_embed(details: &[Detail]) -> Option<CreateEmbed> {
+    if details.is_empty() {
+        return None;
+    }
+    let fields = details.iter().take(MAX_DETAILS).map(|d| {
+        (
+            truncate(&neutralize_mentions(&d.name), FIELD_SHORT),
+            truncate(non_empty(&neutralize_mentions(&d.value)), FIELD_LONG),
+            false,
+        )
+    });
+    Some(CreateEmbed::new().fields(fields))
+}
 
 /// The mod-log embed. Every part is cut to its limit, and the total stays under 6000 characters
 /// (title 256 + description ~300 + 6 short fields of 256 + probe, evidence and cause of 1024 +

@@ -36,7 +36,22 @@ pub struct OutMessage {
     pub content: String,
     pub mention: Mention,
     pub controls: Controls,
+    /// Detail blocks shown beside the text (Discord: one embed's fields), for what a reader may
+    /// skip: a probe's stages and certificate. Names fit 256 characters and values 1024, at
+    /// most [`MAX_DETAILS`] of them.
+    pub details: Vec<Detail>,
 }
+
+/// One titled detail block of an [`OutMessage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    pub name: String,
+    pub value: String,
+}
+
+/// At most this many detail blocks per message (well under Discord's 25 embed fields and 6000
+/// characters: 4 × (256 + 1024)).
+pub const MAX_DETAILS: usize = 4;
 
 impl OutMessage {
     pub fn text(content: impl Into<String>) -> Self {
@@ -44,6 +59,7 @@ impl OutMessage {
             content: content.into(),
             mention: Mention::Nobody,
             controls: Controls::None,
+            details: Vec::new(),
         }
     }
 
@@ -53,6 +69,7 @@ impl OutMessage {
             content: content.into(),
             mention: Mention::User(user),
             controls: Controls::None,
+            details: Vec::new(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::chat::{Controls, Mention, OutMessage};
+use super::chat::{Mention, OutMessage};
 use super::plan::{self, Action, Cause};
 use super::{render, Change, Engine};
 use crate::core::diagnose::discovery::{self, DiscoveryReport};
@@ -109,9 +109,8 @@ impl Engine {
             }
             Action::Escalate { reason, needs } => {
                 let notice = OutMessage {
-                    content: render::escalation_notice(reason),
                     mention: Mention::Moderators,
-                    controls: Controls::None,
+                    ..OutMessage::text(render::escalation_notice(reason))
                 };
                 self.post_reply(ticket.thread, notice, "escalation", events)
                     .await;
@@ -259,7 +258,7 @@ impl Engine {
                 Verdict::Refused => &METRICS.probes_refused,
             });
         }
-        let final_text = OutMessage::text(render::probe_report(&rules, report, &probe));
+        let final_text = render::probe_report(&rules, report, &probe);
         match testing {
             Some(id) => {
                 if let Err(e) = self.chat.edit(ticket.thread, id, final_text).await {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::chat::{Controls, Mention, OutMessage};
+use super::chat::OutMessage;
 use super::lifecycle::member_spoke;
 use super::plan::Cause;
 use super::{
@@ -113,11 +113,7 @@ impl Engine {
         if images.is_empty() {
             return false;
         }
-        let reading = OutMessage {
-            content: render::reading_screenshot(images.len()),
-            mention: Mention::Nobody,
-            controls: Controls::None,
-        };
+        let reading = OutMessage::text(render::reading_screenshot(images.len()));
         match ticket.status_message {
             None => {
                 ticket.status_message = self

@@ -268,6 +268,7 @@ pub fn status_message(report: &Report) -> OutMessage {
                 report.checklist.confirmed_with_provider,
             ],
         },
+        details: Vec::new(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::chat::{Detail, OutMessage, MAX_DETAILS};
 use super::plan::item_id;
 use crate::core::diagnose::{self, EndpointReport, ProbeReport, Severity, Verdict};
 use crate::core::text::{neutralize_mentions, truncate, MESSAGE_LIMIT};
@@ -99,10 +100,9 @@ fn stage_short(name: diagnose::StageName) -> &'static str {
     }
 }
 
-/// An endpoint as lines, most important first: the verdict (with the finding codes), the
-/// stages in one short line, the certificate. The advice is not here: it is in the next steps.
-fn endpoint_lines(label: &str, e: &EndpointReport) -> Vec<String> {
-    let mut lines = Vec::new();
+/// An endpoint's verdict with its finding codes, one line: what the member reads first. The
+/// advice is not here: it is in the next steps.
+fn verdict_line(label: &str, e: &EndpointReport) -> String {
     let codes: Vec<&str> = e
         .findings
         .iter()
@@ -114,12 +114,17 @@ fn endpoint_lines(label: &str, e: &EndpointReport) -> Vec<String> {
     } else {
         format!(" ({})", codes.join(", "))
     };
-    lines.push(format!(
+    format!(
         "**{label} `{}:{}`**: {}{codes}",
         e.host,
         e.port,
         verdict_mark(e.verdict)
-    ));
+    )
+}
+
+/// An endpoint's stages and certificate, for the details beside the report.
+fn endpoint_detail(label: &str, e: &EndpointReport) -> Option<Detail> {
+    let mut lines = Vec::new();
     let stages: Vec<String> = e
         .stages
         .iter()
@@ -148,7 +153,13 @@ fn endpoint_lines(label: &str, e: &EndpointReport) -> Vec<String> {
             if cert.name_matches { "✓" } else { "✗" }
         ));
     }
-    lines
+    if lines.is_empty() {
+        return None;
+    }
+    Some(Detail {
+        name: truncate(&format!("{label} {}:{}", e.host, e.port), 256),
+        value: truncate(&neutralize_mentions(&lines.join("\n")), 1024),
+    })
 }
 
 fn clip(text: &str, max: usize) -> String {
@@ -158,12 +169,17 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// The probe report, fitted to one Discord message by design: the next steps (every finding's
-/// advice, and what the error code adds) are always whole; the verdict lines come next; the
-/// stage and certificate details fill what room is left, and are the only part left out when
-/// space runs short.
-pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> String {
+/// The probe report, fitted to one Discord message by design: the text holds each endpoint's
+/// verdict line and the next steps (every finding's advice, and what the error code adds),
+/// always whole; the stage and certificate details go beside it (Discord: an embed), where
+/// they take no room from the advice.
+pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> OutMessage {
     let header = "🔎 **Connection test** (no password used)\n";
+    let endpoints = [("IMAP", &probe.imap), ("SMTP", &probe.smtp)];
+    let verdicts: String = endpoints
+        .iter()
+        .filter_map(|(label, e)| e.as_ref().map(|e| verdict_line(label, e) + "\n"))
+        .collect();
     let steps = diagnose::next_steps(rules, report, probe);
     let count = |s: &str| s.chars().count();
     // Steps are never cut inside: in the extreme case where they cannot all fit, the last
@@ -171,7 +187,7 @@ pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> Stri
     let mut advice = String::new();
     if !steps.is_empty() {
         advice.push_str("\n**Next steps**\n");
-        let budget = MESSAGE_LIMIT.saturating_sub(count(header) + 120);
+        let budget = MESSAGE_LIMIT.saturating_sub(count(header) + count(&verdicts) + 120);
         for (n, step) in steps.iter().enumerate() {
             let line = format!("{}. {step}\n", n + 1);
             if count(&neutralize_mentions(&(advice.clone() + &line))) > budget {
@@ -185,37 +201,14 @@ pub fn probe_report(rules: &Rules, report: &Report, probe: &ProbeReport) -> Stri
             advice.push_str(&line);
         }
     }
-    let sections: Vec<Vec<String>> = [("IMAP", &probe.imap), ("SMTP", &probe.smtp)]
-        .into_iter()
-        .filter_map(|(label, e)| e.as_ref().map(|e| endpoint_lines(label, e)))
-        .collect();
-    let mut room = MESSAGE_LIMIT
-        .saturating_sub(count(header))
-        .saturating_sub(count(&neutralize_mentions(&advice)));
-    // Verdict lines first (every endpoint), then details in order, while they fit.
-    let mut keep: Vec<Vec<bool>> = sections.iter().map(|l| vec![false; l.len()]).collect();
-    let mut order: Vec<(usize, usize)> = (0..sections.len()).map(|i| (i, 0)).collect();
-    for (i, lines) in sections.iter().enumerate() {
-        order.extend((1..lines.len()).map(|j| (i, j)));
+    OutMessage {
+        details: endpoints
+            .iter()
+            .filter_map(|(label, e)| e.as_ref().and_then(|e| endpoint_detail(label, e)))
+            .take(MAX_DETAILS)
+            .collect(),
+        ..OutMessage::text(finish(&format!("{header}{verdicts}{advice}")))
     }
-    for (i, j) in order {
-        let cost = count(&neutralize_mentions(&sections[i][j])) + 1;
-        if cost <= room {
-            room -= cost;
-            keep[i][j] = true;
-        }
-    }
-    let mut out = String::from(header);
-    for (i, lines) in sections.iter().enumerate() {
-        for (j, line) in lines.iter().enumerate() {
-            if keep[i][j] {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    out.push_str(&advice);
-    finish(&out)
 }
 
 /// What the member's email domain says, when it changes their next step: one line each.
@@ -371,7 +364,8 @@ mod tests {
                 465,
             )),
         };
-        let text = probe_report(&rules, &triaged, &probe);
+        let message = probe_report(&rules, &triaged, &probe);
+        let text = &message.content;
         assert!(
             text.chars().count() <= MESSAGE_LIMIT,
             "{}",
@@ -383,5 +377,11 @@ mod tests {
         assert!(text.trim_end().ends_with(last), "{text}");
         assert!(!text.contains('…'), "nothing was cut: {text}");
         assert!(text.contains("**IMAP `"), "{text}");
+        // The stages are beside the text, each block within an embed field's limits.
+        assert_eq!(message.details.len(), 2, "{:#?}", message.details);
+        for d in &message.details {
+            assert!(d.name.chars().count() <= 256 && d.value.chars().count() <= 1024);
+            assert!(d.value.contains("dns ✗"), "{}", d.value);
+        }
     }
 }

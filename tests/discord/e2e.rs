@@ -975,6 +975,22 @@ async fn an_automatic_probe_edits_one_testing_message_against_the_local_servers(
         "{}",
         report.content()
     );
+    // The stages beside it, in an embed: one field per endpoint.
+    let fields = &report.body["embeds"][0]["fields"];
+    assert_eq!(
+        fields[0]["name"],
+        json!(format!("IMAP 127.0.0.1:{imap}")),
+        "{}",
+        report.body
+    );
+    assert!(
+        fields[0]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tcp ✓"),
+        "{}",
+        report.body
+    );
 
     // Once per distinct endpoint set: another message doesn't probe again.
     say_and_wait_for_edit(

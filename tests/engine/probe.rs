@@ -85,7 +85,24 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
         )),
         "{report}"
     );
-    assert!(report.contains("TLS TLSv1."), "{report}");
+    // The stages and the certificate are beside the text (Discord: an embed), per endpoint.
+    let details = chat
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Edit(id, m) if id.get() == *testing_id => Some(m.details),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or_default();
+    assert_eq!(details.len(), 2, "{details:#?}");
+    assert!(
+        details[0].name == format!("IMAP 127.0.0.1:{}", s.imap_tls)
+            && details[0].value.contains("TLS TLSv1.")
+            && details[0].value.contains("tcp ✓"),
+        "{details:#?}"
+    );
+    assert!(!report.contains("TLS TLSv1."), "{report}");
 
     let runs = |store: &SledLog| {
         store
