@@ -41,6 +41,23 @@ fn retryable(error: &serenity::Error) -> bool {
     }
 }
 
+/// The post nonce of an engine dedup key: FNV-1a, because it must be the same in the next
+/// process (std's `DefaultHasher` promises no stable output), and a nonce is at most 64 bits.
+fn nonce_of(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Discord's "Unknown Message": what was to be deleted is already gone.
+fn already_gone(error: &serenity::Error) -> bool {
+    matches!(
+        error,
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response))
+            if response.status_code.as_u16() == 404
+    )
+}
+
 /// [`Chat`] over serenity's `Http`.
 pub struct DiscordChat {
     http: Arc<Http>,
@@ -212,7 +229,10 @@ impl Chat for DiscordChat {
         message: OutMessage,
     ) -> Result<TicketMessageId, ChatError> {
         let thread = thread.get();
-        let nonce = self.nonces.fetch_add(1, Ordering::Relaxed) % (i64::MAX as u64);
+        let nonce = match &message.dedup_key {
+            Some(key) => nonce_of(key),
+            None => self.nonces.fetch_add(1, Ordering::Relaxed),
+        } % (i64::MAX as u64);
         let build = || {
             let builder = CreateMessage::new();
             let builder = match render::details_embed(&message.details) {
@@ -301,6 +321,9 @@ impl Chat for DiscordChat {
             .await
         {
             Ok(()) => Ok(()),
+            // Deleted before (the same message handled again after a restart), or by a
+            // moderator: the goal is met, and the member must not hear that it failed.
+            Err(e) if already_gone(&e) => Ok(()),
             Err(e) => Err(chat_error("delete", thread, e)),
         }
     }

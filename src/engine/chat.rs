@@ -40,6 +40,10 @@ pub struct OutMessage {
     /// skip: a probe's stages and certificate. Names fit 256 characters and values 1024, at
     /// most [`MAX_DETAILS`] of them.
     pub details: Vec<Detail>,
+    /// Set by the engine on posts: the same key posted again in the same thread (the same
+    /// change, made again after a crash) is the same message. Discord: the post's `nonce`,
+    /// with `enforce_nonce`.
+    pub dedup_key: Option<String>,
 }
 
 /// One titled detail block of an [`OutMessage`].
@@ -60,6 +64,7 @@ impl OutMessage {
             mention: Mention::Nobody,
             controls: Controls::None,
             details: Vec::new(),
+            dedup_key: None,
         }
     }
 
@@ -70,6 +75,7 @@ impl OutMessage {
             mention: Mention::User(user),
             controls: Controls::None,
             details: Vec::new(),
+            dedup_key: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::chat::{Mention, OutMessage};
 use super::plan::{self, Action, Cause};
-use super::{render, Change, Engine};
+use super::{render, Change, Engine, Journal};
 use crate::core::diagnose::discovery::{self, DiscoveryReport};
 use crate::core::diagnose::{ProbeReport, Service, Verdict};
 use crate::core::Report;
@@ -90,7 +90,7 @@ impl Engine {
             Action::Probe { key, endpoints } => {
                 let prober = self.prober.clone()?;
                 let probe = self
-                    .run_probe(ticket, report, &endpoints, prober.as_ref())
+                    .run_probe(ticket, report, &endpoints, prober.as_ref(), events)
                     .await;
                 ticket.probed = Some(key);
                 ticket.probe_verdicts = render::verdict_lines(&probe);
@@ -138,7 +138,7 @@ impl Engine {
         ticket: &mut TicketRecord,
         report: &Report,
         domain: &str,
-        events: &mut Vec<EventKind>,
+        events: &mut Journal,
     ) -> Option<DiscoveryReport> {
         let discoverer = self.discoverer.clone()?;
         let rules = self.rules();
@@ -184,6 +184,7 @@ impl Engine {
         report: &Report,
         requests: &[EndpointRequest],
         prober: &dyn Probe,
+        events: &mut Journal,
     ) -> ProbeReport {
         let targets: Vec<String> = requests
             .iter()
@@ -193,6 +194,7 @@ impl Engine {
             .post(
                 ticket.thread,
                 OutMessage::text(render::probe_started(&targets)),
+                events,
             )
             .await
             .ok();
@@ -266,7 +268,7 @@ impl Engine {
                 }
             }
             None => {
-                let _ = self.post(ticket.thread, final_text).await;
+                let _ = self.post(ticket.thread, final_text, events).await;
             }
         }
         probe
@@ -276,7 +278,7 @@ impl Engine {
         &self,
         ticket: &mut TicketRecord,
         state: TicketState,
-        events: &mut Vec<EventKind>,
+        events: &mut Journal,
     ) {
         if ticket.status == state && !events.iter().any(|e| matches!(e, EventKind::Opened { .. })) {
             return;
@@ -294,9 +296,9 @@ impl Engine {
         thread: ThreadId,
         message: OutMessage,
         what: &str,
-        events: &mut Vec<EventKind>,
+        events: &mut Journal,
     ) -> Option<MessageId> {
-        let id = self.post(thread, message).await.ok()?;
+        let id = self.post(thread, message, events).await.ok()?;
         events.push(EventKind::ReplyPosted {
             message: id,
             what: what.to_string(),
@@ -304,11 +306,18 @@ impl Engine {
         Some(id)
     }
 
+    /// Posts `message` under the next dedup key of the change (`journal`), so that the same
+    /// change made again after a crash returns this message instead of posting it twice.
     pub(super) async fn post(
         &self,
         thread: ThreadId,
         message: OutMessage,
+        journal: &mut Journal,
     ) -> Result<MessageId, ChatError> {
+        let message = OutMessage {
+            dedup_key: Some(journal.next_post_key(thread)),
+            ..message
+        };
         let posted = self.chat.post(thread, message).await;
         if posted.is_ok() {
             metrics::inc(&METRICS.replies_posted);

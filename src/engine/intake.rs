@@ -8,8 +8,8 @@ use super::chat::OutMessage;
 use super::lifecycle::member_spoke;
 use super::plan::Cause;
 use super::{
-    may_use_controls, render, triage, Actor, Change, Engine, EngineError, Incoming, NewTicket,
-    Response,
+    may_use_controls, render, triage, Actor, Change, Engine, EngineError, Incoming, Journal,
+    NewTicket, Response,
 };
 use crate::core::{self, secrets};
 use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
@@ -98,7 +98,7 @@ impl Engine {
         &self,
         ticket: &mut TicketRecord,
         message: &Incoming,
-        events: &mut Vec<EventKind>,
+        events: &mut Journal,
     ) -> bool {
         let Some(ocr) = self.ocr.as_ref().filter(|o| o.is_on()) else {
             return false;
@@ -161,7 +161,7 @@ impl Engine {
         thread: ThreadId,
         message: &Incoming,
         found: &[(core::SecretKind, std::ops::Range<usize>)],
-        events: &mut Vec<EventKind>,
+        events: &mut Journal,
     ) {
         let deleted = match self.chat.delete(thread, message.id).await {
             Ok(()) => true,
@@ -189,7 +189,7 @@ impl Engine {
         &self,
         ticket: &TicketRecord,
         found: &[(core::SecretKind, std::ops::Range<usize>)],
-        events: &mut Vec<EventKind>,
+        events: &mut Journal,
     ) {
         let name = core::text::truncate(&ticket.title, 100);
         let renamed = match self.chat.rename(ticket.thread, &name).await {

@@ -39,7 +39,11 @@ impl Engine {
             None => {}
             Some(Due::Close) => {
                 let _ = self
-                    .post(ticket.thread, OutMessage::text(render::closing_notice()))
+                    .post(
+                        ticket.thread,
+                        OutMessage::text(render::closing_notice()),
+                        events,
+                    )
                     .await;
                 if let Err(e) = self.chat.close(ticket.thread).await {
                     tracing::warn!(thread = ticket.thread.get(), error = %e, "could not archive and lock the thread");
@@ -51,7 +55,11 @@ impl Engine {
             Some(Due::CloseWarning) => {
                 let warning = render::close_warning(self.timings.close_grace);
                 let _ = self
-                    .post(ticket.thread, OutMessage::to_user(ticket.member, warning))
+                    .post(
+                        ticket.thread,
+                        OutMessage::to_user(ticket.member, warning),
+                        events,
+                    )
                     .await;
                 ticket.close_warned_at = Some(now);
                 events.push(EventKind::CloseWarned);
@@ -62,7 +70,11 @@ impl Engine {
                 let asks: Vec<&str> = report.missing.iter().map(|i| i.label()).collect();
                 let reminder = render::reminder(&asks);
                 let _ = self
-                    .post(ticket.thread, OutMessage::to_user(ticket.member, reminder))
+                    .post(
+                        ticket.thread,
+                        OutMessage::to_user(ticket.member, reminder),
+                        events,
+                    )
                     .await;
                 ticket.reminders_sent += 1;
                 events.push(EventKind::ReminderSent { missing });

@@ -97,10 +97,50 @@ pub struct Engine {
 /// event's time.
 struct Change {
     ticket: TicketRecord,
-    events: Vec<EventKind>,
+    events: Journal,
     now: u64,
     /// The event opened the ticket: it was not in the store.
     opened: bool,
+}
+
+/// What one change records, and how it names what it posts: the events for the store, and the
+/// trigger (the handled event's idempotency key, or for a timer the ticket's last update) with
+/// a count of posts, from which each post's dedup key is derived. Handled again after a crash
+/// (nothing was committed), the same event posts under the same keys, and the platform returns
+/// the messages it already has instead of posting twice (Discord: `enforce_nonce`).
+struct Journal {
+    events: Vec<EventKind>,
+    trigger: String,
+    posts: u32,
+}
+
+impl Journal {
+    fn new(trigger: String, events: Vec<EventKind>) -> Self {
+        Journal {
+            events,
+            trigger,
+            posts: 0,
+        }
+    }
+
+    /// The dedup key of this change's next post in `thread`.
+    fn next_post_key(&mut self, thread: ThreadId) -> String {
+        self.posts += 1;
+        format!("{thread}/{}/{}", self.trigger, self.posts)
+    }
+}
+
+impl std::ops::Deref for Journal {
+    type Target = Vec<EventKind>;
+    fn deref(&self) -> &Vec<EventKind> {
+        &self.events
+    }
+}
+
+impl std::ops::DerefMut for Journal {
+    fn deref_mut(&mut self) -> &mut Vec<EventKind> {
+        &mut self.events
+    }
 }
 
 /// The ticket a new post opens when the store has none for its thread.
@@ -230,19 +270,28 @@ impl Engine {
             }
         }
         let now = self.now();
+        // A timer's change has no event id: the ticket as last committed names it instead.
+        let trigger = |ticket: &TicketRecord| {
+            key.clone()
+                .unwrap_or_else(|| format!("tick:{}", ticket.updated_at))
+        };
         let mut work = match (self.store.ticket(thread)?, open) {
             (Some(ticket), _) => Change {
+                events: Journal::new(trigger(&ticket), Vec::new()),
                 ticket,
-                events: Vec::new(),
                 now,
                 opened: false,
             },
-            (None, Some(new)) => Change {
-                ticket: TicketRecord::new(thread, new.title, new.member, now),
-                events: vec![EventKind::Opened { member: new.member }],
-                now,
-                opened: true,
-            },
+            (None, Some(new)) => {
+                let ticket = TicketRecord::new(thread, new.title, new.member, now);
+                let opened = vec![EventKind::Opened { member: new.member }];
+                Change {
+                    events: Journal::new(trigger(&ticket), opened),
+                    ticket,
+                    now,
+                    opened: true,
+                }
+            }
             (None, None) => return Ok(Outcome::Unknown),
         };
         let result = match change(&mut work).await {

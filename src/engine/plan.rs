@@ -269,6 +269,7 @@ pub fn status_message(report: &Report) -> OutMessage {
             ],
         },
         details: Vec::new(),
+        dedup_key: None,
     }
 }
 

@@ -113,6 +113,21 @@ impl RunningBot {
     }
 }
 
+/// The bot's `Chat` against `fake`, without the gateway: for tests of the REST calls alone.
+pub async fn chat_against(fake: &FakeDiscord) -> Arc<imap_triage::discord::chat::DiscordChat> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = config_text(&fake.api_base, &dir.path().join("store"), "");
+    let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
+    let rules = imap_triage::rules_dir::embedded().expect("rules");
+    let bot = Bot::connect(
+        config.discord().expect("discord settings"),
+        checklist_of(&rules),
+    )
+    .await
+    .expect("connect");
+    bot.chat()
+}
+
 /// Copies the shipped rules pack into `to`, for a test that edits it and reloads.
 pub fn copy_shipped_rules(to: &std::path::Path) {
     let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");

@@ -8,6 +8,8 @@ use serde_json::json;
 use testkit::fake_discord::payloads;
 use testkit::fake_discord::{Call, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE};
 
+use imap_triage::engine::chat::{Chat, OutMessage, ThreadId};
+
 use crate::bot::{copy_shipped_rules, start, Options};
 
 const MEMBER: u64 = 9_001;
@@ -298,6 +300,59 @@ async fn moderators_review_the_log_in_discord() {
         let after = thread_with_status(fake, "After the broken reload").await;
         threads.push(after);
         assert_one_status_each(fake, &threads);
+        bot.stop().await;
+    })
+    .await;
+}
+
+/// The same post made again by a restarted bot (the same dedup key: the same change, which the
+/// store never recorded) is the message Discord already has, through `enforce_nonce`; and a
+/// message deleted before is "already gone", not a failure to report to the member.
+#[tokio::test]
+async fn a_repeated_post_is_one_message_and_a_repeated_delete_is_no_error() {
+    bounded(async {
+        let bot = start(Options::default()).await;
+        let fake = &bot.fake;
+        let thread = thread_with_status(fake, "IMAP help").await;
+        let chat = crate::bot::chat_against(fake).await;
+        let thread_id = ThreadId(thread);
+        let message = |text: &str, key: &str| OutMessage {
+            dedup_key: Some(key.to_string()),
+            ..OutMessage::text(text)
+        };
+        let first = chat
+            .post(thread_id, message("Please post the error.", "k/m:1/1"))
+            .await
+            .expect("post");
+        // A fresh chat, as in the next process: the nonce comes from the key alone.
+        let restarted = crate::bot::chat_against(fake).await;
+        let again = restarted
+            .post(thread_id, message("Please post the error.", "k/m:1/1"))
+            .await
+            .expect("post again");
+        assert_eq!(again, first);
+        let other = restarted
+            .post(thread_id, message("Please post the error.", "k/m:1/2"))
+            .await
+            .expect("another post");
+        assert_ne!(other, first);
+        let created: std::collections::BTreeSet<u64> = fake
+            .calls()
+            .iter()
+            .filter(|c| {
+                c.is("POST", &format!("/channels/{thread}/messages"))
+                    && c.status == 200
+                    && c.content() == "Please post the error."
+            })
+            .map(Call::response_id)
+            .collect();
+        assert_eq!(created.len(), 2, "{created:?}");
+
+        chat.delete(thread_id, first).await.expect("delete");
+        restarted
+            .delete(thread_id, first)
+            .await
+            .expect("deleting it again is no error");
         bot.stop().await;
     })
     .await;

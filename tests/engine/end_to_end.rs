@@ -795,3 +795,110 @@ async fn a_full_disk_stops_the_engine_from_acting() {
     );
     assert!(engine.store_failure().unwrap().contains("No space left"));
 }
+
+/// A store that fails the next commit when told to: the process dying between the bot's posts
+/// and the commit that records them.
+struct CrashingStore {
+    inner: Arc<SledLog>,
+    crash_next: std::sync::atomic::AtomicBool,
+}
+
+impl TriageLog for CrashingStore {
+    fn ticket(
+        &self,
+        thread: ThreadId,
+    ) -> Result<Option<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
+        self.inner.ticket(thread)
+    }
+    fn commit(&self, commit: Commit<'_>) -> Result<(), imap_triage::store::StoreError> {
+        if self
+            .crash_next
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(imap_triage::store::StoreError::Other("killed".into()));
+        }
+        self.inner.commit(commit)
+    }
+    fn seen(&self, key: &str) -> Result<bool, imap_triage::store::StoreError> {
+        self.inner.seen(key)
+    }
+    fn events(
+        &self,
+        thread: ThreadId,
+    ) -> Result<Vec<imap_triage::store::EventRecord>, imap_triage::store::StoreError> {
+        self.inner.events(thread)
+    }
+    fn tickets(
+        &self,
+    ) -> Result<Vec<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
+        self.inner.tickets()
+    }
+    fn purge_closed_before(&self, before: u64) -> Result<usize, imap_triage::store::StoreError> {
+        self.inner.purge_closed_before(before)
+    }
+}
+
+/// The dedup keys of the posts among `calls`, in order.
+fn post_keys(calls: &[Call]) -> Vec<String> {
+    calls
+        .iter()
+        .filter_map(|c| match c {
+            Call::Post(_, m) => Some(m.dedup_key.clone().expect("every post has a dedup key")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Killed after posting and before committing, the bot handles the same message again after
+/// its restart: its posts carry the same dedup keys as the first time (Discord's
+/// `enforce_nonce` then returns the messages it already has), and no key is used twice.
+#[tokio::test]
+async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let sled = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let rules = || imap_triage::rules_dir::embedded().unwrap();
+    let crashing = Arc::new(CrashingStore {
+        inner: sled.clone(),
+        crash_next: false.into(),
+    });
+    let before = Arc::new(Recorder::default());
+    let engine = Engine::new(rules(), crashing.clone(), before.clone(), None);
+    engine
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "IMAP".into(),
+            starter: message(THREAD.get(), MEMBER, "IMAP settings incorrect"),
+        })
+        .await
+        .unwrap();
+    let opened = post_keys(&before.calls());
+    // A message that makes the bot post: a password warning (and the status edit).
+    let risky = || Event::Message {
+        thread: THREAD,
+        message: message(
+            501,
+            MEMBER,
+            "my password is Tr0ub4dor&3xyz and Hub ID 4821937",
+        ),
+    };
+    crashing
+        .crash_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(engine.handle(risky()).await.is_err(), "the commit was lost");
+    let first_time = post_keys(&before.calls())[opened.len()..].to_vec();
+    assert!(!first_time.is_empty(), "the message made the bot post");
+
+    // The restart: a new engine on the same store, the same message delivered again.
+    let after = Arc::new(Recorder::default());
+    let restarted = Engine::new(rules(), sled.clone(), after.clone(), None);
+    restarted.handle(risky()).await.unwrap();
+    assert_eq!(post_keys(&after.calls()), first_time);
+    // Delivered a third time, it is a replay the store knows: nothing is posted.
+    restarted.handle(risky()).await.unwrap();
+    assert_eq!(post_keys(&after.calls()), first_time);
+
+    let mut all = opened.clone();
+    all.extend(first_time);
+    let unique: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "one key per post: {all:?}");
+}
