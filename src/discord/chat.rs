@@ -369,12 +369,16 @@ impl Chat for DiscordChat {
 
     async fn mod_log(&self, summary: &EscalationSummary) -> Result<(), ChatError> {
         let guild = self.threads.get(summary.thread.get()).and_then(|i| i.guild);
-        let builder = CreateMessage::new()
+        let mut builder = CreateMessage::new()
             .embed(render::escalation_embed(summary, guild))
             .allowed_mentions(render::allowed_mentions(
                 crate::engine::chat::Mention::Nobody,
                 self.moderator_role,
             ));
+        if let Some(key) = &summary.dedup_key {
+            let nonce = nonce_of(key) % (i64::MAX as u64);
+            builder = builder.nonce(Nonce::Number(nonce)).enforce_nonce(true);
+        }
         match channel_id(self.mod_log_channel)?
             .send_message(&*self.http, builder)
             .await

@@ -468,6 +468,7 @@ mod tests {
             evidence: vec![huge.clone(); 5],
             likely_cause: huge.clone(),
             reason: huge,
+            dedup_key: None,
         };
         let embed = to_json(&escalation_embed(&summary, Some(5)));
         assert!(embed["title"].as_str().unwrap().chars().count() <= 256);

@@ -98,6 +98,9 @@ pub struct EscalationSummary {
     pub evidence: Vec<String>,
     pub likely_cause: String,
     pub reason: String,
+    /// As [`OutMessage::dedup_key`]: the same escalation made again after a crash is the same
+    /// mod-log post.
+    pub dedup_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::chat::{Mention, OutMessage};
+use super::chat::{EscalationSummary, Mention, OutMessage};
 use super::plan::{self, Action, Cause};
 use super::{render, Change, Engine, Journal};
 use crate::core::diagnose::discovery::{self, DiscoveryReport};
@@ -114,7 +114,10 @@ impl Engine {
                 };
                 self.post_reply(ticket.thread, notice, "escalation", events)
                     .await;
-                let summary = plan::summary(&self.rules(), ticket, report, reason);
+                let summary = EscalationSummary {
+                    dedup_key: Some(events.next_post_key(ticket.thread)),
+                    ..plan::summary(&self.rules(), ticket, report, reason)
+                };
                 if let Err(e) = self.chat.mod_log(&summary).await {
                     tracing::warn!(thread = ticket.thread.get(), error = %e, "could not post to the mod log");
                 }

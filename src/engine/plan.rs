@@ -300,6 +300,7 @@ pub fn summary(
         evidence: ticket.evidence.clone(),
         likely_cause,
         reason: reason.to_string(),
+        dedup_key: None,
     }
 }
 
