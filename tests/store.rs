@@ -104,3 +104,40 @@ fn purge_removes_only_old_finished_tickets() {
         "the purged ticket's events went too"
     );
 }
+
+/// Commits from many threads at once share flushes (group commit), and every one of them is
+/// in the store when it is opened again.
+#[test]
+fn concurrent_commits_share_flushes_and_all_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data");
+    let store = std::sync::Arc::new(SledLog::open(&path).unwrap());
+    let writers: Vec<_> = (0..8u64)
+        .map(|w| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for n in 0..25u64 {
+                    let thread = ThreadId(1 + w * 100 + n);
+                    let ticket = TicketRecord::new(thread, "t".into(), 9, 100);
+                    store
+                        .commit(Commit {
+                            ticket: &ticket,
+                            events: &[EventKind::Opened { member: 9 }],
+                            seen: &[format!("m:{}", thread.get())],
+                            at: 100,
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let flushes = store.commit_flushes();
+    assert!((1..=200).contains(&flushes), "{flushes} flushes");
+    drop(store);
+    let reopened = SledLog::open(&path).unwrap();
+    assert_eq!(reopened.tickets().unwrap().len(), 200);
+    assert!(reopened.seen("m:725").unwrap());
+}

@@ -6,6 +6,7 @@
 //! engine redacts message text before it reaches a record, and email addresses are reduced to
 //! their domain.
 
+mod group_flush;
 pub mod query;
 pub mod records;
 pub mod sled_store;
