@@ -479,13 +479,11 @@ impl Evidence {
         let excerpt = if clean.chars().count() <= EXCERPT_MAX {
             clean.to_string()
         } else {
+            // ASCII case folding keeps every byte where it was, so an offset in the folded
+            // line is a char boundary of the line (full Unicode lowering can move them).
             let at = focus
-                .and_then(|f| {
-                    let lower = clean.to_lowercase();
-                    (lower.len() == clean.len())
-                        .then(|| lower.find(&f.to_lowercase()))
-                        .flatten()
-                })
+                .and_then(|f| clean.to_ascii_lowercase().find(&f.to_ascii_lowercase()))
+                .filter(|&at| clean.is_char_boundary(at))
                 .unwrap_or(0);
             let chars_before = clean[..at].chars().count();
             let skip = chars_before.saturating_sub(EXCERPT_MAX / 3);
@@ -501,5 +499,31 @@ impl Evidence {
             zone: zone.as_str(),
             excerpt,
         }
+    }
+}
+
+#[cfg(test)]
+mod evidence_tests {
+    use super::*;
+
+    /// Lower-casing "K" (KELVIN SIGN, 3 bytes) gives "k" (1 byte) and "Ⱥ" (2 bytes) gives "ⱥ"
+    /// (3 bytes): with two of those after the value, the line keeps its length, yet the value
+    /// sits 2 bytes earlier in the lowered line, inside the "€" before it. The excerpt must not
+    /// cut inside a character (a proptest case found this).
+    #[test]
+    fn an_excerpt_never_cuts_inside_a_character() {
+        let line = format!(
+            "\u{212A}{}€imap.example.com settings{}ȺȺ",
+            "x".repeat(60),
+            "y".repeat(60)
+        );
+        let e = Evidence::new(
+            0,
+            crate::core::zones::ZoneKind::Prose,
+            &line,
+            Some("imap.example.com"),
+        );
+        assert!(e.excerpt.contains("imap.example.com"), "{}", e.excerpt);
+        assert!(e.excerpt.chars().count() <= EXCERPT_MAX);
     }
 }
