@@ -143,10 +143,23 @@ pub fn installed(plan: InstallPlan, spec: &RuleSpec) -> String {
 }
 
 fn exemptions(channels: usize, roles: usize) -> String {
-    match (channels, roles) {
-        (0, 0) => " (no exempt channels or roles; Discord never blocks members with Manage Server)"
-            .to_string(),
-        (c, r) => format!(" except in {c} exempt channel(s) and for {r} exempt role(s)"),
+    let count = |n: usize, one: &str, many: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
+    };
+    let parts: Vec<String> = [
+        count(channels, "exempt channel", "exempt channels"),
+        count(roles, "exempt role", "exempt roles"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        " (no exempt channels or roles; Discord never blocks members with Manage Server)"
+            .to_string()
+    } else {
+        format!(" but for {}", parts.join(" and "))
     }
 }
 
@@ -248,6 +261,18 @@ mod tests {
             plan_install(&[rule(9, RULE_NAME, false)]),
             InstallPlan::Create
         );
+    }
+
+    #[test]
+    fn the_answer_names_the_exemptions() {
+        let text = installed(InstallPlan::Create, &rule_spec(&[1], &[2, 3]));
+        assert!(
+            text.contains("but for 1 exempt channel and 2 exempt roles"),
+            "{text}"
+        );
+        let text = installed(InstallPlan::Update { rule: 1 }, &rule_spec(&[], &[]));
+        assert!(text.starts_with("Updated"), "{text}");
+        assert!(text.contains("no exempt channels or roles"), "{text}");
     }
 
     #[test]
