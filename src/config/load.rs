@@ -9,7 +9,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
 
 use super::error::{key_error, line_of, one_line};
-use super::{Config, ConfigError, DiscordSettings, ENV_PREFIX};
+use super::{AutoModConfig, Config, ConfigError, DiscordSettings, ENV_PREFIX};
 use crate::ticket::TicketState;
 
 impl Config {
@@ -85,6 +85,32 @@ impl Config {
             check_ids("discord.text_channels", discord.text_channels.iter())?;
             check_ids("discord.moderator_role", discord.moderator_role.iter())?;
             check_ids("discord.mod_log_channel", discord.mod_log_channel.iter())?;
+            let automod = &discord.automod;
+            check_ids(
+                "discord.automod.exempt_channels",
+                automod.exempt_channels.iter(),
+            )?;
+            check_ids("discord.automod.exempt_roles", automod.exempt_roles.iter())?;
+            for (key, ids, max) in [
+                (
+                    "discord.automod.exempt_channels",
+                    &automod.exempt_channels,
+                    AutoModConfig::MAX_EXEMPT_CHANNELS,
+                ),
+                (
+                    "discord.automod.exempt_roles",
+                    &automod.exempt_roles,
+                    AutoModConfig::MAX_EXEMPT_ROLES,
+                ),
+            ] {
+                let distinct: BTreeSet<u64> = ids.iter().copied().collect();
+                if distinct.len() > max {
+                    return Err(ConfigError::key(
+                        key,
+                        format!("Discord allows at most {max} (got {})", distinct.len()),
+                    ));
+                }
+            }
             if let Some(base) = &discord.api_base {
                 if !(base.starts_with("http://") || base.starts_with("https://")) {
                     return Err(ConfigError::key(
@@ -156,6 +182,7 @@ impl Config {
             mod_log_channel,
             tags: section.tags.clone(),
             register_commands: section.register_commands,
+            automod: section.automod.clone(),
         })
     }
 }

@@ -20,8 +20,8 @@ mod settings;
 
 pub use error::ConfigError;
 pub use settings::{
-    Config, DiscordSection, DiscordSettings, LifecycleConfig, LogConfig, LogFormat, MetricsConfig,
-    OcrConfig, ProbeConfig, RulesConfig, Secret, StoreConfig, TagNames,
+    AutoModConfig, Config, DiscordSection, DiscordSettings, LifecycleConfig, LogConfig, LogFormat,
+    MetricsConfig, OcrConfig, ProbeConfig, RulesConfig, Secret, StoreConfig, TagNames,
 };
 
 /// The prefix of every settings variable; `__` separates the nesting levels.

@@ -126,6 +126,26 @@ pub struct DiscordSection {
     /// Register the `/triage` slash command on start.
     #[serde(default = "yes")]
     pub register_commands: bool,
+    /// `[discord.automod]`: what the AutoMod rule (`/triage automod install`) leaves alone.
+    #[serde(default)]
+    pub automod: AutoModConfig,
+}
+
+/// `[discord.automod]`. An AutoMod rule applies to the whole server; these are its exemptions
+/// (Discord allows at most [`AutoModConfig::MAX_EXEMPT_CHANNELS`] and
+/// [`AutoModConfig::MAX_EXEMPT_ROLES`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoModConfig {
+    /// Channels where credentials are not blocked (a private staff channel, say).
+    pub exempt_channels: Vec<u64>,
+    /// Roles whose messages are not blocked (moderators quoting an example, say).
+    pub exempt_roles: Vec<u64>,
+}
+
+impl AutoModConfig {
+    pub const MAX_EXEMPT_CHANNELS: usize = 50;
+    pub const MAX_EXEMPT_ROLES: usize = 20;
 }
 
 fn yes() -> bool {
@@ -319,4 +339,5 @@ pub struct DiscordSettings {
     pub mod_log_channel: u64,
     pub tags: TagNames,
     pub register_commands: bool,
+    pub automod: AutoModConfig,
 }

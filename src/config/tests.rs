@@ -160,6 +160,8 @@ fn errors_are_one_line_and_name_the_key() {
         ("", &[("IMAP_TRIAGE_STORE____PATH", "x")], "config: IMAP_TRIAGE_STORE____PATH: expected"),
         ("[store]\npath = \"x\"\n", &[("IMAP_TRIAGE_STORE__PATH__DEEP", "x")], "config: store.path (from IMAP_TRIAGE_STORE__PATH__DEEP): is a value"),
         ("[discord\n", &[], "config: test.toml: line 1:"),
+        ("[discord.automod]\nexempt_roles = [0]\n", &[], "config: discord.automod.exempt_roles: expected a Discord id"),
+        ("[discord.automod]\nexempt_channel = [1]\n", &[], "config: discord.automod.exempt_channel: unknown key"),
     ];
     for (text, vars, expected) in cases {
         let err = load(text, vars).unwrap_err().to_string();
@@ -168,6 +170,56 @@ fn errors_are_one_line_and_name_the_key() {
             "for {text:?} {vars:?}: got {err:?}, expected {expected:?}"
         );
         assert!(!err.contains('\n'), "multi-line error: {err:?}");
+    }
+}
+
+#[test]
+fn automod_exemptions_are_read_and_bounded_by_discords_limits() {
+    let config = load(
+        &format!("{FULL}[discord.automod]\nexempt_channels = [333, 444]\n"),
+        &[("IMAP_TRIAGE_DISCORD__AUTOMOD__EXEMPT_ROLES", "[222]")],
+    )
+    .unwrap();
+    let automod = config.discord().unwrap().automod;
+    assert_eq!(automod.exempt_channels, [333, 444]);
+    assert_eq!(automod.exempt_roles, [222]);
+    assert_eq!(
+        load(FULL, &[]).unwrap().discord().unwrap().automod,
+        AutoModConfig::default()
+    );
+
+    let ids = |n: u64| {
+        format!(
+            "[{}]",
+            (1..=n)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    // (key, the most Discord allows)
+    for (key, max) in [
+        ("exempt_channels", AutoModConfig::MAX_EXEMPT_CHANNELS),
+        ("exempt_roles", AutoModConfig::MAX_EXEMPT_ROLES),
+    ] {
+        let at_limit = format!("[discord.automod]\n{key} = {}\n", ids(max as u64));
+        assert!(load(&at_limit, &[]).is_ok(), "{key}: {max} is allowed");
+        let over = format!("[discord.automod]\n{key} = {}\n", ids(max as u64 + 1));
+        let err = load(&over, &[]).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "config: discord.automod.{key}: Discord allows at most {max}"
+            )),
+            "{err}"
+        );
+        let var = format!("IMAP_TRIAGE_DISCORD__AUTOMOD__{}", key.to_uppercase());
+        let err = load("", &[(var.as_str(), ids(max as u64 + 1).as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("config: discord.automod.{key}")),
+            "{err}"
+        );
     }
 }
 

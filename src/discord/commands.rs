@@ -7,13 +7,15 @@ use serenity::all::{
     CreateCommandOption,
 };
 
+use crate::engine::automod::AutoModCommand;
 use crate::ticket::TicketState;
 
 /// The slash command's name.
 pub const COMMAND: &str = "triage";
 
-/// `/triage status|retest|escalate|resolve <reason>|reopen|exempt`, and the review commands
-/// `log [status] [since] [hub_id] [page]`, `show [thread]`, `stats`, `reload-rules`.
+/// `/triage status|retest|escalate|resolve <reason>|reopen|exempt`, the review commands
+/// `log [status] [since] [hub_id] [page]`, `show [thread]`, `stats`, `reload-rules`, and the
+/// AutoMod group `automod install|status|remove`.
 pub fn slash_command() -> CreateCommand {
     let sub = |name: &str, description: &str| {
         CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
@@ -83,6 +85,30 @@ pub fn slash_command() -> CreateCommand {
             "reload-rules",
             "Reload the rules pack; a broken pack is rejected (moderators)",
         ))
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::SubCommandGroup,
+                "automod",
+                "The AutoMod rule that blocks posted passwords (moderators)",
+            )
+            .add_sub_option(sub(
+                "install",
+                "Install or update the rule (the bot needs Manage Server)",
+            ))
+            .add_sub_option(sub("status", "Whether the rule is installed and enabled"))
+            .add_sub_option(sub("remove", "Remove the rule")),
+        )
+}
+
+/// `/triage automod <install|status|remove>`, or `None` for any other command.
+pub fn automod_command(command: &CommandInteraction) -> Option<AutoModCommand> {
+    let group = command.data.options.first()?;
+    match (&*group.name, &group.value) {
+        ("automod", CommandDataOptionValue::SubCommandGroup(subs)) => {
+            AutoModCommand::parse(&subs.first()?.name)
+        }
+        _ => None,
+    }
 }
 
 /// `status`, `resolve <reason>`, ... from the slash command's sub-command and option.
@@ -187,9 +213,19 @@ mod tests {
                 "log",
                 "show",
                 "stats",
-                "reload-rules"
+                "reload-rules",
+                "automod"
             ]
         );
         assert_eq!(json["options"][3]["options"][0]["required"], true);
+        let automod = &json["options"][10];
+        assert_eq!(automod["type"], 2, "a sub-command group");
+        let subs: Vec<&str> = automod["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(subs, ["install", "status", "remove"]);
     }
 }

@@ -9,13 +9,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serenity::all::{
-    ActionRowComponent, Builder, Channel, ChannelId, ChannelType, CommandInteraction,
-    ComponentInteraction, ComponentInteractionDataKind, Context, CreateInteractionResponse,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction, InteractionId,
-    Member, Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
+    ActionExecution, ActionRowComponent, ActionType, Builder, Channel, ChannelId, ChannelType,
+    CommandInteraction, ComponentInteraction, ComponentInteractionDataKind, Context,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateMessage, CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction,
+    InteractionId, Member, Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
 };
 
+use super::automod::AutoModState;
 use super::commands::{self, command_text, slash_command, Review, COMMAND};
 use super::render::{self, Action};
 use super::threads::{Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
@@ -23,6 +24,7 @@ use super::{review, InFlight};
 use crate::config::DiscordSettings;
 use crate::core::commands::{parse_mention, parse_words};
 use crate::core::Attachment;
+use crate::engine::automod;
 use crate::engine::chat::Mention;
 use crate::engine::{controls_refusal, review_refusal, Actor, Engine, Event, Incoming, Response};
 use crate::ticket::{MessageId, ThreadId};
@@ -44,6 +46,8 @@ pub struct Handler {
     pub(crate) inflight: Arc<InFlight>,
     /// Where `/triage reload-rules` reads the rules (unset: embedded).
     pub(crate) rules_dir: Arc<Mutex<Option<PathBuf>>>,
+    /// Which AutoMod rules are the bot's, and the follow-ups sent lately.
+    pub(crate) automod: AutoModState,
 }
 
 #[serenity::async_trait]
@@ -85,6 +89,10 @@ impl EventHandler for Handler {
 
     async fn message(&self, ctx: Context, msg: Message) {
         self.on_message(&ctx, msg).await;
+    }
+
+    async fn auto_moderation_action_execution(&self, ctx: Context, execution: ActionExecution) {
+        self.on_automod_block(&ctx, execution).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
@@ -426,6 +434,27 @@ impl Handler {
         let thread = command.channel_id.get();
         let token = (command.id, command.token.as_str());
         let actor = self.actor(command.user.id.get(), command.member.as_deref());
+        if let Some(op) = commands::automod_command(&command) {
+            let answer = async {
+                Some(match (automod::refusal(actor), command.guild_id) {
+                    (Some(refusal), _) => refusal.to_string(),
+                    (None, None) => "Use this command in the server.".to_string(),
+                    (None, Some(guild)) => {
+                        super::automod::run(
+                            &ctx.http,
+                            &self.automod,
+                            guild,
+                            op,
+                            &self.settings.automod,
+                        )
+                        .await
+                    }
+                })
+            };
+            return self
+                .answer(ctx, token, thread, Answer::Deferred, answer)
+                .await;
+        }
         if let Some(question) = commands::review(&command) {
             let answer = async {
                 Some(match review_refusal(actor) {
@@ -461,6 +490,53 @@ impl Handler {
         };
         self.answer(ctx, token, thread, Answer::Deferred, answer)
             .await;
+    }
+
+    /// The AutoMod rule blocked a member's message: in a thread (or text channel) the bot
+    /// watches, and for the bot's own rule only, the member hears why and what to post instead.
+    /// Elsewhere Discord's notice is the whole answer. What was blocked is never quoted or
+    /// logged.
+    async fn on_automod_block(&self, ctx: &Context, execution: ActionExecution) {
+        if execution.action.kind() != ActionType::BlockMessage {
+            return;
+        }
+        let Some(channel) = execution.channel_id.map(ChannelId::get) else {
+            return;
+        };
+        let member = execution.user_id.get();
+        if !self
+            .automod
+            .is_ours(&ctx.http, execution.guild_id, execution.rule_id)
+            .await
+        {
+            return;
+        }
+        let watched = self.settings.text_channels.contains(&channel)
+            || self.classify(ctx, channel).await.is_some();
+        if !watched || !self.automod.first_follow_up(member, channel) {
+            return;
+        }
+        tracing::info!(
+            rule = execution.rule_id.get(),
+            channel,
+            member,
+            "automod blocked a message; following up"
+        );
+        let builder = CreateMessage::new()
+            .content(render::truncate(
+                &automod::blocked_follow_up(member),
+                render::MESSAGE_LIMIT,
+            ))
+            .allowed_mentions(render::allowed_mentions(
+                Mention::User(member),
+                self.settings.moderator_role,
+            ));
+        if let Err(e) = ChannelId::new(channel)
+            .send_message(&ctx.http, builder)
+            .await
+        {
+            super::chat::chat_error("automod follow-up", channel, e);
+        }
     }
 
     /// Answers an interaction: acknowledged first, because the work (the engine may edit

@@ -5,6 +5,8 @@
 //!   [`crate::engine::Event`]s; interactions are answered (acknowledged first, the engine's
 //!   private text as an ephemeral follow-up).
 //! - [`commands`]: the `/triage` slash command's definition, and an invocation read back.
+//! - [`automod`]: `/triage automod install|status|remove` over REST, and which AutoMod rule is
+//!   the bot's (for the follow-up to a blocked message).
 //! - [`chat`]: [`chat::DiscordChat`], the engine's [`crate::engine::chat::Chat`] over REST.
 //! - [`render`]: pure payload building (components, modal, mentions, embed) and custom ids.
 //! - [`threads`]: what the adapter remembers about channels, bounded.
@@ -12,6 +14,7 @@
 //! [`Bot::connect`] builds the client (and so the `Http` the engine's chat uses);
 //! [`Bot::run`] attaches the engine and runs until the shutdown future completes.
 
+pub mod automod;
 pub mod chat;
 pub mod commands;
 pub mod handler;
@@ -42,9 +45,12 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 /// What the adapter subscribes to. MESSAGE_CONTENT is privileged: switch it on in the developer
-/// portal.
+/// portal. AUTO_MODERATION_EXECUTION brings the blocks of the AutoMod rule (to follow up on).
 pub fn intents() -> GatewayIntents {
-    GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+        | GatewayIntents::AUTO_MODERATION_EXECUTION
 }
 
 /// serenity's HTTP client for these settings. With `api_base` (tests), REST goes there and the
@@ -173,6 +179,7 @@ impl Bot {
             bot_id: OnceLock::new(),
             recent: Recent::default(),
             gate: StarterGate::default(),
+            automod: automod::AutoModState::default(),
         };
         let client = serenity::all::ClientBuilder::new_with_http(http(&settings), intents())
             .event_handler(handler)

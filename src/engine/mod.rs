@@ -12,9 +12,12 @@
 //!   a change to a commit.
 //! - `intake`: members' messages and controls; `commands`: moderators' commands; `lifecycle`:
 //!   reminders, close warning, archive.
+//! - [`automod`]: the AutoMod pre-block (who may manage it, the rule, create or update, texts),
+//!   carried out by an adapter that has AutoMod.
 //! - [`plan`]: what to do, decided from the ticket and its one triage per event (pure);
 //!   `execute`: carrying it out; [`render`]: the texts.
 
+pub mod automod;
 pub mod chat;
 mod commands;
 pub mod event;

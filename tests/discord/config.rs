@@ -30,7 +30,7 @@ const TOKEN: &str = "MTIzNDU2Nzg5.secret-token-value";
 fn a_bad_setting_is_one_line_naming_the_key_with_exit_code_2() {
     // (file text, environment, the error's start)
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
         (
             "[discord]\ntoken = \"x\"\nforum_channels = [111]\nmoderator_role = \"mods\"\nmod_log_channel = 333\n",
             &[],
@@ -47,6 +47,14 @@ fn a_bad_setting_is_one_line_naming_the_key_with_exit_code_2() {
             "[store]\npath = \"data\"\n",
             &[("IMAP_TRIAGE_DISCORD__FORUM_CHANNELS", "111")],
             "config: discord.forum_channels (from IMAP_TRIAGE_DISCORD__FORUM_CHANNELS): expected an array",
+        ),
+        (
+            "[discord]\ntoken = \"x\"\nforum_channels = [111]\nmoderator_role = 222\nmod_log_channel = 333\n",
+            &[(
+                "IMAP_TRIAGE_DISCORD__AUTOMOD__EXEMPT_ROLES",
+                "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]",
+            )],
+            "config: discord.automod.exempt_roles: Discord allows at most 20",
         ),
     ];
     for (text, env, expected) in cases {

@@ -4,10 +4,12 @@
 //! - `faults`: gateway drops, INVALID_SESSION, REST 429 and 500, and the review commands;
 //! - `ocr`: a screenshot attachment downloaded from the fake CDN and read;
 //! - `run`: the real binary, `imap-triage run`: logs, metrics, SIGHUP and SIGTERM;
-//! - `config`: `imap-triage run` with bad or missing settings (one line naming the key, exit 2).
+//! - `config`: `imap-triage run` with bad or missing settings (one line naming the key, exit 2);
+//! - `automod`: `/triage automod install|status|remove` and the follow-up to a blocked message.
 //!
 //! `bot` starts the real bot against a fresh fake for each test.
 
+mod automod;
 mod bot;
 mod config;
 mod e2e;

@@ -4,7 +4,7 @@
 //! named after what it broke or covers.
 
 #[path = "../../fuzz/src/checks.rs"]
-mod checks;
+pub(crate) mod checks;
 
 use std::path::PathBuf;
 

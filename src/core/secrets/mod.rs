@@ -33,7 +33,8 @@
 //! - `app`: app passwords by shape, and the four-letter word list that tells them from prose;
 //! - `sasl`: SASL exchanges (base64) and IMAP `LOGIN` commands and login calls;
 //! - `values`: what is a value and what is a placeholder, a mask or an ordinary word;
-//! - `redaction`: [`redact`] and [`redact_span`].
+//! - `redaction`: [`redact`] and [`redact_span`];
+//! - [`automod`]: the forms as Discord AutoMod regexes, which block a message before it is seen.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -44,6 +45,7 @@ use super::report::SecretKind;
 use super::text::Triggers;
 
 mod app;
+pub mod automod;
 mod labels;
 mod redaction;
 mod sasl;

@@ -8,10 +8,13 @@
 //!   ([`FakeDiscord::invalidate_session`]).
 //! - REST faults: [`FakeDiscord::fail`] with any status; a 429 carries Discord's rate-limit
 //!   body (`retry_after`) and headers. Posts honour `enforce_nonce`.
+//! - AutoMod: the guild's rules over REST, refused as Discord refuses them ([`automod`]), and
+//!   [`FakeDiscord::automod_block`] for the gateway event of a blocked message.
 //!
 //! serenity silently drops a dispatch whose payload doesn't deserialize, so every payload built
 //! here is complete, and tests assert that the bot *reacted* (a recorded call).
 
+pub mod automod;
 pub mod payloads;
 
 use std::collections::HashMap;
@@ -105,6 +108,8 @@ struct State {
     ws_url: Mutex<String>,
     /// (channel, nonce) -> message id, for `enforce_nonce` posts.
     nonces: Mutex<HashMap<(u64, String), u64>>,
+    /// AutoMod rules by id, every guild's.
+    automod_rules: Mutex<HashMap<u64, Value>>,
 }
 
 /// A frame on a session's outgoing queue that closes the connection instead (with this code).
@@ -250,6 +255,27 @@ impl FakeDiscord {
     pub fn put_message(&self, message: Value) {
         let id = id_of(&message["id"]);
         lock(&self.state.messages).insert(id, message);
+    }
+
+    /// The guild's AutoMod rules, as the bot left them, by id.
+    pub fn automod_rules(&self) -> Vec<Value> {
+        let mut rules: Vec<Value> = lock(&self.state.automod_rules).values().cloned().collect();
+        rules.sort_by_key(|r| id_of(&r["id"]));
+        rules
+    }
+
+    /// Adds an AutoMod rule (see [`automod::rule`]), as a server's own rules would be there.
+    pub fn put_automod_rule(&self, rule: Value) {
+        let id = id_of(&rule["id"]);
+        lock(&self.state.automod_rules).insert(id, rule);
+    }
+
+    /// AUTO_MODERATION_ACTION_EXECUTION: `rule` blocked `author`'s message in `channel`.
+    pub fn automod_block(&self, rule: u64, author: u64, channel: u64, content: &str) {
+        self.dispatch(
+            "AUTO_MODERATION_ACTION_EXECUTION",
+            payloads::automod_block(rule, author, channel, content),
+        );
     }
 
     /// Sends a dispatch (op 0) to the connected bot.
@@ -661,6 +687,19 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let num = |s: &str| s.parse::<u64>().ok();
     match (method, segments.as_slice()) {
+        (_, ["guilds", guild, "auto-moderation", "rules", rest @ ..]) if rest.len() <= 1 => {
+            let Some(guild) = num(guild) else {
+                return (404, error_body(404));
+            };
+            let rule = match rest.first() {
+                Some(id) => match num(id) {
+                    Some(id) => Some(id),
+                    None => return (404, error_body(404)),
+                },
+                None => None,
+            };
+            automod::route(state, method, guild, rule, body)
+        }
         ("GET", ["gateway"]) => (200, json!({"url": *lock(&state.ws_url)})),
         ("GET", ["gateway", "bot"]) => (
             200,

@@ -304,3 +304,39 @@ pub fn slash_with(
     i["data"]["options"][0]["options"] = Value::Array(options);
     i
 }
+
+/// AUTO_MODERATION_ACTION_EXECUTION for a BLOCK_MESSAGE action of a KEYWORD rule. A blocked
+/// message has no id; Discord sends its content (with MESSAGE_CONTENT) and what matched.
+pub fn automod_block(rule: u64, author: u64, channel: u64, content: &str) -> Value {
+    json!({
+        "guild_id": GUILD.to_string(),
+        "action": {"type": 1, "metadata": {"custom_message": "blocked"}},
+        "rule_id": rule.to_string(),
+        "rule_trigger_type": 1,
+        "user_id": author.to_string(),
+        "channel_id": channel.to_string(),
+        "message_id": null,
+        "alert_system_message_id": null,
+        "content": content,
+        "matched_keyword": null,
+        "matched_content": content,
+    })
+}
+
+/// `/triage <group> <sub>`: a sub-command of a sub-command group (`/triage automod install`).
+pub fn slash_group(
+    id: u64,
+    channel: u64,
+    user_id: u64,
+    roles: &[u64],
+    group: &str,
+    sub: &str,
+) -> Value {
+    let mut i = slash(id, channel, user_id, roles, group, None);
+    i["data"]["options"] = json!([{
+        "name": group,
+        "type": 2,
+        "options": [{"name": sub, "type": 1, "options": []}],
+    }]);
+    i
+}
