@@ -63,16 +63,9 @@ allow_private = true
 pub async fn start(options: Options) -> RunningBot {
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = config_text(&fake.api_base, &dir.path().join("store"), &options.settings);
-    let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
+    let (config, bot) = connect(&fake, dir.path(), &options.settings).await;
+    let bot = bot.with_rules_dir(options.rules_dir);
     let rules = imap_triage::rules_dir::embedded().expect("rules");
-    let bot = Bot::connect(
-        config.discord().expect("discord settings"),
-        checklist_of(&rules),
-    )
-    .await
-    .expect("connect")
-    .with_rules_dir(options.rules_dir);
     let store = SledLog::open(&config.store.path).expect("store");
     let prober = options.prober.then(|| {
         let anchors: Vec<&std::path::Path> =
@@ -113,10 +106,10 @@ impl RunningBot {
     }
 }
 
-/// The bot's `Chat` against `fake`, without the gateway: for tests of the REST calls alone.
-pub async fn chat_against(fake: &FakeDiscord) -> Arc<imap_triage::discord::chat::DiscordChat> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let text = config_text(&fake.api_base, &dir.path().join("store"), "");
+/// The settings a test's bot reads (its store under `dir`), and the bot connected to `fake`'s
+/// REST API (the gateway starts with `run`).
+async fn connect(fake: &FakeDiscord, dir: &std::path::Path, settings: &str) -> (Config, Bot) {
+    let text = config_text(&fake.api_base, &dir.join("store"), settings);
     let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
     let rules = imap_triage::rules_dir::embedded().expect("rules");
     let bot = Bot::connect(
@@ -125,7 +118,13 @@ pub async fn chat_against(fake: &FakeDiscord) -> Arc<imap_triage::discord::chat:
     )
     .await
     .expect("connect");
-    bot.chat()
+    (config, bot)
+}
+
+/// The bot's `Chat` against `fake`, without the gateway: for tests of the REST calls alone.
+pub async fn chat_against(fake: &FakeDiscord) -> Arc<imap_triage::discord::chat::DiscordChat> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    connect(fake, dir.path(), "").await.1.chat()
 }
 
 /// Copies the shipped rules pack into `to`, for a test that edits it and reloads.

@@ -15,13 +15,13 @@ use imap_triage::core::diagnose::{EndpointReport, Verdict};
 use imap_triage::core::rules::{FindingTexts, Rules};
 use imap_triage::core::TlsMode;
 use imap_triage::discover::Discover;
-use imap_triage::engine::chat::{MessageId, ThreadId};
-use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
+use imap_triage::engine::chat::ThreadId;
+use imap_triage::engine::{Command, Engine, Event};
 use imap_triage::probe::{EndpointRequest, Probe, ProbeJob};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 
-use crate::{MEMBER, MODERATOR};
+use crate::{message, moderator_command, MEMBER};
 
 const THREAD: ThreadId = ThreadId(700);
 
@@ -133,14 +133,7 @@ fn setup() -> Setup {
 
 impl Setup {
     async fn say(&self, id: u64, text: &str) {
-        let message = Incoming {
-            id: MessageId(id),
-            author: MEMBER,
-            author_is_bot: false,
-            author_is_moderator: false,
-            text: text.into(),
-            attachments: Vec::new(),
-        };
+        let message = message(id, MEMBER, text);
         let event = if id == THREAD.get() {
             Event::NewThread {
                 thread: THREAD,
@@ -221,32 +214,9 @@ async fn entered_servers_are_compared_with_the_domains_and_looked_up_once() {
         EventKind::DomainLookedUp { domain, findings }
             if domain == "x-corp.com" && findings.iter().any(|f| f == "srv_published")
     )));
-    let moderator = Actor {
-        user: MODERATOR,
-        is_moderator: true,
-    };
-    let status = s
-        .engine
-        .handle(Event::Command {
-            thread: THREAD,
-            actor: moderator,
-            key: 1,
-            command: Command::Status,
-        })
-        .await
-        .unwrap()
-        .private
-        .unwrap_or_default();
+    let status = moderator_command(&s.engine, THREAD, 1, Command::Status).await;
     assert!(status.contains("domain: `x-corp.com`"), "{status}");
-    s.engine
-        .handle(Event::Command {
-            thread: THREAD,
-            actor: moderator,
-            key: 2,
-            command: Command::Escalate,
-        })
-        .await
-        .unwrap();
+    moderator_command(&s.engine, THREAD, 2, Command::Escalate).await;
     let summary = s
         .chat
         .calls()

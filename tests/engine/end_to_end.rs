@@ -10,7 +10,7 @@ use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
 use imap_triage::store::{Commit, EventKind, SledLog, TriageLog};
 use testkit::chat::{Call, Recorder};
 
-use crate::{message, MEMBER, MODERATOR};
+use crate::{message, moderator_command, MEMBER, MODERATOR};
 
 const THREAD: ThreadId = ThreadId(500);
 const STRANGER: u64 = 9;
@@ -350,21 +350,12 @@ async fn moderator_commands_check_the_role_and_need_a_reason() {
         TicketState::WaitingOnMember
     );
 
+    let status = moderator_command(&s.engine, THREAD, 2, Command::Status).await;
+    assert!(status.contains("waiting_on_member"));
     let moderator = Actor {
         user: MODERATOR,
         is_moderator: true,
     };
-    let status = s
-        .engine
-        .handle(Event::Command {
-            thread: THREAD,
-            actor: moderator,
-            key: 2,
-            command: Command::Status,
-        })
-        .await
-        .unwrap();
-    assert!(status.private.unwrap().contains("waiting_on_member"));
 
     s.engine
         .handle(Event::Command {
@@ -706,13 +697,26 @@ async fn clicks_and_commands_are_rate_limited_per_user() {
     }
 }
 
-/// A store whose disk fills up after `writes_left` commits.
-struct FillingStore {
-    inner: SledLog,
-    writes_left: Mutex<u32>,
+/// A sled store whose commits fail when `fail` says so (it is asked before each commit): a
+/// disk that fills up, a process killed between its posts and its commit.
+struct FailingStore {
+    inner: Arc<SledLog>,
+    fail: Mutex<Box<dyn FnMut() -> Option<imap_triage::store::StoreError> + Send>>,
 }
 
-impl TriageLog for FillingStore {
+impl FailingStore {
+    fn new(
+        inner: Arc<SledLog>,
+        fail: impl FnMut() -> Option<imap_triage::store::StoreError> + Send + 'static,
+    ) -> Self {
+        FailingStore {
+            inner,
+            fail: Mutex::new(Box::new(fail)),
+        }
+    }
+}
+
+impl TriageLog for FailingStore {
     fn ticket(
         &self,
         thread: ThreadId,
@@ -720,14 +724,9 @@ impl TriageLog for FillingStore {
         self.inner.ticket(thread)
     }
     fn commit(&self, commit: Commit<'_>) -> Result<(), imap_triage::store::StoreError> {
-        let mut left = self.writes_left.lock().unwrap();
-        if *left == 0 {
-            return Err(imap_triage::store::StoreError::Unwritable {
-                path: "data".into(),
-                detail: "No space left on device (os error 28)".into(),
-            });
+        if let Some(error) = (self.fail.lock().unwrap())() {
+            return Err(error);
         }
-        *left -= 1;
         self.inner.commit(commit)
     }
     fn seen(&self, key: &str) -> Result<bool, imap_triage::store::StoreError> {
@@ -752,10 +751,19 @@ impl TriageLog for FillingStore {
 #[tokio::test]
 async fn a_full_disk_stops_the_engine_from_acting() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FillingStore {
-        inner: SledLog::open(&dir.path().join("db")).unwrap(),
-        writes_left: Mutex::new(1),
-    });
+    // The disk fills up after one commit.
+    let mut writes_left = 1;
+    let sled = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let store = Arc::new(FailingStore::new(sled, move || {
+        if writes_left == 0 {
+            return Some(imap_triage::store::StoreError::Unwritable {
+                path: "data".into(),
+                detail: "No space left on device (os error 28)".into(),
+            });
+        }
+        writes_left -= 1;
+        None
+    }));
     let chat = Arc::new(Recorder::default());
     let engine = Engine::new(
         imap_triage::rules_dir::embedded().unwrap(),
@@ -796,48 +804,6 @@ async fn a_full_disk_stops_the_engine_from_acting() {
     assert!(engine.store_failure().unwrap().contains("No space left"));
 }
 
-/// A store that fails the next commit when told to: the process dying between the bot's posts
-/// and the commit that records them.
-struct CrashingStore {
-    inner: Arc<SledLog>,
-    crash_next: std::sync::atomic::AtomicBool,
-}
-
-impl TriageLog for CrashingStore {
-    fn ticket(
-        &self,
-        thread: ThreadId,
-    ) -> Result<Option<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
-        self.inner.ticket(thread)
-    }
-    fn commit(&self, commit: Commit<'_>) -> Result<(), imap_triage::store::StoreError> {
-        if self
-            .crash_next
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
-            return Err(imap_triage::store::StoreError::Other("killed".into()));
-        }
-        self.inner.commit(commit)
-    }
-    fn seen(&self, key: &str) -> Result<bool, imap_triage::store::StoreError> {
-        self.inner.seen(key)
-    }
-    fn events(
-        &self,
-        thread: ThreadId,
-    ) -> Result<Vec<imap_triage::store::EventRecord>, imap_triage::store::StoreError> {
-        self.inner.events(thread)
-    }
-    fn tickets(
-        &self,
-    ) -> Result<Vec<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
-        self.inner.tickets()
-    }
-    fn purge_closed_before(&self, before: u64) -> Result<usize, imap_triage::store::StoreError> {
-        self.inner.purge_closed_before(before)
-    }
-}
-
 /// The dedup keys of the posts among `calls`, in order.
 fn post_keys(calls: &[Call]) -> Vec<String> {
     calls
@@ -857,10 +823,13 @@ async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
     let dir = tempfile::tempdir().unwrap();
     let sled = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
     let rules = || imap_triage::rules_dir::embedded().unwrap();
-    let crashing = Arc::new(CrashingStore {
-        inner: sled.clone(),
-        crash_next: false.into(),
-    });
+    let crash_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let crash = crash_next.clone();
+    let crashing = Arc::new(FailingStore::new(sled.clone(), move || {
+        crash
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+            .then(|| imap_triage::store::StoreError::Other("killed".into()))
+    }));
     let before = Arc::new(Recorder::default());
     let engine = Engine::new(rules(), crashing.clone(), before.clone(), None);
     engine
@@ -881,9 +850,7 @@ async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
             "my password is Tr0ub4dor&3xyz and Hub ID 4821937",
         ),
     };
-    crashing
-        .crash_next
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    crash_next.store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(engine.handle(risky()).await.is_err(), "the commit was lost");
     let first_time = post_keys(&before.calls())[opened.len()..].to_vec();
     assert!(!first_time.is_empty(), "the message made the bot post");

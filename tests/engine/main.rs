@@ -12,8 +12,8 @@ mod escalation;
 mod probe;
 mod shield;
 
-use imap_triage::engine::chat::MessageId;
-use imap_triage::engine::Incoming;
+use imap_triage::engine::chat::{MessageId, ThreadId};
+use imap_triage::engine::{Actor, Command, Engine, Event, Incoming};
 
 /// The thread's member and a moderator, as the tests' messages name them.
 const MEMBER: u64 = 7;
@@ -29,4 +29,28 @@ fn message(id: u64, author: u64, text: &str) -> Incoming {
         text: text.into(),
         attachments: Vec::new(),
     }
+}
+
+/// A moderator's command in `thread`; returns the private answer.
+async fn moderator_command(
+    engine: &Engine,
+    thread: ThreadId,
+    key: u64,
+    command: Command,
+) -> String {
+    let moderator = Actor {
+        user: MODERATOR,
+        is_moderator: true,
+    };
+    engine
+        .handle(Event::Command {
+            thread,
+            actor: moderator,
+            key,
+            command,
+        })
+        .await
+        .unwrap()
+        .private
+        .unwrap_or_default()
 }
