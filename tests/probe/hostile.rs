@@ -169,6 +169,66 @@ async fn no_starttls_on_the_same_port_after_a_tls_alert() {
     );
 }
 
+/// Regression (found against OpenSMTPD 6.8, whose TLS fails with alert 80): STARTTLS chosen on
+/// its implicit-TLS port was reported as a 10 s timeout blaming a firewall, although the TLS
+/// attempt beside the silent plain one got the server's alert after 300 ms.
+#[tokio::test]
+async fn starttls_on_a_port_whose_tls_sends_an_alert_is_plain_on_tls_port() {
+    let port = fake_server(behaviour(|mut stream| async move {
+        let mut hello = [0u8; 512];
+        // A plain client sends nothing: this read waits, and the server stays silent.
+        if stream.read(&mut hello).await.unwrap_or(0) > 0 && hello[0] == 0x16 {
+            // internal_error (80), as OpenSMTPD on Debian 12 answers every ClientHello.
+            let _ = stream
+                .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50])
+                .await;
+        }
+        tokio::time::sleep(Duration::from_secs(20)).await;
+    }))
+    .await;
+    let report = probe_fake(Service::Smtp, port, TlsMode::Starttls).await;
+    assert_eq!(
+        codes(&report),
+        [Code::PlainOnTlsPort, Code::TlsHandshakeFailed],
+        "{report:#?}"
+    );
+    assert!(
+        report.findings[1].message.contains("InternalError"),
+        "{report:#?}"
+    );
+}
+
+/// After a completed TLS handshake the port speaks TLS: a server of the wrong protocol there is
+/// not tried again in plain text (which waited out the step timeout: found against Cyrus and
+/// Postfix with the services swapped).
+#[tokio::test]
+async fn no_plain_attempt_on_a_port_that_completed_the_tls_handshake() {
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&connections);
+    let s = servers();
+    let acceptor = TlsAcceptor::from(server_tls(&s.leaf_cert, &s.leaf_key));
+    let port = fake_server(behaviour(move |stream| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let acceptor = acceptor.clone();
+        async move {
+            // A plain client gets nothing (the handshake waits for its ClientHello).
+            if let Ok(mut tls) = acceptor.accept(stream).await {
+                let _ = tls.write_all(b"* OK IMAP4rev1 ready\r\n").await;
+                let _ = tls.flush().await;
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            }
+        }
+    }))
+    .await;
+    let report = probe_fake(Service::Smtp, port, TlsMode::Implicit).await;
+    assert_eq!(codes(&report)[0], Code::WrongProtocol, "{report:#?}");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one connection: no plain attempt on a port that completed a TLS handshake"
+    );
+}
+
 /// A plain server that greets late must not be taken for a TLS port by the TLS attempt that
 /// starts beside a silent plain one.
 #[tokio::test]

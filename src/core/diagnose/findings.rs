@@ -214,6 +214,13 @@ pub fn diagnose(texts: &FindingTexts, o: &Observation) -> Vec<Finding> {
             .iter()
             .find(|a| a.port == o.port && a.mode == mode && a.answered)
     };
+    // The same port over implicit TLS answered a ClientHello, if only with a TLS alert: it is a
+    // TLS port, whose TLS may be broken besides.
+    let same_port_tls = o.alternatives.iter().find(|a| {
+        a.port == o.port && a.mode == TlsMode::Implicit && (a.answered || a.tls_alert.is_some())
+    });
+    // A second finding for that broken TLS, after the mix-up.
+    let mut broken_tls: Option<Finding> = None;
 
     if let Some(failure) = &o.failure {
         let finding = match failure {
@@ -241,11 +248,18 @@ pub fn diagnose(texts: &FindingTexts, o: &Observation) -> Vec<Finding> {
                 "unreachable",
                 &[("endpoint", endpoint), ("detail", detail)],
             ),
-            Failure::Timeout { stage } => match (o.mode, stage, same_port(TlsMode::Implicit)) {
+            Failure::Timeout { stage } => match (o.mode, stage, same_port_tls) {
                 (TlsMode::Starttls, StageName::Greeting, Some(alt))
                     if o.mode_source != ModeSource::Auto =>
                 {
                     explained_alternative = Some(alt);
+                    broken_tls = alt.tls_alert.as_ref().map(|detail| {
+                        error(
+                            Code::TlsHandshakeFailed,
+                            "tls_handshake_failed",
+                            &[("endpoint", endpoint), ("detail", detail)],
+                        )
+                    });
                     let key = if is_courier(&alt.banner) {
                         "plain_on_tls_port_courier"
                     } else {
@@ -349,6 +363,7 @@ pub fn diagnose(texts: &FindingTexts, o: &Observation) -> Vec<Finding> {
             ),
         };
         out.push(finding);
+        out.extend(broken_tls);
     }
 
     if let Some(tls) = &o.tls {

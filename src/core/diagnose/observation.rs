@@ -234,6 +234,10 @@ pub struct AlternativeResult {
     /// without saying so.
     #[serde(default)]
     pub banner: String,
+    /// The TLS alert it got, when it answered a ClientHello with one: the port speaks TLS, but
+    /// its TLS is broken (OpenSMTPD on Debian 12, for one).
+    #[serde(default)]
+    pub tls_alert: Option<String>,
 }
 
 /// Whether a greeting is Courier-IMAP's.

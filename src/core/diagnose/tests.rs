@@ -38,6 +38,7 @@ fn answering(port: u16, mode: TlsMode, banner: &str) -> AlternativeResult {
         answered: true,
         cert_ok: true,
         banner: banner.into(),
+        tls_alert: None,
     }
 }
 
@@ -135,6 +136,41 @@ fn silence_on_a_plain_port_that_answers_tls_is_plain_on_tls_port() {
     o.alternatives.push(answering(143, TlsMode::Implicit, ""));
     assert_eq!(codes(&o), ["plain_on_tls_port"]);
     o.alternatives.clear();
+    assert_eq!(codes(&o), ["timeout"]);
+}
+
+#[test]
+fn silence_on_a_port_that_answers_tls_with_an_alert_is_plain_on_tls_port_and_broken_tls() {
+    // STARTTLS chosen on OpenSMTPD's 465: silent to a plain client; the ClientHello beside it
+    // got a TLS alert. The port speaks TLS (the mix-up), and its TLS is broken (a second error).
+    let mut o = Observation::new(
+        Service::Smtp,
+        "mail.example.com",
+        465,
+        TlsMode::Starttls,
+        ModeSource::Override,
+    );
+    o.failure = Some(GREETING_TIMEOUT);
+    o.alternatives.push(AlternativeResult {
+        port: 465,
+        mode: TlsMode::Implicit,
+        answered: false,
+        cert_ok: false,
+        banner: String::new(),
+        tls_alert: Some("the server sent the TLS alert InternalError".into()),
+    });
+    let findings = diagnose(texts(), &o);
+    assert_eq!(
+        findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+        ["plain_on_tls_port", "tls_handshake_failed"]
+    );
+    assert!(
+        findings[1].message.contains("InternalError"),
+        "{}",
+        findings[1].message
+    );
+    // A TLS attempt that heard nothing either proves nothing: the greeting timeout stands.
+    o.alternatives[0].tls_alert = None;
     assert_eq!(codes(&o), ["timeout"]);
 }
 

@@ -94,10 +94,12 @@ impl Prober {
             primary.mode,
             diagnose::port_was_open(failure),
         );
-        if primary.mode_source == ModeSource::Auto || diagnose::tls_alert(failure) {
+        let spoke_tls = primary.mode == TlsMode::Implicit && primary.tls.is_some();
+        if primary.mode_source == ModeSource::Auto || diagnose::tls_alert(failure) || spoke_tls {
             // Both modes of the posted port were tried already; or the port answered a
-            // ClientHello with a TLS alert, so it speaks TLS and a plain attempt would only
-            // wait for a greeting that never comes.
+            // ClientHello with a TLS alert, or completed the handshake (then spoke the wrong
+            // protocol, say), so it speaks TLS and a plain attempt would only wait for a
+            // greeting that never comes.
             candidates.retain(|(port, _)| *port != target.port);
         }
         if let Some(s) = &sniffed {
@@ -227,12 +229,19 @@ fn alternative_result(port: u16, mode: TlsMode, obs: &Observation) -> Alternativ
         .tls
         .as_ref()
         .is_some_and(|t| t.cert.trusted && t.cert.name_matches);
+    let tls_alert = match &obs.failure {
+        Some(failure @ Failure::TlsFailed { detail, .. }) if diagnose::tls_alert(failure) => {
+            Some(detail.clone())
+        }
+        _ => None,
+    };
     AlternativeResult {
         port,
         mode,
         answered: obs.answered(),
         cert_ok,
         banner: obs.banner.clone(),
+        tls_alert,
     }
 }
 
