@@ -63,14 +63,20 @@ pub(super) static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Whether the value at `at` in `text` is negated or asked about rather than stated.
 pub(super) fn not_a_setting(text: &str, at: usize) -> bool {
+    // Every sign looked for is ASCII: byte searches find the same positions as `str`'s.
+    let b = text.as_bytes();
     // The clause before the value: back to the last comma, semicolon or sentence end.
-    let before = &text[..at];
-    let clause_start = [before.rfind([',', ';', '!', '?', ':']), before.rfind(". ")]
-        .into_iter()
-        .flatten()
-        .max()
-        .map_or(0, |i| i + 1);
-    let clause = &before[clause_start..];
+    let before = &b[..at];
+    let clause_start = [
+        memchr::memrchr3(b',', b';', b'!', before),
+        memchr::memrchr2(b'?', b':', before),
+        memchr::memmem::rfind(before, b". "),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .map_or(0, |i| i + 1);
+    let clause = &text[clause_start..at];
     if NEGATED_BEFORE.is_match(clause) {
         return true;
     }
@@ -78,15 +84,23 @@ pub(super) fn not_a_setting(text: &str, at: usize) -> bool {
         return true;
     }
     // A question: the sentence that holds the value ends with '?'.
-    let after = &text[at..];
-    let sentence_end = [after.find(['?', '!', '\n']), after.find(". ")]
+    let after = &b[at..];
+    let sentence_end = [
+        memchr::memchr3(b'?', b'!', b'\n', after),
+        memchr::memmem::find(after, b". "),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let is_question = sentence_end.is_some_and(|i| after[i] == b'?');
+    if !is_question {
+        return false;
+    }
+    let sentence_start = memchr::memrchr3(b'.', b'!', b'?', before)
         .into_iter()
-        .flatten()
-        .min();
-    let is_question = sentence_end.is_some_and(|i| after[i..].starts_with('?'));
-    let sentence_start = before
-        .rfind(['.', '!', '?', '\n'])
-        .filter(|&i| before[i..].starts_with(['!', '?', '\n']) || before[i + 1..].starts_with(' '))
+        .chain(memchr::memrchr(b'\n', before))
+        .max()
+        .filter(|&i| before[i] != b'.' || before.get(i + 1) == Some(&b' '))
         .map_or(0, |i| i + 1);
-    is_question && HYPOTHETICAL.is_match(&before[sentence_start..])
+    HYPOTHETICAL.is_match(&text[sentence_start..at])
 }
