@@ -156,6 +156,17 @@ pub(super) fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, La
     })
 }
 
+/// Whether an ASCII `line` may hold a label: one search for the label words anywhere in it,
+/// ignoring case, proves most lines hold none, before any word is compared.
+pub(super) fn may_hold_label(line: &str) -> bool {
+    static WORDS: LazyLock<crate::core::literals::Gate> = LazyLock::new(|| {
+        crate::core::literals::Gate::new(
+            LABEL_WORDS.iter().map(|(w, _)| *w).filter(|w| w.is_ascii()),
+        )
+    });
+    WORDS.may_match(line, None) && ascii_labels(line).any(|_| true)
+}
+
 /// Every match of [`LABEL`] in `line` with its service (before the `part_of_host` filter).
 pub(super) fn label_spans(line: &str) -> Vec<(usize, usize, Label)> {
     if line.is_ascii() {

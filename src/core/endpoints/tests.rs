@@ -198,7 +198,7 @@ fn oracle_not_a_setting(text: &str, at: usize) -> bool {
         .max()
         .map_or(0, |i| i + 1);
     let clause = &before[clause_start..];
-    if NEGATED_BEFORE.is_match(clause) {
+    if NEGATED_BEFORE.regex.is_match(clause) {
         return true;
     }
     if OLD_AFTER.is_match(&text[at..]) {
@@ -214,7 +214,7 @@ fn oracle_not_a_setting(text: &str, at: usize) -> bool {
         .rfind(['.', '!', '?', '\n'])
         .filter(|&i| before[i..].starts_with(['!', '?', '\n']) || before[i + 1..].starts_with(' '))
         .map_or(0, |i| i + 1);
-    is_question && HYPOTHETICAL.is_match(&before[sentence_start..])
+    is_question && HYPOTHETICAL.regex.is_match(&before[sentence_start..])
 }
 
 /// The scheme regex alone, before the quick look at the byte before the host.
@@ -234,7 +234,7 @@ fn oracle_scheme_before(text: &str, at: usize) -> bool {
 }
 
 proptest::proptest! {
-    /// The byte searches decide as the `str` searches did.
+    /// The byte searches and the gated regexes decide as the `str` searches and plain regexes.
     #[test]
     fn not_a_setting_agrees_with_the_str_searches(
         text in "([a-zA-Z0-9 .,;:!?\n'-]|not |isn't |instead of |should I use |maybe |or |was what I tried|\\. |é|ſ|imaps://|u@|smtp\\.x\\.com|587){0,24}"

@@ -1,21 +1,26 @@
 //! The words around a value that make it more or less than a setting: corrections, "same
 //! server", negations, hypotheticals, the old value in "changed X to Y".
+//!
+//! These run on every line or on the clause before every value, and almost never match: each
+//! is gated by its required words ([`GatedRegex`]), so most text is never read by the regex.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::core::literals::GatedRegex;
+
 /// A line that corrects what was said before.
-pub(super) static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static CORRECTION: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r"(?ix)\b(?:i\s+meant|sorry|edit\s*:|correction|correct(?:ed)?\s+(?:one|server|port|host|setting)s?\s+(?:is|are)|should\s+have\s+(?:said|written)|typo|actually|my\s+bad|oops|update\s*:)",
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// "same server for outgoing", "outgoing is the same", "SMTP uses the same host".
-pub(super) static SAME_SERVER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static SAME_SERVER: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r"(?ix)
         \bsame\s+(?:server|host|hostname|name|address)\b.{0,30}\b(?:outgoing|incoming|smtp|imap|both|sending|receiving)\b
       | \b(?:outgoing|incoming|smtp|imap)\b.{0,30}\b(?:is|are|uses?|has)\s+(?:the\s+)?same\b
@@ -23,13 +28,13 @@ pub(super) static SAME_SERVER: LazyLock<Regex> = LazyLock::new(|| {
       | \b(?:m[êe]me\s+serveur|mismo\s+servidor|mesmo\s+servidor|(?:gleiche|selbe)n?\s+server)\b
       | \bboth\b.{0,20}\b(?:use|on)\s+(?:the\s+)?same\s+(?:server|host)",
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// A negation or a question right before a value: "it's not smtp.gmail.com", "I don't use
 /// 587", "there's no setting like imap.outlook.com", "instead of X".
-pub(super) static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static NEGATED_BEFORE: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r#"(?ix)
         (?:
             \b(?:not|isn'?t|aren'?t|wasn'?t|weren'?t|never|nor)
@@ -42,7 +47,7 @@ pub(super) static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         (?:\s+(?:even|the|a|an|any|using|use|used|set\s+to|called|named|like|to|be|as|on|port|server|host|with|anything))*
         \s*[`'"“(*]*\s*$"#,
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// A value the member has moved on from: "587 was what I tried yesterday".
@@ -54,11 +59,11 @@ pub(super) static OLD_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A question about a value rather than a statement of it: "should I use 587?".
-pub(super) static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static HYPOTHETICAL: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r"(?ix)\b(?:should|shall|must|do|does|would|could|can)\s+(?:i|we|you|it)\b|\b(?:is\s+it|what\s+about|how\s+about|maybe|perhaps|try(?:ing)?|suggest(?:ed|s)?|recommend(?:ed|s)?)\b|\bor\s*$",
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// Whether the value at `at` in `text` is negated or asked about rather than stated.
