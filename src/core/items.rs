@@ -45,10 +45,15 @@ pub fn hub_id_span(
     };
     // The number may be on the line after its label.
     for (offset, window) in super::text::windows(text, lower, &patterns.label_triggers, 1) {
-        for m in patterns.label.find_iter(window) {
-            if let Some(id) = label_id(&patterns.label, window, m) {
-                consider(offset + id.start..offset + id.end);
-            }
+        // Only the latest id counts, and reading a match's groups is a search of its own: the
+        // groups are read from the last match back, up to the first that gives an id.
+        let matches: Vec<regex::Match> = patterns.label.find_iter(window).collect();
+        if let Some(id) = matches
+            .iter()
+            .rev()
+            .find_map(|m| label_id(&patterns.label, window, *m))
+        {
+            consider(offset + id.start..offset + id.end);
         }
     }
     // A URL is on one line: only the lines naming the app's host are worth the search.

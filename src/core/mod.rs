@@ -10,6 +10,7 @@ pub mod confirmations;
 pub mod diagnose;
 pub mod endpoints;
 pub mod items;
+pub mod literals;
 pub mod reply;
 pub mod report;
 pub mod rules;

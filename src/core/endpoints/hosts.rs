@@ -203,6 +203,14 @@ pub(super) fn scheme_before(text: &str, at: usize) -> Option<Scheme> {
         Regex::new(r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/@]*@)?$")
             .expect("static regex")
     });
+    // A match ends the text searched, with the `/` of `://` or the `@` of a user part: most
+    // hosts have neither right before them.
+    if !matches!(
+        at.checked_sub(1).map(|i| text.as_bytes()[i]),
+        Some(b'/' | b'@')
+    ) {
+        return None;
+    }
     let from = at.saturating_sub(80);
     let from = (from..=at)
         .find(|&i| text.is_char_boundary(i))

@@ -103,6 +103,20 @@ pub(super) const LABEL_WORDS: &[(&str, Label)] = &[
     ("envío", Label::Smtp),
 ];
 
+/// For each lower-case first byte, a bit per length (below 32) of the label words that begin
+/// with it.
+const LABEL_SHAPES: [u32; 256] = {
+    let mut shapes = [0u32; 256];
+    let mut i = 0;
+    while i < LABEL_WORDS.len() {
+        let word = LABEL_WORDS[i].0.as_bytes();
+        assert!(word.len() < 32);
+        shapes[word[0] as usize] |= 1 << word.len();
+        i += 1;
+    }
+    shapes
+};
+
 pub(super) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -125,8 +139,11 @@ pub(super) fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, La
                 i += 1;
             }
             let word = &b[start..i];
-            // Every label has four to eighteen letters.
-            if (4..=18).contains(&word.len()) {
+            // Most words can't be a label by their first letter and length: only those that
+            // can are compared with the list.
+            if LABEL_SHAPES[usize::from(word[0].to_ascii_lowercase())] & (1 << word.len().min(31))
+                != 0
+            {
                 if let Some((_, service)) = LABEL_WORDS
                     .iter()
                     .find(|(w, _)| w.as_bytes().eq_ignore_ascii_case(word))
@@ -137,6 +154,17 @@ pub(super) fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, La
         }
         None
     })
+}
+
+/// Whether an ASCII `line` may hold a label: one search for the label words anywhere in it,
+/// ignoring case, proves most lines hold none, before any word is compared.
+pub(super) fn may_hold_label(line: &str) -> bool {
+    static WORDS: LazyLock<crate::core::literals::Gate> = LazyLock::new(|| {
+        crate::core::literals::Gate::new(
+            LABEL_WORDS.iter().map(|(w, _)| *w).filter(|w| w.is_ascii()),
+        )
+    });
+    WORDS.may_match(line, None) && ascii_labels(line).any(|_| true)
 }
 
 /// Every match of [`LABEL`] in `line` with its service (before the `part_of_host` filter).

@@ -219,7 +219,7 @@ impl Settings {
     fn scan_line(&mut self, line: &str) {
         // Fast path: most lines hold no service label, and then the whole line is one segment.
         self.line_names_both = false;
-        if line.is_ascii() && !ascii_labels(line).any(|_| true) {
+        if line.is_ascii() && !may_hold_label(line) {
             self.scan_segment(line, self.context);
             return;
         }

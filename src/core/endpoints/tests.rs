@@ -180,3 +180,68 @@ fn later_messages_correct_earlier() {
     s.scan("sorry, the IMAP port is 993", zones());
     assert_eq!(s.imap(), ep("imap.acme.com", 993));
 }
+
+/// `not_a_setting` as it was written with `str` searches, before the byte searches.
+fn oracle_not_a_setting(text: &str, at: usize) -> bool {
+    let before = &text[..at];
+    let clause_start = [before.rfind([',', ';', '!', '?', ':']), before.rfind(". ")]
+        .into_iter()
+        .flatten()
+        .max()
+        .map_or(0, |i| i + 1);
+    let clause = &before[clause_start..];
+    if NEGATED_BEFORE.regex.is_match(clause) {
+        return true;
+    }
+    if OLD_AFTER.is_match(&text[at..]) {
+        return true;
+    }
+    let after = &text[at..];
+    let sentence_end = [after.find(['?', '!', '\n']), after.find(". ")]
+        .into_iter()
+        .flatten()
+        .min();
+    let is_question = sentence_end.is_some_and(|i| after[i..].starts_with('?'));
+    let sentence_start = before
+        .rfind(['.', '!', '?', '\n'])
+        .filter(|&i| before[i..].starts_with(['!', '?', '\n']) || before[i + 1..].starts_with(' '))
+        .map_or(0, |i| i + 1);
+    is_question && HYPOTHETICAL.regex.is_match(&before[sentence_start..])
+}
+
+/// The scheme regex alone, before the quick look at the byte before the host.
+fn oracle_scheme_before(text: &str, at: usize) -> bool {
+    static SCHEME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/@]*@)?$",
+        )
+        .unwrap()
+    });
+    let re = &*SCHEME;
+    let from = at.saturating_sub(80);
+    let from = (from..=at)
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(at);
+    re.is_match(&text[from..at])
+}
+
+proptest::proptest! {
+    /// The byte searches and the gated regexes decide as the `str` searches and plain regexes.
+    #[test]
+    fn not_a_setting_agrees_with_the_str_searches(
+        text in "([a-zA-Z0-9 .,;:!?\n'-]|not |isn't |instead of |should I use |maybe |or |was what I tried|\\. |é|ſ|imaps://|u@|smtp\\.x\\.com|587){0,24}"
+    ) {
+        for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            proptest::prop_assert_eq!(
+                not_a_setting(&text, at),
+                oracle_not_a_setting(&text, at),
+                "{:?} at {}", text, at
+            );
+            proptest::prop_assert_eq!(
+                scheme_before(&text, at).is_some(),
+                oracle_scheme_before(&text, at),
+                "{:?} at {}", text, at
+            );
+        }
+    }
+}

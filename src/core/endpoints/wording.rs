@@ -1,21 +1,26 @@
 //! The words around a value that make it more or less than a setting: corrections, "same
 //! server", negations, hypotheticals, the old value in "changed X to Y".
+//!
+//! These run on every line or on the clause before every value, and almost never match: each
+//! is gated by its required words ([`GatedRegex`]), so most text is never read by the regex.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::core::literals::GatedRegex;
+
 /// A line that corrects what was said before.
-pub(super) static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static CORRECTION: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r"(?ix)\b(?:i\s+meant|sorry|edit\s*:|correction|correct(?:ed)?\s+(?:one|server|port|host|setting)s?\s+(?:is|are)|should\s+have\s+(?:said|written)|typo|actually|my\s+bad|oops|update\s*:)",
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// "same server for outgoing", "outgoing is the same", "SMTP uses the same host".
-pub(super) static SAME_SERVER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static SAME_SERVER: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r"(?ix)
         \bsame\s+(?:server|host|hostname|name|address)\b.{0,30}\b(?:outgoing|incoming|smtp|imap|both|sending|receiving)\b
       | \b(?:outgoing|incoming|smtp|imap)\b.{0,30}\b(?:is|are|uses?|has)\s+(?:the\s+)?same\b
@@ -23,13 +28,13 @@ pub(super) static SAME_SERVER: LazyLock<Regex> = LazyLock::new(|| {
       | \b(?:m[êe]me\s+serveur|mismo\s+servidor|mesmo\s+servidor|(?:gleiche|selbe)n?\s+server)\b
       | \bboth\b.{0,20}\b(?:use|on)\s+(?:the\s+)?same\s+(?:server|host)",
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// A negation or a question right before a value: "it's not smtp.gmail.com", "I don't use
 /// 587", "there's no setting like imap.outlook.com", "instead of X".
-pub(super) static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static NEGATED_BEFORE: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r#"(?ix)
         (?:
             \b(?:not|isn'?t|aren'?t|wasn'?t|weren'?t|never|nor)
@@ -42,7 +47,7 @@ pub(super) static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         (?:\s+(?:even|the|a|an|any|using|use|used|set\s+to|called|named|like|to|be|as|on|port|server|host|with|anything))*
         \s*[`'"“(*]*\s*$"#,
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// A value the member has moved on from: "587 was what I tried yesterday".
@@ -54,23 +59,29 @@ pub(super) static OLD_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A question about a value rather than a statement of it: "should I use 587?".
-pub(super) static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+pub(super) static HYPOTHETICAL: LazyLock<GatedRegex> = LazyLock::new(|| {
+    GatedRegex::new(Regex::new(
         r"(?ix)\b(?:should|shall|must|do|does|would|could|can)\s+(?:i|we|you|it)\b|\b(?:is\s+it|what\s+about|how\s+about|maybe|perhaps|try(?:ing)?|suggest(?:ed|s)?|recommend(?:ed|s)?)\b|\bor\s*$",
     )
-    .expect("static regex")
+    .expect("static regex"))
 });
 
 /// Whether the value at `at` in `text` is negated or asked about rather than stated.
 pub(super) fn not_a_setting(text: &str, at: usize) -> bool {
+    // Every sign looked for is ASCII: byte searches find the same positions as `str`'s.
+    let b = text.as_bytes();
     // The clause before the value: back to the last comma, semicolon or sentence end.
-    let before = &text[..at];
-    let clause_start = [before.rfind([',', ';', '!', '?', ':']), before.rfind(". ")]
-        .into_iter()
-        .flatten()
-        .max()
-        .map_or(0, |i| i + 1);
-    let clause = &before[clause_start..];
+    let before = &b[..at];
+    let clause_start = [
+        memchr::memrchr3(b',', b';', b'!', before),
+        memchr::memrchr2(b'?', b':', before),
+        memchr::memmem::rfind(before, b". "),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .map_or(0, |i| i + 1);
+    let clause = &text[clause_start..at];
     if NEGATED_BEFORE.is_match(clause) {
         return true;
     }
@@ -78,15 +89,23 @@ pub(super) fn not_a_setting(text: &str, at: usize) -> bool {
         return true;
     }
     // A question: the sentence that holds the value ends with '?'.
-    let after = &text[at..];
-    let sentence_end = [after.find(['?', '!', '\n']), after.find(". ")]
+    let after = &b[at..];
+    let sentence_end = [
+        memchr::memchr3(b'?', b'!', b'\n', after),
+        memchr::memmem::find(after, b". "),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let is_question = sentence_end.is_some_and(|i| after[i] == b'?');
+    if !is_question {
+        return false;
+    }
+    let sentence_start = memchr::memrchr3(b'.', b'!', b'?', before)
         .into_iter()
-        .flatten()
-        .min();
-    let is_question = sentence_end.is_some_and(|i| after[i..].starts_with('?'));
-    let sentence_start = before
-        .rfind(['.', '!', '?', '\n'])
-        .filter(|&i| before[i..].starts_with(['!', '?', '\n']) || before[i + 1..].starts_with(' '))
+        .chain(memchr::memrchr(b'\n', before))
+        .max()
+        .filter(|&i| before[i] != b'.' || before.get(i + 1) == Some(&b' '))
         .map_or(0, |i| i + 1);
-    is_question && HYPOTHETICAL.is_match(&before[sentence_start..])
+    HYPOTHETICAL.is_match(&text[sentence_start..at])
 }

@@ -4,6 +4,7 @@
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use super::load::REGEX_SIZE_LIMIT;
+use crate::core::literals::Gate;
 
 /// Every pattern of a group compiled into one [`RegexSet`], with the owner of each pattern.
 #[derive(Debug, Clone)]
@@ -12,6 +13,9 @@ pub(super) struct PatternSet {
     pub(super) owner: Vec<usize>,
     /// The index in the set of each group's first pattern.
     group_start: Vec<usize>,
+    /// The words one of which any match holds: most text names no provider and quotes no
+    /// error, and this proves it without reading the text with every pattern.
+    gate: Gate,
 }
 
 impl PatternSet {
@@ -26,6 +30,7 @@ impl PatternSet {
                 owner.push(i);
             }
         }
+        let gate = Gate::new(patterns.iter().copied());
         let set = RegexSetBuilder::new(patterns)
             .size_limit(REGEX_SIZE_LIMIT * 16)
             .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
@@ -34,6 +39,7 @@ impl PatternSet {
             set,
             owner,
             group_start,
+            gate,
         })
     }
 
@@ -41,6 +47,9 @@ impl PatternSet {
     /// matches somewhere in `text`: one search instead of one per pattern.
     pub(super) fn first_patterns(&self, text: &str) -> Vec<Option<usize>> {
         let mut first = vec![None; self.group_start.len()];
+        if !self.gate.may_match(text, None) {
+            return first;
+        }
         for i in self.set.matches(text).iter() {
             let group = self.owner[i];
             first[group].get_or_insert(i - self.group_start[group]);
@@ -50,6 +59,9 @@ impl PatternSet {
 
     /// Which groups have a pattern matching somewhere in `text`, as a sorted, deduplicated list.
     pub(super) fn matching_groups(&self, text: &str) -> Vec<usize> {
+        if !self.gate.may_match(text, None) {
+            return Vec::new();
+        }
         let mut groups: Vec<usize> = self
             .set
             .matches(text)

@@ -1,0 +1,412 @@
+//! Literals that every match of a regex contains, derived from the parsed pattern with
+//! `regex-syntax`: text holding none of them can't match, so the regex isn't run on it.
+//!
+//! Most of the words a regex looks for are not at its start ("i meant", "instead of",
+//! "5.7.139"), so the regex crate's own prefix prefilter can't skip the text; an inner literal
+//! can. The literals are ASCII-lower-cased and searched in ASCII-lower-cased text, and only in
+//! ASCII text: `(?i)` also matches `ſ` for `s` and the Kelvin sign for `k`, which such a search
+//! misses, so text with any other byte goes to the regex. A gate never changes an answer; it
+//! only saves the search when the answer is already known to be "no match".
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// At most this many strings in one exact set: past it, a node is only "contains one of".
+const MAX_STRINGS: usize = 64;
+/// At most this many bytes in one literal.
+const MAX_LEN: usize = 32;
+/// A class with more ASCII characters than this (after lower-casing) is not spelled out.
+const MAX_CLASS: usize = 4;
+
+/// What a node of a pattern says about its matches on ASCII text, lower-cased.
+struct Lits {
+    /// The node matches exactly one of these strings, and nothing else.
+    exact: Option<Vec<Vec<u8>>>,
+    /// Every match of the node contains one of these; `None` when nothing is known.
+    required: Option<Vec<Vec<u8>>>,
+    /// Every match of the node begins with one of these; `None` when nothing is known.
+    prefix: Option<Vec<Vec<u8>>>,
+}
+
+impl Lits {
+    fn exact(set: Vec<Vec<u8>>) -> Lits {
+        let mut set = set;
+        set.sort();
+        set.dedup();
+        let required = usable(&set).then(|| set.clone());
+        Lits {
+            exact: Some(set),
+            prefix: required.clone(),
+            required,
+        }
+    }
+
+    fn unknown() -> Lits {
+        Lits {
+            exact: None,
+            required: None,
+            prefix: None,
+        }
+    }
+
+    fn inexact(required: Option<Vec<Vec<u8>>>, prefix: Option<Vec<Vec<u8>>>) -> Lits {
+        Lits {
+            exact: None,
+            required: required.filter(|r| usable(r)),
+            prefix: prefix.filter(|p| usable(p)),
+        }
+    }
+}
+
+/// A required set helps only when none of its strings is empty (the empty string is in every
+/// text).
+fn usable(set: &[Vec<u8>]) -> bool {
+    set.iter().all(|s| !s.is_empty())
+}
+
+/// The better of two required sets: the longer shortest string, then the one whose shortest
+/// string holds fewer letters, digits and spaces (`&` is rarer in prose than `1`), then the
+/// fewer strings.
+fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let score = |s: &Vec<Vec<u8>>| {
+        let shortest = s.iter().min_by_key(|l| l.len());
+        let common = shortest.map_or(0, |l| {
+            l.iter()
+                .filter(|b| b.is_ascii_alphanumeric() || b.is_ascii_whitespace())
+                .count()
+        });
+        (
+            shortest.map_or(usize::MAX, Vec::len).min(8),
+            std::cmp::Reverse(common),
+            std::cmp::Reverse(s.len()),
+        )
+    };
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Every concatenation of a string of `a` and one of `b`, if the result stays small.
+fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len() * b.len() > MAX_STRINGS {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            if x.len() + y.len() > MAX_LEN {
+                return None;
+            }
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(out)
+}
+
+fn lits(hir: &Hir) -> Lits {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Lits::exact(vec![Vec::new()]),
+        HirKind::Literal(lit) => {
+            if lit.0.len() > MAX_LEN {
+                // A long literal still contains its own beginning.
+                let start = vec![lit.0[..MAX_LEN].to_ascii_lowercase()];
+                return Lits::inexact(Some(start.clone()), Some(start));
+            }
+            Lits::exact(vec![lit.0.to_ascii_lowercase()])
+        }
+        HirKind::Class(class) => {
+            // On ASCII text only a class's ASCII members can match.
+            let mut members: Vec<u8> = Vec::new();
+            let mut add = |start: u32, end: u32| {
+                for c in start..=end.min(0x7F) {
+                    let b = (c as u8).to_ascii_lowercase();
+                    if !members.contains(&b) {
+                        members.push(b);
+                    }
+                    if members.len() > MAX_CLASS {
+                        return false;
+                    }
+                }
+                true
+            };
+            let small = match class {
+                Class::Unicode(c) => c
+                    .ranges()
+                    .iter()
+                    .all(|r| add(u32::from(r.start()), u32::from(r.end()))),
+                Class::Bytes(c) => c
+                    .ranges()
+                    .iter()
+                    .all(|r| add(u32::from(r.start()), u32::from(r.end()))),
+            };
+            if !small {
+                return Lits::unknown();
+            }
+            // An empty set (a class of non-ASCII characters only) never matches ASCII text.
+            Lits::exact(members.into_iter().map(|b| vec![b]).collect())
+        }
+        HirKind::Capture(cap) => lits(&cap.sub),
+        HirKind::Repetition(rep) => {
+            let sub = lits(&rep.sub);
+            match (rep.min, rep.max) {
+                (0, Some(1)) => match sub.exact {
+                    Some(mut set) if set.len() < MAX_STRINGS => {
+                        set.push(Vec::new());
+                        Lits::exact(set)
+                    }
+                    _ => Lits::unknown(),
+                },
+                (0, _) => Lits::unknown(),
+                (min, max) => {
+                    // `x{n}`: n copies of an exact set, spelled out while that stays small.
+                    if max == Some(min) && min <= 4 {
+                        if let Some(set) = &sub.exact {
+                            let mut all = Some(vec![Vec::new()]);
+                            for _ in 0..min {
+                                all = all.and_then(|a| product(&a, set));
+                            }
+                            if let Some(all) = all {
+                                return Lits::exact(all);
+                            }
+                        }
+                    }
+                    // Every match holds at least one match of the sub-expression, and begins
+                    // with one.
+                    Lits::inexact(sub.required, sub.prefix)
+                }
+            }
+        }
+        HirKind::Concat(subs) => {
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            // The product of the current run of exact nodes.
+            let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
+            // What every match begins with, once known.
+            let mut prefix: Option<Option<Vec<Vec<u8>>>> = None;
+            let mut all_exact = true;
+            for sub in subs {
+                let l = lits(sub);
+                best = better(best, l.required);
+                match (l.exact, run.take()) {
+                    (Some(set), Some(current)) => match product(&current, &set) {
+                        Some(p) => run = Some(p),
+                        None => {
+                            all_exact = false;
+                            prefix.get_or_insert_with(|| Some(current.clone()));
+                            best = better(best, usable(&current).then_some(current));
+                            run = Some(set);
+                        }
+                    },
+                    (Some(set), None) => run = Some(set),
+                    (None, current) => {
+                        all_exact = false;
+                        if let Some(current) = current {
+                            // The run, then the beginning of this node: "g" then "mail" or
+                            // "oogle" is "gmail" or "google".
+                            let joined = l.prefix.as_ref().and_then(|p| product(&current, p));
+                            prefix.get_or_insert_with(|| joined.clone().or(Some(current.clone())));
+                            best = better(best, joined.filter(|j| usable(j)));
+                            best = better(best, usable(&current).then_some(current));
+                        }
+                    }
+                }
+            }
+            match run {
+                Some(current) if all_exact => Lits::exact(current),
+                Some(current) => Lits::inexact(
+                    better(best, usable(&current).then_some(current)),
+                    prefix.flatten(),
+                ),
+                None => Lits::inexact(best, prefix.flatten()),
+            }
+        }
+        HirKind::Alternation(subs) => {
+            let all: Vec<Lits> = subs.iter().map(lits).collect();
+            if all.iter().all(|l| l.exact.is_some()) {
+                let union: Vec<Vec<u8>> = all
+                    .iter()
+                    .flat_map(|l| l.exact.clone().unwrap_or_default())
+                    .collect();
+                if union.len() <= MAX_STRINGS {
+                    return Lits::exact(union);
+                }
+            }
+            let union = |part: fn(&Lits) -> &Option<Vec<Vec<u8>>>| {
+                let mut union = Vec::new();
+                for l in &all {
+                    match part(l) {
+                        Some(r) if usable(r) => union.extend(r.iter().cloned()),
+                        // A branch without one: the alternation has none either.
+                        _ => return None,
+                    }
+                }
+                union.sort();
+                union.dedup();
+                Some(union)
+            };
+            Lits::inexact(union(|l| &l.required), union(|l| &l.prefix))
+        }
+    }
+}
+
+/// Literals (ASCII-lower-cased) one of which every match of `pattern` contains, when the text
+/// is ASCII; `None` when no such set is known (or the pattern doesn't parse).
+pub fn required(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
+    lits(&hir).required.filter(|r| usable(r))
+}
+
+/// A search for the required literals of one or more patterns: it says when none of them can
+/// match a text.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// `None`: some pattern has no required literal, and every text may match.
+    literals: Option<Literals>,
+}
+
+#[derive(Debug, Clone)]
+struct Literals {
+    /// For lower-cased text: a plain search, which SIMD can speed up.
+    in_lowered: AhoCorasick,
+    /// For text as it is, ignoring ASCII case: no copy needed, for short text.
+    ignoring_case: AhoCorasick,
+}
+
+impl Gate {
+    /// The gate of several patterns: a text passes when any of them may match it.
+    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Gate {
+        let mut all = Vec::new();
+        for pattern in patterns {
+            match required(pattern) {
+                Some(r) => all.extend(r),
+                None => return Gate { literals: None },
+            }
+        }
+        all.sort();
+        all.dedup();
+        let in_lowered = AhoCorasick::new(&all);
+        let ignoring_case = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&all);
+        Gate {
+            literals: in_lowered
+                .ok()
+                .zip(ignoring_case.ok())
+                .map(|(in_lowered, ignoring_case)| Literals {
+                    in_lowered,
+                    ignoring_case,
+                }),
+        }
+    }
+
+    /// Whether a pattern may match `text`. `lower` is [`super::text::lower`]`(text)` when the
+    /// caller has it (long text), or `None` (short text, searched ignoring ASCII case).
+    pub fn may_match(&self, text: &str, lower: Option<&[u8]>) -> bool {
+        let Some(literals) = &self.literals else {
+            return true;
+        };
+        if !text.is_ascii() {
+            return true;
+        }
+        match lower {
+            Some(lower) => literals.in_lowered.is_match(lower),
+            None => literals.ignoring_case.is_match(text),
+        }
+    }
+}
+
+/// A regex with the gate of its required literals in front: the same answers, without reading
+/// most text with the regex.
+#[derive(Debug, Clone)]
+pub struct GatedRegex {
+    pub regex: Regex,
+    gate: Gate,
+}
+
+impl GatedRegex {
+    pub fn new(regex: Regex) -> GatedRegex {
+        let gate = Gate::new([regex.as_str()]);
+        GatedRegex { regex, gate }
+    }
+
+    /// [`Regex::is_match`].
+    pub fn is_match(&self, text: &str) -> bool {
+        self.gate.may_match(text, None) && self.regex.is_match(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(pattern: &str) -> Option<Vec<String>> {
+        required(pattern).map(|r| {
+            r.into_iter()
+                .map(|s| String::from_utf8_lossy(&s).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn inner_words_are_required() {
+        assert_eq!(req(r"(?i)\bi\s+meant\b"), Some(vec!["meant".into()]));
+        assert_eq!(
+            req(r"(?i)connection[ \t]+(was[ \t]+)?refused"),
+            Some(vec!["connection".into()])
+        );
+        assert_eq!(
+            req(r"(?i)\bgo[ \t]?daddy"),
+            Some(vec![
+                "go\tdaddy".into(),
+                "go daddy".into(),
+                "godaddy".into()
+            ])
+        );
+        assert_eq!(
+            req(r"(?i)e-?mail"),
+            Some(vec!["e-mail".into(), "email".into()])
+        );
+        assert_eq!(req(r"\b5\.7\.139\b"), Some(vec!["5.7.139".into()]));
+        assert_eq!(req(r"(?i)(ab|\w)"), None);
+        assert_eq!(req(r"(?i)\w+"), None);
+        assert_eq!(req(r"x*"), None);
+    }
+
+    #[test]
+    fn gates_pass_non_ascii_text() {
+        let gate = Gate::new([r"(?i)sorry"]);
+        assert!(!gate.may_match("all fine", None));
+        assert!(gate.may_match("SoRRY", None));
+        // `(?i)s` matches the long s too: non-ASCII text always goes to the regex.
+        assert!(gate.may_match("ſorry", None));
+        assert!(Regex::new(r"(?i)sorry").unwrap().is_match("ſorry"));
+    }
+
+    proptest::proptest! {
+        /// A gate never turns away a text its regex matches.
+        #[test]
+        fn a_gate_never_refuses_a_match(
+            pattern in proptest::sample::select(vec![
+                r"(?i)\b(?:i\s+meant|sorry|edit\s*:|typo|my\s+bad)",
+                r"(?i)connection[ \t]+(was[ \t]+)?(refused|reset)",
+                r"(?i)\b(g-?mail|google[ \t]*mail|g[ \t-]?suite)\b",
+                r"\b5\.7\.139\b|(?i)\bx{2}y",
+                r"(?i)\b[a-z0-9-]+\.prod\.outlook\.com\b",
+                r"(?i)(^|[^0-9.])535[ -](5\.\d{1,3}|auth)",
+                r"(?i)\bno\s+(?:setting|option)s?\b[^,.;:]{0,20}\s*$",
+            ]),
+            text in "([a-zA-Z0-9 .:\t-]|meant|SORRY|Edit|gmail|G-Mail|suite|5\\.7\\.139|xxy|XXY|refused|connection|prod\\.outlook\\.com|535 |auth|no |setting){0,12}",
+        ) {
+            let re = Regex::new(pattern).unwrap();
+            if re.is_match(&text) {
+                proptest::prop_assert!(Gate::new([pattern]).may_match(&text, None), "{pattern} {text:?}");
+            }
+        }
+    }
+}
