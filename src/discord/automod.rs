@@ -8,8 +8,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    Action, EditAutoModRule, GuildId, Http, HttpError, Rule, RuleId, Trigger, TriggerType,
+    Action, ActionExecution, ActionType, ChannelId, Context, CreateMessage, EditAutoModRule,
+    GuildId, Http, HttpError, Rule, RuleId, Trigger, TriggerType,
 };
+
+use super::render;
+use crate::engine::chat::Mention;
 
 use crate::config::AutoModConfig;
 use crate::engine::automod::{self, AutoModCommand, ExistingRule, InstallPlan, Refused, RuleSpec};
@@ -200,6 +204,55 @@ pub async fn run(
                 }
                 Err(e) => automod::refused(&refused("delete automod rule", e)),
             }
+        }
+    }
+}
+
+impl super::handler::Handler {
+    /// The AutoMod rule blocked a member's message: in a thread (or text channel) the bot
+    /// watches, and for the bot's own rule only, the member hears why and what to post instead.
+    /// Elsewhere Discord's notice is the whole answer. What was blocked is never quoted or
+    /// logged.
+    pub(super) async fn on_automod_block(&self, ctx: &Context, execution: ActionExecution) {
+        if execution.action.kind() != ActionType::BlockMessage {
+            return;
+        }
+        let Some(channel) = execution.channel_id.map(ChannelId::get) else {
+            return;
+        };
+        let member = execution.user_id.get();
+        if !self
+            .automod
+            .is_ours(&ctx.http, execution.guild_id, execution.rule_id)
+            .await
+        {
+            return;
+        }
+        let watched = self.settings.text_channels.contains(&channel)
+            || self.classify(ctx, channel).await.is_some();
+        if !watched || !self.automod.first_follow_up(member, channel) {
+            return;
+        }
+        tracing::info!(
+            rule = execution.rule_id.get(),
+            channel,
+            member,
+            "automod blocked a message; following up"
+        );
+        let builder = CreateMessage::new()
+            .content(render::truncate(
+                &automod::blocked_follow_up(member),
+                render::MESSAGE_LIMIT,
+            ))
+            .allowed_mentions(render::allowed_mentions(
+                Mention::User(member),
+                self.settings.moderator_role,
+            ));
+        if let Err(e) = ChannelId::new(channel)
+            .send_message(&ctx.http, builder)
+            .await
+        {
+            super::chat::chat_error("automod follow-up", channel, e);
         }
     }
 }

@@ -186,25 +186,15 @@ pub(crate) fn chat_error(op: &'static str, thread: u64, error: serenity::Error) 
             response.error.message, status, response.error.code
         );
         match status {
-            403 => {
-                tracing::warn!(
-                    op,
-                    thread,
-                    status,
-                    discord_code = response.error.code,
-                    "discord: missing permission"
-                );
-                return ChatError::MissingPermission(detail);
-            }
-            404 => {
-                tracing::warn!(
-                    op,
-                    thread,
-                    status,
-                    discord_code = response.error.code,
-                    "discord: not found"
-                );
-                return ChatError::NotFound(detail);
+            403 | 404 => {
+                let (what, error) = if status == 403 {
+                    ("missing permission", ChatError::MissingPermission(detail))
+                } else {
+                    ("not found", ChatError::NotFound(detail))
+                };
+                let discord_code = response.error.code;
+                tracing::warn!(op, thread, status, discord_code, "discord: {what}");
+                return error;
             }
             429 => {
                 metrics::inc(&METRICS.rate_limit_hits);

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serenity::all::{
-    ActionExecution, ActionRowComponent, ActionType, Builder, Channel, ChannelId, ChannelType,
+    ActionExecution, ActionRowComponent, Builder, Channel, ChannelId, ChannelType,
     CommandInteraction, ComponentInteraction, ComponentInteractionDataKind, Context,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
     CreateMessage, CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction,
@@ -148,7 +148,7 @@ impl Handler {
     }
 
     /// Whether `channel` is a thread the bot watches: from memory, else from Discord.
-    async fn classify(&self, ctx: &Context, channel: u64) -> Option<ThreadInfo> {
+    pub(super) async fn classify(&self, ctx: &Context, channel: u64) -> Option<ThreadInfo> {
         if let Some(info) = self.threads.get(channel) {
             return Some(info);
         }
@@ -490,53 +490,6 @@ impl Handler {
         };
         self.answer(ctx, token, thread, Answer::Deferred, answer)
             .await;
-    }
-
-    /// The AutoMod rule blocked a member's message: in a thread (or text channel) the bot
-    /// watches, and for the bot's own rule only, the member hears why and what to post instead.
-    /// Elsewhere Discord's notice is the whole answer. What was blocked is never quoted or
-    /// logged.
-    async fn on_automod_block(&self, ctx: &Context, execution: ActionExecution) {
-        if execution.action.kind() != ActionType::BlockMessage {
-            return;
-        }
-        let Some(channel) = execution.channel_id.map(ChannelId::get) else {
-            return;
-        };
-        let member = execution.user_id.get();
-        if !self
-            .automod
-            .is_ours(&ctx.http, execution.guild_id, execution.rule_id)
-            .await
-        {
-            return;
-        }
-        let watched = self.settings.text_channels.contains(&channel)
-            || self.classify(ctx, channel).await.is_some();
-        if !watched || !self.automod.first_follow_up(member, channel) {
-            return;
-        }
-        tracing::info!(
-            rule = execution.rule_id.get(),
-            channel,
-            member,
-            "automod blocked a message; following up"
-        );
-        let builder = CreateMessage::new()
-            .content(render::truncate(
-                &automod::blocked_follow_up(member),
-                render::MESSAGE_LIMIT,
-            ))
-            .allowed_mentions(render::allowed_mentions(
-                Mention::User(member),
-                self.settings.moderator_role,
-            ));
-        if let Err(e) = ChannelId::new(channel)
-            .send_message(&ctx.http, builder)
-            .await
-        {
-            super::chat::chat_error("automod follow-up", channel, e);
-        }
     }
 
     /// Answers an interaction: acknowledged first, because the work (the engine may edit

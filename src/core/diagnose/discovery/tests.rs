@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::report::Endpoint;
 
 fn rules() -> Rules {
     crate::core::rules::shipped().unwrap_or_else(|e| panic!("{e}"))
