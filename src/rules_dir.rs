@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use crate::core::rules::{self, RuleError, Rules, RulesErrors, FILES};
+use crate::core::rules::{
+    self, FindingTexts, RuleError, Rules, RulesErrors, FILES, FINDINGS_FILE, SHIPPED,
+};
 
 /// The rules shipped with this build. They are validated by a test on every run, so failing
 /// here means a broken build; it is still reported, not panicked on.
@@ -31,6 +33,34 @@ pub fn for_command(command: &str, dir: Option<&Path>) -> Result<Rules, i32> {
 
 /// Reads and validates every rules file in `dir`.
 pub fn load(dir: &Path) -> Result<Rules, RulesErrors> {
+    let texts = read(dir, &FILES)?;
+    let pairs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    rules::parse(&pairs).map_err(|e| on_disk(dir, e))
+}
+
+/// The finding texts a command words its findings with: `dir`'s `findings.toml` when the
+/// operator names one, else the embedded one. Only that file is read and checked (the probe
+/// needs nothing else). `Err` is the exit code (2), after saying why, as [`for_command`].
+pub fn findings_for_command(command: &str, dir: Option<&Path>) -> Result<FindingTexts, i32> {
+    let texts = match dir {
+        Some(dir) => read(dir, &[FINDINGS_FILE]).and_then(|texts| {
+            let pairs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (*n, t.as_str())).collect();
+            rules::parse_findings(&pairs).map_err(|e| on_disk(dir, e))
+        }),
+        None => rules::parse_findings(&SHIPPED),
+    };
+    texts.map_err(|e| {
+        let said = e.to_string();
+        eprintln!(
+            "{command}: {}",
+            said.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        2
+    })
+}
+
+/// The contents of each of `names` in `dir`, or every file that can't be read.
+fn read<'n>(dir: &Path, names: &[&'n str]) -> Result<Vec<(&'n str, String)>, RulesErrors> {
     if !dir.is_dir() {
         return Err(RulesErrors(vec![RuleError {
             file: dir.display().to_string(),
@@ -41,10 +71,10 @@ pub fn load(dir: &Path) -> Result<Rules, RulesErrors> {
     }
     let mut texts = Vec::new();
     let mut errors = Vec::new();
-    for name in FILES {
+    for name in names {
         let path = dir.join(name);
         match std::fs::read_to_string(&path) {
-            Ok(text) => texts.push((name, text)),
+            Ok(text) => texts.push((*name, text)),
             Err(e) => errors.push(RuleError {
                 file: path.display().to_string(),
                 line: None,
@@ -53,19 +83,21 @@ pub fn load(dir: &Path) -> Result<Rules, RulesErrors> {
             }),
         }
     }
-    if !errors.is_empty() {
-        return Err(RulesErrors(errors));
+    if errors.is_empty() {
+        Ok(texts)
+    } else {
+        Err(RulesErrors(errors))
     }
-    let pairs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (*n, t.as_str())).collect();
-    rules::parse(&pairs).map_err(|RulesErrors(errs)| {
-        // Name files by their path on disk, so the operator can open the right one.
-        RulesErrors(
-            errs.into_iter()
-                .map(|e| RuleError {
-                    file: dir.join(&e.file).display().to_string(),
-                    ..e
-                })
-                .collect(),
-        )
-    })
+}
+
+/// Errors that name files by their path on disk, so the operator can open the right one.
+fn on_disk(dir: &Path, RulesErrors(errs): RulesErrors) -> RulesErrors {
+    RulesErrors(
+        errs.into_iter()
+            .map(|e| RuleError {
+                file: dir.join(&e.file).display().to_string(),
+                ..e
+            })
+            .collect(),
+    )
 }

@@ -86,10 +86,11 @@ pub fn run(args: ProbeArgs) -> i32 {
         return 2;
     }
     // The findings are worded by the rules pack, as `discover` words its own.
-    let rules = match crate::rules_dir::for_command("imap-triage probe", args.rules.as_deref()) {
-        Ok(rules) => rules,
-        Err(code) => return code,
-    };
+    let texts =
+        match crate::rules_dir::findings_for_command("imap-triage probe", args.rules.as_deref()) {
+            Ok(texts) => texts,
+            Err(code) => return code,
+        };
     let anchors: Vec<&std::path::Path> = args.ca.iter().map(|p| p.as_path()).collect();
     let tls = match TlsSetup::new(&anchors) {
         Ok(tls) => tls,
@@ -122,7 +123,7 @@ pub fn run(args: ProbeArgs) -> i32 {
         let probe = |service: Service| {
             let request = requests.iter().find(|r| r.service == service).cloned();
             let prober = &prober;
-            let texts = &rules.findings;
+            let texts = &texts;
             let progress = &progress;
             async move {
                 match request {

@@ -11,10 +11,10 @@ use toml::Spanned;
 use super::patterns::PatternSet;
 use super::raw::{ChecklistFile, ErrorsFile, ProvidersFile, ServerSettingFile};
 use super::{
-    findings, reading, Checklist, ChecklistItem, ErrorRule, Provider, Replies, RuleError, Rules,
-    RulesErrors, ServerSetting, CHECKLIST_FILE, CHECKLIST_IDS, ERRORS_FILE, FILES, FINDINGS_FILE,
-    PROVIDERS_FILE, READING_FILE, REPLIES_FILE, REQUIRED_ERROR_CODES, REQUIRED_PROVIDERS,
-    TEMPLATE_PLACEHOLDERS,
+    findings, reading, Checklist, ChecklistItem, ErrorRule, FindingTexts, Provider, Replies,
+    RuleError, Rules, RulesErrors, ServerSetting, CHECKLIST_FILE, CHECKLIST_IDS, ERRORS_FILE,
+    FILES, FINDINGS_FILE, PROVIDERS_FILE, READING_FILE, REPLIES_FILE, REQUIRED_ERROR_CODES,
+    REQUIRED_PROVIDERS, TEMPLATE_PLACEHOLDERS,
 };
 
 /// Patterns are matched against member text that can be a megabyte long, so the compiled size
@@ -102,6 +102,29 @@ impl Source<'_> {
                 None
             }
         }
+    }
+}
+
+/// Only the finding texts of a pack (`findings.toml`, from `(file name, contents)` pairs): the
+/// probe words its findings with them and needs nothing else, while compiling the whole pack's
+/// patterns would cost a command-line probe most of its time.
+pub fn parse_findings(files: &[(&str, &str)]) -> Result<FindingTexts, RulesErrors> {
+    let mut errors = Vec::new();
+    let source = files
+        .iter()
+        .find(|(f, _)| *f == FINDINGS_FILE)
+        .map(|(file, text)| Source { file, text });
+    let Some(source) = source else {
+        return Err(RulesErrors(vec![RuleError {
+            file: FINDINGS_FILE.to_string(),
+            line: None,
+            rule: None,
+            message: "file is missing".to_string(),
+        }]));
+    };
+    match findings::parse(&source, &mut errors) {
+        Some(texts) if errors.is_empty() => Ok(texts),
+        _ => Err(RulesErrors(errors)),
     }
 }
 

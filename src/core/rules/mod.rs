@@ -23,7 +23,7 @@ mod typed;
 
 pub use errors::{RuleError, RulesErrors};
 pub use findings::{FindingTexts, FINDINGS_FILE};
-pub use load::parse;
+pub use load::{parse, parse_findings};
 pub use reading::Reading;
 pub use typed::{
     Checklist, ChecklistItem, ErrorRule, Provider, Replies, Rules, ServerSetting, Step, TextMatches,
