@@ -12,8 +12,8 @@
 //! Exit codes: 0 healthy; 1 unhealthy, with one line on stderr naming what failed. (Docker
 //! reserves 2, so a bad configuration is 1 here, unlike in the other commands.)
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -145,30 +145,48 @@ fn endpoint(config: &Config) -> Result<(), String> {
         });
     }
     let fail = |why: String| format!("metrics endpoint {addr}: {why}");
-    let mut stream =
-        TcpStream::connect_timeout(&addr, ENDPOINT_TIMEOUT).map_err(|e| fail(e.to_string()))?;
-    stream
-        .set_read_timeout(Some(ENDPOINT_TIMEOUT))
-        .and_then(|()| stream.set_write_timeout(Some(ENDPOINT_TIMEOUT)))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .map_err(|e| fail(e.to_string()))?;
-    stream
-        .write_all(b"GET /health HTTP/1.0\r\nhost: localhost\r\n\r\n")
+    // reqwest (already in the tree through serenity): one GET, every step bounded.
+    let client = reqwest::Client::builder()
+        .connect_timeout(ENDPOINT_TIMEOUT)
+        .timeout(ENDPOINT_TIMEOUT)
+        .no_proxy()
+        .build()
         .map_err(|e| fail(e.to_string()))?;
-    let mut response = Vec::new();
-    stream
-        .take(4096)
-        .read_to_end(&mut response)
-        .map_err(|e| fail(e.to_string()))?;
-    let response = String::from_utf8_lossy(&response);
-    let status = response.lines().next().unwrap_or_default();
-    let ok = status.split_whitespace().nth(1) == Some("200");
-    if ok {
-        Ok(())
-    } else if status.is_empty() {
-        Err(fail("no answer to GET /health".to_string()))
-    } else {
-        Err(fail(format!("GET /health answered {status:?}")))
+    let url = format!("http://{addr}/health");
+    let status = runtime.block_on(async {
+        client
+            .get(&url)
+            .send()
+            .await
+            .map(|response| response.status())
+    });
+    match status {
+        Ok(status) if status.is_success() => Ok(()),
+        Ok(status) => Err(fail(format!("GET /health answered {status}"))),
+        Err(e) if e.is_connect() || e.is_timeout() => Err(fail(error_chain(&e))),
+        Err(e) => Err(fail(format!(
+            "no answer to GET /health ({})",
+            error_chain(&e)
+        ))),
     }
+}
+
+/// reqwest's error and its causes, in one line (the cause says "connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    // Bounded: error chains are short, and this stops a cyclic one.
+    for _ in 0..8 {
+        let Some(cause) = source else { break };
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn one_line(text: &str) -> String {

@@ -1,165 +1,163 @@
-//! Process metrics in the Prometheus text format, and the optional endpoint that serves them.
+//! Process metrics (the official `prometheus-client` crate), and the operator's endpoint that
+//! serves them with axum: `GET /metrics` and `GET /health`.
 //!
-//! Counters are plain atomics in one process-wide registry: the engine and the adapters bump
-//! them; `GET /metrics` renders them; `GET /health` answers `ok` while the process serves.
+//! Counters live in one process-wide registry: the engine and the adapters bump them;
+//! `GET /metrics` encodes them (OpenMetrics text); `GET /health` answers `ok` while the process
+//! serves. The dashboard, when served, is merged into the same router (`crate::web`).
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 /// Upper bounds of the probe latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0];
 
-#[derive(Default)]
+/// The counters, each already registered; `probes_*` are the three members of one labelled
+/// family (`imap_triage_probes_total{verdict=...}`).
 pub struct Metrics {
-    pub events_handled: AtomicU64,
-    pub replies_posted: AtomicU64,
-    pub replies_edited: AtomicU64,
-    pub probes_ok: AtomicU64,
-    pub probes_failed: AtomicU64,
-    pub probes_refused: AtomicU64,
-    pub escalations: AtomicU64,
-    pub discord_api_errors: AtomicU64,
-    pub rate_limit_hits: AtomicU64,
-    probe_latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    probe_latency_count: AtomicU64,
-    /// Sum in microseconds (atomics hold integers).
-    probe_latency_sum_us: AtomicU64,
+    pub events_handled: Counter,
+    pub replies_posted: Counter,
+    pub replies_edited: Counter,
+    pub probes_ok: Counter,
+    pub probes_failed: Counter,
+    pub probes_refused: Counter,
+    pub escalations: Counter,
+    pub discord_api_errors: Counter,
+    pub rate_limit_hits: Counter,
+    probe_latency: Histogram,
+    registry: Registry,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
 
-pub fn inc(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+pub fn inc(counter: &Counter) {
+    counter.inc();
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        // prometheus-client appends `_total` to a counter's name.
+        let mut counter = |name: &str, help: &str| {
+            let c = Counter::default();
+            registry.register(name, help, c.clone());
+            c
+        };
+        let events_handled = counter(
+            "imap_triage_events_handled",
+            "Events handled by the engine.",
+        );
+        let replies_posted = counter("imap_triage_replies_posted", "Messages the bot posted.");
+        let replies_edited = counter("imap_triage_replies_edited", "Messages the bot edited.");
+        let escalations = counter("imap_triage_escalations", "Cases escalated to moderators.");
+        let discord_api_errors = counter(
+            "imap_triage_discord_api_errors",
+            "Discord API calls that failed.",
+        );
+        let rate_limit_hits = counter(
+            "imap_triage_rate_limit_hits",
+            "Requests refused or delayed by a rate limit.",
+        );
+        let probes = Family::<Vec<(String, String)>, Counter>::default();
+        registry.register(
+            "imap_triage_probes",
+            "Endpoint probes by verdict.",
+            probes.clone(),
+        );
+        // A family member shares its atomic with the clone kept here.
+        let verdict = |v: &str| {
+            probes
+                .get_or_create(&vec![("verdict".to_string(), v.to_string())])
+                .clone()
+        };
+        let (probes_ok, probes_failed, probes_refused) =
+            (verdict("ok"), verdict("failed"), verdict("refused"));
+        let probe_latency = Histogram::new(LATENCY_BUCKETS);
+        registry.register(
+            "imap_triage_probe_duration_seconds",
+            "Time of a whole probe run.",
+            probe_latency.clone(),
+        );
+        Metrics {
+            events_handled,
+            replies_posted,
+            replies_edited,
+            probes_ok,
+            probes_failed,
+            probes_refused,
+            escalations,
+            discord_api_errors,
+            rate_limit_hits,
+            probe_latency,
+            registry,
+        }
+    }
 }
 
 impl Metrics {
     pub fn observe_probe_latency(&self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.probe_latency_buckets) {
-            if secs <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.probe_latency_count.fetch_add(1, Ordering::Relaxed);
-        self.probe_latency_sum_us.fetch_add(
-            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.probe_latency.observe(elapsed.as_secs_f64());
     }
 
-    /// The Prometheus text exposition format (version 0.0.4).
+    /// The OpenMetrics text exposition format (which Prometheus reads).
     pub fn render(&self) -> String {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
-        let mut counter = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        };
-        counter(
-            "imap_triage_events_handled_total",
-            "Events handled by the engine.",
-            get(&self.events_handled),
-        );
-        counter(
-            "imap_triage_replies_posted_total",
-            "Messages the bot posted.",
-            get(&self.replies_posted),
-        );
-        counter(
-            "imap_triage_replies_edited_total",
-            "Messages the bot edited.",
-            get(&self.replies_edited),
-        );
-        counter(
-            "imap_triage_escalations_total",
-            "Cases escalated to moderators.",
-            get(&self.escalations),
-        );
-        counter(
-            "imap_triage_discord_api_errors_total",
-            "Discord API calls that failed.",
-            get(&self.discord_api_errors),
-        );
-        counter(
-            "imap_triage_rate_limit_hits_total",
-            "Requests refused or delayed by a rate limit.",
-            get(&self.rate_limit_hits),
-        );
-        let _ = writeln!(out, "# HELP imap_triage_probes_total Endpoint probes by verdict.\n# TYPE imap_triage_probes_total counter");
-        for (verdict, c) in [
-            ("ok", &self.probes_ok),
-            ("failed", &self.probes_failed),
-            ("refused", &self.probes_refused),
-        ] {
-            let _ = writeln!(
-                out,
-                "imap_triage_probes_total{{verdict=\"{verdict}\"}} {}",
-                get(c)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP imap_triage_probe_duration_seconds Time of a whole probe run.\n# TYPE imap_triage_probe_duration_seconds histogram"
-        );
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.probe_latency_buckets) {
-            let _ = writeln!(
-                out,
-                "imap_triage_probe_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                get(bucket)
-            );
-        }
-        let count = get(&self.probe_latency_count);
-        let _ = writeln!(
-            out,
-            "imap_triage_probe_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "imap_triage_probe_duration_seconds_sum {}",
-            get(&self.probe_latency_sum_us) as f64 / 1e6
-        );
-        let _ = writeln!(out, "imap_triage_probe_duration_seconds_count {count}");
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
         out
     }
 }
 
-/// Serves `GET /metrics` and `GET /health` until `shutdown` resolves. One small request per
-/// connection, read with a size cap and a timeout: it is an operator's endpoint, not a web
-/// server.
-pub async fn serve(listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((mut socket, _)) = accepted else {
-            continue;
-        };
-        tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            let read = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await;
-            let Ok(Ok(n)) = read else { return };
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let path = request.split_whitespace().nth(1).unwrap_or("");
-            let (status, body) = match path {
-                "/metrics" => ("200 OK", METRICS.render()),
-                "/health" => ("200 OK", "ok\n".to_string()),
-                _ => ("404 Not Found", "not found\n".to_string()),
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = socket.write_all(response.as_bytes()).await;
-        });
+/// `GET /metrics` and `GET /health`: the operator's routes, also part of the dashboard's
+/// router when the dashboard is served.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    METRICS.render(),
+                )
+                    .into_response()
+            }),
+        )
+        .route("/health", get(|| async { "ok\n" }))
+}
+
+/// Serves `GET /metrics` and `GET /health` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    serve_router(listener, routes(), shutdown).await;
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; a failing accept is logged, not
+/// fatal (axum retries it).
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::warn!(error = %e, "the HTTP endpoint stopped");
     }
 }
 
@@ -231,6 +229,7 @@ mod tests {
     #[test]
     fn renders_the_exposition_format() {
         let m = Metrics::default();
+        inc(&m.probes_ok);
         inc(&m.events_handled);
         inc(&m.probes_failed);
         m.observe_probe_latency(Duration::from_millis(300));
@@ -244,6 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_endpoint_answers() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -253,12 +253,14 @@ mod tests {
         for (path, expect) in [
             ("/metrics", "imap_triage_events_handled_total"),
             ("/health", "ok"),
-            ("/nope", "not found"),
+            ("/nope", "404 Not Found"),
         ] {
             let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
-                .await
-                .unwrap();
+            s.write_all(
+                format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
             let mut body = String::new();
             s.read_to_string(&mut body).await.unwrap();
             assert!(body.contains(expect), "{path}: {body}");
