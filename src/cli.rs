@@ -75,6 +75,16 @@ enum Command {
         #[command(subcommand)]
         command: crate::log_cli::LogCommand,
     },
+    /// The moderators' web dashboard over the store (read-only; a copy while the bot runs).
+    /// Prints a one-time login link on stdout.
+    Dashboard {
+        /// Settings file (TOML); `[store]` and `[web]` matter here.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Address to listen on (default: `[web] listen`, else 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Health check for container orchestrators: exit 0 when healthy.
     Health {
         /// Settings file (TOML); `IMAP_TRIAGE_...` environment variables override it.
@@ -121,6 +131,9 @@ pub fn main() -> i32 {
         Command::Probe(args) => crate::probe::cli::run(args),
         Command::Discover(args) => crate::discover::cli::run(args),
         Command::Run { config } => crate::discord::run(config.as_deref()),
+        Command::Dashboard { config, listen } => {
+            crate::web::standalone::run(config.as_deref(), listen)
+        }
         Command::Health { config } => crate::health::run(config.as_deref()),
         Command::Log { config, command } => crate::log_cli::run(config.as_deref(), command),
         Command::Console { config, thread } => match console_settings(config.as_deref()) {

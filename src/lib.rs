@@ -29,3 +29,4 @@ pub mod rules_dir;
 pub mod store;
 pub mod ticket;
 pub mod timestamp;
+pub mod web;

@@ -72,11 +72,12 @@ fn filter(args: &FilterArgs) -> Result<Filter, String> {
         status,
         since,
         hub_id,
+        ..Filter::default()
     })
 }
 
 /// Opens the store for reading: directly, or a copy when the running bot holds it.
-fn open_for_reading(path: &Path) -> Result<(SledLog, Option<tempfile::TempDir>), StoreError> {
+pub fn open_for_reading(path: &Path) -> Result<(SledLog, Option<tempfile::TempDir>), StoreError> {
     if !path.exists() {
         return Err(StoreError::Other(format!("no store at {}", path.display())));
     }
@@ -163,21 +164,12 @@ fn execute(config: &Config, command: LogCommand, out: &mut dyn Write) -> Result<
         } => {
             let filter = filter(&args)?;
             let (store, _copy) = open_for_reading(path).map_err(|e| e.to_string())?;
-            let mut tickets = store.tickets().map_err(|e| e.to_string())?;
-            tickets.sort_by_key(|t| (t.created_at, t.thread));
-            if format == Format::Csv {
-                writeln!(out, "{}", query::CSV_HEADER).map_err(e)?;
-            }
-            for t in tickets.iter().filter(|t| filter.accepts(t)) {
-                let row = query::row(t);
-                match format {
-                    Format::Csv => writeln!(out, "{}", query::csv_line(&row)),
-                    Format::Jsonl => {
-                        writeln!(out, "{}", serde_json::to_string(&row).unwrap_or_default())
-                    }
-                }
-                .map_err(e)?;
-            }
+            let tickets = store.tickets().map_err(|e| e.to_string())?;
+            let format = match format {
+                Format::Csv => query::ExportFormat::Csv,
+                Format::Jsonl => query::ExportFormat::Jsonl,
+            };
+            query::export(&tickets, &filter, format, out).map_err(e)?;
         }
         LogCommand::Stats { json } => {
             let (store, _copy) = open_for_reading(path).map_err(|e| e.to_string())?;

@@ -58,6 +58,23 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub ocr: OcrConfig,
+    #[serde(default)]
+    pub web: WebConfig,
+}
+
+/// `[web]`: the moderators' dashboard. `listen` unset: `run` serves no dashboard (the
+/// standalone `dashboard` command and the console pick a loopback port themselves).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// `host:port`, e.g. `127.0.0.1:8080`. Keep it on loopback behind a reverse proxy.
+    pub listen: Option<std::net::SocketAddr>,
+    /// The address moderators open (`https://triage.example.org`): login links start with it,
+    /// and an `https` one makes the session cookie `Secure`. Default: `http://` + `listen`.
+    pub public_url: Option<String>,
+    /// The key that signs login links (`IMAP_TRIAGE_WEB__KEY`). Unset: one is generated once
+    /// and kept in the store.
+    pub key: Option<Secret>,
 }
 
 /// `[ocr]`: reading screenshots with Tesseract.

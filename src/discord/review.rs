@@ -46,6 +46,7 @@ pub fn filter(
         status,
         since,
         hub_id,
+        ..Filter::default()
     })
 }
 

@@ -15,6 +15,12 @@ pub struct Filter {
     /// Unix seconds: tickets created at or after.
     pub since: Option<u64>,
     pub hub_id: Option<crate::core::HubId>,
+    /// Unix seconds: tickets created before.
+    pub until: Option<u64>,
+    /// The error code as stored (`none` matches tickets without one).
+    pub error_code: Option<String>,
+    /// The provider as stored (`unknown` matches tickets without one).
+    pub provider: Option<String>,
 }
 
 /// A Hub ID filter as typed by a moderator; `Err` says what one looks like.
@@ -31,7 +37,50 @@ impl Filter {
                 .hub_id
                 .as_ref()
                 .is_none_or(|h| t.hub_id.as_ref() == Some(h))
+            && self.until.is_none_or(|until| t.created_at < until)
+            && self
+                .error_code
+                .as_deref()
+                .is_none_or(|c| t.error_code.as_deref().unwrap_or("none") == c)
+            && self
+                .provider
+                .as_deref()
+                .is_none_or(|p| t.provider.as_deref().unwrap_or("unknown") == p)
     }
+}
+
+/// The export formats: one CSV row, or one JSON object per line, per ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+/// Writes every ticket `filter` accepts, oldest first: the one export, shared by
+/// `log export` and the dashboard's downloads.
+pub fn export(
+    tickets: &[TicketRecord],
+    filter: &Filter,
+    format: ExportFormat,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut chosen: Vec<&TicketRecord> = tickets.iter().filter(|t| filter.accepts(t)).collect();
+    chosen.sort_by_key(|t| (t.created_at, t.thread));
+    if format == ExportFormat::Csv {
+        writeln!(out, "{CSV_HEADER}")?;
+    }
+    for t in chosen {
+        let row = row(t);
+        match format {
+            ExportFormat::Csv => writeln!(out, "{}", csv_line(&row))?,
+            ExportFormat::Jsonl => writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&row).map_err(std::io::Error::other)?
+            )?,
+        }
+    }
+    Ok(())
 }
 
 /// One exported row: stable field names and order (documented in the README).
@@ -151,7 +200,7 @@ pub fn stats<'a>(tickets: impl Iterator<Item = &'a TicketRecord>) -> Stats {
     s
 }
 
-fn median(values: &mut [u64]) -> Option<u64> {
+pub fn median(values: &mut [u64]) -> Option<u64> {
     if values.is_empty() {
         return None;
     }

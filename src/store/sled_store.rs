@@ -15,6 +15,8 @@ pub struct SledLog {
     tickets: sled::Tree,
     events: sled::Tree,
     seen: sled::Tree,
+    /// Process settings kept with the data (the dashboard's signing key).
+    meta: sled::Tree,
     path: PathBuf,
 }
 
@@ -43,6 +45,7 @@ impl SledLog {
             tickets: tree("tickets")?,
             events: tree("events")?,
             seen: tree("seen")?,
+            meta: tree("meta")?,
             db,
             group: GroupFlush::default(),
             path: path.to_path_buf(),
@@ -68,6 +71,23 @@ impl SledLog {
             other => other,
         })?;
         Ok((log, dir))
+    }
+
+    /// A stored setting, or `make`'s value stored (and flushed) when there is none yet.
+    pub fn meta_or_insert(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        if let Some(v) = self.meta.get(key).map_err(|e| self.err(e))? {
+            return Ok(v.to_vec());
+        }
+        let value = make();
+        self.meta
+            .insert(key, value.as_slice())
+            .map_err(|e| self.err(e))?;
+        self.meta.flush().map_err(|e| self.err(e))?;
+        Ok(value)
     }
 
     pub fn path(&self) -> &Path {
