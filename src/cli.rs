@@ -392,5 +392,6 @@ fn console_settings(config: Option<&Path>) -> Result<crate::console::ConsoleSett
         extra_ca: config.probe.ca_files.clone(),
         ocr: config.ocr.settings(),
         discover: config.probe.discover,
+        web: config.web.clone(),
     })
 }

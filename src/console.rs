@@ -38,6 +38,16 @@ pub struct ConsoleSettings {
     pub ocr: crate::ocr::OcrSettings,
     /// `[probe] discover`: look the member's email domain up, as the bot does.
     pub discover: bool,
+    /// `[web]`: where `/mod dashboard` serves the dashboard (default: a free loopback port).
+    pub web: crate::config::WebConfig,
+}
+
+/// The moderator the console plays, as the dashboard names them.
+fn console_moderator() -> crate::web::Moderator {
+    crate::web::Moderator {
+        id: MODERATOR,
+        name: "console moderator".to_string(),
+    }
 }
 
 /// Prints what the bot does. Message ids are handed out in order.
@@ -151,6 +161,7 @@ const HELP: &str = "Type as the member; each line is one message. Commands:
   /check ID...        tick checklist items in the menu: typed_credentials typed_servers verified_credentials confirmed_with_provider
   /test               press \"Run connection test\"
   /mod TEXT           write as a moderator; /mod status|retest|escalate|resolve REASON|reopen|exempt is a command
+  /mod dashboard      a one-time login link to the web dashboard (served by this console)
   /help, /quit";
 
 /// Runs the console on `input`, printing to `out`. Returns when `/quit` or the input ends.
@@ -164,7 +175,9 @@ pub async fn run_with(
         None => crate::rules_dir::embedded(),
     }
     .map_err(|e| e.to_string())?;
-    let store = SledLog::open(&settings.store_path).map_err(|e| e.to_string())?;
+    let store = Arc::new(SledLog::open(&settings.store_path).map_err(|e| e.to_string())?);
+    let web_key =
+        crate::web::signing_key(settings.web.key.as_ref(), &store).map_err(|e| e.to_string())?;
     let anchors: Vec<&Path> = settings.extra_ca.iter().map(PathBuf::as_path).collect();
     let tls = TlsSetup::new(&anchors).map_err(|e| e.to_string())?;
     let discoverer = if settings.discover {
@@ -196,15 +209,17 @@ pub async fn run_with(
     }
     let engine = Engine::new(
         rules,
-        Arc::new(store),
+        Arc::clone(&store) as Arc<dyn crate::store::TriageLog>,
         Arc::new(chat),
         Some(Arc::new(prober)),
     )
     .with_ocr(Arc::new(ocr));
-    let engine = match discoverer {
+    let engine = Arc::new(match discoverer {
         Some(discoverer) => engine.with_discoverer(Arc::new(discoverer)),
         None => engine,
-    };
+    });
+    // Started by the first `/mod dashboard`; stopped when the console ends.
+    let mut dashboard: Option<(Arc<crate::web::Web>, tokio::task::JoinHandle<()>)> = None;
     let say = |text: &str| {
         let mut o = match out.lock() {
             Ok(o) => o,
@@ -293,6 +308,24 @@ pub async fn run_with(
                 actor: member,
                 interaction: id.get(),
             },
+            "/mod" if rest.trim() == "dashboard" => {
+                if dashboard.is_none() {
+                    match serve_dashboard(&settings.web, &store, &engine, web_key.clone()).await {
+                        Ok(started) => dashboard = Some(started),
+                        Err(e) => {
+                            say(&format!("error: {e}"));
+                            continue;
+                        }
+                    }
+                }
+                if let Some((web, _)) = &dashboard {
+                    say(&format!(
+                        "(only you see this) Dashboard: {}",
+                        web.login_link(console_moderator())
+                    ));
+                }
+                continue;
+            }
             "/mod" => match commands::parse_words(rest) {
                 Ok(command) => Event::Command {
                     thread,
@@ -324,7 +357,40 @@ pub async fn run_with(
             Err(e) => say(&format!("error: {e}")),
         }
     }
+    if let Some((_, server)) = dashboard {
+        server.abort();
+    }
     Ok(())
+}
+
+/// Serves the dashboard over the console's own store and engine: actions work, as in the bot.
+async fn serve_dashboard(
+    web: &crate::config::WebConfig,
+    store: &Arc<SledLog>,
+    engine: &Arc<Engine>,
+    key: Vec<u8>,
+) -> Result<(Arc<crate::web::Web>, tokio::task::JoinHandle<()>), String> {
+    let listen = web
+        .listen
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let url = crate::web::public_url(web.public_url.as_deref(), bound);
+    let shared = Arc::new(crate::web::Web::with_engine(
+        Arc::clone(store) as Arc<dyn crate::store::TriageLog>,
+        Arc::clone(engine),
+        key,
+        &url,
+    ));
+    let router = crate::web::router(Arc::clone(&shared));
+    let server = tokio::spawn(crate::metrics::serve_router(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    Ok((shared, server))
 }
 
 fn member_message(opened: &mut bool, thread: ThreadId, message: Incoming) -> Event {

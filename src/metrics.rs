@@ -47,31 +47,28 @@ pub fn inc(counter: &Counter) {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
-        // prometheus-client appends `_total` to a counter's name.
+        // prometheus-client appends `_total` to a counter's name, and a full stop to help.
         let mut counter = |name: &str, help: &str| {
             let c = Counter::default();
             registry.register(name, help, c.clone());
             c
         };
-        let events_handled = counter(
-            "imap_triage_events_handled",
-            "Events handled by the engine.",
-        );
-        let replies_posted = counter("imap_triage_replies_posted", "Messages the bot posted.");
-        let replies_edited = counter("imap_triage_replies_edited", "Messages the bot edited.");
-        let escalations = counter("imap_triage_escalations", "Cases escalated to moderators.");
+        let events_handled = counter("imap_triage_events_handled", "Events handled by the engine");
+        let replies_posted = counter("imap_triage_replies_posted", "Messages the bot posted");
+        let replies_edited = counter("imap_triage_replies_edited", "Messages the bot edited");
+        let escalations = counter("imap_triage_escalations", "Cases escalated to moderators");
         let discord_api_errors = counter(
             "imap_triage_discord_api_errors",
-            "Discord API calls that failed.",
+            "Discord API calls that failed",
         );
         let rate_limit_hits = counter(
             "imap_triage_rate_limit_hits",
-            "Requests refused or delayed by a rate limit.",
+            "Requests refused or delayed by a rate limit",
         );
         let probes = Family::<Vec<(String, String)>, Counter>::default();
         registry.register(
             "imap_triage_probes",
-            "Endpoint probes by verdict.",
+            "Endpoint probes by verdict",
             probes.clone(),
         );
         // A family member shares its atomic with the clone kept here.
@@ -85,7 +82,7 @@ impl Default for Metrics {
         let probe_latency = Histogram::new(LATENCY_BUCKETS);
         registry.register(
             "imap_triage_probe_duration_seconds",
-            "Time of a whole probe run.",
+            "Time of a whole probe run",
             probe_latency.clone(),
         );
         Metrics {

@@ -21,7 +21,7 @@ mod settings;
 pub use error::ConfigError;
 pub use settings::{
     AutoModConfig, Config, DiscordSection, DiscordSettings, LifecycleConfig, LogConfig, LogFormat,
-    MetricsConfig, OcrConfig, ProbeConfig, RulesConfig, Secret, StoreConfig, TagNames,
+    MetricsConfig, OcrConfig, ProbeConfig, RulesConfig, Secret, StoreConfig, TagNames, WebConfig,
 };
 
 /// The prefix of every settings variable; `__` separates the nesting levels.

@@ -118,7 +118,7 @@ async fn scenario() {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
     socket
-        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
+        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         .expect("request");
     let mut body = String::new();
     let _ = socket.read_to_string(&mut body);
