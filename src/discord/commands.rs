@@ -98,6 +98,10 @@ pub fn slash_command() -> CreateCommand {
             .add_sub_option(sub("status", "Whether the rule is installed and enabled"))
             .add_sub_option(sub("remove", "Remove the rule")),
         )
+        .add_option(sub(
+            "dashboard",
+            "A one-time login link to the web dashboard, visible only to you (moderators)",
+        ))
 }
 
 /// `/triage automod <install|status|remove>`, or `None` for any other command.
@@ -144,6 +148,8 @@ pub enum Review<'a> {
     },
     Stats,
     ReloadRules,
+    /// A one-time login link to the dashboard.
+    Dashboard,
 }
 
 /// The review question `command` asks, or `None` for a command on the thread's case.
@@ -184,6 +190,7 @@ pub fn review(command: &CommandInteraction) -> Option<Review<'_>> {
         },
         "stats" => Review::Stats,
         "reload-rules" => Review::ReloadRules,
+        "dashboard" => Review::Dashboard,
         _ => return None,
     })
 }
@@ -214,7 +221,8 @@ mod tests {
                 "show",
                 "stats",
                 "reload-rules",
-                "automod"
+                "automod",
+                "dashboard"
             ]
         );
         assert_eq!(json["options"][3]["options"][0]["required"], true);

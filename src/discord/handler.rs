@@ -48,6 +48,8 @@ pub struct Handler {
     pub(crate) rules_dir: Arc<Mutex<Option<PathBuf>>>,
     /// Which AutoMod rules are the bot's, and the follow-ups sent lately.
     pub(crate) automod: AutoModState,
+    /// The dashboard served in-process (`[web] listen`), for `/triage dashboard`.
+    pub(crate) dashboard: Arc<OnceLock<Arc<crate::web::Web>>>,
 }
 
 #[serenity::async_trait]
@@ -457,9 +459,13 @@ impl Handler {
         }
         if let Some(question) = commands::review(&command) {
             let answer = async {
-                Some(match review_refusal(actor) {
-                    Some(refusal) => refusal.to_string(),
-                    None => self.review_answer(engine, question),
+                Some(match (review_refusal(actor), question) {
+                    (Some(refusal), _) => refusal.to_string(),
+                    (None, Review::Dashboard) => super::review::dashboard_link(
+                        self.dashboard.get().map(Arc::as_ref),
+                        &command.user,
+                    ),
+                    (None, question) => self.review_answer(engine, question),
                 })
             };
             return self
@@ -564,6 +570,8 @@ impl Handler {
                 Ok(stats) => review::stats(&stats),
                 Err(e) => unreadable(e),
             },
+            // Answered in `on_command`, which knows who asked.
+            Review::Dashboard => String::new(),
             Review::ReloadRules => {
                 let dir = self
                     .rules_dir

@@ -156,6 +156,8 @@ pub struct Bot {
     engine: Arc<OnceLock<Arc<Engine>>>,
     inflight: Arc<InFlight>,
     rules_dir: Arc<Mutex<Option<PathBuf>>>,
+    /// The dashboard served in-process, for `/triage dashboard`'s links (unset: off).
+    dashboard: Arc<OnceLock<Arc<crate::web::Web>>>,
 }
 
 impl Bot {
@@ -170,6 +172,7 @@ impl Bot {
         let engine = Arc::new(OnceLock::new());
         let inflight = Arc::new(InFlight::default());
         let rules_dir = Arc::new(Mutex::new(None));
+        let dashboard = Arc::new(OnceLock::new());
         let handler = Handler {
             inflight: Arc::clone(&inflight),
             rules_dir: Arc::clone(&rules_dir),
@@ -180,6 +183,7 @@ impl Bot {
             recent: Recent::default(),
             gate: StarterGate::default(),
             automod: automod::AutoModState::default(),
+            dashboard: Arc::clone(&dashboard),
         };
         let client = serenity::all::ClientBuilder::new_with_http(http(&settings), intents())
             .event_handler(handler)
@@ -196,6 +200,7 @@ impl Bot {
             engine,
             inflight,
             rules_dir,
+            dashboard,
         })
     }
 
@@ -205,6 +210,12 @@ impl Bot {
             .rules_dir
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = dir;
+        self
+    }
+
+    /// The dashboard `/triage dashboard` hands out links to.
+    pub fn with_dashboard(self, web: Arc<crate::web::Web>) -> Self {
+        let _ = self.dashboard.set(web);
         self
     }
 
@@ -357,6 +368,41 @@ pub fn run(config: Option<&Path>) -> i32 {
             }
         }
         let engine = Arc::new(engine);
+        // `[web] listen`: the dashboard, in-process, acting through this engine.
+        let (bot, web_task) = match config.web.listen {
+            None => (bot, None),
+            Some(addr) => {
+                let key = match crate::web::signing_key(config.web.key.as_ref(), &store) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        eprintln!("imap-triage run: the dashboard's key: {e}");
+                        return 1;
+                    }
+                };
+                let listener = match tokio::net::TcpListener::bind(addr).await {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        eprintln!("imap-triage run: web.listen {addr}: {e}");
+                        return 1;
+                    }
+                };
+                let bound = listener.local_addr().unwrap_or(addr);
+                let url = crate::web::public_url(config.web.public_url.as_deref(), bound);
+                let web = Arc::new(crate::web::Web::with_engine(
+                    Arc::clone(&store) as Arc<dyn TriageLog>,
+                    Arc::clone(&engine),
+                    key,
+                    &url,
+                ));
+                tracing::info!(%bound, "serving the dashboard");
+                let task = tokio::spawn(metrics::serve_router(
+                    listener,
+                    crate::web::router(Arc::clone(&web)),
+                    stopped(stop_rx.clone()),
+                ));
+                (bot.with_dashboard(web), Some(task))
+            }
+        };
         let timers = tokio::spawn(timers(
             Arc::clone(&engine),
             Duration::from_secs(config.lifecycle.tick_secs),
@@ -376,7 +422,7 @@ pub fn run(config: Option<&Path>) -> i32 {
                 tracing::warn!("a background task did not stop in time");
             }
         }
-        if let Some(task) = metrics_task {
+        for task in [metrics_task, web_task].into_iter().flatten() {
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
         }
         match result {

@@ -61,6 +61,12 @@ ul.plain{margin:.2rem 0;padding-left:1.1rem}
  dl{grid-template-columns:1fr}
  dt{margin-top:.3rem}
  .charts{grid-template-columns:1fr}
+ table.queue,table.queue tbody,table.queue tr,table.queue td{display:block;width:100%}
+ table.queue thead{display:none}
+ table.queue tr{border-bottom:1px solid #d8dee4;padding:.4rem 0}
+ table.queue td{border:none;padding:.1rem .6rem}
+ table.queue td[data-label]::before{content:attr(data-label) ": ";color:#4b5560;font-size:.8rem}
+ table.queue td.title{max-width:none;font-weight:600}
 }
 "#;
 
@@ -267,7 +273,7 @@ pub fn queue(
                 span { "Export: " a href=(export("csv")) { "CSV" } " · " a href=(export("jsonl")) { "JSONL" } }
             }
             div.scroll {
-                table {
+                table.queue {
                     thead { tr {
                         th { "Case" } th { "Status" } th { "Waiting on" }
                         th { "Hub ID" } th { "Provider" } th { "Error" } th.wide { "Created (UTC)" }
@@ -276,14 +282,14 @@ pub fn queue(
                         @for t in shown {
                             tr {
                                 td.title { a href=(format!("/case/{}", t.thread)) { (redact(&t.title)) } }
-                                td { (status_badge(t.status)) }
-                                td { @match waiting(t, now) {
+                                td data-label="Status" { (status_badge(t.status)) }
+                                td data-label="Waiting on" { @match waiting(t, now) {
                                     Some((who, secs)) => { (who) " · " (age(secs)) },
                                     None => "—",
                                 } }
-                                td { (t.hub_id.as_ref().map(|h| h.to_string()).unwrap_or_default()) }
-                                td { (t.provider.as_deref().unwrap_or("")) }
-                                td { (t.error_code.as_deref().unwrap_or("")) }
+                                td data-label="Hub ID" { (t.hub_id.as_ref().map(|h| h.to_string()).unwrap_or_default()) }
+                                td data-label="Provider" { (t.provider.as_deref().unwrap_or("")) }
+                                td data-label="Error" { (t.error_code.as_deref().unwrap_or("")) }
                                 td.wide.time { (when(t.created_at)) }
                             }
                         }
@@ -413,7 +419,7 @@ pub fn case(
                     dt { "Status" } dd { (status_badge(t.status)) }
                     dt { "Waiting on" } dd { @match waiting(t, now) {
                         Some((who, secs)) => { (who) " for " (age(secs)) },
-                        None => "nobody (closed)",
+                        None => "nobody (resolved or closed)",
                     } }
                     dt { "Created" } dd.time { (when(t.created_at)) " UTC" }
                     dt { "Updated" } dd.time { (when(t.updated_at)) " UTC" }

@@ -144,12 +144,12 @@ impl Trends {
 /// A bar chart: one slot per period, the series stacked (or side by side when `grouped`),
 /// a y axis with its top value, first/last dates under the x axis, and a legend.
 fn bars(periods: &[u64], series: &[(String, Vec<u64>)], grouped: bool) -> String {
-    const W: f64 = 600.0;
-    const H: f64 = 220.0;
+    const W: f64 = 460.0;
+    const H: f64 = 200.0;
     const LEFT: f64 = 36.0;
-    const BOTTOM: f64 = 22.0;
-    let legend_rows = series.len().div_ceil(3) as f64;
-    let total_h = H + BOTTOM + 18.0 * legend_rows + 6.0;
+    const BOTTOM: f64 = 26.0;
+    let legend_rows = series.len().div_ceil(2) as f64;
+    let total_h = H + BOTTOM + 22.0 * legend_rows + 6.0;
     let n = periods.len().max(1);
     let top = (0..n)
         .map(|i| {
@@ -208,22 +208,22 @@ fn bars(periods: &[u64], series: &[(String, Vec<u64>)], grouped: bool) -> String
         svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {total_h}")) role="img" {
             line x1=(LEFT) y1=(H) x2=(W) y2=(H) stroke="#8a94a0" {}
             line x1=(LEFT) y1="10" x2=(LEFT) y2=(H) stroke="#8a94a0" {}
-            text x=(LEFT - 4.0) y="16" text-anchor="end" font-size="11" fill="#4b5560" { (top) }
-            text x=(LEFT - 4.0) y=(H) text-anchor="end" font-size="11" fill="#4b5560" { "0" }
+            text x=(LEFT - 4.0) y="16" text-anchor="end" font-size="14" fill="#4b5560" { (top) }
+            text x=(LEFT - 4.0) y=(H) text-anchor="end" font-size="14" fill="#4b5560" { "0" }
             @for (x, y, w, h, colour, tip) in &rects {
                 rect x=(format!("{x:.1}")) y=(format!("{y:.1}")) width=(format!("{w:.1}")) height=(format!("{h:.1}")) fill=(colour) {
                     title { (tip) }
                 }
             }
             @if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
-                text x=(LEFT) y=(H + 15.0) font-size="11" fill="#4b5560" { (date(*first)) }
-                text x=(W) y=(H + 15.0) font-size="11" text-anchor="end" fill="#4b5560" { (date(*last)) }
+                text x=(LEFT) y=(H + 18.0) font-size="14" fill="#4b5560" { (date(*first)) }
+                text x=(W) y=(H + 18.0) font-size="14" text-anchor="end" fill="#4b5560" { (date(*last)) }
             }
             @for (s, (name, _)) in series.iter().enumerate() {
-                @let lx = LEFT + 190.0 * (s % 3) as f64;
-                @let ly = H + BOTTOM + 18.0 * (s / 3) as f64;
-                rect x=(lx) y=(ly) width="11" height="11" fill=(COLOURS[s % COLOURS.len()]) {}
-                text x=(lx + 15.0) y=(ly + 10.0) font-size="12" fill="#1d232a" { (name) }
+                @let lx = LEFT + 210.0 * (s % 2) as f64;
+                @let ly = H + BOTTOM + 22.0 * (s / 2) as f64;
+                rect x=(lx) y=(ly) width="13" height="13" fill=(COLOURS[s % COLOURS.len()]) {}
+                text x=(lx + 18.0) y=(ly + 12.0) font-size="15" fill="#1d232a" { (name) }
             }
         }
     };

@@ -1,6 +1,8 @@
 //! The real binary, `imap-triage run`, against the fake Discord: JSON logs, the metrics
 //! endpoint, SIGHUP with a broken rules edit (rejected, logged with the file, old rules kept),
-//! and a graceful SIGTERM (exit 0, the last handled message in the store).
+//! the dashboard served in-process (`[web] listen`): `/triage dashboard` hands a moderator a
+//! one-time link, and resolving from the dashboard goes through the engine; and a graceful
+//! SIGTERM (exit 0, the last handled message in the store).
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -8,9 +10,10 @@ use std::time::Duration;
 
 use imap_triage::store::{SledLog, TriageLog};
 use imap_triage::ticket::{MessageId, ThreadId};
-use testkit::fake_discord::{FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
+use testkit::fake_discord::{payloads, FakeDiscord, APP, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
 
 const MEMBER: u64 = 9_001;
+const MODERATOR: u64 = 9_002;
 const TEST_BOUND: Duration = Duration::from_secs(120);
 /// How long the bot may take to exit after SIGTERM (its own bound is 10 s for handlers).
 const EXIT_BOUND: Duration = Duration::from_secs(30);
@@ -61,11 +64,12 @@ async fn scenario() {
     crate::bot::copy_shipped_rules(&rules);
     let store = dir.path().join("store");
     let port = free_port();
+    let web_port = free_port();
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
         format!(
-            "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\ntext_channels = [{TEXT_CHANNEL}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n\n[store]\npath = \"{}\"\n\n[rules]\npath = \"{}\"\n\n[lifecycle]\ntick_secs = 1\n\n[log]\nformat = \"json\"\n\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n",
+            "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\ntext_channels = [{TEXT_CHANNEL}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n\n[store]\npath = \"{}\"\n\n[rules]\npath = \"{}\"\n\n[lifecycle]\ntick_secs = 1\n\n[log]\nformat = \"json\"\n\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n[web]\nlisten = \"127.0.0.1:{web_port}\"\n",
             fake.api_base,
             store.display(),
             rules.display()
@@ -91,6 +95,8 @@ async fn scenario() {
     let first = fake.post_thread(FORUM, MEMBER, &[], "IMAP fails", "My inbox won't connect.");
     fake.wait_for("the first status message", |_| status_post(&fake, first))
         .await;
+
+    dashboard(&fake, first, web_port).await;
 
     // A broken rules edit, then SIGHUP: rejected with the file named, and the bot goes on.
     let errors = rules.join("errors.toml");
@@ -168,4 +174,110 @@ async fn scenario() {
         "the last message is stored"
     );
     assert!(store.ticket(ThreadId(first)).expect("read").is_some());
+    // The dashboard's resolve is recorded like Discord's, with the moderator.
+    let events = store.events(ThreadId(first)).expect("events");
+    assert!(
+        events.iter().any(|e| matches!(&e.kind,
+            imap_triage::store::EventKind::Resolved { by, reason }
+                if *by == MODERATOR && reason == "fixed from the dashboard")),
+        "{events:?}"
+    );
+}
+
+/// `/triage dashboard` as `user`: the ephemeral answer's text.
+async fn ask_for_link(fake: &FakeDiscord, channel: u64, user: u64, roles: &[u64]) -> String {
+    let id = fake.snowflake();
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        payloads::slash(id, channel, user, roles, "dashboard", None),
+    );
+    let path = format!("/webhooks/{APP}/token-{id}/messages/@original");
+    let answer = fake
+        .wait_for_call("the dashboard answer", |c| c.is("PATCH", &path))
+        .await;
+    let defer = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.is("POST", &format!("/interactions/{id}/token-{id}/callback")))
+        .expect("deferred first");
+    assert_eq!(defer.body["data"]["flags"], 64, "ephemeral");
+    answer.content().to_string()
+}
+
+/// A moderator gets a link, logs in, and resolves `thread` from the dashboard; a member gets
+/// no link.
+async fn dashboard(fake: &FakeDiscord, thread: u64, web_port: u16) {
+    let refused = ask_for_link(fake, thread, MEMBER, &[]).await;
+    assert!(!refused.contains("/login?token="), "{refused}");
+    let answer = ask_for_link(fake, thread, MODERATOR, &[MOD_ROLE]).await;
+    let link = answer
+        .split_whitespace()
+        .find(|w| w.contains("/login?token="))
+        .unwrap_or_else(|| panic!("a link in {answer:?}"));
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{web_port}/login?token=")),
+        "{link}"
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("client");
+    let login = client.get(link).send().await.expect("login");
+    assert_eq!(login.status(), reqwest::StatusCode::SEE_OTHER);
+    let cookie = login.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let base = format!("http://127.0.0.1:{web_port}");
+    let case = client
+        .get(format!("{base}/case/{thread}"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .expect("case page")
+        .text()
+        .await
+        .unwrap();
+    let at = case.find("name=\"csrf\" value=\"").expect("a CSRF token") + 19;
+    let csrf = case[at..].split('"').next().unwrap().to_string();
+    let before = fake.call_count();
+    let resolved = client
+        .post(format!("{base}/case/{thread}/action"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "resolve"),
+            ("reason", "fixed from the dashboard"),
+        ])
+        .send()
+        .await
+        .expect("resolve");
+    assert_eq!(resolved.status(), reqwest::StatusCode::SEE_OTHER);
+    // The engine acted in Discord (the forum tag), and the timeline shows it.
+    fake.wait_for("the resolved state in Discord", |calls| {
+        calls[before..]
+            .iter()
+            .find(|c| c.is("PATCH", &format!("/channels/{thread}")))
+            .map(|_| ())
+    })
+    .await;
+    let after = client
+        .get(format!("{base}/case/{thread}"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .expect("case page")
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        after.contains(&format!(
+            "Resolved by moderator {MODERATOR}: fixed from the dashboard"
+        )),
+        "{after}"
+    );
 }
