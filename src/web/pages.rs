@@ -25,6 +25,8 @@ main{padding:1rem;max-width:1200px;margin:0 auto}
 h1{font-size:1.35rem;margin:.2rem 0 .8rem}
 h2{font-size:1.1rem;margin:1.2rem 0 .5rem}
 .card{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.8rem 1rem;margin-bottom:1rem}
+.card>h2:first-child{margin-top:0}
+.hint{color:#4b5560;font-size:.85rem;margin:.5rem 0 0}
 .banner{background:#fff4ce;border:1px solid #e5c65c;border-radius:6px;padding:.5rem .8rem;margin-bottom:1rem}
 .note{background:#e6f4ea;border:1px solid #8fc79d;border-radius:6px;padding:.5rem .8rem;margin-bottom:1rem}
 .error{background:#fde7e9;border:1px solid #e39aa1;border-radius:6px;padding:.5rem .8rem;margin-bottom:1rem}
@@ -53,13 +55,12 @@ ul.plain{margin:.2rem 0;padding-left:1.1rem}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:1rem}
 .charts svg{width:100%;height:auto}
 .figures{display:flex;flex-wrap:wrap;gap:1rem}
-.figure{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.6rem .9rem;min-width:11rem}
+.figure{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.6rem .9rem;flex:1 1 10rem}
 .figure b{display:block;font-size:1.3rem}
 @media (max-width:700px){
  .wide{display:none}
  main{padding:.6rem}
- dl{grid-template-columns:1fr}
- dt{margin-top:.3rem}
+ dl{grid-template-columns:max-content 1fr;gap:.2rem .6rem}
  .charts{grid-template-columns:1fr}
  table.queue,table.queue tbody,table.queue tr,table.queue td{display:block;width:100%}
  table.queue thead{display:none}
@@ -453,7 +454,7 @@ pub fn case(
                         button type="submit" disabled[!open || ctx.refusal.is_some()] { "Escalate" }
                     }
                 }
-                p.time { "Actions run as " (ctx.moderator.name) " (moderator " (ctx.moderator.id) "), through the same commands as Discord." }
+                p.hint { "Actions run as " (ctx.moderator.name) " (moderator " (ctx.moderator.id) "), through the same commands as Discord." }
             }
             div.card {
                 h2 { "Evidence" }
@@ -523,7 +524,7 @@ pub fn trends(ctx: &PageContext, q: &QueueQuery, chosen: &[&TicketRecord], now: 
                     label { "Created to" input type="date" name="until" value=(q.until); }
                     button.primary type="submit" { "Apply" }
                 }
-                p.time { "Days with no date given: the last " (super::trends::DEFAULT_DAYS) " days of the data. " (chosen.len()) " cases." }
+                p.hint { "Days with no date given: the last " (super::trends::DEFAULT_DAYS) " days of the data. " (chosen.len()) " cases." }
             }
             div.figures {
                 @for (label, v) in [("Median time to first reply", t.median_first_reply), ("Median time to escalation", t.median_escalation), ("Median time to resolution", t.median_resolution)] {

@@ -273,3 +273,34 @@ async fn an_https_public_url_makes_the_cookie_secure_and_the_key_is_kept() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn while_the_store_is_held_the_dashboard_reads_a_copy_and_refuses_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(dir.path(), "11", GMAIL_CASE);
+    // A console session holds the store's lock, as the running bot does.
+    let mut holder = super::Running::start(
+        super::bin()
+            .args(["console", "--thread", "33"])
+            .current_dir(dir.path()),
+    );
+    holder.type_line("/mod dashboard");
+    holder.dashboard_link();
+    let (_dashboard, link) = standalone(dir.path(), None);
+    let base = base_of(&link);
+    let client = client();
+    let (cookie, _) = login(&client, &link).await;
+    let (status, case) = get(&client, &format!("{base}/case/11"), Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(case.contains("A read-only copy of the store"), "{case}");
+    let response = client
+        .post(format!("{base}/case/11/action"))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", csrf_of(&case).as_str()), ("action", "escalate")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("the running bot holds the store"), "{body}");
+}
