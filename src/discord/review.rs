@@ -236,6 +236,24 @@ fn plain(text: &str, max: usize) -> String {
     render::truncate(&cleaned, max)
 }
 
+/// `/triage dashboard`: a one-time login link for the moderator who asked, or why there is
+/// none. Sent only as an ephemeral answer; never logged.
+pub fn dashboard_link(web: Option<&crate::web::Web>, user: &serenity::all::User) -> String {
+    match web {
+        Some(web) => {
+            let name = user.global_name.clone().unwrap_or_else(|| user.name.clone());
+            let link = web.login_link(crate::web::Moderator {
+                id: user.id.get(),
+                name: crate::core::secrets::redact(&name).chars().take(64).collect(),
+            });
+            format!(
+                "Your dashboard link (one use, valid 10 minutes, signs in as you; don't share it):\n{link}"
+            )
+        }
+        None => "The dashboard is off: set `[web] listen` (and `public_url`) in the bot's settings and restart it.".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,23 +347,5 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Median time to first reply: —"), "{text}");
-    }
-}
-
-/// `/triage dashboard`: a one-time login link for the moderator who asked, or why there is
-/// none. Sent only as an ephemeral answer; never logged.
-pub fn dashboard_link(web: Option<&crate::web::Web>, user: &serenity::all::User) -> String {
-    match web {
-        Some(web) => {
-            let name = user.global_name.clone().unwrap_or_else(|| user.name.clone());
-            let link = web.login_link(crate::web::Moderator {
-                id: user.id.get(),
-                name: crate::core::secrets::redact(&name).chars().take(64).collect(),
-            });
-            format!(
-                "Your dashboard link (one use, valid 10 minutes, signs in as you; don't share it):\n{link}"
-            )
-        }
-        None => "The dashboard is off: set `[web] listen` (and `public_url`) in the bot's settings and restart it.".to_string(),
     }
 }

@@ -174,11 +174,15 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
+/// A page answered instead of the one asked for (401, store error), boxed: a `Response` is
+/// large.
+type Refusal = Box<Response>;
+
 /// The caller's session, or the 401 page.
-fn require(web: &Web, headers: &HeaderMap) -> Result<(String, Session), Response> {
+fn require(web: &Web, headers: &HeaderMap) -> Result<(String, Session), Refusal> {
     session_id(headers)
         .and_then(|id| web.auth.session(&id, now()).map(|s| (id, s)))
-        .ok_or_else(|| html(StatusCode::UNAUTHORIZED, pages::unauthorized(None)))
+        .ok_or_else(|| Box::new(html(StatusCode::UNAUTHORIZED, pages::unauthorized(None))))
 }
 
 #[derive(Deserialize)]
@@ -225,7 +229,7 @@ async fn logout(
 ) -> Response {
     let (id, session) = match require(&web, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !auth::same_secret(&form.csrf, &session.csrf) {
         return csrf_refused();
@@ -313,16 +317,16 @@ impl QueueQuery {
     }
 }
 
-fn load_tickets(web: &Web) -> Result<Vec<TicketRecord>, Response> {
+fn load_tickets(web: &Web) -> Result<Vec<TicketRecord>, Refusal> {
     web.store.tickets().map_err(|e| {
         tracing::warn!(error = %e, "the dashboard could not read the store");
-        html(
+        Box::new(html(
             StatusCode::INTERNAL_SERVER_ERROR,
             pages::message(
                 "Store error",
                 "The store could not be read; see the process log.",
             ),
-        )
+        ))
     })
 }
 
@@ -333,11 +337,11 @@ async fn queue(
 ) -> Response {
     let (_, session) = match require(&web, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let tickets = match load_tickets(&web) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter = q.filter();
     let body = pages::queue(&web.page(&session), &tickets, &q, filter.as_ref(), now());
@@ -365,7 +369,7 @@ async fn case(
 ) -> Response {
     let (_, session) = match require(&web, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let thread = ThreadId(thread);
     let loaded = web
@@ -413,7 +417,7 @@ async fn action(
 ) -> Response {
     let (_, session) = match require(&web, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !auth::same_secret(&form.csrf, &session.csrf) {
         return csrf_refused();
@@ -472,11 +476,11 @@ async fn trends_page(
 ) -> Response {
     let (_, session) = match require(&web, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let tickets = match load_tickets(&web) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter = q.filter().unwrap_or_default();
     let chosen: Vec<&TicketRecord> = tickets.iter().filter(|t| filter.accepts(t)).collect();
@@ -505,7 +509,7 @@ async fn export_jsonl(
 /// The log CLI's export, with the queue's filters.
 fn export(web: &Web, headers: &HeaderMap, q: &QueueQuery, format: ExportFormat) -> Response {
     if let Err(r) = require(web, headers) {
-        return r;
+        return *r;
     }
     let filter = match q.filter() {
         Ok(f) => f,
@@ -513,7 +517,7 @@ fn export(web: &Web, headers: &HeaderMap, q: &QueueQuery, format: ExportFormat) 
     };
     let tickets = match load_tickets(web) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut body = Vec::new();
     if query::export(&tickets, &filter, format, &mut body).is_err() {

@@ -536,7 +536,7 @@ pub fn trends(ctx: &PageContext, q: &QueueQuery, chosen: &[&TicketRecord], now: 
                 div.card { h2 { "Cases per day" } (PreEscaped(t.cases_svg())) }
                 div.card { h2 { "Error codes per day" } (PreEscaped(t.errors_svg())) }
                 div.card { h2 { "Providers per day" } (PreEscaped(t.providers_svg())) }
-                div.card { h2 { "Median waits per week (hours)" } (PreEscaped(t.medians_svg())) }
+                div.card { h2 { "Median waits per week (minutes)" } (PreEscaped(t.medians_svg())) }
             }
         },
     )

@@ -24,7 +24,7 @@ pub struct Trends {
     per_day: Vec<u64>,
     errors: Vec<(String, Vec<u64>)>,
     providers: Vec<(String, Vec<u64>)>,
-    /// Week starts, and per week the medians in hours (first reply, escalation, resolution).
+    /// Week starts, and per week the medians in minutes, rounded up (first reply, escalation, resolution).
     weeks: Vec<u64>,
     week_medians: Vec<(String, Vec<u64>)>,
     pub median_first_reply: Option<u64>,
@@ -104,7 +104,7 @@ impl Trends {
                         .copied()
                         .filter(|t| t.created_at >= *w && t.created_at < w + 7 * 86_400)
                         .collect();
-                    query::median(&mut durations(&week, end)).map_or(0, |s| s.div_ceil(3600))
+                    query::median(&mut durations(&week, end)).map_or(0, |s| s.div_ceil(60))
                 })
                 .collect();
             (name.to_string(), values)

@@ -12,7 +12,9 @@ use super::{base_of, fill, standalone, Running, GMAIL_CASE, SECRET, YAHOO_CASE};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const LAPTOP: (u32, u32) = (1366, 900);
-const PHONE: (u32, u32) = (390, 844);
+/// A phone's width; the heights are tall enough that one screenshot shows the whole page.
+const LAPTOP_TALL: (u32, u32) = (1366, 2400);
+const PHONE_TALL: (u32, u32) = (390, 3600);
 
 fn artifacts() -> PathBuf {
     let dir = testkit::repository().join("target/browser-artifacts");
@@ -195,7 +197,7 @@ async fn screenshots(client: &Client, base: &str, prefix: &str) {
         trends.contains("<svg") && trends.contains("Cases per day"),
         "{trends}"
     );
-    for (name, size) in [("laptop", LAPTOP), ("phone", PHONE)] {
+    for (name, size) in [("laptop", LAPTOP_TALL), ("phone", PHONE_TALL)] {
         for (page, path) in [
             ("queue", "/queue"),
             ("case", "/case/11"),
