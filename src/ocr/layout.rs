@@ -1,6 +1,7 @@
 //! Purpose: from Tesseract's word boxes to an [`OcrPage`]: lines of text, phrases, and each
 //! form label paired with its value (to its right on the same line, or just below it), under
-//! the nearest section heading of its column.
+//! the nearest section heading of its column. Tables work both ways round: a row per service
+//! (its first cell names it) or a column per service (its header names it).
 //!
 //! What counts as a label, and which service a heading names, is the core's vocabulary
 //! (`core::screenshot::label_kind`, `service_of`); only the geometry lives here.
@@ -111,6 +112,15 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         let h = heights[heights.len() / 2].max(1);
         let mut current: Vec<&Word> = Vec::new();
         for w in line {
+            // An input box's edge read as a mark ("|", "[", "_"): it separates a label from
+            // its value, and belongs to neither.
+            if is_box_edge(&w.text) {
+                if !current.is_empty() {
+                    phrases.push(phrase(&current));
+                    current.clear();
+                }
+                continue;
+            }
             if let Some(last) = current.last() {
                 let gap = w.left.saturating_sub(last.left + last.width);
                 if gap * 2 > h * 3 {
@@ -179,9 +189,17 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         // A table: a column header above, each row named by its first cell ("IMAP", "SMTP").
         // Every cell of the column is a value of that row's service.
         let mut cells = value.into_iter().collect::<Vec<_>>();
+        // A table the other way round: one column per service under its header ("Incoming
+        // (IMAP)", "Outgoing (SMTP)"), one row per setting. The label's row holds a value for
+        // each column.
+        let mut across = false;
         if let Some(&first) = cells.first() {
             if row_header(&phrases, &used_as_value, first).is_some() {
                 cells.extend(column_below(&phrases, first, &is_label));
+            } else if column_header(&phrases, &used_as_value, first).is_some() {
+                let more = row_right(&phrases, &used_as_value, first, &is_label);
+                across = !more.is_empty();
+                cells.extend(more);
             }
         }
         if cells.is_empty() {
@@ -192,9 +210,12 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
             });
         }
         for j in cells {
+            let column = || column_header(&phrases, &used_as_value, j).map(|p| p.text.clone());
             let section = row_header(&phrases, &used_as_value, j)
                 .map(|p| p.text.clone())
-                .or_else(|| heading.clone());
+                .or_else(|| if across { column() } else { None })
+                .or_else(|| heading.clone())
+                .or_else(column);
             fields.push(OcrField {
                 section,
                 label: label.text.clone(),
@@ -225,6 +246,59 @@ fn row_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Option
         })
         .map(|(_, p)| p)
         .min_by_key(|p| p.left)
+}
+
+/// The phrase naming a service nearest above a value, overlapping its column: a table's column
+/// header, or the heading of a form's column.
+fn column_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Option<&'a Phrase> {
+    let c = &phrases[cell];
+    phrases
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| {
+            *j != cell
+                && !values[*j]
+                && !p.is_value_like()
+                && p.bottom <= c.top + c.height() / 2
+                && p.left < c.right
+                && p.right > c.left
+                && service_of(&p.text).is_some()
+        })
+        .map(|(_, p)| p)
+        .max_by_key(|p| p.bottom)
+}
+
+/// The further cells on `first`'s row, left to right, while each sits under a column header
+/// that names a service.
+fn row_right(
+    phrases: &[Phrase],
+    values: &[bool],
+    first: usize,
+    is_label: &dyn Fn(&Phrase) -> bool,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut last = first;
+    loop {
+        let l = &phrases[last];
+        let h = l.height();
+        let next = phrases
+            .iter()
+            .enumerate()
+            .filter(|(j, p)| {
+                *j != last
+                    && p.left > l.right
+                    && p.left - l.right < h * 30
+                    && p.center_y().abs_diff(l.center_y()) * 10 < h.max(p.height()) * 7
+            })
+            .min_by_key(|(_, p)| p.left - l.right);
+        match next {
+            Some((j, p)) if !is_label(p) && column_header(phrases, values, j).is_some() => {
+                out.push(j);
+                last = j;
+            }
+            _ => return out,
+        }
+    }
 }
 
 /// The cells below `first` in its column, top to bottom, up to the next label.
@@ -282,6 +356,10 @@ fn heading_above<'a>(phrases: &'a [Phrase], values: &[bool], label: usize) -> Op
         .max_by_key(|p| p.bottom)
 }
 
+fn is_box_edge(text: &str) -> bool {
+    text.chars().count() <= 2 && text.chars().all(|c| "|[]_{}()!-—=~¦".contains(c))
+}
+
 fn join(words: &[&Word]) -> String {
     words
         .iter()
@@ -330,5 +408,37 @@ mod tests {
         assert_eq!(page.fields[0].value, "imap.acme.com");
         assert_eq!(page.fields[0].section.as_deref(), Some("IMAP"));
         assert_eq!(page.fields[1].value, "993");
+    }
+
+    #[test]
+    fn a_table_with_a_column_per_service_gives_each_value_its_column() {
+        let words = vec![
+            w(1, 200, 0, "Incoming"),
+            w(1, 290, 0, "(IMAP)"),
+            w(1, 500, 0, "Outgoing"),
+            w(1, 590, 0, "(SMTP)"),
+            w(2, 0, 40, "Server"),
+            w(2, 200, 40, "mail.acme.com"),
+            w(2, 500, 40, "relay.acme.com"),
+            w(3, 0, 80, "Port"),
+            w(3, 200, 80, "|"),
+            w(3, 220, 80, "143"),
+            w(3, 500, 80, "25"),
+        ];
+        let page = page(&words, None);
+        let got: Vec<(Option<&str>, &str, &str)> = page
+            .fields
+            .iter()
+            .map(|f| (f.section.as_deref(), f.label.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("Incoming (IMAP)"), "Server", "mail.acme.com"),
+                (Some("Outgoing (SMTP)"), "Server", "relay.acme.com"),
+                (Some("Incoming (IMAP)"), "Port", "143"),
+                (Some("Outgoing (SMTP)"), "Port", "25"),
+            ]
+        );
     }
 }

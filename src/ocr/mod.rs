@@ -68,6 +68,12 @@ impl Ocr {
         } else {
             Err(OcrOff("switched off in the settings".into()))
         };
+        if pool.is_ok() && std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+            // libgomp reads it when the library loads: too late to set it from here.
+            tracing::warn!(
+                "OMP_THREAD_LIMIT is not set: Tesseract's OpenMP threads spin on every core, about 3x the CPU per image; set OMP_THREAD_LIMIT=1 (the Dockerfile and scripts/console do)"
+            );
+        }
         Ocr {
             pool,
             budget: settings.budget,

@@ -44,6 +44,14 @@ pub fn prepare(image: &DynamicImage) -> Prepared {
     if count > 0 && sum / count < 110 {
         image::imageops::invert(&mut gray);
     }
+    // Light gray text (small upper-case labels, hints) falls on the white side of Tesseract's
+    // global threshold: a gamma curve darkens the mid-tones and keeps white white.
+    let gamma: Vec<u8> = (0..=255u32)
+        .map(|v| (255.0 * (f64::from(v) / 255.0).powf(1.5)).round() as u8)
+        .collect();
+    for p in gray.pixels_mut() {
+        p.0[0] = gamma[usize::from(p.0[0])];
+    }
     // Tesseract skips a large flat block of gray as a picture: the banner becomes black text on
     // white. Its text is the light part (the red is dark in gray, whatever the mode).
     if let Some(b) = banner {
