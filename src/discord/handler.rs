@@ -19,7 +19,7 @@ use serenity::all::{
 use super::automod::AutoModState;
 use super::commands::{self, command_text, slash_command, Review, COMMAND};
 use super::render::{self, Action};
-use super::threads::{Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
+use super::threads::{Arrivals, Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
 use super::{review, InFlight};
 use crate::config::DiscordSettings;
 use crate::core::commands::{parse_mention, parse_words};
@@ -34,6 +34,9 @@ use crate::ticket::{MessageId, ThreadId};
 const STARTER_WAIT: Duration = Duration::from_secs(30);
 /// The same, when the thread was not seen opening in this process.
 const STARTER_WAIT_UNKNOWN: Duration = Duration::from_secs(2);
+/// How long a message waits for the messages sent before it in its thread (each may run a
+/// probe); past this it goes ahead rather than hold the thread forever.
+const ORDER_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Handler {
     pub(crate) settings: Arc<DiscordSettings>,
@@ -42,6 +45,8 @@ pub struct Handler {
     pub(crate) bot_id: OnceLock<u64>,
     pub(crate) recent: Recent,
     pub(crate) gate: StarterGate,
+    /// Which messages are done, so that each thread's are handled in the order sent.
+    pub(crate) arrivals: Arrivals,
     /// Engine handlers running now (a shutdown lets them finish).
     pub(crate) inflight: Arc<InFlight>,
     /// Where `/triage reload-rules` reads the rules (unset: embedded).
@@ -219,6 +224,8 @@ impl Handler {
     }
 
     async fn on_message(&self, ctx: &Context, msg: Message) {
+        let channel = msg.channel_id.get();
+        let _arrival = self.arrivals.arrived(channel, msg.id.get());
         let own = self.bot_id.get().copied();
         if Some(msg.author.id.get()) == own
             || !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply)
@@ -226,13 +233,22 @@ impl Handler {
             return;
         }
         let Some(engine) = self.engine() else { return };
-        let channel = msg.channel_id.get();
         if self.settings.text_channels.contains(&channel) {
             if !msg.author.bot && msg.webhook_id.is_none() {
                 self.open_thread(ctx, engine, &msg).await;
             }
             return;
         }
+        // The messages sent before this one in its channel go first (and the first of a thread
+        // the bot doesn't know yet looks the thread up once for all of them).
+        let id = msg.id.get();
+        let earlier = || {
+            ctx.cache
+                .channel_messages(msg.channel_id)
+                .map(|cached| cached.keys().map(|m| m.get()).filter(|m| *m < id).collect())
+                .unwrap_or_default()
+        };
+        self.arrivals.wait_for(channel, earlier, ORDER_WAIT).await;
         let Some(info) = self.classify(ctx, channel).await else {
             return;
         };

@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 use imap_triage::store::{EventKind, SledLog, TriageLog};
 use imap_triage::ticket::ThreadId;
 use serde_json::Value;
-use testkit::fake_discord::{
-    id_of, payloads, FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL,
-};
+use testkit::fake_discord::{id_of, payloads, FakeDiscord, FORUM, MOD_LOG, MOD_ROLE, TEXT_CHANNEL};
 
 const THREADS: usize = 100;
 const MESSAGES_PER_THREAD: usize = 10;
@@ -99,7 +97,7 @@ fn config(dir: &std::path::Path, api_base: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "[discord]\ntoken = \"fake-token\"\napi_base = \"{api_base}\"\nforum_channels = [{FORUM}]\ntext_channels = [{TEXT_CHANNEL}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n\n[store]\npath = \"{}\"\n",
+            "[discord]\ntoken = \"fake-token\"\napi_base = \"{api_base}\"\nforum_channels = [{FORUM}]\ntext_channels = [{TEXT_CHANNEL}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n\n[store]\npath = \"{}\"\n\n[log]\nformat = \"json\"\n",
             dir.join("store").display(),
         ),
     )
@@ -271,11 +269,23 @@ async fn scenario(seed: u64) {
         kill(&mut child);
     }
 
+    let resumed: Vec<String> = log()
+        .lines()
+        .filter(|l| l.contains("finished the events a crash cut short"))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|l| l["fields"]["events"].to_string())
+        .collect();
+    println!("events begun and finished at the next start: {resumed:?}");
     check(&fake, &scripts, &dir.path().join("store"));
 }
 
 /// Waits until every thread is answered and the bot has been quiet for [`QUIET`].
-async fn settle(fake: &FakeDiscord, scripts: &[Script], child: &mut Child, log: &dyn Fn() -> String) {
+async fn settle(
+    fake: &FakeDiscord,
+    scripts: &[Script],
+    child: &mut Child,
+    log: &dyn Fn() -> String,
+) {
     let deadline = Instant::now() + PHASE_BOUND;
     let mut last = (fake.call_count(), Instant::now());
     loop {

@@ -788,8 +788,7 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
                     .get(&(BOT, nonce.clone()))
                     .filter(|(_, at)| at.elapsed() < NONCE_WINDOW)
                     .map(|(id, _)| *id);
-                if let Some(message) = known.and_then(|id| lock(&state.created).get(&id).cloned())
-                {
+                if let Some(message) = known.and_then(|id| lock(&state.created).get(&id).cloned()) {
                     return (200, message);
                 }
             }
