@@ -88,8 +88,16 @@ impl EventHandler for Handler {
                 guild: Some(thread.guild_id.get()),
                 title: thread.name.clone(),
                 member: thread.owner_id.map(|u| u.get()),
+                tags: Some(thread.applied_tags.iter().map(|t| t.get()).collect()),
             },
         );
+    }
+
+    /// A thread changed (a moderator retagged it, say): its tags are remembered, so that a
+    /// state change needs no GET.
+    async fn thread_update(&self, _ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
+        let tags = new.applied_tags.iter().map(|t| t.get()).collect();
+        self.threads.set_tags(new.id.get(), tags);
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
@@ -197,6 +205,7 @@ impl Handler {
             } else {
                 None
             },
+            tags: Some(fetched.applied_tags.iter().map(|t| t.get()).collect()),
         };
         self.threads.insert(channel, info.clone());
         Some(info)
@@ -349,6 +358,7 @@ impl Handler {
                 guild: guild.or(msg.guild_id.map(|g| g.get())),
                 title: title.clone(),
                 member: Some(incoming.author),
+                tags: None,
             },
         );
         self.handle(

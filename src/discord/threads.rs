@@ -25,6 +25,9 @@ pub struct ThreadInfo {
     pub title: String,
     /// The member who opened the post, when known.
     pub member: Option<u64>,
+    /// The forum tags the thread carries, as the gateway or the bot's last edit left them;
+    /// `None` when not known (then asked of Discord).
+    pub tags: Option<Vec<u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +70,7 @@ impl Threads {
         if let Some(old) = inner.watched.get(&thread) {
             info.member = info.member.or(old.member);
             info.guild = info.guild.or(old.guild);
+            info.tags = info.tags.or(old.tags.clone());
         }
         inner.unwatched.remove(&thread);
         inner.watched.insert(thread, info);
@@ -75,6 +79,13 @@ impl Threads {
     pub fn set_member(&self, thread: u64, member: u64) {
         if let Some(info) = self.lock().watched.get_mut(&thread) {
             info.member.get_or_insert(member);
+        }
+    }
+
+    /// The tags a watched thread now carries (THREAD_UPDATE, or the bot's own edit).
+    pub fn set_tags(&self, thread: u64, tags: Vec<u64>) {
+        if let Some(info) = self.lock().watched.get_mut(&thread) {
+            info.tags = Some(tags);
         }
     }
 
