@@ -561,50 +561,12 @@ impl Handler {
     /// `/triage log|show|stats|reload-rules`, asked by a moderator: the engine answers from the
     /// triage log.
     fn review_answer(&self, engine: &Engine, question: Review<'_>) -> String {
-        let unreadable = |e: crate::store::StoreError| {
-            tracing::error!(error = %e, "review: the triage log could not be read");
-            "The triage log could not be read; see the bot's logs.".to_string()
-        };
-        match question {
-            Review::Log {
-                status,
-                since,
-                hub_id,
-                page,
-            } => {
-                let filter = match review::filter(status, since, hub_id) {
-                    Ok(filter) => filter,
-                    Err(why) => return why,
-                };
-                match engine.cases() {
-                    Ok(cases) => review::log_page(&cases, &filter, page),
-                    Err(e) => unreadable(e),
-                }
-            }
-            Review::Show { thread } => match engine.case(ThreadId(thread)) {
-                Ok(Some((ticket, events))) => review::show(&ticket, &events),
-                Ok(None) => format!("No case is recorded for <#{thread}>."),
-                Err(e) => unreadable(e),
-            },
-            Review::Stats => match engine.stats() {
-                Ok(stats) => review::stats(&stats),
-                Err(e) => unreadable(e),
-            },
-            Review::ReloadRules => {
-                let dir = self
-                    .rules_dir
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .clone();
-                match super::reload_rules(engine, dir.as_deref()) {
-                    Ok(()) => "Rules reloaded.".to_string(),
-                    Err(errors) => format!(
-                        "The rules were not reloaded (the old rules stay active):\n```\n{}\n```",
-                        render::truncate(&errors.replace('`', "'"), render::MESSAGE_LIMIT - 200)
-                    ),
-                }
-            }
-        }
+        let dir = self
+            .rules_dir
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        review::answer(engine, dir.as_deref(), question)
     }
 }
 
