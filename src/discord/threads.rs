@@ -301,3 +301,42 @@ impl Arrivals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A message waits while an earlier one of its channel runs, and goes once it is done; one
+    /// already done holds nothing.
+    #[tokio::test]
+    async fn a_message_waits_for_the_earlier_ones_of_its_channel_only() {
+        let arrivals = Arc::new(Arrivals::default());
+        let first = arrivals.arrived(7, 100);
+        let waiter = {
+            let arrivals = Arc::clone(&arrivals);
+            tokio::spawn(async move {
+                arrivals
+                    .wait_for(7, || vec![100], Duration::from_secs(60))
+                    .await
+            })
+        };
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiter.is_finished(), "message 100 is still running");
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(30), waiter)
+            .await
+            .expect("released when message 100 is done")
+            .expect("the waiter ran");
+        // Done already: no wait at all.
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            arrivals.wait_for(7, || vec![100], Duration::from_secs(60)),
+        )
+        .await
+        .expect("no wait for a done message");
+    }
+}
