@@ -524,7 +524,25 @@ async fn measure(
         rss,
     );
     if target == Target::Bot {
-        println!("  bot REST calls: {}", call_breakdown(&fake.calls()));
+        let calls = fake.calls();
+        println!("  bot REST calls: {}", call_breakdown(&calls));
+        // Per triaged post: the calls made for the threads (not the start-up's gateway and
+        // command registration), over the posts and over every message handled.
+        let for_threads = calls
+            .iter()
+            .filter(|c| c.path.starts_with("/channels/"))
+            .count();
+        let gets = calls
+            .iter()
+            .filter(|c| c.method == "GET" && c.path.starts_with("/channels/"))
+            .count();
+        let posts = samples.first.len().max(1);
+        println!(
+            "  bot REST calls per post: {:.2} ({:.2} per message; GET /channels/{{id}} {:.2} per post)",
+            for_threads as f64 / posts as f64,
+            for_threads as f64 / total.max(1) as f64,
+            gets as f64 / posts as f64,
+        );
     }
     if samples.missing > 0 && target == Target::Bot {
         let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap_or_default();

@@ -114,6 +114,7 @@ impl DiscordChat {
             guild: Some(channel.guild_id.get()),
             title: channel.name.clone(),
             member: channel.owner_id.map(|u| u.get()),
+            tags: Some(channel.applied_tags.iter().map(|t| t.get()).collect()),
         };
         Ok(info)
     }
@@ -334,10 +335,20 @@ impl Chat for DiscordChat {
             );
             return Ok(());
         };
-        let current = self
-            .guild_channel(thread, "get thread tags")
-            .await?
-            .applied_tags;
+        // The thread's tags as THREAD_CREATE/THREAD_UPDATE or the last edit left them: no
+        // GET per state change.
+        let current: Vec<ForumTagId> = match info.tags {
+            Some(tags) => tags
+                .into_iter()
+                .filter_map(NonZeroU64::new)
+                .map(ForumTagId::from)
+                .collect(),
+            None => {
+                self.guild_channel(thread, "get thread tags")
+                    .await?
+                    .applied_tags
+            }
+        };
         let mut applied: Vec<ForumTagId> = current
             .iter()
             .copied()
@@ -352,7 +363,11 @@ impl Chat for DiscordChat {
             .edit_thread(&*self.http, EditThread::new().applied_tags(applied))
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(edited) => {
+                let tags = edited.applied_tags.iter().map(|t| t.get()).collect();
+                self.threads.set_tags(thread, tags);
+                Ok(())
+            }
             Err(e) => Err(chat_error("set state tag", thread, e)),
         }
     }

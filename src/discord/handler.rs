@@ -19,7 +19,7 @@ use serenity::all::{
 use super::automod::AutoModState;
 use super::commands::{self, command_text, slash_command, Review, COMMAND};
 use super::render::{self, Action};
-use super::threads::{Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
+use super::threads::{Arrivals, Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
 use super::{review, InFlight};
 use crate::config::DiscordSettings;
 use crate::core::commands::{parse_mention, parse_words};
@@ -34,6 +34,9 @@ use crate::ticket::{MessageId, ThreadId};
 const STARTER_WAIT: Duration = Duration::from_secs(30);
 /// The same, when the thread was not seen opening in this process.
 const STARTER_WAIT_UNKNOWN: Duration = Duration::from_secs(2);
+/// How long a message waits for the messages sent before it in its thread (each may run a
+/// probe); past this it goes ahead rather than hold the thread forever.
+const ORDER_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Handler {
     pub(crate) settings: Arc<DiscordSettings>,
@@ -42,6 +45,8 @@ pub struct Handler {
     pub(crate) bot_id: OnceLock<u64>,
     pub(crate) recent: Recent,
     pub(crate) gate: StarterGate,
+    /// Which messages are done, so that each thread's are handled in the order sent.
+    pub(crate) arrivals: Arrivals,
     /// Engine handlers running now (a shutdown lets them finish).
     pub(crate) inflight: Arc<InFlight>,
     /// Where `/triage reload-rules` reads the rules (unset: embedded).
@@ -85,8 +90,16 @@ impl EventHandler for Handler {
                 guild: Some(thread.guild_id.get()),
                 title: thread.name.clone(),
                 member: thread.owner_id.map(|u| u.get()),
+                tags: Some(thread.applied_tags.iter().map(|t| t.get()).collect()),
             },
         );
+    }
+
+    /// A thread changed (a moderator retagged it, say): its tags are remembered, so that a
+    /// state change needs no GET.
+    async fn thread_update(&self, _ctx: Context, _old: Option<GuildChannel>, new: GuildChannel) {
+        let tags = new.applied_tags.iter().map(|t| t.get()).collect();
+        self.threads.set_tags(new.id.get(), tags);
     }
 
     async fn message(&self, ctx: Context, msg: Message) {
@@ -194,6 +207,7 @@ impl Handler {
             } else {
                 None
             },
+            tags: Some(fetched.applied_tags.iter().map(|t| t.get()).collect()),
         };
         self.threads.insert(channel, info.clone());
         Some(info)
@@ -221,6 +235,8 @@ impl Handler {
     }
 
     async fn on_message(&self, ctx: &Context, msg: Message) {
+        let channel = msg.channel_id.get();
+        let _arrival = self.arrivals.arrived(channel, msg.id.get());
         let own = self.bot_id.get().copied();
         if Some(msg.author.id.get()) == own
             || !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply)
@@ -228,13 +244,22 @@ impl Handler {
             return;
         }
         let Some(engine) = self.engine() else { return };
-        let channel = msg.channel_id.get();
         if self.settings.text_channels.contains(&channel) {
             if !msg.author.bot && msg.webhook_id.is_none() {
                 self.open_thread(ctx, engine, &msg).await;
             }
             return;
         }
+        // The messages sent before this one in its channel go first (and the first of a thread
+        // the bot doesn't know yet looks the thread up once for all of them).
+        let id = msg.id.get();
+        let earlier = || {
+            ctx.cache
+                .channel_messages(msg.channel_id)
+                .map(|cached| cached.keys().map(|m| m.get()).filter(|m| *m < id).collect())
+                .unwrap_or_default()
+        };
+        self.arrivals.wait_for(channel, earlier, ORDER_WAIT).await;
         let Some(info) = self.classify(ctx, channel).await else {
             return;
         };
@@ -335,6 +360,7 @@ impl Handler {
                 guild: guild.or(msg.guild_id.map(|g| g.get())),
                 title: title.clone(),
                 member: Some(incoming.author),
+                tags: None,
             },
         );
         self.handle(
@@ -541,52 +567,12 @@ impl Handler {
     /// `/triage log|show|stats|reload-rules`, asked by a moderator: the engine answers from the
     /// triage log.
     fn review_answer(&self, engine: &Engine, question: Review<'_>) -> String {
-        let unreadable = |e: crate::store::StoreError| {
-            tracing::error!(error = %e, "review: the triage log could not be read");
-            "The triage log could not be read; see the bot's logs.".to_string()
-        };
-        match question {
-            Review::Log {
-                status,
-                since,
-                hub_id,
-                page,
-            } => {
-                let filter = match review::filter(status, since, hub_id) {
-                    Ok(filter) => filter,
-                    Err(why) => return why,
-                };
-                match engine.cases() {
-                    Ok(cases) => review::log_page(&cases, &filter, page),
-                    Err(e) => unreadable(e),
-                }
-            }
-            Review::Show { thread } => match engine.case(ThreadId(thread)) {
-                Ok(Some((ticket, events))) => review::show(&ticket, &events),
-                Ok(None) => format!("No case is recorded for <#{thread}>."),
-                Err(e) => unreadable(e),
-            },
-            Review::Stats => match engine.stats() {
-                Ok(stats) => review::stats(&stats),
-                Err(e) => unreadable(e),
-            },
-            // Answered in `on_command`, which knows who asked.
-            Review::Dashboard => String::new(),
-            Review::ReloadRules => {
-                let dir = self
-                    .rules_dir
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .clone();
-                match super::reload_rules(engine, dir.as_deref()) {
-                    Ok(()) => "Rules reloaded.".to_string(),
-                    Err(errors) => format!(
-                        "The rules were not reloaded (the old rules stay active):\n```\n{}\n```",
-                        render::truncate(&errors.replace('`', "'"), render::MESSAGE_LIMIT - 200)
-                    ),
-                }
-            }
-        }
+        let dir = self
+            .rules_dir
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        review::answer(engine, dir.as_deref(), question)
     }
 }
 

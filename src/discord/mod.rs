@@ -182,10 +182,16 @@ impl Bot {
             bot_id: OnceLock::new(),
             recent: Recent::default(),
             gate: StarterGate::default(),
+            arrivals: threads::Arrivals::default(),
             automod: automod::AutoModState::default(),
             dashboard: Arc::clone(&dashboard),
         };
+        // A few messages per channel: the handler orders a thread's messages by what serenity
+        // filed before spawning their tasks (`threads::Arrivals`).
+        let mut cache = serenity::cache::Settings::default();
+        cache.max_messages = threads::MESSAGES_CACHED;
         let client = serenity::all::ClientBuilder::new_with_http(http(&settings), intents())
+            .cache_settings(cache)
             .event_handler(handler)
             .await?;
         let chat = Arc::new(DiscordChat::new(
@@ -368,6 +374,13 @@ pub fn run(config: Option<&Path>) -> i32 {
             }
         }
         let engine = Arc::new(engine);
+        // The events a crash cut short are finished before any new one is taken (the gateway
+        // starts below), so each thread's stay in order.
+        match engine.resume_pending().await {
+            Ok(0) => {}
+            Ok(events) => tracing::warn!(events, "finished the events a crash cut short"),
+            Err(e) => tracing::error!(error = %e, "could not finish the events a crash cut short"),
+        }
         // `[web] listen`: the dashboard, in-process, acting through this engine.
         let (bot, web_task) = match config.web.listen {
             None => (bot, None),

@@ -1,5 +1,6 @@
 //! Purpose: the moderators' review commands (`/triage log|show|stats`) as ephemeral Discord
-//! text. Pure functions over stored records: the handler reads the store and sends the result.
+//! text: [`answer`] asks the engine (and reloads the rules), the rest are pure functions over
+//! stored records; the handler sends the result.
 //! Every answer fits one message ([`render::MESSAGE_LIMIT`]); threads are linked as `<#id>`, and
 //! member-written titles are neutralized (no markup, no mentions).
 
@@ -8,6 +9,55 @@ use crate::store::{EventKind, EventRecord, TicketRecord};
 use crate::ticket::TicketState;
 
 use super::render;
+
+/// `/triage log|show|stats|reload-rules`, asked by a moderator: the engine answers from the
+/// triage log; `reload-rules` reads `rules_dir` (unset: the embedded rules).
+pub(super) fn answer(
+    engine: &crate::engine::Engine,
+    rules_dir: Option<&std::path::Path>,
+    question: super::commands::Review<'_>,
+) -> String {
+    use super::commands::Review;
+    let unreadable = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "review: the triage log could not be read");
+        "The triage log could not be read; see the bot's logs.".to_string()
+    };
+    match question {
+        Review::Log {
+            status,
+            since,
+            hub_id,
+            page,
+        } => {
+            let filter = match filter(status, since, hub_id) {
+                Ok(filter) => filter,
+                Err(why) => return why,
+            };
+            match engine.cases() {
+                Ok(cases) => log_page(&cases, &filter, page),
+                Err(e) => unreadable(e),
+            }
+        }
+        Review::Show { thread } => match engine.case(crate::ticket::ThreadId(thread)) {
+            Ok(Some((ticket, events))) => show(&ticket, &events),
+            Ok(None) => format!("No case is recorded for <#{thread}>."),
+            Err(e) => unreadable(e),
+        },
+        Review::Stats => match engine.stats() {
+            Ok(stats) => self::stats(&stats),
+            Err(e) => unreadable(e),
+        },
+        // Answered in the handler, which knows who asked.
+        Review::Dashboard => String::new(),
+        Review::ReloadRules => match super::reload_rules(engine, rules_dir) {
+            Ok(()) => "Rules reloaded.".to_string(),
+            Err(errors) => format!(
+                "The rules were not reloaded (the old rules stay active):\n```\n{}\n```",
+                render::truncate(&errors.replace('`', "'"), render::MESSAGE_LIMIT - 200)
+            ),
+        },
+    }
+}
 
 /// Cases per page of `/triage log`.
 pub const PAGE_SIZE: usize = 10;

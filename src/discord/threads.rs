@@ -25,6 +25,9 @@ pub struct ThreadInfo {
     pub title: String,
     /// The member who opened the post, when known.
     pub member: Option<u64>,
+    /// The forum tags the thread carries, as the gateway or the bot's last edit left them;
+    /// `None` when not known (then asked of Discord).
+    pub tags: Option<Vec<u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +70,7 @@ impl Threads {
         if let Some(old) = inner.watched.get(&thread) {
             info.member = info.member.or(old.member);
             info.guild = info.guild.or(old.guild);
+            info.tags = info.tags.or(old.tags.clone());
         }
         inner.unwatched.remove(&thread);
         inner.watched.insert(thread, info);
@@ -75,6 +79,13 @@ impl Threads {
     pub fn set_member(&self, thread: u64, member: u64) {
         if let Some(info) = self.lock().watched.get_mut(&thread) {
             info.member.get_or_insert(member);
+        }
+    }
+
+    /// The tags a watched thread now carries (THREAD_UPDATE, or the bot's own edit).
+    pub fn set_tags(&self, thread: u64, tags: Vec<u64>) {
+        if let Some(info) = self.lock().watched.get_mut(&thread) {
+            info.tags = Some(tags);
         }
     }
 
@@ -185,5 +196,147 @@ impl StarterGate {
                 "the thread's first message was not seen in time"
             );
         }
+    }
+}
+
+/// Keeps each thread's messages handled in the order Discord sent them. serenity runs every
+/// gateway event in its own task, so a burst's tasks start in any order (the newest often
+/// first); but it files each message in its cache *before* spawning the task, in gateway order.
+/// So when a message's task runs, every message sent before it in the same channel (and still
+/// cached: [`MESSAGES_CACHED`] per channel) is in the cache, and the task waits until those are
+/// done. Messages from before this process are not cached and not waited for.
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    inner: Mutex<HashMap<u64, Channel>>,
+}
+
+/// Messages serenity keeps per channel: the ordering reaches back this far in a burst.
+pub const MESSAGES_CACHED: usize = 32;
+/// Done ids kept per channel: more than the cache holds, so that a cached id is never forgotten.
+const DONE_KEPT: usize = 2 * MESSAGES_CACHED;
+/// Channels remembered; past this, the least useful (nothing waiting) are forgotten.
+const CHANNELS_KEPT: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Channel {
+    done: std::collections::BTreeSet<u64>,
+    changed: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// Marks its message done when dropped, however its handling ended.
+pub struct Arrival<'a> {
+    arrivals: &'a Arrivals,
+    channel: u64,
+    message: u64,
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        self.arrivals.done(self.channel, self.message);
+    }
+}
+
+impl Arrivals {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Channel>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A message's task has begun; the returned guard marks it done when the task ends.
+    pub fn arrived(&self, channel: u64, message: u64) -> Arrival<'_> {
+        Arrival {
+            arrivals: self,
+            channel,
+            message,
+        }
+    }
+
+    fn done(&self, channel: u64, message: u64) {
+        let mut channels = self.lock();
+        if channels.len() >= CHANNELS_KEPT && !channels.contains_key(&channel) {
+            channels.retain(|_, c| std::sync::Arc::strong_count(&c.changed) > 1);
+        }
+        let entry = channels.entry(channel).or_default();
+        entry.done.insert(message);
+        while entry.done.len() > DONE_KEPT {
+            entry.done.pop_first();
+        }
+        entry.changed.notify_waiters();
+    }
+
+    /// Waits until every id in `earlier` (messages of `channel` sent before this one) is done,
+    /// at most `bound`; `earlier` is asked again after each change.
+    pub async fn wait_for(
+        &self,
+        channel: u64,
+        earlier: impl Fn() -> Vec<u64>,
+        bound: std::time::Duration,
+    ) {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            let changed = std::sync::Arc::clone(&self.lock().entry(channel).or_default().changed);
+            let notified = changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let earlier = earlier();
+            let pending = {
+                let channels = self.lock();
+                let done = channels.get(&channel).map(|c| &c.done);
+                earlier
+                    .into_iter()
+                    .any(|id| !done.is_some_and(|d| d.contains(&id)))
+            };
+            if !pending {
+                return;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                tracing::debug!(channel, "an earlier message was not done in time");
+                return;
+            }
+            // Re-checked now and then too: a forgotten channel gets a new notifier.
+            let step = (deadline - now).min(std::time::Duration::from_millis(200));
+            let _ = tokio::time::timeout(step, notified).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A message waits while an earlier one of its channel runs, and goes once it is done; one
+    /// already done holds nothing.
+    #[tokio::test]
+    async fn a_message_waits_for_the_earlier_ones_of_its_channel_only() {
+        let arrivals = Arc::new(Arrivals::default());
+        let first = arrivals.arrived(7, 100);
+        let waiter = {
+            let arrivals = Arc::clone(&arrivals);
+            tokio::spawn(async move {
+                arrivals
+                    .wait_for(7, || vec![100], Duration::from_secs(60))
+                    .await
+            })
+        };
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiter.is_finished(), "message 100 is still running");
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(30), waiter)
+            .await
+            .expect("released when message 100 is done")
+            .expect("the waiter ran");
+        // Done already: no wait at all.
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            arrivals.wait_for(7, || vec![100], Duration::from_secs(60)),
+        )
+        .await
+        .expect("no wait for a done message");
     }
 }

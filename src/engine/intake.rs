@@ -13,7 +13,7 @@ use super::{
 };
 use crate::core::{self, secrets};
 use crate::store::records::{StoredAttachment, StoredMessage, StoredRole};
-use crate::store::{EventKind, TicketRecord};
+use crate::store::{EventKind, PendingEvent, PendingMessage, TicketRecord};
 use crate::ticket::{MessageId, ThreadId, TicketState};
 
 impl Engine {
@@ -26,8 +26,59 @@ impl Engine {
         if message.author_is_bot {
             return Ok(Response::none());
         }
-        // A credential in the post's title: kept redacted, and the thread renamed.
+        let found = secrets::find(&message.text);
         let title_secrets = title.as_deref().map(secrets::find).unwrap_or_default();
+        self.on_read_message(thread, title, message, found, title_secrets)
+            .await
+    }
+
+    /// Finishes the events a crash cut short (begun, never committed), oldest first, each under
+    /// its thread's lock: handled again from what was recorded (text redacted, the credentials
+    /// found by kind), so its posts carry the same dedup keys and the platform returns the
+    /// messages already posted. Run before new events are taken. Returns how many there were.
+    pub async fn resume_pending(&self) -> Result<usize, EngineError> {
+        let pending = self.store.pending()?;
+        for event in &pending {
+            let lock = self.thread_lock(event.thread);
+            let _guard = lock.lock().await;
+            let kinds = |names: &[String]| -> Vec<(core::SecretKind, std::ops::Range<usize>)> {
+                names
+                    .iter()
+                    .filter_map(|n| secret_kind_of(n))
+                    .map(|k| (k, 0..0))
+                    .collect()
+            };
+            let message = Incoming {
+                id: event.message.id,
+                author: event.message.author,
+                author_is_bot: false,
+                author_is_moderator: event.message.author_is_moderator,
+                text: event.message.text.clone(),
+                attachments: event.message.attachments.clone(),
+            };
+            let (found, title_found) = (kinds(&event.secrets), kinds(&event.title_secrets));
+            self.on_read_message(
+                event.thread,
+                event.title.clone(),
+                message,
+                found,
+                title_found,
+            )
+            .await?;
+        }
+        Ok(pending.len())
+    }
+
+    /// A message whose text (and title) were searched for credentials: `found`, `title_secrets`.
+    async fn on_read_message(
+        &self,
+        thread: ThreadId,
+        title: Option<String>,
+        message: Incoming,
+        found: Vec<(core::SecretKind, std::ops::Range<usize>)>,
+        title_secrets: Vec<(core::SecretKind, std::ops::Range<usize>)>,
+    ) -> Result<Response, EngineError> {
+        // A credential in the post's title: kept redacted, and the thread renamed.
         let open = title.map(|title| NewTicket {
             title: if title_secrets.is_empty() {
                 title
@@ -37,55 +88,88 @@ impl Engine {
             member: message.author,
         });
         let key = format!("m:{}", message.id);
-        // A message in a thread the bot never saw open is not one of ours: `Unknown`, ignored.
-        self.with_ticket(thread, Some(key), open, async |change: &mut Change| {
-            let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
-            let role = if message.author == ticket.member {
-                StoredRole::Member
-            } else if message.author_is_moderator {
-                StoredRole::Moderator
-            } else {
-                StoredRole::Member
-            };
-            let mut found = secrets::find(&message.text);
-            let text = stored_text(&message.text, !found.is_empty());
-            ticket.messages.push(StoredMessage {
+        let begun = PendingEvent {
+            key: key.clone(),
+            thread,
+            title: open.as_ref().map(|o| o.title.clone()),
+            message: PendingMessage {
                 id: message.id,
                 author: message.author,
-                role,
-                text,
+                author_is_moderator: message.author_is_moderator,
+                text: stored_text(&message.text, !found.is_empty()),
+                // A CDN link expires and is never stored: a resumed message's screenshots are
+                // counted, not read.
                 attachments: message
                     .attachments
                     .iter()
-                    .map(|a| StoredAttachment {
-                        file: core::Attachment {
-                            path: None,
-                            url: None,
-                            ..a.clone()
-                        },
-                        read: None,
+                    .map(|a| core::Attachment {
+                        path: None,
+                        url: None,
+                        ..a.clone()
                     })
                     .collect(),
-            });
-            if message.author == ticket.member {
-                member_spoke(ticket, now);
-            }
-            if change.opened && !title_secrets.is_empty() {
-                self.shield_title(ticket, &title_secrets, events).await;
-            }
-            if self.read_screenshots(ticket, &message, events).await {
-                // A password in clear on a screenshot is a posted password: same shield.
-                found.push((core::SecretKind::Password, 0..0));
-            }
-            if !found.is_empty() {
-                self.shield(thread, &message, &found, events).await;
-            }
-            if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
-                let report = triage(&self.rules(), ticket);
-                self.refresh(change, &report, false, Cause::Thread).await;
-            }
-            Ok(Response::none())
-        })
+            },
+            secrets: found.iter().map(|(k, _)| secret_kind_name(*k)).collect(),
+            title_secrets: title_secrets
+                .iter()
+                .map(|(k, _)| secret_kind_name(*k))
+                .collect(),
+        };
+        // A message in a thread the bot never saw open is not one of ours: `Unknown`, ignored.
+        self.with_ticket(
+            thread,
+            Some(key),
+            open,
+            Some(begun),
+            async |change: &mut Change| {
+                let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
+                let role = if message.author == ticket.member {
+                    StoredRole::Member
+                } else if message.author_is_moderator {
+                    StoredRole::Moderator
+                } else {
+                    StoredRole::Member
+                };
+                let mut found = found;
+                let text = stored_text(&message.text, !found.is_empty());
+                ticket.messages.push(StoredMessage {
+                    id: message.id,
+                    author: message.author,
+                    role,
+                    text,
+                    attachments: message
+                        .attachments
+                        .iter()
+                        .map(|a| StoredAttachment {
+                            file: core::Attachment {
+                                path: None,
+                                url: None,
+                                ..a.clone()
+                            },
+                            read: None,
+                        })
+                        .collect(),
+                });
+                if message.author == ticket.member {
+                    member_spoke(ticket, now);
+                }
+                if change.opened && !title_secrets.is_empty() {
+                    self.shield_title(ticket, &title_secrets, events).await;
+                }
+                if self.read_screenshots(ticket, &message, events).await {
+                    // A password in clear on a screenshot is a posted password: same shield.
+                    found.push((core::SecretKind::Password, 0..0));
+                }
+                if !found.is_empty() {
+                    self.shield(thread, &message, &found, events).await;
+                }
+                if !matches!(ticket.status, TicketState::Resolved | TicketState::Closed) {
+                    let report = triage(&self.rules(), ticket);
+                    self.refresh(change, &report, false, Cause::Thread).await;
+                }
+                Ok(Response::none())
+            },
+        )
         .await
         .map(|outcome| outcome.answer(Response::none()))
     }
@@ -282,7 +366,7 @@ impl Engine {
         done: &str,
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
-        self.with_ticket(thread, Some(key), None, async |change: &mut Change| {
+        self.with_ticket(thread, Some(key), None, None, async |change: &mut Change| {
             may_use_controls(&change.ticket, actor)?;
             let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
             let found = secrets::find(&text);
@@ -325,7 +409,7 @@ impl Engine {
         interaction: u64,
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
-        self.with_ticket(thread, Some(key), None, async |change: &mut Change| {
+        self.with_ticket(thread, Some(key), None, None, async |change: &mut Change| {
             may_use_controls(&change.ticket, actor)?;
             let report = triage(&self.rules(), &change.ticket);
             let reply = if report.imap.is_none() && report.smtp.is_none() {
@@ -353,6 +437,17 @@ fn kinds_text(found: &[(core::SecretKind, std::ops::Range<usize>)]) -> String {
     kinds.sort_unstable();
     kinds.dedup();
     kinds.join(" and ")
+}
+
+/// The kind [`secret_kind_name`] names.
+fn secret_kind_of(name: &str) -> Option<core::SecretKind> {
+    [
+        core::SecretKind::Password,
+        core::SecretKind::AppPassword,
+        core::SecretKind::Token,
+    ]
+    .into_iter()
+    .find(|k| secret_kind_name(*k) == name)
 }
 
 /// The kind's name as the event log and the JSON report spell it.

@@ -21,10 +21,16 @@ impl Engine {
             // `with_ticket` reads the ticket again under the lock: an event may have just
             // changed it.
             let outcome = self
-                .with_ticket(stale.thread, None, None, async |change: &mut Change| {
-                    self.tick_ticket(change).await;
-                    Ok(!change.events.is_empty())
-                })
+                .with_ticket(
+                    stale.thread,
+                    None,
+                    None,
+                    None,
+                    async |change: &mut Change| {
+                        self.tick_ticket(change).await;
+                        Ok(!change.events.is_empty())
+                    },
+                )
                 .await?;
             if matches!(outcome, Outcome::Done(true)) {
                 acted += 1;

@@ -9,7 +9,8 @@
 //! # Layout
 //! - [`event`]: what adapters feed in; [`chat`]: the [`Chat`] trait they implement.
 //! - here: the [`Engine`], its settings, and `with_ticket`, the one path from the store through
-//!   a change to a commit.
+//!   a change to a commit (a message's event is on disk, begun, before anything is done for
+//!   it; `Engine::resume_pending` finishes those a crash cut short).
 //! - `intake`: members' messages and controls; `commands`: moderators' commands; `lifecycle`:
 //!   reminders, close warning, archive.
 //! - [`automod`]: the AutoMod pre-block (who may manage it, the rule, create or update, texts),
@@ -39,7 +40,9 @@ use crate::metrics::{self, METRICS};
 use crate::probe::Probe;
 use crate::store::query::{self, Stats};
 use crate::store::records::StoredRole;
-use crate::store::{Commit, EventKind, EventRecord, StoreError, TicketRecord, TriageLog};
+use crate::store::{
+    Commit, EventKind, EventRecord, PendingEvent, StoreError, TicketRecord, TriageLog,
+};
 use crate::ticket::{ThreadId, UserId};
 
 /// Unix seconds; injected so that tests can move time.
@@ -249,11 +252,14 @@ impl Engine {
     }
 
     fn commit(&self, commit: Commit<'_>) -> Result<(), EngineError> {
-        self.store.commit(commit).map_err(|e| {
-            tracing::error!(error = %e, "the triage log can't be written; refusing further events until restart");
-            *lock(&self.store_failure) = Some(e.to_string());
-            EngineError::Store(e)
-        })
+        self.store.commit(commit).map_err(|e| self.store_failed(e))
+    }
+
+    /// A write to the store failed: no more acting until it is fixed and the bot restarted.
+    fn store_failed(&self, e: StoreError) -> EngineError {
+        tracing::error!(error = %e, "the triage log can't be written; refusing further events until restart");
+        *lock(&self.store_failure) = Some(e.to_string());
+        EngineError::Store(e)
     }
 
     /// The one path from the store to a committed change: loads the thread's ticket (or opens
@@ -265,6 +271,7 @@ impl Engine {
         thread: ThreadId,
         key: Option<String>,
         open: Option<NewTicket>,
+        begin: Option<PendingEvent>,
         change: impl AsyncFnOnce(&mut Change) -> Result<R, Response>,
     ) -> Result<Outcome<R>, EngineError> {
         if let Some(key) = &key {
@@ -297,6 +304,11 @@ impl Engine {
             }
             (None, None) => return Ok(Outcome::Unknown),
         };
+        // The outbox's intent: the event is on disk before anything is done for it, and the
+        // commit below removes it. Left behind by a crash, `resume_pending` finishes it.
+        if let Some(event) = &begin {
+            self.store.begin(event).map_err(|e| self.store_failed(e))?;
+        }
         let result = match change(&mut work).await {
             Ok(result) => result,
             Err(refusal) => return Ok(Outcome::Refused(refusal)),

@@ -11,7 +11,9 @@ pub mod query;
 pub mod records;
 pub mod sled_store;
 
-pub use records::{DomainLookup, EventKind, EventRecord, StoredMessage, TicketRecord};
+pub use records::{
+    DomainLookup, EventKind, EventRecord, PendingEvent, PendingMessage, StoredMessage, TicketRecord,
+};
 pub use sled_store::SledLog;
 
 use crate::ticket::ThreadId;
@@ -30,7 +32,8 @@ pub enum StoreError {
 }
 
 /// One atomic write: a ticket as it now is, the events that made it so, and the idempotency
-/// keys of what was handled (a Discord message or interaction id), all stamped `at`.
+/// keys of what was handled (a Discord message or interaction id), all stamped `at`. A
+/// [`PendingEvent`] under one of those keys is removed in the same transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct Commit<'a> {
     pub ticket: &'a TicketRecord,
@@ -46,6 +49,10 @@ pub trait TriageLog: Send + Sync {
     fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError>;
     /// True when `key` (a Discord message or interaction id) was already handled.
     fn seen(&self, key: &str) -> Result<bool, StoreError>;
+    /// Records, durably, that `event` is being acted on, before anything is done for it.
+    fn begin(&self, event: &PendingEvent) -> Result<(), StoreError>;
+    /// The events begun and never committed (cut short), in message order.
+    fn pending(&self) -> Result<Vec<PendingEvent>, StoreError>;
     fn events(&self, thread: ThreadId) -> Result<Vec<EventRecord>, StoreError>;
     fn tickets(&self) -> Result<Vec<TicketRecord>, StoreError>;
     /// Deletes closed or resolved tickets (and their events) last updated before `before`.

@@ -16,6 +16,39 @@ pub enum StoredRole {
     Bot,
 }
 
+/// An event the engine has begun to act on (the transactional outbox's intent): written and
+/// flushed before the first call to the chat platform, and removed by the commit that records
+/// what came of it, in the same transaction. One still here at start-up was cut short (a crash,
+/// a kill): the engine handles it again, and its posts carry the same dedup keys (from thread,
+/// event and post number), so the platform returns what it already posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    /// The event's idempotency key (`m:<message id>`).
+    pub key: String,
+    pub thread: ThreadId,
+    /// The post's title, redacted, when the event opens the thread.
+    #[serde(default)]
+    pub title: Option<String>,
+    pub message: PendingMessage,
+    /// The kinds of credential found in the text and the title before they were redacted, so
+    /// that the message is still deleted and its author warned when handled again.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    #[serde(default)]
+    pub title_secrets: Vec<String>,
+}
+
+/// The message of a [`PendingEvent`]: text redacted, attachments without their link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMessage {
+    pub id: MessageId,
+    pub author: u64,
+    pub author_is_moderator: bool,
+    pub text: String,
+    #[serde(default)]
+    pub attachments: Vec<crate::core::Attachment>,
+}
+
 /// A thread message as stored: credentials already redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredMessage {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use super::group_flush::GroupFlush;
-use super::records::{EventRecord, TicketRecord};
+use super::records::{EventRecord, PendingEvent, TicketRecord};
 use super::{Commit, StoreError, TriageLog};
 use crate::ticket::{ThreadId, TicketState};
 
@@ -17,6 +17,8 @@ pub struct SledLog {
     seen: sled::Tree,
     /// Process settings kept with the data (the dashboard's signing key).
     meta: sled::Tree,
+    /// Events begun and not yet committed, by idempotency key ([`PendingEvent`]).
+    pending: sled::Tree,
     path: PathBuf,
 }
 
@@ -46,6 +48,7 @@ impl SledLog {
             events: tree("events")?,
             seen: tree("seen")?,
             meta: tree("meta")?,
+            pending: tree("pending")?,
             db,
             group: GroupFlush::default(),
             path: path.to_path_buf(),
@@ -208,17 +211,18 @@ impl TriageLog for SledLog {
             ));
         }
         let ticket_bytes = ticket.to_json();
-        let result: Result<(), TransactionError<()>> = (&self.tickets, &self.events, &self.seen)
-            .transaction(|(t, e, s)| {
-                t.insert(&ticket.thread.get().to_be_bytes(), ticket_bytes.as_slice())?;
-                for (key, value) in &sequenced {
-                    e.insert(key, value.as_slice())?;
-                }
-                for key in seen {
-                    s.insert(key.as_bytes(), &[] as &[u8])?;
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
+        let trees = (&self.tickets, &self.events, &self.seen, &self.pending);
+        let result: Result<(), TransactionError<()>> = trees.transaction(|(t, e, s, p)| {
+            t.insert(&ticket.thread.get().to_be_bytes(), ticket_bytes.as_slice())?;
+            for (key, value) in &sequenced {
+                e.insert(key, value.as_slice())?;
+            }
+            for key in seen {
+                s.insert(key.as_bytes(), &[] as &[u8])?;
+                p.remove(key.as_bytes())?;
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
         match result {
             Ok(()) => {}
             Err(TransactionError::Storage(e)) => return Err(self.err(e)),
@@ -236,6 +240,33 @@ impl TriageLog for SledLog {
         self.seen
             .contains_key(key.as_bytes())
             .map_err(|e| self.err(e))
+    }
+
+    fn begin(&self, event: &PendingEvent) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(event).unwrap_or_default();
+        self.pending
+            .insert(event.key.as_bytes(), bytes)
+            .map_err(|e| self.err(e))?;
+        // Durable before the first call to the platform; begun events share flushes with
+        // commits.
+        let written = self.group.written();
+        self.group.wait_durable(written, || self.flush())
+    }
+
+    fn pending(&self) -> Result<Vec<PendingEvent>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.pending.iter() {
+            let (key, value) = item.map_err(|e| self.err(e))?;
+            let event = serde_json::from_slice::<PendingEvent>(&value).map_err(|e| {
+                StoreError::Corrupt {
+                    path: self.path.display().to_string(),
+                    detail: format!("pending event {}: {e}", String::from_utf8_lossy(&key)),
+                }
+            })?;
+            out.push(event);
+        }
+        out.sort_by_key(|e| (e.thread, e.message.id));
+        Ok(out)
     }
 
     fn events(&self, thread: ThreadId) -> Result<Vec<EventRecord>, StoreError> {

@@ -4,6 +4,7 @@
 //! - `faults`: gateway drops, INVALID_SESSION, REST 429 and 500, and the review commands;
 //! - `ocr`: a screenshot attachment downloaded from the fake CDN and read;
 //! - `run`: the real binary, `imap-triage run`: logs, metrics, SIGHUP and SIGTERM;
+//! - `crash`: the real binary SIGKILLed three times in a 1,000-message burst, with replays;
 //! - `config`: `imap-triage run` with bad or missing settings (one line naming the key, exit 2);
 //! - `automod`: `/triage automod install|status|remove` and the follow-up to a blocked message.
 //!
@@ -12,6 +13,7 @@
 mod automod;
 mod bot;
 mod config;
+mod crash;
 mod e2e;
 mod faults;
 mod ocr;

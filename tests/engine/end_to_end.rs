@@ -732,6 +732,17 @@ impl TriageLog for FailingStore {
     fn seen(&self, key: &str) -> Result<bool, imap_triage::store::StoreError> {
         self.inner.seen(key)
     }
+    fn begin(
+        &self,
+        event: &imap_triage::store::PendingEvent,
+    ) -> Result<(), imap_triage::store::StoreError> {
+        self.inner.begin(event)
+    }
+    fn pending(
+        &self,
+    ) -> Result<Vec<imap_triage::store::PendingEvent>, imap_triage::store::StoreError> {
+        self.inner.pending()
+    }
     fn events(
         &self,
         thread: ThreadId,
@@ -868,4 +879,80 @@ async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
     all.extend(first_time);
     let unique: std::collections::BTreeSet<&String> = all.iter().collect();
     assert_eq!(unique.len(), all.len(), "one key per post: {all:?}");
+}
+
+/// The outbox: a message cut short by a crash (posted, not committed) is on disk as begun, and
+/// the next start finishes it without any replay from Discord: the same posts under the same
+/// keys, the credential still deleted and warned about, the message stored once (redacted),
+/// and nothing left begun.
+#[tokio::test]
+async fn a_message_cut_short_by_a_crash_is_finished_at_the_next_start_without_a_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let sled = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let rules = || imap_triage::rules_dir::embedded().unwrap();
+    let crash_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let crash = crash_next.clone();
+    let crashing = Arc::new(FailingStore::new(sled.clone(), move || {
+        crash
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+            .then(|| imap_triage::store::StoreError::Other("killed".into()))
+    }));
+    let before = Arc::new(Recorder::default());
+    let engine = Engine::new(rules(), crashing.clone(), before.clone(), None);
+    engine
+        .handle(Event::NewThread {
+            thread: THREAD,
+            title: "IMAP".into(),
+            starter: message(THREAD.get(), MEMBER, "IMAP settings incorrect"),
+        })
+        .await
+        .unwrap();
+    assert!(
+        sled.pending().unwrap().is_empty(),
+        "a committed event is not pending"
+    );
+    let opened = post_keys(&before.calls()).len();
+    crash_next.store(true, std::sync::atomic::Ordering::SeqCst);
+    let risky = message(
+        501,
+        MEMBER,
+        "my password is Tr0ub4dor&3xyz and Hub ID 4821937",
+    );
+    let risky = Event::Message {
+        thread: THREAD,
+        message: risky,
+    };
+    assert!(engine.handle(risky).await.is_err(), "the commit was lost");
+    let first_time = post_keys(&before.calls())[opened..].to_vec();
+    let begun = sled.pending().unwrap();
+    assert_eq!(begun.len(), 1, "{begun:?}");
+    assert!(
+        !begun[0].message.text.contains("Tr0ub4dor"),
+        "stored redacted"
+    );
+    assert_eq!(begun[0].secrets, ["password"]);
+
+    let after = Arc::new(Recorder::default());
+    let restarted = Engine::new(rules(), sled.clone(), after.clone(), None);
+    assert_eq!(restarted.resume_pending().await.unwrap(), 1);
+    assert_eq!(
+        post_keys(&after.calls()),
+        first_time,
+        "the same posts, same keys"
+    );
+    assert!(
+        after
+            .calls()
+            .iter()
+            .any(|c| matches!(c, Call::Delete(id) if id.get() == 501)),
+        "the message is deleted again (gone already is fine): {:?}",
+        after.calls()
+    );
+    assert!(sled.pending().unwrap().is_empty());
+    let ticket = sled.ticket(THREAD).unwrap().unwrap();
+    let stored: Vec<u64> = ticket.messages.iter().map(|m| m.id.get()).collect();
+    assert_eq!(stored, [THREAD.get(), 501]);
+    assert!(!ticket.messages[1].text.contains("Tr0ub4dor"));
+    // Nothing is left to finish at the start after.
+    assert_eq!(restarted.resume_pending().await.unwrap(), 0);
 }

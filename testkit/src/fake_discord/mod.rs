@@ -7,7 +7,8 @@
 //!   event, and faults: a dropped connection ([`FakeDiscord::disconnect`]) and INVALID_SESSION
 //!   ([`FakeDiscord::invalidate_session`]).
 //! - REST faults: [`FakeDiscord::fail`] with any status; a 429 carries Discord's rate-limit
-//!   body (`retry_after`) and headers. Posts honour `enforce_nonce`.
+//!   body (`retry_after`) and headers. Posts honour `enforce_nonce` as Discord documents it:
+//!   the same author and nonce within [`NONCE_WINDOW`] returns the message already created.
 //! - AutoMod: the guild's rules over REST, refused as Discord refuses them ([`automod`]), and
 //!   [`FakeDiscord::automod_block`] for the gateway event of a blocked message.
 //!
@@ -106,11 +107,18 @@ struct State {
     identified: AtomicU64,
     resumed: AtomicU64,
     ws_url: Mutex<String>,
-    /// (channel, nonce) -> message id, for `enforce_nonce` posts.
-    nonces: Mutex<HashMap<(u64, String), u64>>,
+    /// (author, nonce) -> (message id, when created), for `enforce_nonce` posts.
+    nonces: Mutex<HashMap<(u64, String), (u64, Instant)>>,
+    /// Every message the bot created, by id, as created (deleted ones too): the record that
+    /// `enforce_nonce` answers from and that tests count duplicates in.
+    created: Mutex<HashMap<u64, Value>>,
     /// AutoMod rules by id, every guild's.
     automod_rules: Mutex<HashMap<u64, Value>>,
 }
+
+/// How long Discord keeps a nonce for `enforce_nonce` ("the past few minutes"; the exact span is
+/// not documented, so the fake takes the short end).
+pub const NONCE_WINDOW: Duration = Duration::from_secs(120);
 
 /// A frame on a session's outgoing queue that closes the connection instead (with this code).
 const CLOSE_FRAME: &str = "\u{0}close";
@@ -241,6 +249,14 @@ impl FakeDiscord {
 
     pub fn channel(&self, id: u64) -> Option<Value> {
         lock(&self.state.channels).get(&id).cloned()
+    }
+
+    /// Every message the bot created (each `enforce_nonce` repeat returned instead), in id
+    /// order, deleted ones included.
+    pub fn created_messages(&self) -> Vec<Value> {
+        let mut messages: Vec<Value> = lock(&self.state.created).values().cloned().collect();
+        messages.sort_by_key(|m| id_of(&m["id"]));
+        messages
     }
 
     pub fn message(&self, id: u64) -> Option<Value> {
@@ -758,7 +774,9 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
             if !lock(&state.channels).contains_key(&channel) {
                 return (404, error_body(404));
             }
-            // `enforce_nonce`: the same nonce in the same channel returns the first message.
+            // `enforce_nonce`, as Discord documents it: a message created by the same author
+            // (every post here is the bot's) with the same nonce within the last few minutes is
+            // returned instead of created, whichever channel it was posted in.
             let nonce = match &body["nonce"] {
                 Value::Null => None,
                 Value::String(s) => Some(s.clone()),
@@ -766,9 +784,11 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
             }
             .filter(|_| body["enforce_nonce"] == json!(true));
             if let Some(nonce) = &nonce {
-                let known = lock(&state.nonces).get(&(channel, nonce.clone())).copied();
-                if let Some(message) = known.and_then(|id| lock(&state.messages).get(&id).cloned())
-                {
+                let known = lock(&state.nonces)
+                    .get(&(BOT, nonce.clone()))
+                    .filter(|(_, at)| at.elapsed() < NONCE_WINDOW)
+                    .map(|(id, _)| *id);
+                if let Some(message) = known.and_then(|id| lock(&state.created).get(&id).cloned()) {
                     return (200, message);
                 }
             }
@@ -776,8 +796,9 @@ fn route(state: &State, method: &str, path: &str, body: &Value) -> (u16, Value) 
             let message =
                 payloads::bot_message(id, channel, body["content"].as_str().unwrap_or(""));
             lock(&state.messages).insert(id, message.clone());
+            lock(&state.created).insert(id, message.clone());
             if let Some(nonce) = nonce {
-                lock(&state.nonces).insert((channel, nonce), id);
+                lock(&state.nonces).insert((BOT, nonce), (id, Instant::now()));
             }
             (200, message)
         }
