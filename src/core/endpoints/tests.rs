@@ -231,11 +231,19 @@ proptest::proptest! {
     fn not_a_setting_agrees_with_the_str_searches(
         text in "([a-zA-Z0-9 .,;:!?\n'-]|not |isn't |instead of |should I use |maybe |or |was what I tried|\\. |é|ſ|imaps://|u@|smtp\\.x\\.com|587){0,24}"
     ) {
+        // The message's gate hits answer for every slice of it, as the gate would.
+        let hits = WORDING_GATES.hits(&text, &crate::core::text::lower(&text));
         for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let want = oracle_not_a_setting(&text, at);
             proptest::prop_assert_eq!(
-                not_a_setting(&text, at),
-                oracle_not_a_setting(&text, at),
+                not_a_setting(&text, at, &Hits::default()),
+                want,
                 "{:?} at {}", text, at
+            );
+            proptest::prop_assert_eq!(
+                not_a_setting(&text, at, &hits),
+                want,
+                "{:?} at {} (indexed)", text, at
             );
             proptest::prop_assert_eq!(
                 scheme_before(&text, at).is_some(),
