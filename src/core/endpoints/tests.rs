@@ -253,3 +253,20 @@ proptest::proptest! {
         }
     }
 }
+
+proptest::proptest! {
+    /// The eight-bytes-at-a-time skip stops where a byte-by-byte search does.
+    #[test]
+    fn the_port_skip_stops_at_the_first_digit_or_p(
+        text in "([ -~]|port|P|p|0|9|/|:|o|q|P1){0,40}",
+        from in 0usize..48,
+    ) {
+        let b = text.as_bytes();
+        let from = from.min(b.len());
+        let want = b[from..]
+            .iter()
+            .position(|&c| c.is_ascii_digit() || c == b'p' || c == b'P')
+            .map_or(b.len(), |i| from + i);
+        proptest::prop_assert_eq!(next_digit_or_p(b, from), want, "{:?} from {}", text, from);
+    }
+}
