@@ -146,7 +146,7 @@ pub(super) fn next_digit_or_p(b: &[u8], from: usize) -> usize {
             let ge_colon = (x + HIGH - 0x3A * ONES) & HIGH;
             let digit = ge_0 & !ge_colon;
             // A zero byte of y = (x | 0x20) ^ b'p' (y < 0x80): (y + 0x7F) has no high bit.
-            let y = (x | 0x20 * ONES) ^ (u64::from(b'p') * ONES);
+            let y = (x | (0x20 * ONES)) ^ (u64::from(b'p') * ONES);
             let p = !(y + 0x7F * ONES) & HIGH;
             if digit | p == 0 {
                 i += 8;
