@@ -272,6 +272,8 @@ pub struct Gate {
 
 #[derive(Debug, Clone)]
 struct Literals {
+    /// The literals themselves, for [`GateIndex`].
+    all: Vec<Vec<u8>>,
     /// For lower-cased text: a plain search, which SIMD can speed up.
     in_lowered: AhoCorasick,
     /// For text as it is, ignoring ASCII case: no copy needed, for short text.
@@ -299,6 +301,7 @@ impl Gate {
                 .ok()
                 .zip(ignoring_case.ok())
                 .map(|(in_lowered, ignoring_case)| Literals {
+                    all,
                     in_lowered,
                     ignoring_case,
                 }),
@@ -321,6 +324,119 @@ impl Gate {
     }
 }
 
+/// The literals of several gates, searched for once in a whole message's lower-cased copy.
+///
+/// Per-line and per-value gates each read their line again (an automaton that ignores ASCII
+/// case reads every byte); one overlapping search of the message finds every literal of every
+/// gate once, and a gate's answer for any part of the message is then a look-up in the hits.
+#[derive(Debug, Clone)]
+pub struct GateIndex {
+    /// `None` when no gate has literals (or the automaton could not be built): every part of
+    /// the text may match.
+    searcher: Option<AhoCorasick>,
+    /// For each literal of `searcher`, the gates (bits) it belongs to.
+    owners: Vec<u64>,
+    /// Gates without literals: any text may match them.
+    open: u64,
+    gates: usize,
+}
+
+impl GateIndex {
+    /// At most 64 gates.
+    pub fn new(gates: &[&Gate]) -> GateIndex {
+        assert!(gates.len() <= 64, "a GateIndex holds at most 64 gates");
+        let mut literals: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut open = 0u64;
+        for (i, gate) in gates.iter().enumerate() {
+            match &gate.literals {
+                Some(l) => {
+                    for lit in &l.all {
+                        match literals.iter_mut().find(|(x, _)| x == lit) {
+                            Some((_, bits)) => *bits |= 1 << i,
+                            None => literals.push((lit.clone(), 1 << i)),
+                        }
+                    }
+                }
+                None => open |= 1 << i,
+            }
+        }
+        let searcher = AhoCorasick::new(literals.iter().map(|(l, _)| l)).ok();
+        if searcher.is_none() {
+            open = u64::MAX;
+        }
+        GateIndex {
+            searcher,
+            owners: literals.into_iter().map(|(_, bits)| bits).collect(),
+            open,
+            gates: gates.len(),
+        }
+    }
+
+    /// Every literal of every gate in `text`; `lower` is [`super::text::lower`]`(text)`.
+    pub fn hits(&self, text: &str, lower: &[u8]) -> Hits {
+        debug_assert_eq!(text.len(), lower.len());
+        let mut spans = vec![Vec::new(); self.gates];
+        if let Some(searcher) = &self.searcher {
+            for m in searcher.find_overlapping_iter(lower) {
+                let mut bits = self.owners[m.pattern().as_usize()];
+                while bits != 0 {
+                    let gate = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    spans[gate].push((m.start(), m.end()));
+                }
+            }
+        }
+        // Overlapping matches come in order of their ends; look-ups go by starts.
+        for s in &mut spans {
+            s.sort_unstable();
+        }
+        Hits {
+            base: text.as_ptr() as usize,
+            len: text.len(),
+            ascii: text.is_ascii(),
+            open: self.open,
+            spans,
+        }
+    }
+}
+
+/// Where each gate's literals are in one text ([`GateIndex::hits`]).
+#[derive(Debug, Clone, Default)]
+pub struct Hits {
+    /// The text's address and length: a part of it is recognised by its address, so that
+    /// callers pass the same `&str` slices as before.
+    base: usize,
+    len: usize,
+    ascii: bool,
+    open: u64,
+    /// For each gate, the `(start, end)` of its literals, by start.
+    spans: Vec<Vec<(usize, usize)>>,
+}
+
+impl Hits {
+    /// Whether gate `gate` may match `part`, answered from the hits when `part` is a slice of
+    /// the indexed text; `None` when it is not (a string made from it, say), and the caller
+    /// asks the gate itself. The same answer as [`Gate::may_match`] on `part`.
+    pub fn may_match(&self, gate: usize, part: &str) -> Option<bool> {
+        let at = (part.as_ptr() as usize).checked_sub(self.base)?;
+        if self.spans.is_empty() || at + part.len() > self.len {
+            return None;
+        }
+        if self.open & (1 << gate) != 0 || (!self.ascii && !part.is_ascii()) {
+            return Some(true);
+        }
+        let end = at + part.len();
+        let spans = self.spans.get(gate)?;
+        let first = spans.partition_point(|&(s, _)| s < at);
+        Some(
+            spans[first..]
+                .iter()
+                .take_while(|&&(s, _)| s < end)
+                .any(|&(_, e)| e <= end),
+        )
+    }
+}
+
 /// A regex with the gate of its required literals in front: the same answers, without reading
 /// most text with the regex.
 #[derive(Debug, Clone)]
@@ -338,6 +454,19 @@ impl GatedRegex {
     /// [`Regex::is_match`].
     pub fn is_match(&self, text: &str) -> bool {
         self.gate.may_match(text, None) && self.regex.is_match(text)
+    }
+
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// [`Regex::is_match`], with the gate answered from `hits` (this regex's gate is number
+    /// `gate` of their index) when `text` is part of the text indexed.
+    pub fn is_match_in(&self, text: &str, hits: &Hits, gate: usize) -> bool {
+        match hits.may_match(gate, text) {
+            Some(may) => may && self.regex.is_match(text),
+            None => self.is_match(text),
+        }
     }
 }
 
@@ -389,6 +518,42 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The index's answer for every slice of a text is the gate's own answer on the slice,
+        /// for each gate of the index; a string that is not a slice of the text gets none.
+        #[test]
+        fn index_hits_answer_as_each_gate(
+            text in "([a-zA-Z .:\n-]|meant|SORRY|Edit|gmail|suite|same server|SMTP|not |é|ſorry|no setting|isn't){0,14}",
+        ) {
+            let gates = [
+                Gate::new([r"(?i)\b(?:i\s+meant|sorry|edit\s*:|typo)"]),
+                Gate::new([r"(?i)\bsame\s+server\b.{0,30}\b(?:smtp|imap)\b", r"(?i)g[ \t-]?suite"]),
+                Gate::new([r"(?i)\b(?:not|isn'?t)|\bno\s+(?:setting|option)s?\b"]),
+                Gate::new([r"(?i)\w+"]),
+                Gate::new([r"(?i)gmail|mail|ail"]),
+            ];
+            let index = GateIndex::new(&gates.iter().collect::<Vec<_>>());
+            let hits = index.hits(&text, &crate::core::text::lower(&text));
+            let bounds: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            for (i, &start) in bounds.iter().enumerate() {
+                for &end in &bounds[i..] {
+                    let part = &text[start..end];
+                    for (g, gate) in gates.iter().enumerate() {
+                        proptest::prop_assert_eq!(
+                            hits.may_match(g, part),
+                            Some(gate.may_match(part, None)),
+                            "gate {} on {:?}", g, part
+                        );
+                    }
+                }
+            }
+            // (Two empty strings may share a dangling address.)
+            let copy = text.clone();
+            if !copy.is_empty() {
+                proptest::prop_assert_eq!(hits.may_match(0, &copy), None);
+            }
+            proptest::prop_assert_eq!(Hits::default().may_match(0, &text), None);
+        }
+
         /// A gate never turns away a text its regex matches.
         #[test]
         fn a_gate_never_refuses_a_match(

@@ -135,7 +135,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
                 hub_id = HubId::parse(&text[span]);
             }
         }
-        settings.scan_lines(index, &lines);
+        settings.scan_lines(index, text, &lowered[index], &lines);
         if email_domain.is_none() {
             if let Some((domain, span)) = items::email_domain_span(text) {
                 evidence.email_domain = Some(evidence_at(index, text, &lines, here, span));

@@ -156,15 +156,18 @@ pub(super) fn ascii_labels(line: &str) -> impl Iterator<Item = (usize, usize, La
     })
 }
 
+/// The ASCII label words, one of which an ASCII line holding a label holds.
+pub(super) static LABEL_WORDS_GATE: LazyLock<crate::core::literals::Gate> = LazyLock::new(|| {
+    crate::core::literals::Gate::new(LABEL_WORDS.iter().map(|(w, _)| *w).filter(|w| w.is_ascii()))
+});
+
 /// Whether an ASCII `line` may hold a label: one search for the label words anywhere in it,
-/// ignoring case, proves most lines hold none, before any word is compared.
-pub(super) fn may_hold_label(line: &str) -> bool {
-    static WORDS: LazyLock<crate::core::literals::Gate> = LazyLock::new(|| {
-        crate::core::literals::Gate::new(
-            LABEL_WORDS.iter().map(|(w, _)| *w).filter(|w| w.is_ascii()),
-        )
-    });
-    WORDS.may_match(line, None) && ascii_labels(line).any(|_| true)
+/// ignoring case, proves most lines hold none, before any word is compared. The search is
+/// answered from the message's `hits` when `line` is part of the message.
+pub(super) fn may_hold_label(line: &str, hits: &Hits) -> bool {
+    hits.may_match(LABEL_GATE, line)
+        .unwrap_or_else(|| LABEL_WORDS_GATE.may_match(line, None))
+        && ascii_labels(line).any(|_| true)
 }
 
 /// Every match of [`LABEL`] in `line` with its service (before the `part_of_host` filter).

@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::literals::Hits;
 use super::report::{Endpoint, Evidence};
 use super::service::Service;
 use super::zones::{Line, ZoneKind};
@@ -102,6 +103,9 @@ pub struct Settings {
     mentioned: Vec<String>,
     /// Hosts with non-ASCII characters: flagged, never used as a server.
     pub suspicious: Vec<String>,
+    /// The wording gates' hits in the message being scanned ([`WORDING_GATES`]); empty
+    /// between scans, so that no other text is ever taken for part of it.
+    hits: Hits,
 }
 
 impl Settings {
@@ -158,11 +162,19 @@ impl Settings {
 
     /// Scans one message of its own (message index 0): for tests and single texts.
     pub fn scan(&mut self, text: &str, zones: &super::zones::ZonePatterns) {
-        self.scan_lines(0, &super::zones::lines(text, zones));
+        let lower = super::text::lower(text);
+        self.scan_lines(0, text, &lower, &super::zones::lines(text, zones));
     }
 
-    /// Scans the zoned lines of message `message`.
-    pub fn scan_lines(&mut self, message: usize, lines: &[Line<'_>]) {
+    /// Scans the zoned lines of message `message`, whose text is `text` and lower-cased copy
+    /// `lower` ([`super::text::lower`]); `lines` are [`super::zones::lines`]`(text, ..)`.
+    pub fn scan_lines(&mut self, message: usize, text: &str, lower: &[u8], lines: &[Line<'_>]) {
+        self.hits = WORDING_GATES.hits(text, lower);
+        self.scan_zoned(message, lines);
+        self.hits = Hits::default();
+    }
+
+    fn scan_zoned(&mut self, message: usize, lines: &[Line<'_>]) {
         let mut i = 0;
         while i < lines.len() {
             let line = lines[i];
@@ -171,7 +183,7 @@ impl Settings {
                 continue;
             }
             self.enter(message, line);
-            if SAME_SERVER.is_match(line.text) {
+            if SAME_SERVER.is_match_in(line.text, &self.hits, SAME_SERVER_GATE) {
                 self.same_server = true;
             }
             if is_table_row(line.text) {
@@ -192,7 +204,7 @@ impl Settings {
     }
 
     fn enter(&mut self, message: usize, line: Line<'_>) {
-        let strength = if CORRECTION.is_match(line.text) {
+        let strength = if CORRECTION.is_match_in(line.text, &self.hits, CORRECTION_GATE) {
             CORRECTED
         } else if line.kind == ZoneKind::Log {
             FROM_LOG
@@ -219,7 +231,7 @@ impl Settings {
     fn scan_line(&mut self, line: &str) {
         // Fast path: most lines hold no service label, and then the whole line is one segment.
         self.line_names_both = false;
-        if line.is_ascii() && !may_hold_label(line) {
+        if line.is_ascii() && !may_hold_label(line, &self.hits) {
             self.scan_segment(line, self.context);
             return;
         }
@@ -260,7 +272,7 @@ impl Settings {
                 }
                 continue;
             }
-            if not_a_setting(text, host.start) {
+            if not_a_setting(text, host.start, &self.hits) {
                 continue;
             }
             if !self.mentioned.contains(&host.name) {
@@ -301,7 +313,7 @@ impl Settings {
             return;
         }
         for (port, at) in ports(text) {
-            if not_a_setting(text, at) {
+            if not_a_setting(text, at, &self.hits) {
                 continue;
             }
             // "imap.x.com 993 and smtp.x.com 587": a port follows the server it belongs to.

@@ -94,12 +94,10 @@ pub(super) fn ascii_port_matches(text: &str) -> Vec<PortMatch> {
     let mut keyword_digits = None;
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        // Only digits and the `p` of "port" start anything.
-        if !c.is_ascii_digit() && c | 0x20 != b'p' {
-            i += 1;
-            continue;
-        }
+        // Only digits and the `p` of "port" start anything: skip to the next one, eight bytes
+        // at a time while none of them is one.
+        i = next_digit_or_p(b, i);
+        let Some(&c) = b.get(i) else { break };
         if c.is_ascii_digit() {
             let start = i;
             while i < b.len() && b[i].is_ascii_digit() {
@@ -125,6 +123,42 @@ pub(super) fn ascii_port_matches(text: &str) -> Vec<PortMatch> {
         i += 1;
     }
     out
+}
+
+/// The first byte at or after `from` that is an ASCII digit or a `p`/`P` (`b.len()` if none).
+/// Eight bytes are tested at once: a byte `x` is a digit when `x - b'0'` is below 10, and a
+/// `p` when `(x | 0x20) ^ b'p'` is 0. Both tests are done on all eight bytes of a word with
+/// carries kept inside each byte (every byte is ASCII here, below 0x80); a word with neither
+/// is skipped whole, and the byte-by-byte loop finds the exact position in the others.
+pub(super) fn next_digit_or_p(b: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let is_candidate = |c: u8| c.is_ascii_digit() || c | 0x20 == b'p';
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word);
+        if x & HIGH == 0 {
+            // Per byte, with x < 0x80: (x + 0x80 - 0x30) has its high bit set when x >= 0x30,
+            // and (x + 0x80 - 0x3A) when x >= 0x3A; a digit is the first and not the second.
+            let ge_0 = (x + HIGH - 0x30 * ONES) & HIGH;
+            let ge_colon = (x + HIGH - 0x3A * ONES) & HIGH;
+            let digit = ge_0 & !ge_colon;
+            // A zero byte of y = (x | 0x20) ^ b'p' (y < 0x80): (y + 0x7F) has no high bit.
+            let y = (x | (0x20 * ONES)) ^ (u64::from(b'p') * ONES);
+            let p = !(y + 0x7F * ONES) & HIGH;
+            if digit | p == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        return i + chunk.iter().position(|&c| is_candidate(c)).unwrap_or(8);
+    }
+    i + b[i.min(b.len())..]
+        .iter()
+        .position(|&c| is_candidate(c))
+        .unwrap_or(b.len().saturating_sub(i))
 }
 
 /// Month names around a number make it a date: "25 March", "Mar 25".

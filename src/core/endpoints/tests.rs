@@ -231,11 +231,19 @@ proptest::proptest! {
     fn not_a_setting_agrees_with_the_str_searches(
         text in "([a-zA-Z0-9 .,;:!?\n'-]|not |isn't |instead of |should I use |maybe |or |was what I tried|\\. |é|ſ|imaps://|u@|smtp\\.x\\.com|587){0,24}"
     ) {
+        // The message's gate hits answer for every slice of it, as the gate would.
+        let hits = WORDING_GATES.hits(&text, &crate::core::text::lower(&text));
         for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let want = oracle_not_a_setting(&text, at);
             proptest::prop_assert_eq!(
-                not_a_setting(&text, at),
-                oracle_not_a_setting(&text, at),
+                not_a_setting(&text, at, &Hits::default()),
+                want,
                 "{:?} at {}", text, at
+            );
+            proptest::prop_assert_eq!(
+                not_a_setting(&text, at, &hits),
+                want,
+                "{:?} at {} (indexed)", text, at
             );
             proptest::prop_assert_eq!(
                 scheme_before(&text, at).is_some(),
@@ -243,5 +251,22 @@ proptest::proptest! {
                 "{:?} at {}", text, at
             );
         }
+    }
+}
+
+proptest::proptest! {
+    /// The eight-bytes-at-a-time skip stops where a byte-by-byte search does.
+    #[test]
+    fn the_port_skip_stops_at_the_first_digit_or_p(
+        text in "([ -~]|port|P|p|0|9|/|:|o|q|P1){0,40}",
+        from in 0usize..48,
+    ) {
+        let b = text.as_bytes();
+        let from = from.min(b.len());
+        let want = b[from..]
+            .iter()
+            .position(|&c| c.is_ascii_digit() || c == b'p' || c == b'P')
+            .map_or(b.len(), |i| from + i);
+        proptest::prop_assert_eq!(next_digit_or_p(b, from), want, "{:?} from {}", text, from);
     }
 }

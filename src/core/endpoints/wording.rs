@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::core::literals::GatedRegex;
+use crate::core::literals::{GateIndex, GatedRegex, Hits};
 
 /// A line that corrects what was said before.
 pub(super) static CORRECTION: LazyLock<GatedRegex> = LazyLock::new(|| {
@@ -50,6 +50,23 @@ pub(super) static NEGATED_BEFORE: LazyLock<GatedRegex> = LazyLock::new(|| {
     .expect("static regex"))
 });
 
+/// The numbers of the gates in [`WORDING_GATES`].
+pub(super) const CORRECTION_GATE: usize = 0;
+pub(super) const SAME_SERVER_GATE: usize = 1;
+pub(super) const NEGATED_GATE: usize = 2;
+pub(super) const LABEL_GATE: usize = 3;
+
+/// The gates asked about every line (corrections, "same server", label words) and about the
+/// clause before every value (negations), searched once per message: see [`GateIndex`].
+pub(super) static WORDING_GATES: LazyLock<GateIndex> = LazyLock::new(|| {
+    GateIndex::new(&[
+        CORRECTION.gate(),
+        SAME_SERVER.gate(),
+        NEGATED_BEFORE.gate(),
+        &super::labels::LABEL_WORDS_GATE,
+    ])
+});
+
 /// A value the member has moved on from: "587 was what I tried yesterday".
 pub(super) static OLD_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -67,7 +84,8 @@ pub(super) static HYPOTHETICAL: LazyLock<GatedRegex> = LazyLock::new(|| {
 });
 
 /// Whether the value at `at` in `text` is negated or asked about rather than stated.
-pub(super) fn not_a_setting(text: &str, at: usize) -> bool {
+/// `hits` are the message's [`WORDING_GATES`] hits.
+pub(super) fn not_a_setting(text: &str, at: usize, hits: &Hits) -> bool {
     // Every sign looked for is ASCII: byte searches find the same positions as `str`'s.
     let b = text.as_bytes();
     // The clause before the value: back to the last comma, semicolon or sentence end.
@@ -82,7 +100,7 @@ pub(super) fn not_a_setting(text: &str, at: usize) -> bool {
     .max()
     .map_or(0, |i| i + 1);
     let clause = &text[clause_start..at];
-    if NEGATED_BEFORE.is_match(clause) {
+    if NEGATED_BEFORE.is_match_in(clause, hits, NEGATED_GATE) {
         return true;
     }
     if OLD_AFTER.is_match(&text[at..]) {
