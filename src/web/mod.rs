@@ -330,17 +330,22 @@ fn load_tickets(web: &Web) -> Result<Vec<TicketRecord>, Refusal> {
     })
 }
 
+/// The session of a signed-in moderator and every case: what the queue and trends pages show.
+fn signed_in_with_tickets(
+    web: &Web,
+    headers: &HeaderMap,
+) -> Result<(Session, Vec<TicketRecord>), Refusal> {
+    let (_, session) = require(web, headers)?;
+    Ok((session, load_tickets(web)?))
+}
+
 async fn queue(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    let (_, session) = match require(&web, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let tickets = match load_tickets(&web) {
-        Ok(t) => t,
+    let (session, tickets) = match signed_in_with_tickets(&web, &headers) {
+        Ok(both) => both,
         Err(r) => return *r,
     };
     let filter = q.filter();
@@ -474,12 +479,8 @@ async fn trends_page(
     headers: HeaderMap,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    let (_, session) = match require(&web, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let tickets = match load_tickets(&web) {
-        Ok(t) => t,
+    let (session, tickets) = match signed_in_with_tickets(&web, &headers) {
+        Ok(both) => both,
         Err(r) => return *r,
     };
     let filter = q.filter().unwrap_or_default();

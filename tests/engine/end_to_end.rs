@@ -826,14 +826,19 @@ fn post_keys(calls: &[Call]) -> Vec<String> {
         .collect()
 }
 
-/// Killed after posting and before committing, the bot handles the same message again after
-/// its restart: its posts carry the same dedup keys as the first time (Discord's
-/// `enforce_nonce` then returns the messages it already has), and no key is used twice.
-#[tokio::test]
-async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
+/// A bot whose store loses the next commit when `crash_next` is set (a kill between posting and
+/// committing), on a real sled store, with one thread opened.
+struct CrashRig {
+    _dir: tempfile::TempDir,
+    sled: Arc<SledLog>,
+    crash_next: Arc<std::sync::atomic::AtomicBool>,
+    engine: Engine,
+    before: Arc<Recorder>,
+}
+
+async fn crash_rig() -> CrashRig {
     let dir = tempfile::tempdir().unwrap();
     let sled = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
-    let rules = || imap_triage::rules_dir::embedded().unwrap();
     let crash_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let crash = crash_next.clone();
     let crashing = Arc::new(FailingStore::new(sled.clone(), move || {
@@ -842,7 +847,12 @@ async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
             .then(|| imap_triage::store::StoreError::Other("killed".into()))
     }));
     let before = Arc::new(Recorder::default());
-    let engine = Engine::new(rules(), crashing.clone(), before.clone(), None);
+    let engine = Engine::new(
+        imap_triage::rules_dir::embedded().unwrap(),
+        crashing,
+        before.clone(),
+        None,
+    );
     engine
         .handle(Event::NewThread {
             thread: THREAD,
@@ -851,6 +861,28 @@ async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
         })
         .await
         .unwrap();
+    CrashRig {
+        _dir: dir,
+        sled,
+        crash_next,
+        engine,
+        before,
+    }
+}
+
+/// Killed after posting and before committing, the bot handles the same message again after
+/// its restart: its posts carry the same dedup keys as the first time (Discord's
+/// `enforce_nonce` then returns the messages it already has), and no key is used twice.
+#[tokio::test]
+async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
+    let CrashRig {
+        _dir,
+        sled,
+        crash_next,
+        engine,
+        before,
+    } = crash_rig().await;
+    let rules = || imap_triage::rules_dir::embedded().unwrap();
     let opened = post_keys(&before.calls());
     // A message that makes the bot post: a password warning (and the status edit).
     let risky = || Event::Message {
@@ -887,26 +919,14 @@ async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
 /// and nothing left begun.
 #[tokio::test]
 async fn a_message_cut_short_by_a_crash_is_finished_at_the_next_start_without_a_replay() {
-    let dir = tempfile::tempdir().unwrap();
-    let sled = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
+    let CrashRig {
+        _dir,
+        sled,
+        crash_next,
+        engine,
+        before,
+    } = crash_rig().await;
     let rules = || imap_triage::rules_dir::embedded().unwrap();
-    let crash_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let crash = crash_next.clone();
-    let crashing = Arc::new(FailingStore::new(sled.clone(), move || {
-        crash
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-            .then(|| imap_triage::store::StoreError::Other("killed".into()))
-    }));
-    let before = Arc::new(Recorder::default());
-    let engine = Engine::new(rules(), crashing.clone(), before.clone(), None);
-    engine
-        .handle(Event::NewThread {
-            thread: THREAD,
-            title: "IMAP".into(),
-            starter: message(THREAD.get(), MEMBER, "IMAP settings incorrect"),
-        })
-        .await
-        .unwrap();
     assert!(
         sled.pending().unwrap().is_empty(),
         "a committed event is not pending"
