@@ -26,6 +26,8 @@ use crate::store::SledLog;
 /// The member and the moderator, as the console plays them.
 pub const MEMBER: u64 = 1;
 pub const MODERATOR: u64 = 2;
+/// The name the console's moderator acts under (the log and the dashboard show it).
+const MODERATOR_NAME: &str = "console moderator";
 
 pub struct ConsoleSettings {
     /// Continue this thread (e.g. after a crash) instead of opening a new one.
@@ -46,7 +48,7 @@ pub struct ConsoleSettings {
 fn console_moderator() -> crate::web::Moderator {
     crate::web::Moderator {
         id: MODERATOR,
-        name: "console moderator".to_string(),
+        name: MODERATOR_NAME.to_string(),
     }
 }
 
@@ -236,10 +238,12 @@ pub async fn run_with(
     let member = Actor {
         user: MEMBER,
         is_moderator: false,
+        name: Some("member".into()),
     };
     let moderator = Actor {
         user: MODERATOR,
         is_moderator: true,
+        name: Some(MODERATOR_NAME.into()),
     };
     let mut opened = false;
     let mut lines = input.lines();
@@ -295,7 +299,7 @@ pub async fn run_with(
             }
             "/check" => Event::ChecklistSelected {
                 thread,
-                actor: member,
+                actor: member.clone(),
                 interaction: id.get(),
                 selected: rest
                     .split([' ', ','])
@@ -305,7 +309,7 @@ pub async fn run_with(
             },
             "/test" => Event::RunProbe {
                 thread,
-                actor: member,
+                actor: member.clone(),
                 interaction: id.get(),
             },
             "/mod" if rest.trim() == "dashboard" => {
@@ -329,7 +333,7 @@ pub async fn run_with(
             "/mod" => match commands::parse_words(rest) {
                 Ok(command) => Event::Command {
                     thread,
-                    actor: moderator,
+                    actor: moderator.clone(),
                     key: id.get(),
                     command,
                 },

@@ -14,6 +14,7 @@ use serenity::all::{
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
     CreateMessage, CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction,
     InteractionId, Member, Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
+    User,
 };
 
 use super::automod::AutoModState;
@@ -139,10 +140,15 @@ impl Handler {
         member.is_some_and(|m| has_role(&m.roles, self.settings.moderator_role))
     }
 
-    fn actor(&self, user: u64, member: Option<&Member>) -> Actor {
+    fn actor(&self, user: &User, member: Option<&Member>) -> Actor {
         Actor {
-            user,
+            user: user.id.get(),
             is_moderator: member.is_some_and(|m| has_role(&m.roles, self.settings.moderator_role)),
+            name: Some(
+                member
+                    .map_or(user.display_name(), Member::display_name)
+                    .to_string(),
+            ),
         }
     }
 
@@ -281,6 +287,13 @@ impl Handler {
         let actor = Actor {
             user: incoming.author,
             is_moderator: incoming.author_is_moderator,
+            name: Some(
+                msg.member
+                    .as_ref()
+                    .and_then(|m| m.nick.as_deref())
+                    .unwrap_or(msg.author.display_name())
+                    .to_string(),
+            ),
         };
         let event = match own.and_then(|bot| parse_mention(&msg.content, bot)) {
             Some(Ok(command)) if !incoming.author_is_bot => Event::Command {
@@ -380,7 +393,7 @@ impl Handler {
             return;
         };
         let Some(engine) = self.engine() else { return };
-        let actor = self.actor(component.user.id.get(), component.member.as_ref());
+        let actor = self.actor(&component.user, component.member.as_ref());
         let interaction = component.id.get();
         let event = match (action, &component.data.kind) {
             (Action::Checklist, ComponentInteractionDataKind::StringSelect { values }) => {
@@ -403,7 +416,7 @@ impl Handler {
                     .threads
                     .get(thread)
                     .and_then(|i| i.member)
-                    .and_then(|member| controls_refusal(member, actor));
+                    .and_then(|member| controls_refusal(member, &actor));
                 let response = match refusal {
                     Some(refusal) => CreateInteractionResponse::Message(ephemeral(refusal)),
                     None => CreateInteractionResponse::Modal(render::details_modal(thread)),
@@ -443,7 +456,7 @@ impl Handler {
         };
         let event = Event::DetailsSubmitted {
             thread: ThreadId(thread),
-            actor: self.actor(modal.user.id.get(), modal.member.as_ref()),
+            actor: self.actor(&modal.user, modal.member.as_ref()),
             interaction: modal.id.get(),
             hub_id: field("hub_id"),
             imap: field("imap"),
@@ -461,10 +474,10 @@ impl Handler {
         let Some(engine) = self.engine() else { return };
         let thread = command.channel_id.get();
         let token = (command.id, command.token.as_str());
-        let actor = self.actor(command.user.id.get(), command.member.as_deref());
+        let actor = self.actor(&command.user, command.member.as_deref());
         if let Some(op) = commands::automod_command(&command) {
             let answer = async {
-                Some(match (automod::refusal(actor), command.guild_id) {
+                Some(match (automod::refusal(&actor), command.guild_id) {
                     (Some(refusal), _) => refusal.to_string(),
                     (None, None) => "Use this command in the server.".to_string(),
                     (None, Some(guild)) => {
@@ -485,7 +498,7 @@ impl Handler {
         }
         if let Some(question) = commands::review(&command) {
             let answer = async {
-                Some(match (review_refusal(actor), question) {
+                Some(match (review_refusal(&actor), question) {
                     (Some(refusal), _) => refusal.to_string(),
                     (None, Review::Dashboard) => super::review::dashboard_link(
                         self.dashboard.get().map(Arc::as_ref),

@@ -196,10 +196,10 @@ fn describe(kind: &EventKind) -> String {
         EventKind::ReplyPosted { what, .. } => format!("reply posted ({})", plain(what, 40)),
         EventKind::ReplyEdited { .. } => "status message edited".to_string(),
         EventKind::Escalated { reason } => format!("escalated: {}", plain(reason, 200)),
-        EventKind::Resolved { by, reason } => {
+        EventKind::Resolved { by, reason, .. } => {
             format!("resolved by <@{by}>: {}", plain(reason, 200))
         }
-        EventKind::Reopened { by } => format!("reopened by <@{by}>"),
+        EventKind::Reopened { by, .. } => format!("reopened by <@{by}>"),
         EventKind::SecretRedacted { kind, deleted } => format!(
             "secret redacted ({}){}",
             plain(kind, 40),
@@ -222,7 +222,7 @@ fn describe(kind: &EventKind) -> String {
         }
         EventKind::CloseWarned => "close warning sent".to_string(),
         EventKind::AutoClosed => "auto-closed".to_string(),
-        EventKind::Exempted { by } => format!("exempted by <@{by}>"),
+        EventKind::Exempted { by, .. } => format!("exempted by <@{by}>"),
         EventKind::StateChanged { to } => format!("state → {}", to.as_str()),
     }
 }

@@ -39,7 +39,7 @@ impl AutoModCommand {
 }
 
 /// Only moderators manage the rule (status included: it names the server's exemptions).
-pub fn refusal(actor: Actor) -> Option<&'static str> {
+pub fn refusal(actor: &Actor) -> Option<&'static str> {
     (!actor.is_moderator).then_some("Only moderators can manage the AutoMod rule.")
 }
 
@@ -290,9 +290,10 @@ mod tests {
         let member = Actor {
             user: 1,
             is_moderator: false,
+            name: None,
         };
-        assert!(refusal(member).is_some());
-        assert!(refusal(Actor {
+        assert!(refusal(&member).is_some());
+        assert!(refusal(&Actor {
             is_moderator: true,
             ..member
         })

@@ -62,6 +62,7 @@ impl Engine {
                         change.ticket.resolved_at = Some(now);
                         change.events.push(EventKind::Resolved {
                             by: actor.user,
+                            by_name: actor.name.clone(),
                             reason: reason.clone(),
                         });
                         self.set_state(
@@ -82,14 +83,20 @@ impl Engine {
                         ticket.resolved_at = None;
                         ticket.closed_at = None;
                         ticket.status = TicketState::WaitingOnMember;
-                        change.events.push(EventKind::Reopened { by: actor.user });
+                        change.events.push(EventKind::Reopened {
+                            by: actor.user,
+                            by_name: actor.name.clone(),
+                        });
                         let report = triage(&self.rules(), &change.ticket);
                         self.refresh(change, &report, false, Cause::Moderator).await;
                         "Reopened.".to_string()
                     }
                     Command::Exempt => {
                         change.ticket.exempt = true;
-                        change.events.push(EventKind::Exempted { by: actor.user });
+                        change.events.push(EventKind::Exempted {
+                            by: actor.user,
+                            by_name: actor.name.clone(),
+                        });
                         "This thread is exempt from reminders and auto-close.".to_string()
                     }
                 };

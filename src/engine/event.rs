@@ -17,10 +17,13 @@ pub struct Incoming {
 }
 
 /// Who clicked or typed, for components and commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub user: UserId,
     pub is_moderator: bool,
+    /// The name the platform shows for them, when the adapter knows it: a moderator's action
+    /// is recorded with it, so the log reads "resolved by Alice", not by a number.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -367,7 +367,7 @@ impl Engine {
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
         self.with_ticket(thread, Some(key), None, None, async |change: &mut Change| {
-            may_use_controls(&change.ticket, actor)?;
+            may_use_controls(&change.ticket, &actor)?;
             let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
             let found = secrets::find(&text);
             let mut reply = done.to_string();
@@ -410,7 +410,7 @@ impl Engine {
     ) -> Result<Response, EngineError> {
         let key = format!("i:{interaction}");
         self.with_ticket(thread, Some(key), None, None, async |change: &mut Change| {
-            may_use_controls(&change.ticket, actor)?;
+            may_use_controls(&change.ticket, &actor)?;
             let report = triage(&self.rules(), &change.ticket);
             let reply = if report.imap.is_none() && report.smtp.is_none() {
                 "There is no server to test yet: add your IMAP and SMTP server and port (\"Add details\")."

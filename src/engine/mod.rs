@@ -418,7 +418,7 @@ impl Engine {
             Event::ChecklistSelected { actor, .. }
             | Event::DetailsSubmitted { actor, .. }
             | Event::RunProbe { actor, .. }
-            | Event::Command { actor, .. } => Some(*actor),
+            | Event::Command { actor, .. } => Some(actor.clone()),
             Event::NewThread { .. } | Event::Message { .. } => None,
         };
         if let Some(actor) = actor {
@@ -479,7 +479,7 @@ impl Engine {
 }
 
 /// Only the thread's member and moderators may use its controls; anyone else gets this refusal.
-pub fn controls_refusal(member: UserId, actor: Actor) -> Option<&'static str> {
+pub fn controls_refusal(member: UserId, actor: &Actor) -> Option<&'static str> {
     (actor.user != member && !actor.is_moderator).then_some(
         "Only the member who opened this thread, or a moderator, can use these controls.",
     )
@@ -487,11 +487,11 @@ pub fn controls_refusal(member: UserId, actor: Actor) -> Option<&'static str> {
 
 /// The review commands (`log`, `show`, `stats`, `reload-rules`) are the moderators'; anyone
 /// else gets this refusal.
-pub fn review_refusal(actor: Actor) -> Option<&'static str> {
+pub fn review_refusal(actor: &Actor) -> Option<&'static str> {
     (!actor.is_moderator).then_some("Only moderators can use this command.")
 }
 
-fn may_use_controls(ticket: &TicketRecord, actor: Actor) -> Result<(), Response> {
+fn may_use_controls(ticket: &TicketRecord, actor: &Actor) -> Result<(), Response> {
     match controls_refusal(ticket.member, actor) {
         Some(refusal) => Err(Response::private(refusal)),
         None => Ok(()),

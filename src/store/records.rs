@@ -266,12 +266,18 @@ pub enum EventKind {
     Escalated {
         reason: String,
     },
+    /// `by_name`: the name the moderator went by when acting (absent in older records, and
+    /// when the adapter doesn't know it).
     Resolved {
         by: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by_name: Option<String>,
         reason: String,
     },
     Reopened {
         by: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by_name: Option<String>,
     },
     /// The kind of credential only, never the value.
     SecretRedacted {
@@ -291,6 +297,8 @@ pub enum EventKind {
     AutoClosed,
     Exempted {
         by: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by_name: Option<String>,
     },
     StateChanged {
         to: TicketState,
@@ -313,6 +321,26 @@ mod tests {
         assert_eq!(t.last_member_at, 100);
         assert_eq!(t.messages[0].text, "hi");
         assert_eq!(TicketRecord::from_json(&t.to_json()).unwrap(), t);
+    }
+
+    #[test]
+    fn a_moderators_action_recorded_before_names_were_kept_still_reads() {
+        let old: EventKind =
+            serde_json::from_str(r#"{"event": "resolved", "by": 2, "reason": "fixed"}"#).unwrap();
+        assert_eq!(
+            old,
+            EventKind::Resolved {
+                by: 2,
+                by_name: None,
+                reason: "fixed".into()
+            }
+        );
+        let named = EventKind::Reopened {
+            by: 2,
+            by_name: Some("Alice".into()),
+        };
+        let json = serde_json::to_string(&named).unwrap();
+        assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), named);
     }
 
     #[test]

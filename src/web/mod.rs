@@ -454,6 +454,7 @@ async fn action(
                 actor: Actor {
                     user: session.moderator.id,
                     is_moderator: true,
+                    name: Some(session.moderator.name.clone()),
                 },
                 key,
                 command,

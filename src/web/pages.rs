@@ -314,10 +314,16 @@ fn describe(kind: &EventKind) -> String {
         EventKind::ReplyPosted { what, .. } => format!("Bot posted: {what}"),
         EventKind::ReplyEdited { .. } => "Bot edited its status message".to_string(),
         EventKind::Escalated { reason } => format!("Escalated: {reason}"),
-        EventKind::Resolved { by, reason } => {
-            format!("Resolved by moderator {by}: {}", redact(reason))
-        }
-        EventKind::Reopened { by } => format!("Reopened by moderator {by}"),
+        EventKind::Resolved {
+            by,
+            by_name,
+            reason,
+        } => format!(
+            "Resolved by {}: {}",
+            moderator(*by, by_name),
+            redact(reason)
+        ),
+        EventKind::Reopened { by, by_name } => format!("Reopened by {}", moderator(*by, by_name)),
         EventKind::SecretRedacted { kind, deleted } => format!(
             "A {kind} was redacted{}",
             if *deleted {
@@ -339,8 +345,18 @@ fn describe(kind: &EventKind) -> String {
         }
         EventKind::CloseWarned => "Warned before auto-close".to_string(),
         EventKind::AutoClosed => "Closed for inactivity".to_string(),
-        EventKind::Exempted { by } => format!("Exempted from reminders by moderator {by}"),
+        EventKind::Exempted { by, by_name } => {
+            format!("Exempted from reminders by {}", moderator(*by, by_name))
+        }
         EventKind::StateChanged { to } => format!("State: {}", to.as_str().replace('_', " ")),
+    }
+}
+
+/// A moderator as the timeline names them: the name they acted under, else their id.
+fn moderator(id: u64, name: &Option<String>) -> String {
+    match name {
+        Some(name) => format!("{} (moderator {id})", redact(name)),
+        None => format!("moderator {id}"),
     }
 }
 

@@ -174,12 +174,12 @@ async fn scenario() {
         "the last message is stored"
     );
     assert!(store.ticket(ThreadId(first)).expect("read").is_some());
-    // The dashboard's resolve is recorded like Discord's, with the moderator.
+    // The dashboard's resolve is recorded like Discord's, with the moderator and their name.
     let events = store.events(ThreadId(first)).expect("events");
     assert!(
         events.iter().any(|e| matches!(&e.kind,
-            imap_triage::store::EventKind::Resolved { by, reason }
-                if *by == MODERATOR && reason == "fixed from the dashboard")),
+            imap_triage::store::EventKind::Resolved { by, by_name: Some(name), reason }
+                if *by == MODERATOR && !name.is_empty() && reason == "fixed from the dashboard")),
         "{events:?}"
     );
 }
@@ -276,7 +276,7 @@ async fn dashboard(fake: &FakeDiscord, thread: u64, web_port: u16) {
         .unwrap();
     assert!(
         after.contains(&format!(
-            "Resolved by moderator {MODERATOR}: fixed from the dashboard"
+            "Resolved by member{MODERATOR} (moderator {MODERATOR}): fixed from the dashboard"
         )),
         "{after}"
     );

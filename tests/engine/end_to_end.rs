@@ -171,6 +171,7 @@ async fn complete_case_escalates_once_with_a_summary() {
             actor: Actor {
                 user: MEMBER,
                 is_moderator: false,
+                name: None,
             },
             interaction: 77,
             selected: all.iter().map(|s| s.to_string()).collect(),
@@ -295,6 +296,7 @@ async fn only_the_member_or_a_moderator_can_use_the_controls() {
             actor: Actor {
                 user: STRANGER,
                 is_moderator: false,
+                name: None,
             },
             interaction: 90,
             selected: vec!["typed_credentials".into()],
@@ -312,6 +314,7 @@ async fn only_the_member_or_a_moderator_can_use_the_controls() {
             actor: Actor {
                 user: MODERATOR,
                 is_moderator: true,
+                name: None,
             },
             interaction: 91,
             hub_id: "4821937".into(),
@@ -338,6 +341,7 @@ async fn moderator_commands_check_the_role_and_need_a_reason() {
             actor: Actor {
                 user: STRANGER,
                 is_moderator: false,
+                name: None,
             },
             key: 1,
             command: Command::Resolve { reason: "x".into() },
@@ -355,12 +359,13 @@ async fn moderator_commands_check_the_role_and_need_a_reason() {
     let moderator = Actor {
         user: MODERATOR,
         is_moderator: true,
+        name: Some("Alice".into()),
     };
 
     s.engine
         .handle(Event::Command {
             thread: THREAD,
-            actor: moderator,
+            actor: moderator.clone(),
             key: 3,
             command: Command::Resolve {
                 reason: "new app password".into(),
@@ -375,13 +380,14 @@ async fn moderator_commands_check_the_role_and_need_a_reason() {
     assert!(events.iter().any(|e| e.kind
         == EventKind::Resolved {
             by: MODERATOR,
+            by_name: Some("Alice".into()),
             reason: "new app password".into()
         }));
 
     s.engine
         .handle(Event::Command {
             thread: THREAD,
-            actor: moderator,
+            actor: moderator.clone(),
             key: 4,
             command: Command::Reopen,
         })
@@ -591,11 +597,12 @@ async fn exempt_threads_are_left_alone() {
     let moderator = Actor {
         user: MODERATOR,
         is_moderator: true,
+        name: None,
     };
     engine
         .handle(Event::Command {
             thread: THREAD,
-            actor: moderator,
+            actor: moderator.clone(),
             key: 5,
             command: Command::Exempt,
         })
@@ -648,13 +655,14 @@ async fn clicks_and_commands_are_rate_limited_per_user() {
     let member = Actor {
         user: MEMBER,
         is_moderator: false,
+        name: None,
     };
     let mut answers = Vec::new();
     for n in 0..5 {
         let r = engine
             .handle(Event::ChecklistSelected {
                 thread: THREAD,
-                actor: member,
+                actor: member.clone(),
                 interaction: 100 + n,
                 selected: vec![],
             })
@@ -682,12 +690,13 @@ async fn clicks_and_commands_are_rate_limited_per_user() {
     let moderator = Actor {
         user: MODERATOR,
         is_moderator: true,
+        name: None,
     };
     for n in 0..5 {
         let r = engine
             .handle(Event::Command {
                 thread: THREAD,
-                actor: moderator,
+                actor: moderator.clone(),
                 key: 200 + n,
                 command: Command::Status,
             })

@@ -94,10 +94,12 @@ fn setup(probe: Option<Arc<dyn Probe>>) -> Setup {
 const MEMBER_ACTOR: Actor = Actor {
     user: MEMBER,
     is_moderator: false,
+    name: None,
 };
 const MODERATOR_ACTOR: Actor = Actor {
     user: MODERATOR,
     is_moderator: true,
+    name: None,
 };
 
 fn message(id: u64, text: &str) -> Incoming {

@@ -41,11 +41,12 @@ async fn moderator_command(
     let moderator = Actor {
         user: MODERATOR,
         is_moderator: true,
+        name: None,
     };
     engine
         .handle(Event::Command {
             thread,
-            actor: moderator,
+            actor: moderator.clone(),
             key,
             command,
         })

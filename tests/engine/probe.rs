@@ -136,6 +136,7 @@ async fn the_probe_runs_once_per_endpoint_set_with_progress() {
             actor: Actor {
                 user: 7,
                 is_moderator: false,
+                name: None,
             },
             interaction: 3,
         })

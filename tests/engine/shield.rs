@@ -168,6 +168,7 @@ async fn the_eight_credential_forms_leave_no_trace() {
                     actor: Actor {
                         user: MODERATOR,
                         is_moderator: true,
+                        name: None,
                     },
                     key: 50_000 + thread.get(),
                     command: Command::Escalate,

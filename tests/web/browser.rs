@@ -283,9 +283,9 @@ async fn the_dashboard_in_chromium() {
     assert!(!before.contains("Resolved by"), "{before}");
     type_into(&client, "input[name=reason]", "app password fixed it").await;
     click(&client, "button[value=resolve]").await;
-    let after = wait_for(&client, "Resolved by moderator").await;
+    let after = wait_for(&client, "Resolved by console moderator").await;
     assert!(
-        after.contains("Resolved by moderator 2: app password fixed it"),
+        after.contains("Resolved by console moderator (moderator 2): app password fixed it"),
         "{after}"
     );
     assert!(after.contains("status s-resolved"), "{after}");
