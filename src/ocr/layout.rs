@@ -145,16 +145,7 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         }
         let h = label.height();
         // To the right on the same line.
-        let right = phrases
-            .iter()
-            .enumerate()
-            .filter(|(j, p)| {
-                *j != i
-                    && p.left > label.right
-                    && p.left - label.right < h * 30
-                    && p.center_y().abs_diff(label.center_y()) * 10 < h.max(p.height()) * 7
-            })
-            .min_by_key(|(_, p)| p.left - label.right);
+        let right = right_of(&phrases, i);
         // Just below, overlapping its column.
         let below = || {
             phrases
@@ -279,19 +270,7 @@ fn row_right(
     let mut out = Vec::new();
     let mut last = first;
     loop {
-        let l = &phrases[last];
-        let h = l.height();
-        let next = phrases
-            .iter()
-            .enumerate()
-            .filter(|(j, p)| {
-                *j != last
-                    && p.left > l.right
-                    && p.left - l.right < h * 30
-                    && p.center_y().abs_diff(l.center_y()) * 10 < h.max(p.height()) * 7
-            })
-            .min_by_key(|(_, p)| p.left - l.right);
-        match next {
+        match right_of(phrases, last) {
             Some((j, p)) if !is_label(p) && column_header(phrases, values, j).is_some() => {
                 out.push(j);
                 last = j;
@@ -354,6 +333,23 @@ fn heading_above<'a>(phrases: &'a [Phrase], values: &[bool], label: usize) -> Op
         .into_iter()
         .filter(|p| p.left + h * 3 >= column)
         .max_by_key(|p| p.bottom)
+}
+
+/// The nearest phrase to the right of `phrases[i]` on the same line (centres within 0.7 of
+/// the taller height), and not farther than 30 of its heights.
+fn right_of(phrases: &[Phrase], i: usize) -> Option<(usize, &Phrase)> {
+    let from = &phrases[i];
+    let h = from.height();
+    phrases
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| {
+            *j != i
+                && p.left > from.right
+                && p.left - from.right < h * 30
+                && p.center_y().abs_diff(from.center_y()) * 10 < h.max(p.height()) * 7
+        })
+        .min_by_key(|(_, p)| p.left - from.right)
 }
 
 fn is_box_edge(text: &str) -> bool {
