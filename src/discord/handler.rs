@@ -11,10 +11,9 @@ use std::time::Duration;
 use serenity::all::{
     ActionExecution, ActionRowComponent, Builder, Channel, ChannelId, ChannelType,
     CommandInteraction, ComponentInteraction, ComponentInteractionDataKind, Context,
-    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateMessage, CreateThread, EditInteractionResponse, EventHandler, GuildChannel, Interaction,
-    InteractionId, Member, Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId,
-    User,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, CreateThread,
+    EditInteractionResponse, EventHandler, GuildChannel, Interaction, InteractionId, Member,
+    Message, MessageType, ModalInteraction, PartialMember, Ready, RoleId, User,
 };
 
 use super::automod::AutoModState;
@@ -123,6 +122,11 @@ impl EventHandler for Handler {
     }
 }
 
+/// The name Discord shows for a user in the guild: the nickname, else the global or user name.
+fn shown_name(user: &User, nick: Option<&str>) -> Option<String> {
+    Some(nick.unwrap_or(user.display_name()).to_string())
+}
+
 fn has_role(roles: &[RoleId], role: u64) -> bool {
     roles.iter().any(|r| r.get() == role)
 }
@@ -144,11 +148,7 @@ impl Handler {
         Actor {
             user: user.id.get(),
             is_moderator: member.is_some_and(|m| has_role(&m.roles, self.settings.moderator_role)),
-            name: Some(
-                member
-                    .map_or(user.display_name(), Member::display_name)
-                    .to_string(),
-            ),
+            name: shown_name(user, member.and_then(|m| m.nick.as_deref())),
         }
     }
 
@@ -287,12 +287,9 @@ impl Handler {
         let actor = Actor {
             user: incoming.author,
             is_moderator: incoming.author_is_moderator,
-            name: Some(
-                msg.member
-                    .as_ref()
-                    .and_then(|m| m.nick.as_deref())
-                    .unwrap_or(msg.author.display_name())
-                    .to_string(),
+            name: shown_name(
+                &msg.author,
+                msg.member.as_ref().and_then(|m| m.nick.as_deref()),
             ),
         };
         let event = match own.and_then(|bot| parse_mention(&msg.content, bot)) {
@@ -418,7 +415,7 @@ impl Handler {
                     .and_then(|i| i.member)
                     .and_then(|member| controls_refusal(member, &actor));
                 let response = match refusal {
-                    Some(refusal) => CreateInteractionResponse::Message(ephemeral(refusal)),
+                    Some(refusal) => CreateInteractionResponse::Message(render::ephemeral(refusal)),
                     None => CreateInteractionResponse::Modal(render::details_modal(thread)),
                 };
                 if let Err(e) = component.create_response(&ctx.http, response).await {
@@ -561,7 +558,7 @@ impl Handler {
         let Some(text) = work.await else { return };
         let role = self.settings.moderator_role;
         let sent = match how {
-            Answer::FollowUp => followup(&text, role)
+            Answer::FollowUp => render::ephemeral_followup(&text, role)
                 .execute(&ctx.http, (None, token))
                 .await
                 .map(drop),
@@ -597,18 +594,4 @@ enum Answer {
     FollowUp,
     /// Slash commands: deferred as an ephemeral "thinking…", which the answer replaces.
     Deferred,
-}
-
-fn ephemeral(text: &str) -> CreateInteractionResponseMessage {
-    CreateInteractionResponseMessage::new()
-        .content(render::truncate(text, render::MESSAGE_LIMIT))
-        .ephemeral(true)
-        .allowed_mentions(render::allowed_mentions(Mention::Nobody, 0))
-}
-
-fn followup(text: &str, moderator_role: u64) -> CreateInteractionResponseFollowup {
-    CreateInteractionResponseFollowup::new()
-        .content(render::truncate(text, render::MESSAGE_LIMIT))
-        .ephemeral(true)
-        .allowed_mentions(render::allowed_mentions(Mention::Nobody, moderator_role))
 }

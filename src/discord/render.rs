@@ -4,8 +4,8 @@
 
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
-    CreateInputText, CreateModal, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
-    InputTextStyle,
+    CreateInputText, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateModal, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, InputTextStyle,
 };
 
 use crate::core::text::neutralize_mentions;
@@ -111,6 +111,22 @@ pub fn allowed_mentions(mention: Mention, moderator_role: u64) -> CreateAllowedM
 
 /// The content as sent: the intended mention written first when the engine didn't write it, and
 /// the whole cut to Discord's limit on a character boundary.
+/// A private answer to an interaction, pinging nobody.
+pub fn ephemeral(text: &str) -> CreateInteractionResponseMessage {
+    CreateInteractionResponseMessage::new()
+        .content(truncate(text, MESSAGE_LIMIT))
+        .ephemeral(true)
+        .allowed_mentions(allowed_mentions(Mention::Nobody, 0))
+}
+
+/// A private follow-up to an interaction that was acknowledged first, pinging nobody.
+pub fn ephemeral_followup(text: &str, moderator_role: u64) -> CreateInteractionResponseFollowup {
+    CreateInteractionResponseFollowup::new()
+        .content(truncate(text, MESSAGE_LIMIT))
+        .ephemeral(true)
+        .allowed_mentions(allowed_mentions(Mention::Nobody, moderator_role))
+}
+
 pub fn content(text: &str, mention: Mention, moderator_role: u64) -> String {
     let lead = match mention {
         Mention::User(user)
