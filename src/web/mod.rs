@@ -14,7 +14,8 @@ mod trends;
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -178,11 +179,25 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 /// large.
 type Refusal = Box<Response>;
 
-/// The caller's session, or the 401 page.
-fn require(web: &Web, headers: &HeaderMap) -> Result<(String, Session), Refusal> {
-    session_id(headers)
-        .and_then(|id| web.auth.session(&id, now()).map(|s| (id, s)))
-        .ok_or_else(|| Box::new(html(StatusCode::UNAUTHORIZED, pages::unauthorized(None))))
+/// The caller's session (and its id), taken before anything else of the request: a request
+/// without one gets the 401 page.
+struct SignedIn {
+    id: String,
+    session: Session,
+}
+
+impl FromRequestParts<Arc<Web>> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Response> {
+        session_id(&parts.headers)
+            .and_then(|id| {
+                web.auth
+                    .session(&id, now())
+                    .map(|session| SignedIn { id, session })
+            })
+            .ok_or_else(|| html(StatusCode::UNAUTHORIZED, pages::unauthorized(None)))
+    }
 }
 
 #[derive(Deserialize)]
@@ -224,13 +239,9 @@ struct CsrfForm {
 
 async fn logout(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    SignedIn { id, session }: SignedIn,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let (id, session) = match require(&web, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if !auth::same_secret(&form.csrf, &session.csrf) {
         return csrf_refused();
     }
@@ -330,22 +341,13 @@ fn load_tickets(web: &Web) -> Result<Vec<TicketRecord>, Refusal> {
     })
 }
 
-/// The session of a signed-in moderator and every case: what the queue and trends pages show.
-fn signed_in_with_tickets(
-    web: &Web,
-    headers: &HeaderMap,
-) -> Result<(Session, Vec<TicketRecord>), Refusal> {
-    let (_, session) = require(web, headers)?;
-    Ok((session, load_tickets(web)?))
-}
-
 async fn queue(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    SignedIn { session, .. }: SignedIn,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    let (session, tickets) = match signed_in_with_tickets(&web, &headers) {
-        Ok(both) => both,
+    let tickets = match load_tickets(&web) {
+        Ok(t) => t,
         Err(r) => return *r,
     };
     let filter = q.filter();
@@ -368,14 +370,10 @@ struct CaseQuery {
 
 async fn case(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    SignedIn { session, .. }: SignedIn,
     Path(thread): Path<u64>,
     Query(q): Query<CaseQuery>,
 ) -> Response {
-    let (_, session) = match require(&web, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let thread = ThreadId(thread);
     let loaded = web
         .store
@@ -416,14 +414,10 @@ struct ActionForm {
 
 async fn action(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    SignedIn { session, .. }: SignedIn,
     Path(thread): Path<u64>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let (_, session) = match require(&web, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     if !auth::same_secret(&form.csrf, &session.csrf) {
         return csrf_refused();
     }
@@ -477,11 +471,11 @@ async fn action(
 
 async fn trends_page(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    SignedIn { session, .. }: SignedIn,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    let (session, tickets) = match signed_in_with_tickets(&web, &headers) {
-        Ok(both) => both,
+    let tickets = match load_tickets(&web) {
+        Ok(t) => t,
         Err(r) => return *r,
     };
     let filter = q.filter().unwrap_or_default();
@@ -494,25 +488,22 @@ async fn trends_page(
 
 async fn export_csv(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    _: SignedIn,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    export(&web, &headers, &q, ExportFormat::Csv)
+    export(&web, &q, ExportFormat::Csv)
 }
 
 async fn export_jsonl(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    _: SignedIn,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    export(&web, &headers, &q, ExportFormat::Jsonl)
+    export(&web, &q, ExportFormat::Jsonl)
 }
 
-/// The log CLI's export, with the queue's filters.
-fn export(web: &Web, headers: &HeaderMap, q: &QueueQuery, format: ExportFormat) -> Response {
-    if let Err(r) = require(web, headers) {
-        return *r;
-    }
+/// The log CLI's export, with the queue's filters, for a signed-in moderator.
+fn export(web: &Web, q: &QueueQuery, format: ExportFormat) -> Response {
     let filter = match q.filter() {
         Ok(f) => f,
         Err(e) => return html(StatusCode::BAD_REQUEST, pages::message("Bad filter", &e)),
