@@ -100,7 +100,8 @@ impl Drop for Guard {
     }
 }
 
-/// A field of `/proc/<pid>/status` in KiB (VmRSS, VmHWM).
+/// A field of `/proc/<pid>/status`: in KiB for VmRSS, VmHWM, RssAnon, RssFile; a count for
+/// Threads.
 fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -585,6 +586,9 @@ async fn startup(runs: usize) {
     println!("start to IDENTIFY: `imap-triage run` (release), {runs} runs");
     let (mut identify, mut ready, mut idle_rss, mut idle_hwm) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // What the idle RSS is: anonymous memory (heap, stacks) against file pages (the binary
+    // and libraries), and the threads.
+    let (mut idle_anon, mut idle_file, mut idle_threads) = (Vec::new(), Vec::new(), Vec::new());
     let mut rest = Vec::new();
     for _ in 0..runs {
         let fake = Arc::new(FakeDiscord::start().await);
@@ -627,6 +631,9 @@ async fn startup(runs: usize) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         idle_rss.push(status_kib(child.pid(), "VmRSS:") * 1000);
         idle_hwm.push(status_kib(child.pid(), "VmHWM:") * 1000);
+        idle_anon.push(status_kib(child.pid(), "RssAnon:") * 1000);
+        idle_file.push(status_kib(child.pid(), "RssFile:") * 1000);
+        idle_threads.push(status_kib(child.pid(), "Threads:"));
         drop(child);
     }
     println!("  spawn -> first REST call   {}", summary(&rest));
@@ -645,6 +652,15 @@ async fn startup(runs: usize) {
     println!("  idle RSS 1 s after READY   median {mid:.1} MiB (min {lo:.1}, max {hi:.1})");
     let (lo, mid, hi) = mib(&idle_hwm);
     println!("  idle VmHWM                 median {mid:.1} MiB (min {lo:.1}, max {hi:.1})");
+    let (lo, mid, hi) = mib(&idle_anon);
+    println!("    of the idle RSS, anonymous  median {mid:.1} MiB (min {lo:.1}, max {hi:.1})");
+    let (lo, mid, hi) = mib(&idle_file);
+    println!("    of the idle RSS, file pages median {mid:.1} MiB (min {lo:.1}, max {hi:.1})");
+    idle_threads.sort_unstable();
+    println!(
+        "  idle threads               median {}",
+        idle_threads.get(idle_threads.len() / 2).copied().unwrap_or(0)
+    );
 }
 
 /// One insert + flush in a sled tree on this disk, as the engine does per handled message.

@@ -20,7 +20,7 @@ use super::automod::AutoModState;
 use super::commands::{self, command_text, slash_command, Review, COMMAND};
 use super::render::{self, Action};
 use super::threads::{Arrivals, Recent, StarterGate, ThreadInfo, ThreadKind, Threads};
-use super::{review, InFlight};
+use super::{review, EngineSlot, InFlight};
 use crate::config::DiscordSettings;
 use crate::core::commands::{parse_mention, parse_words};
 use crate::core::Attachment;
@@ -41,7 +41,8 @@ const ORDER_WAIT: Duration = Duration::from_secs(30);
 pub struct Handler {
     pub(crate) settings: Arc<DiscordSettings>,
     pub(crate) threads: Arc<Threads>,
-    pub(crate) engine: Arc<OnceLock<Arc<Engine>>>,
+    /// The engine, attached once the rules pack is compiled (after the gateway connects).
+    pub(crate) engine: Arc<EngineSlot>,
     pub(crate) bot_id: OnceLock<u64>,
     pub(crate) recent: Recent,
     pub(crate) gate: StarterGate,
@@ -132,12 +133,10 @@ fn has_role(roles: &[RoleId], role: u64) -> bool {
 }
 
 impl Handler {
-    fn engine(&self) -> Option<&Arc<Engine>> {
-        let engine = self.engine.get();
-        if engine.is_none() {
-            tracing::warn!("an event arrived before the engine was attached; ignored");
-        }
-        engine
+    /// The engine; an event that arrives before it is attached (the rules pack is still
+    /// compiling at start) waits for it.
+    async fn engine(&self) -> &Arc<Engine> {
+        self.engine.attached().await
     }
 
     fn is_moderator(&self, member: Option<&PartialMember>) -> bool {
@@ -249,7 +248,7 @@ impl Handler {
         {
             return;
         }
-        let Some(engine) = self.engine() else { return };
+        let engine = self.engine().await;
         if self.settings.text_channels.contains(&channel) {
             if !msg.author.bot && msg.webhook_id.is_none() {
                 self.open_thread(ctx, engine, &msg).await;
@@ -389,7 +388,7 @@ impl Handler {
         let Some((action, thread)) = render::parse_custom_id(&component.data.custom_id) else {
             return;
         };
-        let Some(engine) = self.engine() else { return };
+        let engine = self.engine().await;
         let actor = self.actor(&component.user, component.member.as_ref());
         let interaction = component.id.get();
         let event = match (action, &component.data.kind) {
@@ -436,7 +435,7 @@ impl Handler {
         let Some((Action::Details, thread)) = render::parse_custom_id(&modal.data.custom_id) else {
             return;
         };
-        let Some(engine) = self.engine() else { return };
+        let engine = self.engine().await;
         let field = |name: &str| {
             modal
                 .data
@@ -468,7 +467,7 @@ impl Handler {
     }
 
     async fn on_command(&self, ctx: &Context, command: CommandInteraction) {
-        let Some(engine) = self.engine() else { return };
+        let engine = self.engine().await;
         let thread = command.channel_id.get();
         let token = (command.id, command.token.as_str());
         let actor = self.actor(&command.user, command.member.as_deref());

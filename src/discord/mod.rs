@@ -12,7 +12,9 @@
 //! - [`threads`]: what the adapter remembers about channels, bounded.
 //!
 //! [`Bot::connect`] builds the client (and so the `Http` the engine's chat uses);
-//! [`Bot::run`] attaches the engine and runs until the shutdown future completes.
+//! [`Bot::run`] attaches the engine and runs until the shutdown future completes;
+//! [`Bot::serve`] runs the gateway before the engine exists (`imap-triage run` connects while
+//! the rules pack compiles), and [`Attach`] attaches it later: events wait for it.
 
 pub mod automod;
 pub mod chat;
@@ -149,27 +151,89 @@ pub fn reload_rules(engine: &Engine, dir: Option<&Path>) -> Result<(), String> {
     }
 }
 
-/// A connected-but-not-started bot: the client and the chat the engine should use.
+/// The engine the handler hands events to, attached once. The bot connects before the rules
+/// pack is compiled (so IDENTIFY is not held up by it); an event that arrives before the engine
+/// is attached waits for it.
+#[derive(Default)]
+pub(crate) struct EngineSlot {
+    engine: OnceLock<Arc<Engine>>,
+    attached: Notify,
+}
+
+impl EngineSlot {
+    /// False when an engine was already attached (the first one stays).
+    fn attach(&self, engine: Arc<Engine>) -> bool {
+        let first = self.engine.set(engine).is_ok();
+        self.attached.notify_waiters();
+        first
+    }
+
+    /// The engine, once attached.
+    pub(crate) async fn attached(&self) -> &Arc<Engine> {
+        loop {
+            // Created before the check, so an attach between the check and the wait still
+            // wakes it (`notify_waiters` reaches every `Notified` already created).
+            let notified = self.attached.notified();
+            if let Some(engine) = self.engine.get() {
+                return engine;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A connected-but-not-started bot: the client, and what the engine's chat is built from.
 pub struct Bot {
     client: Client,
-    chat: Arc<DiscordChat>,
-    engine: Arc<OnceLock<Arc<Engine>>>,
+    parts: Attach,
     inflight: Arc<InFlight>,
     rules_dir: Arc<Mutex<Option<PathBuf>>>,
+}
+
+/// What plugs the engine into a bot whose gateway may already run: the engine's chat (built
+/// from the bot's HTTP client and channel memory), the dashboard, and the engine itself.
+#[derive(Clone)]
+pub struct Attach {
+    http: Arc<serenity::all::Http>,
+    settings: Arc<DiscordSettings>,
+    threads: Arc<Threads>,
+    engine: Arc<EngineSlot>,
     /// The dashboard served in-process, for `/triage dashboard`'s links (unset: off).
     dashboard: Arc<OnceLock<Arc<crate::web::Web>>>,
 }
 
+impl Attach {
+    /// The [`crate::engine::chat::Chat`] to build the engine with (make one per engine).
+    /// `checklist` is (id, label) per checklist item, in the rules' order, for the status
+    /// message's select.
+    pub fn chat(&self, checklist: Vec<(String, String)>) -> Arc<DiscordChat> {
+        Arc::new(DiscordChat::new(
+            Arc::clone(&self.http),
+            &self.settings,
+            checklist,
+            Arc::clone(&self.threads),
+        ))
+    }
+
+    /// The dashboard `/triage dashboard` hands out links to.
+    pub fn dashboard(&self, web: Arc<crate::web::Web>) {
+        let _ = self.dashboard.set(web);
+    }
+
+    /// Hands the gateway's events to `engine` from now on, the ones waiting for it first.
+    pub fn engine(&self, engine: Arc<Engine>) {
+        if !self.engine.attach(engine) {
+            tracing::warn!("the engine was already attached");
+        }
+    }
+}
+
 impl Bot {
-    /// Builds the client (this asks Discord for the gateway URL). `checklist` is (id, label) per
-    /// checklist item, in the rules' order, for the status message's select.
-    pub async fn connect(
-        settings: DiscordSettings,
-        checklist: Vec<(String, String)>,
-    ) -> Result<Bot, serenity::Error> {
+    /// Builds the client; the gateway connects with [`Bot::run`] or [`Bot::serve`].
+    pub async fn connect(settings: DiscordSettings) -> Result<Bot, serenity::Error> {
         let settings = Arc::new(settings);
         let threads = Arc::new(Threads::new());
-        let engine = Arc::new(OnceLock::new());
+        let engine = Arc::new(EngineSlot::default());
         let inflight = Arc::new(InFlight::default());
         let rules_dir = Arc::new(Mutex::new(None));
         let dashboard = Arc::new(OnceLock::new());
@@ -194,19 +258,18 @@ impl Bot {
             .cache_settings(cache)
             .event_handler(handler)
             .await?;
-        let chat = Arc::new(DiscordChat::new(
-            Arc::clone(&client.http),
-            &settings,
-            checklist,
+        let parts = Attach {
+            http: Arc::clone(&client.http),
+            settings,
             threads,
-        ));
+            engine,
+            dashboard,
+        };
         Ok(Bot {
             client,
-            chat,
-            engine,
+            parts,
             inflight,
             rules_dir,
-            dashboard,
         })
     }
 
@@ -221,26 +284,38 @@ impl Bot {
 
     /// The dashboard `/triage dashboard` hands out links to.
     pub fn with_dashboard(self, web: Arc<crate::web::Web>) -> Self {
-        let _ = self.dashboard.set(web);
+        self.parts.dashboard(web);
         self
     }
 
-    /// The [`crate::engine::chat::Chat`] to build the engine with.
-    pub fn chat(&self) -> Arc<DiscordChat> {
-        Arc::clone(&self.chat)
+    /// The engine's chat (see [`Attach::chat`]).
+    pub fn chat(&self, checklist: Vec<(String, String)>) -> Arc<DiscordChat> {
+        self.parts.chat(checklist)
     }
 
-    /// Runs until the gateway gives up or `shutdown` completes. On shutdown the shards close
-    /// first (no new events), then the engine handlers already running get up to
-    /// [`SHUTDOWN_GRACE`] to finish; the caller flushes the store.
+    /// What attaches the engine (and the dashboard) once the gateway runs.
+    pub fn attach(&self) -> Attach {
+        self.parts.clone()
+    }
+
+    /// Attaches `engine`, then runs as [`Bot::serve`].
     pub async fn run(
-        mut self,
+        self,
         engine: Arc<Engine>,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), serenity::Error> {
-        if self.engine.set(engine).is_err() {
-            tracing::warn!("the engine was already attached");
-        }
+        self.parts.engine(engine);
+        self.serve(shutdown).await
+    }
+
+    /// Runs until the gateway gives up or `shutdown` completes; events wait for the engine
+    /// ([`Attach::engine`]). On shutdown the shards close first (no new events), then the engine
+    /// handlers already running get up to [`SHUTDOWN_GRACE`] to finish; the caller flushes the
+    /// store.
+    pub async fn serve(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), serenity::Error> {
         let shards = Arc::clone(&self.client.shard_manager);
         tokio::select! {
             result = self.client.start() => result,
@@ -274,6 +349,12 @@ pub fn checklist_of(rules: &crate::core::Rules) -> Vec<(String, String)> {
 
 /// `imap-triage run [--config FILE]`; returns the process exit code: 2 for a bad setting or rules,
 /// 1 when the bot cannot start or stops on an error.
+///
+/// The gateway connects (IDENTIFY) while the rules pack compiles on its own thread: compiling it
+/// is most of the start-up time (BENCHMARKS.md, "Start-up"). Events wait for the engine, which
+/// is attached once the pack is compiled and the events a crash cut short are finished. A pack
+/// that doesn't validate still stops the bot with its errors and exit code 2, before any event
+/// is handled.
 pub fn run(config: Option<&Path>) -> i32 {
     let config = match Config::load(config) {
         Ok(config) => config,
@@ -289,19 +370,7 @@ pub fn run(config: Option<&Path>) -> i32 {
             return 2;
         }
     };
-    let rules = match &config.rules.path {
-        Some(dir) => crate::rules_dir::load(dir),
-        None => crate::rules_dir::embedded(),
-    };
-    let rules = match rules {
-        Ok(rules) => rules,
-        Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("{e}");
-            }
-            return 2;
-        }
-    };
+    let rules = compile_rules_in_background(config.rules.path.clone());
     let anchors: Vec<&Path> = config.probe.ca_files.iter().map(|p| p.as_path()).collect();
     let tls = match crate::probe::tls::TlsSetup::new(&anchors) {
         Ok(tls) => tls,
@@ -318,7 +387,6 @@ pub fn run(config: Option<&Path>) -> i32 {
             return 1;
         }
     };
-    let prober = crate::probe::engine::Prober::new(config.probe.policy(), tls.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -345,75 +413,42 @@ pub fn run(config: Option<&Path>) -> i32 {
             },
             None => None,
         };
-        let bot = match Bot::connect(settings, checklist_of(&rules)).await {
+        let bot = match Bot::connect(settings).await {
             Ok(bot) => bot.with_rules_dir(config.rules.path.clone()),
             Err(e) => {
                 eprintln!("imap-triage run: cannot connect to Discord: {e}");
                 return 1;
             }
         };
-        let timings = crate::engine::Timings {
-            reminder_after: config.lifecycle.reminder_after_hours.saturating_mul(3600),
-            close_after: config.lifecycle.close_after_hours.saturating_mul(3600),
-            ..crate::engine::Timings::default()
+        let attach = bot.attach();
+        let gateway = {
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(bot.serve(async move {
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    () = stop => {}
+                }
+            }))
         };
-        let log: Arc<dyn TriageLog> = Arc::clone(&store) as Arc<dyn TriageLog>;
-        let ocr = crate::ocr::Ocr::start(&config.ocr.settings());
-        match ocr.status() {
-            Ok(workers) => tracing::info!(workers, "OCR is on"),
-            Err(off) => tracing::warn!("{off}; images are counted, not read"),
-        }
-        let mut engine = Engine::new(rules, log, bot.chat(), Some(Arc::new(prober)))
-            .with_timings(timings)
-            .with_ocr(Arc::new(ocr));
-        if config.probe.discover {
-            let p = &config.probe;
-            match crate::discover::Discoverer::configured(p.resolver, p.allow_private, tls) {
-                Ok(discoverer) => engine = engine.with_discoverer(Arc::new(discoverer)),
-                Err(e) => tracing::warn!("email domains are not looked up: {e}"),
+        let engine = match rules.await {
+            Ok(Ok(rules)) => start_engine(&config, rules, &store, tls, &attach, &stop_rx).await,
+            Ok(Err(errors)) => {
+                for e in &errors.0 {
+                    eprintln!("{e}");
+                }
+                Err(2)
             }
-        }
-        let engine = Arc::new(engine);
-        // The events a crash cut short are finished before any new one is taken (the gateway
-        // starts below), so each thread's stay in order.
-        match engine.resume_pending().await {
-            Ok(0) => {}
-            Ok(events) => tracing::warn!(events, "finished the events a crash cut short"),
-            Err(e) => tracing::error!(error = %e, "could not finish the events a crash cut short"),
-        }
-        // `[web] listen`: the dashboard, in-process, acting through this engine.
-        let (bot, web_task) = match config.web.listen {
-            None => (bot, None),
-            Some(addr) => {
-                let key = match crate::web::signing_key(config.web.key.as_ref(), &store) {
-                    Ok(key) => key,
-                    Err(e) => {
-                        eprintln!("imap-triage run: the dashboard's key: {e}");
-                        return 1;
-                    }
-                };
-                let listener = match tokio::net::TcpListener::bind(addr).await {
-                    Ok(listener) => listener,
-                    Err(e) => {
-                        eprintln!("imap-triage run: web.listen {addr}: {e}");
-                        return 1;
-                    }
-                };
-                let bound = listener.local_addr().unwrap_or(addr);
-                let url = crate::web::public_url(config.web.public_url.as_deref(), bound);
-                let web = Arc::new(crate::web::Web::with_engine(
-                    Arc::clone(&store) as Arc<dyn TriageLog>,
-                    Arc::clone(&engine),
-                    key,
-                    &url,
-                ));
-                tracing::info!(%bound, "serving the dashboard");
-                let task = tokio::spawn(metrics::serve_router(
-                    listener,
-                    crate::web::router(Arc::clone(&web)),
-                    stopped(stop_rx.clone()),
-                ));
-                (bot.with_dashboard(web), Some(task))
+            Err(_) => {
+                eprintln!("imap-triage run: the rules pack was not compiled (its thread stopped)");
+                Err(1)
+            }
+        };
+        let (engine, web_task) = match engine {
+            Ok(started) => started,
+            Err(code) => {
+                let _ = stop_tx.send(true);
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway).await;
+                return code;
             }
         };
         let timers = tokio::spawn(timers(
@@ -427,7 +462,7 @@ pub fn run(config: Option<&Path>) -> i32 {
             config.rules.path.clone(),
             stop_rx.clone(),
         ));
-        let result = bot.run(engine, shutdown_signal()).await;
+        let result = gateway.await;
         let _ = stop_tx.send(true);
         // Each stops at the next await on the stop signal; bounded all the same.
         for task in [timers, reloads] {
@@ -439,9 +474,13 @@ pub fn run(config: Option<&Path>) -> i32 {
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
         }
         match result {
-            Ok(()) => 0,
-            Err(e) => {
+            Ok(Ok(())) => 0,
+            Ok(Err(e)) => {
                 eprintln!("imap-triage run: {e}");
+                1
+            }
+            Err(e) => {
+                eprintln!("imap-triage run: the gateway task failed: {e}");
                 1
             }
         }
@@ -461,6 +500,110 @@ pub fn run(config: Option<&Path>) -> i32 {
         tracing::info!("stopped");
     }
     code
+}
+
+/// Loads, validates and compiles the rules pack (`dir`, else the embedded one) on a thread of
+/// its own, so that connecting to Discord doesn't wait for it.
+fn compile_rules_in_background(
+    dir: Option<PathBuf>,
+) -> tokio::sync::oneshot::Receiver<Result<crate::core::Rules, crate::core::rules::RulesErrors>> {
+    let (done, compiled) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("rules".to_string())
+        .spawn(move || {
+            let rules = match &dir {
+                Some(dir) => crate::rules_dir::load(dir),
+                None => crate::rules_dir::embedded(),
+            };
+            let _ = done.send(rules);
+        });
+    if let Err(e) = spawned {
+        // The closure (and so `done`) is dropped: the receiver reports it.
+        eprintln!("imap-triage run: cannot start the rules thread: {e}");
+    }
+    compiled
+}
+
+/// Builds the engine on `rules` (OCR, the prober, discovery), finishes the events a crash cut
+/// short, serves the dashboard when `[web] listen` says so, and attaches the engine to the
+/// running gateway. `Err` is the exit code, after saying why.
+async fn start_engine(
+    config: &Config,
+    rules: crate::core::Rules,
+    store: &Arc<crate::store::SledLog>,
+    tls: crate::probe::tls::TlsSetup,
+    attach: &Attach,
+    stop_rx: &tokio::sync::watch::Receiver<bool>,
+) -> Result<(Arc<Engine>, Option<tokio::task::JoinHandle<()>>), i32> {
+    let timings = crate::engine::Timings {
+        reminder_after: config.lifecycle.reminder_after_hours.saturating_mul(3600),
+        close_after: config.lifecycle.close_after_hours.saturating_mul(3600),
+        ..crate::engine::Timings::default()
+    };
+    let log: Arc<dyn TriageLog> = Arc::clone(store) as Arc<dyn TriageLog>;
+    let ocr = crate::ocr::Ocr::start(&config.ocr.settings());
+    match ocr.status() {
+        Ok(workers) => tracing::info!(workers, "OCR is on"),
+        Err(off) => tracing::warn!("{off}; images are counted, not read"),
+    }
+    let prober = crate::probe::engine::Prober::new(config.probe.policy(), tls.clone());
+    let chat = attach.chat(checklist_of(&rules));
+    let mut engine = Engine::new(rules, log, chat, Some(Arc::new(prober)))
+        .with_timings(timings)
+        .with_ocr(Arc::new(ocr));
+    if config.probe.discover {
+        let p = &config.probe;
+        match crate::discover::Discoverer::configured(p.resolver, p.allow_private, tls) {
+            Ok(discoverer) => engine = engine.with_discoverer(Arc::new(discoverer)),
+            Err(e) => tracing::warn!("email domains are not looked up: {e}"),
+        }
+    }
+    let engine = Arc::new(engine);
+    // The events a crash cut short are finished before any new one is taken (the gateway's
+    // events wait for the engine, attached below), so each thread's stay in order.
+    match engine.resume_pending().await {
+        Ok(0) => {}
+        Ok(events) => tracing::warn!(events, "finished the events a crash cut short"),
+        Err(e) => tracing::error!(error = %e, "could not finish the events a crash cut short"),
+    }
+    // `[web] listen`: the dashboard, in-process, acting through this engine.
+    let web_task = match config.web.listen {
+        None => None,
+        Some(addr) => {
+            let key = match crate::web::signing_key(config.web.key.as_ref(), store) {
+                Ok(key) => key,
+                Err(e) => {
+                    eprintln!("imap-triage run: the dashboard's key: {e}");
+                    return Err(1);
+                }
+            };
+            let listener = match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    eprintln!("imap-triage run: web.listen {addr}: {e}");
+                    return Err(1);
+                }
+            };
+            let bound = listener.local_addr().unwrap_or(addr);
+            let url = crate::web::public_url(config.web.public_url.as_deref(), bound);
+            let web = Arc::new(crate::web::Web::with_engine(
+                Arc::clone(store) as Arc<dyn TriageLog>,
+                Arc::clone(&engine),
+                key,
+                &url,
+            ));
+            tracing::info!(%bound, "serving the dashboard");
+            let task = tokio::spawn(metrics::serve_router(
+                listener,
+                crate::web::router(Arc::clone(&web)),
+                stopped(stop_rx.clone()),
+            ));
+            attach.dashboard(web);
+            Some(task)
+        }
+    };
+    attach.engine(Arc::clone(&engine));
+    Ok((engine, web_task))
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).

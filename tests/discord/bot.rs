@@ -75,7 +75,8 @@ pub async fn start(options: Options) -> RunningBot {
             TlsSetup::new(&anchors).expect("tls"),
         )) as Arc<dyn imap_triage::probe::Probe>
     });
-    let mut engine = Engine::new(rules, Arc::new(store), bot.chat(), prober);
+    let chat = bot.chat(checklist_of(&rules));
+    let mut engine = Engine::new(rules, Arc::new(store), chat, prober);
     if options.ocr {
         let ocr = Ocr::start(&config.ocr.settings());
         assert!(ocr.is_on(), "{:?}", ocr.status().err());
@@ -111,20 +112,17 @@ impl RunningBot {
 async fn connect(fake: &FakeDiscord, dir: &std::path::Path, settings: &str) -> (Config, Bot) {
     let text = config_text(&fake.api_base, &dir.join("store"), settings);
     let config = Config::from_sources("test.toml", &text, std::iter::empty()).expect("config");
-    let rules = imap_triage::rules_dir::embedded().expect("rules");
-    let bot = Bot::connect(
-        config.discord().expect("discord settings"),
-        checklist_of(&rules),
-    )
-    .await
-    .expect("connect");
+    let bot = Bot::connect(config.discord().expect("discord settings"))
+        .await
+        .expect("connect");
     (config, bot)
 }
 
 /// The bot's `Chat` against `fake`, without the gateway: for tests of the REST calls alone.
 pub async fn chat_against(fake: &FakeDiscord) -> Arc<imap_triage::discord::chat::DiscordChat> {
     let dir = tempfile::tempdir().expect("temp dir");
-    connect(fake, dir.path(), "").await.1.chat()
+    let rules = imap_triage::rules_dir::embedded().expect("rules");
+    connect(fake, dir.path(), "").await.1.chat(checklist_of(&rules))
 }
 
 /// Copies the shipped rules pack into `to`, for a test that edits it and reloads.

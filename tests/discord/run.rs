@@ -281,3 +281,66 @@ async fn dashboard(fake: &FakeDiscord, thread: u64, web_port: u16) {
         "{after}"
     );
 }
+
+/// The gateway connects while the rules pack compiles (start-up is not held up by it), but a
+/// pack that doesn't validate still stops the bot: its errors on stderr, naming the file, exit
+/// code 2, and nothing posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_with_a_broken_rules_pack_stops_with_its_errors_and_exit_code_2() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).expect("rules dir");
+    crate::bot::copy_shipped_rules(&rules);
+    let errors = rules.join("errors.toml");
+    let text = std::fs::read_to_string(&errors).expect("errors.toml");
+    std::fs::write(&errors, format!("{text}\n[[bogus\n")).expect("break the rules");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\nmoderator_role = {MOD_ROLE}\n\n[store]\npath = \"{}\"\n\n[rules]\npath = \"{}\"\n",
+            fake.api_base,
+            dir.path().join("store").display(),
+            rules.display()
+        ),
+    )
+    .expect("write config");
+    let mut child =
+        testkit::without_domain_lookups(&mut Command::new(env!("CARGO_BIN_EXE_imap-triage")))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the bot");
+    let deadline = std::time::Instant::now() + TEST_BOUND;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the bot") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the bot did not stop on a broken rules pack");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&errors.display().to_string()),
+        "the error names the file: {stderr}"
+    );
+    assert!(
+        !fake.calls().iter().any(|c| c.method == "POST"),
+        "nothing was posted: {:?}",
+        fake.calls()
+    );
+}
