@@ -299,7 +299,7 @@ async fn run_with_a_broken_rules_pack_stops_with_its_errors_and_exit_code_2() {
     std::fs::write(
         &config,
         format!(
-            "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\nmoderator_role = {MOD_ROLE}\n\n[store]\npath = \"{}\"\n\n[rules]\npath = \"{}\"\n",
+            "[discord]\ntoken = \"fake-token\"\napi_base = \"{}\"\nforum_channels = [{FORUM}]\nmoderator_role = {MOD_ROLE}\nmod_log_channel = {MOD_LOG}\n\n[store]\npath = \"{}\"\n\n[rules]\npath = \"{}\"\n",
             fake.api_base,
             dir.path().join("store").display(),
             rules.display()
