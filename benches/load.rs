@@ -659,7 +659,10 @@ async fn startup(runs: usize) {
     idle_threads.sort_unstable();
     println!(
         "  idle threads               median {}",
-        idle_threads.get(idle_threads.len() / 2).copied().unwrap_or(0)
+        idle_threads
+            .get(idle_threads.len() / 2)
+            .copied()
+            .unwrap_or(0)
     );
 }
 

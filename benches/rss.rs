@@ -56,14 +56,25 @@ fn main() {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
+    let before = rss_kib();
     let store = Arc::new(SledLog::open(&dir.path().join("db")).expect("store"));
-    let engine = Engine::new(
-        imap_triage::rules_dir::embedded().expect("rules"),
-        store,
-        Arc::new(Sink::default()),
-        None,
-    );
+    let opened = rss_kib();
+    let rules = imap_triage::rules_dir::embedded().expect("rules");
+    let compiled = rss_kib();
+    // As the bot does once it has started.
+    imap_triage::memory::release_freed();
     let idle = rss_kib();
+    println!("RSS before the store: {before} KiB");
+    println!(
+        "  after opening the store: {opened} KiB (+{} KiB)",
+        opened.saturating_sub(before)
+    );
+    println!(
+        "  after compiling the rules pack: {compiled} KiB (+{} KiB)",
+        compiled.saturating_sub(opened)
+    );
+    println!("  after memory::release_freed: {idle} KiB");
+    let engine = Engine::new(rules, store, Arc::new(Sink::default()), None);
     let started = std::time::Instant::now();
     runtime.block_on(async {
         for thread in 1..=TICKETS {
@@ -91,12 +102,15 @@ fn main() {
     });
     let elapsed = started.elapsed();
     let full = rss_kib();
+    imap_triage::memory::release_freed();
+    let trimmed = rss_kib();
     println!("engine idle RSS: {} KiB", idle);
     println!(
         "engine RSS with {TICKETS} open tickets: {} KiB (+{} KiB)",
         full,
         full.saturating_sub(idle)
     );
+    println!("  after memory::release_freed: {trimmed} KiB");
     println!(
         "opened {TICKETS} tickets in {:.1} s ({:.0} per second, one fsync each)",
         elapsed.as_secs_f64(),

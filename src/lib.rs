@@ -22,6 +22,7 @@ pub mod discover;
 pub mod engine;
 pub mod health;
 pub mod log_cli;
+pub mod memory;
 pub mod metrics;
 pub mod ocr;
 pub mod probe;

@@ -139,6 +139,7 @@ pub fn reload_rules(engine: &Engine, dir: Option<&Path>) -> Result<(), String> {
     match loaded {
         Ok(rules) => {
             engine.reload_rules(rules);
+            crate::memory::release_freed();
             tracing::info!(dir = ?dir, "rules reloaded");
             Ok(())
         }
@@ -380,13 +381,6 @@ pub fn run(config: Option<&Path>) -> i32 {
         }
     };
     metrics::init_logging(config.log.format == LogFormat::Json);
-    let store = match crate::store::SledLog::open(&config.store.path) {
-        Ok(store) => Arc::new(store),
-        Err(e) => {
-            eprintln!("imap-triage run: {e}");
-            return 1;
-        }
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -397,6 +391,9 @@ pub fn run(config: Option<&Path>) -> i32 {
             return 1;
         }
     };
+    // The store is opened once the gateway connects (opening it is not needed for that), and
+    // flushed at the end.
+    let mut opened: Option<Arc<crate::store::SledLog>> = None;
     let code = runtime.block_on(async {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let metrics_task = match config.metrics.listen {
@@ -430,6 +427,16 @@ pub fn run(config: Option<&Path>) -> i32 {
                 }
             }))
         };
+        let store = match crate::store::SledLog::open(&config.store.path) {
+            Ok(store) => Arc::new(store),
+            Err(e) => {
+                eprintln!("imap-triage run: {e}");
+                let _ = stop_tx.send(true);
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway).await;
+                return 1;
+            }
+        };
+        opened = Some(Arc::clone(&store));
         let engine = match rules.await {
             Ok(Ok(rules)) => start_engine(&config, rules, &store, tls, &attach, &stop_rx).await,
             Ok(Err(errors)) => {
@@ -451,6 +458,8 @@ pub fn run(config: Option<&Path>) -> i32 {
                 return code;
             }
         };
+        // Compiling the rules pack and starting OCR leave freed pages behind.
+        crate::memory::release_freed();
         let timers = tokio::spawn(timers(
             Arc::clone(&engine),
             Duration::from_secs(config.lifecycle.tick_secs),
@@ -487,9 +496,9 @@ pub fn run(config: Option<&Path>) -> i32 {
     });
     // Nothing may be left in memory only: the engine flushes every commit, and this is the
     // last word.
-    let code = match store.flush() {
-        Ok(()) => code,
-        Err(e) => {
+    let code = match opened.map(|store| store.flush()) {
+        None | Some(Ok(())) => code,
+        Some(Err(e)) => {
             eprintln!("imap-triage run: flushing the store: {e}");
             1
         }

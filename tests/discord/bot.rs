@@ -122,7 +122,10 @@ async fn connect(fake: &FakeDiscord, dir: &std::path::Path, settings: &str) -> (
 pub async fn chat_against(fake: &FakeDiscord) -> Arc<imap_triage::discord::chat::DiscordChat> {
     let dir = tempfile::tempdir().expect("temp dir");
     let rules = imap_triage::rules_dir::embedded().expect("rules");
-    connect(fake, dir.path(), "").await.1.chat(checklist_of(&rules))
+    connect(fake, dir.path(), "")
+        .await
+        .1
+        .chat(checklist_of(&rules))
 }
 
 /// Copies the shipped rules pack into `to`, for a test that edits it and reloads.
