@@ -1,6 +1,7 @@
 //! Memory of the engine with many open tickets: resident set size before and after opening
 //! 10,000 tickets through the engine, with a real sled store in a temp dir.
-//! Run: `cargo bench --bench rss`. Prints the figures; nothing is asserted.
+//! Run: `cargo bench --bench rss` (`RSS_SLED_CACHE_MIB=N` for another sled page cache). Prints
+//! the figures; nothing is asserted.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -57,7 +58,15 @@ fn main() {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let before = rss_kib();
-    let store = Arc::new(SledLog::open(&dir.path().join("db")).expect("store"));
+    // `RSS_SLED_CACHE_MIB`: sled's page cache for this run (default: the bot's).
+    let cache = std::env::var("RSS_SLED_CACHE_MIB")
+        .ok()
+        .and_then(|mib| mib.parse::<u64>().ok())
+        .map_or(imap_triage::store::sled_store::DEFAULT_CACHE_BYTES, |mib| {
+            mib << 20
+        });
+    println!("sled page cache: {} MiB", cache >> 20);
+    let store = Arc::new(SledLog::open_with_cache(&dir.path().join("db"), cache).expect("store"));
     let opened = rss_kib();
     let rules = imap_triage::rules_dir::embedded().expect("rules");
     let compiled = rss_kib();
