@@ -409,6 +409,10 @@ fn config_key_service(line: &str) -> Option<(Label, &str)> {
         return None;
     }
     let value = &line[caps.get(0)?.end()..];
+    // `smtp://user@host:587/`: a URL's scheme, not a key.
+    if value.starts_with("//") {
+        return None;
+    }
     let service = if ["imap", "incoming", "inbound", "receiv", "fetch"]
         .iter()
         .any(|w| key.contains(w))
