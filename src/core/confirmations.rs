@@ -81,11 +81,23 @@ pub fn scan_among(
             continue;
         }
         for &(index, item) in &items {
-            if let Some(m) = first[index]
-                .and_then(|k| item.patterns.get(k))
-                .and_then(|re| re.find(sentence))
-            {
-                checklist.set(&item.id, !negated(rules, sentence, m.start()));
+            let Some(k) = first[index] else { continue };
+            // The point is confirmed when one of its patterns matches without a negation before
+            // it: "conferi a senha no webmail e funciona" is not denied by the preposition "no"
+            // before "webmail" while another pattern confirms it.
+            let mut matched = false;
+            let mut confirmed = false;
+            for re in item.patterns.iter().skip(k) {
+                if let Some(m) = re.find(sentence) {
+                    matched = true;
+                    if !negated(rules, sentence, m.start()) {
+                        confirmed = true;
+                        break;
+                    }
+                }
+            }
+            if matched {
+                checklist.set(&item.id, confirmed);
             }
         }
     }

@@ -184,8 +184,11 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
             // "to user@imap.host.com". `you@example.com` is nobody's.
             let first = domain.split('.').next().unwrap_or("");
             let url_host = line[..d.start()].contains("://") && !line[..d.start()].ends_with("%40");
+            // `xxxxxx@xxxxxxx.com`: the domain is masked too.
+            let masked_domain = first.len() >= 3 && first.bytes().all(|b| b == b'x');
             if placeholder
                 || url_host
+                || masked_domain
                 || matches!(
                     first,
                     "imap" | "imaps" | "smtp" | "smtps" | "pop" | "pop3" | "mx"

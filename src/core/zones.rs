@@ -82,6 +82,22 @@ pub fn lines<'a>(text: &'a str, patterns: &ZonePatterns) -> Vec<Line<'a>> {
         start += raw.len();
         let line = raw.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim_start();
+        // "```smtp://user@host:587/```": a code span opened and closed on one line, not a fence.
+        if !in_fence {
+            if let Some(inner) = trimmed
+                .strip_prefix("```")
+                .and_then(|rest| rest.find("```").map(|end| &rest[..end]))
+                .filter(|inner| !inner.trim().is_empty())
+            {
+                let inner_start = line_start + (line.len() - trimmed.len()) + 3;
+                out.push(Line {
+                    kind: classify(inner, true, patterns),
+                    start: inner_start,
+                    text: inner,
+                });
+                continue;
+            }
+        }
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             in_fence = !in_fence;
             // The fence line itself ("```yaml") holds nothing to read.

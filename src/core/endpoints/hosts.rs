@@ -105,6 +105,21 @@ pub(super) const NOT_A_TLD: &[&str] = &[
     "gz",
     "tgz",
 ];
+/// Providers' bare domains, where members sign in to webmail.
+pub(super) const WEBMAIL_DOMAINS: &[&str] = &[
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "gmail.com",
+    "yahoo.com",
+    "icloud.com",
+    "aol.com",
+    "gmx.net",
+    "gmx.de",
+    "web.de",
+    "zoho.com",
+    "fastmail.com",
+];
 pub(super) const NOT_A_SERVER: &[&str] = &[
     "hubspot.com",
     "hubspot.net",
@@ -312,7 +327,13 @@ pub(super) fn mistyped_server(name: &str, raw: &str, has_port: bool) -> bool {
         first,
         "imap" | "imaps" | "smtp" | "smtps" | "mail" | "mx" | "pop" | "pop3" | "email" | "webmail"
     );
+    // `smtp.xxx.xx`: a name masked with x's, not one typed wrong.
+    let masked = name
+        .split('.')
+        .skip(1)
+        .any(|label| label.bytes().all(|b| b == b'x'));
     (mail_like || has_port)
+        && !masked
         && (2..=4).contains(&suffix.len())
         && suffix.bytes().all(|b| b.is_ascii_lowercase())
         && !raw.bytes().any(|b| b.is_ascii_uppercase())
@@ -347,7 +368,31 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
         {
             continue;
         }
+        // `mismatch(handshake.cc:359)`, `error(ssl_lib.c:1234)`: a source file and line inside a
+        // call's parentheses, glued to the word before.
+        if prev == Some('(')
+            && text[..host.start - 1]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+            && port_digits.is_some()
+            && raw.split('.').count() == 2
+        {
+            continue;
+        }
+        // A certificate's names (`DNS:botden.cf`, `CN=*.hostgator.com`), not a setting.
+        {
+            let lead = text[..host.start].trim_end_matches([' ', '`', '\'', '*', '.']);
+            if lead.ends_with("DNS:") || lead.ends_with("CN=") || lead.ends_with("CN =") {
+                continue;
+            }
+        }
         let lower = raw.to_lowercase();
+        // A provider's own bare domain ("log in to outlook.com") is its web site or the
+        // mailbox's domain, never the server entered.
+        if WEBMAIL_DOMAINS.contains(&lower.as_str()) && port_digits.is_none() {
+            continue;
+        }
         if lower.len() > 253 || lower.split('.').any(|label| label.chars().count() > 63) {
             continue;
         }

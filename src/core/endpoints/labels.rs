@@ -24,7 +24,7 @@ pub(super) fn cells(row: &str) -> Vec<&str> {
 
 pub(super) static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission|pop3s?|entrante|saliente|entrant|sortant|eingehend|ausgehend|posteingangsserver|postausgangsserver|posteingang|postausgang|sa[ií]da|env[ií]o|envoi)\b",
+        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission|pop3s?|entrante|saliente|entrant|sortant|eingehend|ausgehend|posteingangsserver|postausgangsserver|posteingang|postausgang|sa[ií]da|env[ií]o|envoi|entrada|salida|r[ée]ception|recepci[oó]n)\b",
     )
     .expect("static regex")
 });
@@ -101,6 +101,12 @@ pub(super) const LABEL_WORDS: &[(&str, Label)] = &[
     ("envio", Label::Smtp),
     ("envoi", Label::Smtp),
     ("envío", Label::Smtp),
+    ("entrada", Label::Imap),
+    ("salida", Label::Smtp),
+    ("reception", Label::Imap),
+    ("réception", Label::Imap),
+    ("recepcion", Label::Imap),
+    ("recepción", Label::Imap),
 ];
 
 /// For each lower-case first byte, a bit per length (below 32) of the label words that begin
@@ -211,9 +217,22 @@ pub(super) fn segments(line: &str) -> Vec<Segment<'_>> {
             .chars()
             .next()
             .is_none_or(|c| matches!(c, ',' | ';' | '.' | ')' | '/'));
+        // "for IMAP", "for the outgoing", "pour la réception", "pour l'envoi", "para a saída".
+        let lead_word = lead
+            .strip_suffix("l'")
+            .or_else(|| lead.strip_suffix("l’"))
+            .map(str::trim_end)
+            .unwrap_or_else(|| {
+                [
+                    " the", " la", " le", " el", " o", " a", " den", " die", " das",
+                ]
+                .iter()
+                .find_map(|a| lead.strip_suffix(a))
+                .unwrap_or(&lead)
+            });
         let backward = ([" for", " pour", " para", " für", " as"]
             .iter()
-            .any(|w| lead.ends_with(w))
+            .any(|w| lead_word.ends_with(w))
             || lead.ends_with('(')
             || ends_clause)
             && has_host_or_port(before)

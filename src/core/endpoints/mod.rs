@@ -195,7 +195,15 @@ impl Settings {
                 self.scan_table(&table);
             } else if is_tab_row(line.text) {
                 self.scan_line(&line.text.replace('\t', " | "));
-            } else if let Some((service, value)) = config_key_service(line.text) {
+            } else if let Some((service, value)) = config_key_service(line.text)
+                // "IMAP: x, port 993. Outgoing: port 587": a line that names the other service
+                // too is read by its labels.
+                .filter(|(service, value)| {
+                    !label_spans(value).into_iter().any(|(start, end, label)| {
+                        label != *service && !part_of_host(value, start, end)
+                    })
+                })
+            {
                 self.scan_segment(value, Some(service));
             } else {
                 self.scan_line(line.text);
@@ -409,6 +417,10 @@ fn config_key_service(line: &str) -> Option<(Label, &str)> {
         return None;
     }
     let value = &line[caps.get(0)?.end()..];
+    // `smtp://user@host:587/`: a URL's scheme, not a key.
+    if value.starts_with("//") {
+        return None;
+    }
     let service = if ["imap", "incoming", "inbound", "receiv", "fetch"]
         .iter()
         .any(|w| key.contains(w))

@@ -179,7 +179,10 @@ pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
         // Digits inside a host name, an IP address or a longer number are not a port.
         let prev = text[..m.digits.start].chars().next_back();
         let next = text[m.digits.end..].chars().next();
-        if matches!(prev, Some('.') | Some(':') | Some('-') | Some('/'))
+        // A colon after a quote ends a JSON key (`"imapPort":993`); after a name or a number it
+        // joins a host or a time to what follows.
+        let json_value = prev == Some(':') && text[..m.digits.start - 1].ends_with(['"', '\'']);
+        if !json_value && matches!(prev, Some('.') | Some(':') | Some('-') | Some('/'))
             || matches!(next, Some('.') | Some('-') | Some('/'))
                 && text[m.digits.end..]
                     .chars()
@@ -187,6 +190,21 @@ pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
                     .is_some_and(|c| c.is_ascii_digit())
         {
             continue;
+        }
+        // "#110" (an errno, a ticket), "Sonnenblume!7", "****12": a reference or the end of
+        // another value.
+        if !m.keyword
+            && matches!(
+                prev,
+                Some('#' | '!' | '*' | '$' | '%' | '&' | '@' | '~' | '^' | '+' | '\\')
+            )
+        {
+            continue;
+        }
+        // `connectionType: 4`, `timeout=30`: a number after another setting's name is that
+        // setting's, and "port" no longer carries over to it.
+        if !m.keyword && after_another_key(&text[..m.digits.start]) {
+            after_keyword = false;
         }
         let Ok(port) = text[m.digits.clone()].parse::<u16>() else {
             continue;
@@ -210,4 +228,19 @@ pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
         }
     }
     out
+}
+
+/// Whether `before` ends with `name:` or `name=` (quotes and spaces allowed), for a name that is
+/// not a port's.
+fn after_another_key(before: &str) -> bool {
+    let before = before.trim_end_matches([' ', '\t', '"', '\'']);
+    let Some(rest) = before.strip_suffix([':', '=']) else {
+        return false;
+    };
+    let key = rest
+        .trim_end_matches([' ', '\t', '"', '\''])
+        .rsplit(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .next()
+        .unwrap_or("");
+    !key.is_empty() && !key.to_ascii_lowercase().contains("port")
 }

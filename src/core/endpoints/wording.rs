@@ -13,7 +13,7 @@ use crate::core::literals::{GateIndex, GatedRegex, Hits};
 /// A line that corrects what was said before.
 pub(super) static CORRECTION: LazyLock<GatedRegex> = LazyLock::new(|| {
     GatedRegex::new(Regex::new(
-        r"(?ix)\b(?:i\s+meant|sorry|edit\s*:|correction|correct(?:ed)?\s+(?:one|server|port|host|setting)s?\s+(?:is|are)|should\s+have\s+(?:said|written)|typo|actually|my\s+bad|oops|update\s*:)",
+        r"(?ix)\b(?:i\s+meant|sorry|edit\s*:|correction|correct(?:ed)?\s+(?:one|server|port|host|setting)s?\s+(?:is|are)|should\s+have\s+(?:said|written)|typo|actually|my\s+bad|oops|update\s*:|je\s+voulais\s+dire|pardon|perd[oó]n|quise\s+decir|quis\s+dizer|queria\s+dizer|desculp[ae]|ich\s+meinte|entschuldigung|korrektur)",
     )
     .expect("static regex"))
 });
@@ -39,12 +39,13 @@ pub(super) static NEGATED_BEFORE: LazyLock<GatedRegex> = LazyLock::new(|| {
         (?:
             \b(?:not|isn'?t|aren'?t|wasn'?t|weren'?t|never|nor)
           | \b(?:instead\s+of|rather\s+than|other\s+than|nothing\s+like|except)
+          | \b(?:não|nao)\s+(?:é|e|era|uso|usamos)|\bno\s+(?:es|era|uso|usamos)\b|\bn[’']?est\s+pas|\bpas\b|\b(?:ist|sind|war)\s+nicht|\bnicht\b
           | \bno\s+(?:setting|option|field|server|host|such|mention)s?\b[^,.;:]{0,20}
           | \bthere'?s\s+no\b[^,.;:]{0,25}
           | \b(?:don'?t|doesn'?t|didn'?t|do\s+not|does\s+not|did\s+not)\s+(?:use|have|see|want|need|mean)
           | \b(?:says?|said|suggests?|suggested|recommends?|recommended|told\s+(?:me|us))\s+(?:to\s+)?(?:use|try|enter|set|put)
         )
-        (?:\s+(?:even|the|a|an|any|using|use|used|set\s+to|called|named|like|to|be|as|on|port|server|host|with|anything))*
+        (?:\s+(?:even|the|a|an|any|using|use|used|set\s+to|called|named|like|to|be|as|on|port|server|host|with|anything|o|el|la|le|les|los|um|uma|un|une|una|der|die|das|mehr))*
         \s*[`'"“(*]*\s*$"#,
     )
     .expect("static regex"))

@@ -62,9 +62,10 @@ static PATTERNS: LazyLock<Vec<String>> = LazyLock::new(|| {
         format!(
             r#"\b[a-z]{{0,6}}\d[a-z0-9]{{0,6}}[ \t]+login[ \t]+{WORD_CHAR}{{1,64}}[ \t]+(?:"[ !#-')+-~]{{4,64}}"|[!#-')+-Z\\-z|-~]{{4,64}})[ \t'"]*(?:\r?\n|$)"#
         ),
-        // A login command quoted in an error, and a literal password in a login call.
+        // A login command quoted in an error (not `LOGIN <user> <pass>`), and a literal password in
+        // a login call.
         format!(
-            r#"["']login[ \t]+{WORD_CHAR}{{1,64}}[ \t]+[!#-&()+-~]{{4,64}}["']|(?:\.|->)(?:login|isauthenticated)\([ -'*+\--~]{{1,60}},[ \t]*["'][ !#-&(-~]{{0,64}}\d[ !#-&(-~]{{0,64}}["']"#
+            r#"["']login[ \t]+{WORD_CHAR}{{1,64}}[ \t]+[!#-&()+-;=-~][!#-&()+-~]{{3,63}}["']|(?:\.|->)(?:login|isauthenticated)\([ -'*+\--~]{{1,60}},[ \t]*["'][ !#-&(-~]{{0,64}}\d[ !#-&(-~]{{0,64}}["']"#
         ),
         // OAuth and bearer tokens.
         r#"bearer\s+[a-z0-9.~+/-]{20,}|\bya29\.[a-z0-9_-]{20,}|\b1//0[a-z0-9_-]{20,}|\beyj[a-z0-9_-]{8,}\.eyj[a-z0-9_-]{8,}\.|(?:(?:access|refresh|id|oauth|auth|session)[_ -]?token|client[_ -]?secret)["']?[ \t]*[:=][ \t]*["']?[a-z0-9_.~+/-]{6,}\d[a-z0-9_.~+/-]{4,}"#

@@ -71,7 +71,7 @@ pub(super) static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
 /// OAuth and bearer tokens.
 pub(super) static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r#"(?i)(?:\bbearer[ \t]+(?P<bearer>[a-z0-9\-._~+/]{12,}=*)|(?:^|[^\p{L}\p{N}])(?:(?:access|refresh|id|oauth|auth|session)[_\- ]?token|client[_\- ]?secret)["']?\s*(?:=>|:=|[=:])\s*["']?(?P<kv>[a-z0-9\-._~+/]{8,}=*))"#,
+        r#"(?i)(?:\bbearer[ \t]+(?P<bearer>[a-z0-9\-._~+/]{12,}=*)|(?:^|[^\p{L}\p{N}])(?:(?:access|refresh|id|oauth|auth|session)[_\- ]?token|client[_\- ]?secret|(?:token|jwt|app|api|session|secret)[_\-]?(?:secret|key))["']?\s*(?:=>|:=|[=:])\s*["']?(?P<kv>[a-z0-9\-._~+/]{8,}=*))"#,
     )
 });
 
@@ -129,6 +129,14 @@ pub(super) fn labelled(
         if v.chars().count() < min || !is_a_value(v) {
             continue;
         }
+        // "the password is transmitted insecurely": after a prose verb, a lower-case participle
+        // or adverb is the sentence going on, not a value.
+        if !quoted
+            && sep.is_some_and(|s| s.as_str().chars().all(char::is_alphabetic))
+            && prose_word(v)
+        {
+            continue;
+        }
         // "pass the test": a short label without a separator needs a password-shaped value.
         if short && !separated && !strong(v) {
             continue;
@@ -143,6 +151,16 @@ pub(super) fn labelled(
         };
         found.push((kind, range));
     }
+}
+
+/// A lower-case English participle, adverb or adjective ("transmitted", "expiring",
+/// "correctly", "acceptable"): the words a sentence about a password goes on with.
+fn prose_word(v: &str) -> bool {
+    v.len() >= 5
+        && v.bytes().all(|b| b.is_ascii_lowercase())
+        && ["ed", "ing", "ly", "able", "ible"]
+            .iter()
+            .any(|end| v.ends_with(end))
 }
 
 /// A quoted, password-shaped token on a line with a password word, or the line before it

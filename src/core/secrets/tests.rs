@@ -544,3 +544,50 @@ proptest::proptest! {
         let _ = redact(&text);
     }
 }
+
+/// Forms from the held-out batch of issue 9 (`tests/corpus`, 380 on): numbered flags, a
+/// database URL, a value glued to a digit, "current one is", app secrets in env files; and the
+/// prose and masks around them that hold none.
+#[test]
+fn held_out_forms() {
+    check(
+        SecretKind::Password,
+        &[
+            (
+                "imapsync --host1 imap.zoho.com --user1 a@lumen-tea.co --password1 'Lumen!tea55' --justlogin",
+                &["Lumen!tea55"],
+            ),
+            (
+                "DATABASE_MYSQL_URL: 'mysql://root:Vb7qTz2Lw@mariadb:3306/snappdb'",
+                &["Vb7qTz2Lw"],
+            ),
+            (
+                "host=imap.gmx.net port=993 user=anna.k@gmx.de pwd=Sonnenblume!7",
+                &["Sonnenblume!7"],
+            ),
+            (
+                "I changed the password twice, current one is \"Lavender&Fog91\". hub 1190842",
+                &["Lavender&Fog91"],
+            ),
+        ],
+    );
+    check(
+        SecretKind::Token,
+        &[
+            (
+                "      TOKEN_SECRET: kP3rW9sLq2XvB7nM4tY8cH1dF6gJ0aZeUoRiQwEx5Ns=",
+                &["kP3rW9sLq2XvB7nM4tY8cH1dF6gJ0aZeUoRiQwEx5Ns="],
+            ),
+            ("JWT_SECRET=9fKq2LmZx7RtVb3NwYp1", &["9fKq2LmZx7RtVb3NwYp1"]),
+        ],
+    );
+    check_none(&[
+        "Note that the password is transmitted insecurely (not my choice).",
+        "the password is stored encrypted on the server",
+        "535 5.7.8  https://support.google.com/mail/?p=BadCredentials PASSWORD - gsmtp",
+        "note this password is fake.",
+        "      SMTP_PASS: xxxxxxxxxx",
+        "[username: H********@icloud.com host: imap.mail.me.com port: 993 password: ****12]",
+        "12 March 2024 10:02:13 DEBUG S: 334 UGFzc3dvcmQ6",
+    ]);
+}

@@ -62,6 +62,12 @@ const NOT_A_VALUE: &[&str] = &[
     "here",
     "hidden",
     "redacted",
+    "fake",
+    "dummy",
+    "bogus",
+    "placeholder",
+    // The tag at the end of every reply from Google's SMTP servers ("... - gsmtp").
+    "gsmtp",
     "removed",
     "omitted",
     "censored",
