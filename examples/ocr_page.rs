@@ -10,8 +10,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in std::env::args().skip(1) {
         let bytes = std::fs::read(&path)?;
         let image = guard::decode(&bytes)?;
-        let prepared = prep::prepare(&image);
+        // OCR_SCALE=3 OCR_SHARPEN=1.5: try another enlargement than the default.
+        let prepared = match std::env::var("OCR_SCALE") {
+            Ok(scale) => prep::prepare_scaled(
+                &image,
+                prep::Scaling {
+                    factor: scale.parse()?,
+                    sharpen: std::env::var("OCR_SHARPEN")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0.0),
+                    presharpen: std::env::var("OCR_PRESHARPEN")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0.0),
+                },
+            ),
+            Err(_) => prep::prepare(&image),
+        };
         let (w, h) = prepared.gray.dimensions();
+        println!("sharpness {:.3}", prep::sharpness(&image.to_luma8()));
         let mut engine = tesseract::Tesseract::new(None, Some("eng"))?
             .set_variable("debug_file", "/dev/null")?;
         // OCR_VARS="name=value,name=value": Tesseract variables to try.

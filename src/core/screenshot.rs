@@ -163,7 +163,15 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         LabelKind::Password
     } else if has("port") {
         LabelKind::Port
-    } else if has("security") || has("encryption") {
+    } else if has("security")
+        || has("encryption")
+        || has("secure")
+        || has("ssl")
+        || has("tls")
+        || has("starttls")
+    {
+        // "SSL", "Use SSL", "Use STARTTLS": also values; the OCR edge takes such a phrase as a
+        // label only where nothing else claimed it as a value (`is_security_value`).
         LabelKind::Security
     } else if has("server") || has("host") || has("hostname") {
         LabelKind::Host
@@ -192,13 +200,53 @@ pub fn service_of(text: &str) -> Option<Service> {
     }
 }
 
+/// A phrase that is, or may be, a security setting's value ("SSL", "SSL/TLS", "STARTTLS"):
+/// a label made of such words ("SSL" heading a column) is only a label where no other label
+/// claims it as its value.
+pub fn is_security_value(text: &str) -> bool {
+    security_of(text).is_some()
+}
+
+/// The security a value shows. A switch's state ("Yes", "On", "No", "Off") is read against
+/// its label: "Use STARTTLS: Yes" is STARTTLS, "SSL: On" is SSL/TLS.
+fn security_with_label(label: &str, value: &str) -> Option<Security> {
+    let v = value.to_ascii_lowercase();
+    let words: Vec<&str> = v
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let switch_on = words.len() <= 2
+        && words
+            .iter()
+            .any(|w| ["yes", "on", "enabled", "true", "checked"].contains(w));
+    let switch_off = words.len() <= 2
+        && words
+            .iter()
+            .any(|w| ["no", "off", "disabled", "false", "unchecked"].contains(w));
+    if switch_on {
+        return match security_of(label) {
+            Some(Security::Starttls) => Some(Security::Starttls),
+            _ => Some(Security::SslTls),
+        };
+    }
+    if switch_off {
+        return Some(Security::None);
+    }
+    security_of(value)
+}
+
 fn security_of(value: &str) -> Option<Security> {
     let v = value.to_ascii_lowercase();
     if v.contains("starttls") || v.contains("start tls") {
         Some(Security::Starttls)
     } else if v.contains("ssl") || v.contains("tls") {
         Some(Security::SslTls)
-    } else if v.contains("none") || v.contains("off") || v.contains("no encryption") {
+    } else if v.contains("none")
+        || v.contains("off")
+        || v.contains("no encryption")
+        || v.contains("unencrypted")
+        || v.contains("plain")
+    {
         Some(Security::None)
     } else {
         None
@@ -289,7 +337,11 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
                             zone.push_str(&format!("{name} port: {port}\n"));
                         }
                     }
-                    LabelKind::Security => slot.security = security_of(value),
+                    LabelKind::Security => {
+                        if let Some(security) = security_with_label(&field.label, value) {
+                            slot.security = Some(security);
+                        }
+                    }
                     _ => {}
                 }
             }

@@ -6,7 +6,7 @@
 //! What counts as a label, and which service a heading names, is the core's vocabulary
 //! (`core::screenshot::label_kind`, `service_of`); only the geometry lives here.
 
-use crate::core::screenshot::{label_kind, service_of, OcrField, OcrPage};
+use crate::core::screenshot::{is_security_value, label_kind, service_of, OcrField, OcrPage};
 
 use super::prep::Rect;
 
@@ -135,17 +135,46 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         }
     }
 
-    let is_label = |p: &Phrase| !p.is_value_like() && label_kind(&p.text).is_some();
+    // A label word that is also a security value ("SSL" heading a column, "Use STARTTLS") is
+    // a label only where no other label claims it as a value: accepted top to bottom, each
+    // against the labels accepted so far.
+    let label_like = |p: &Phrase| !p.is_value_like() && label_kind(&p.text).is_some();
+    let mut is_label: Vec<bool> = phrases
+        .iter()
+        .map(|p| label_like(p) && !is_security_value(&p.text))
+        .collect();
+    let mut maybe: Vec<usize> = (0..phrases.len())
+        .filter(|&i| label_like(&phrases[i]) && is_security_value(&phrases[i].text))
+        .collect();
+    maybe.sort_by_key(|&i| (phrases[i].top, phrases[i].left));
+    for i in maybe {
+        let (_, claimed) = pair(&phrases, &is_label);
+        if !claimed[i] {
+            is_label[i] = true;
+        }
+    }
+    let (fields, _) = pair(&phrases, &is_label);
+    OcrPage {
+        lines: texts,
+        fields,
+        banner: (!banner_text.is_empty()).then(|| banner_text.join("\n")),
+    }
+}
+
+/// Pairs each label (`is_label`, by phrase) with its value or, in a table, its cells. Also
+/// says which phrases were taken as values.
+fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
     let mut fields = Vec::new();
+    let mut claimed = vec![false; phrases.len()];
     let mut used_as_value = vec![false; phrases.len()];
     let mut labels = Vec::new();
     for (i, label) in phrases.iter().enumerate() {
-        if !is_label(label) {
+        if !is_label[i] {
             continue;
         }
         let h = label.height();
         // To the right on the same line.
-        let right = right_of(&phrases, i);
+        let right = right_of(phrases, i);
         // Just below, overlapping its column.
         let below = || {
             phrases
@@ -160,8 +189,8 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
                 })
                 .min_by_key(|(_, p)| p.top)
         };
-        let right = right.filter(|(_, p)| !is_label(p)).map(|(j, _)| j);
-        let below = below().filter(|(_, p)| !is_label(p)).map(|(j, _)| j);
+        let right = right.filter(|(j, _)| !is_label[*j]).map(|(j, _)| j);
+        let below = below().filter(|(j, _)| !is_label[*j]).map(|(j, _)| j);
         // "Port:" is followed by its value; a label without a colon sits above its box, and a
         // tilted screenshot can put the next column's box on its line.
         let value = if label.text.trim_end().ends_with(':') {
@@ -176,7 +205,7 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
     }
     for (i, value) in labels {
         let label = &phrases[i];
-        let heading = heading_above(&phrases, &used_as_value, i).map(|p| p.text.clone());
+        let heading = heading_above(phrases, &used_as_value, i).map(|p| p.text.clone());
         // A table: a column header above, each row named by its first cell ("IMAP", "SMTP").
         // Every cell of the column is a value of that row's service.
         let mut cells = value.into_iter().collect::<Vec<_>>();
@@ -185,10 +214,10 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         // each column.
         let mut across = false;
         if let Some(&first) = cells.first() {
-            if row_header(&phrases, &used_as_value, first).is_some() {
-                cells.extend(column_below(&phrases, first, &is_label));
-            } else if column_header(&phrases, &used_as_value, first).is_some() {
-                let more = row_right(&phrases, &used_as_value, first, &is_label);
+            if row_header(phrases, &used_as_value, first).is_some() {
+                cells.extend(column_below(phrases, first, is_label));
+            } else if column_header(phrases, &used_as_value, first).is_some() {
+                let more = row_right(phrases, &used_as_value, first, is_label);
                 across = !more.is_empty();
                 cells.extend(more);
             }
@@ -201,8 +230,9 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
             });
         }
         for j in cells {
-            let column = || column_header(&phrases, &used_as_value, j).map(|p| p.text.clone());
-            let section = row_header(&phrases, &used_as_value, j)
+            claimed[j] = true;
+            let column = || column_header(phrases, &used_as_value, j).map(|p| p.text.clone());
+            let section = row_header(phrases, &used_as_value, j)
                 .map(|p| p.text.clone())
                 .or_else(|| if across { column() } else { None })
                 .or_else(|| heading.clone())
@@ -214,11 +244,7 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
             });
         }
     }
-    OcrPage {
-        lines: texts,
-        fields,
-        banner: (!banner_text.is_empty()).then(|| banner_text.join("\n")),
-    }
+    (fields, claimed)
 }
 
 /// The first cell of a value's row when it names a service (a table's row header).
@@ -261,17 +287,12 @@ fn column_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Opt
 
 /// The further cells on `first`'s row, left to right, while each sits under a column header
 /// that names a service.
-fn row_right(
-    phrases: &[Phrase],
-    values: &[bool],
-    first: usize,
-    is_label: &dyn Fn(&Phrase) -> bool,
-) -> Vec<usize> {
+fn row_right(phrases: &[Phrase], values: &[bool], first: usize, is_label: &[bool]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut last = first;
     loop {
         match right_of(phrases, last) {
-            Some((j, p)) if !is_label(p) && column_header(phrases, values, j).is_some() => {
+            Some((j, _)) if !is_label[j] && column_header(phrases, values, j).is_some() => {
                 out.push(j);
                 last = j;
             }
@@ -281,11 +302,7 @@ fn row_right(
 }
 
 /// The cells below `first` in its column, top to bottom, up to the next label.
-fn column_below(
-    phrases: &[Phrase],
-    first: usize,
-    is_label: &dyn Fn(&Phrase) -> bool,
-) -> Vec<usize> {
+fn column_below(phrases: &[Phrase], first: usize, is_label: &[bool]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut last = &phrases[first];
     loop {
@@ -301,7 +318,7 @@ fn column_below(
             })
             .min_by_key(|(_, p)| p.top);
         match next {
-            Some((j, p)) if !is_label(p) => {
+            Some((j, p)) if !is_label[j] => {
                 out.push(j);
                 last = p;
             }
