@@ -158,7 +158,18 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         return None;
     }
     let service = service_of(label);
-    let has = |w: &str| words.contains(&w);
+    // OCR drops the first letter of light text ("erver", "ncryption"): a long label word also
+    // matches without it.
+    let has = |w: &str| {
+        words
+            .iter()
+            .any(|x| *x == w || (w.len() >= 6 && x.len() + 1 == w.len() && w.ends_with(*x)))
+    };
+    // A link or a switch that opens the settings ("Hide server settings", "Show advanced"), and
+    // an authentication choice ("Normal password"), are not labels.
+    if words.iter().any(|w| NOT_LABEL_WORDS.contains(w)) {
+        return None;
+    }
     let kind = if has("password") || has("passwort") {
         LabelKind::Password
     } else if has("port") {
@@ -170,8 +181,8 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         || has("tls")
         || has("starttls")
     {
-        // "SSL", "Use SSL", "Use STARTTLS": also values; the OCR edge takes such a phrase as a
-        // label only where nothing else claimed it as a value (`is_security_value`).
+        // "SSL" heading a column is also a value: the OCR edge takes a phrase made only of
+        // value words as a label only where nothing else claimed it (`is_security_value`).
         LabelKind::Security
     } else if has("server") || has("host") || has("hostname") {
         LabelKind::Host
@@ -182,6 +193,27 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
     };
     Some((kind, service))
 }
+
+/// Words of a phrase that is a control or a choice, never a form label.
+const NOT_LABEL_WORDS: &[&str] = &[
+    "show",
+    "hide",
+    "settings",
+    "advanced",
+    "more",
+    "fewer",
+    "manual",
+    "manually",
+    "configure",
+    "configuration",
+    "normal",
+    "cleartext",
+];
+
+/// Words a security setting's value is made of.
+const SECURITY_VALUE_WORDS: &[&str] = &[
+    "ssl", "tls", "starttls", "start", "none", "yes", "no", "on", "off", "auto", "plain",
+];
 
 /// The service a heading or label names: IMAP/incoming or SMTP/outgoing.
 pub fn service_of(text: &str) -> Option<Service> {
@@ -204,7 +236,13 @@ pub fn service_of(text: &str) -> Option<Service> {
 /// a label made of such words ("SSL" heading a column) is only a label where no other label
 /// claims it as its value.
 pub fn is_security_value(text: &str) -> bool {
-    security_of(text).is_some()
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        // A dropdown's arrow reads as a stray letter ("STARTTLS v").
+        .filter(|w| w.len() > 1)
+        .collect();
+    !words.is_empty() && words.iter().all(|w| SECURITY_VALUE_WORDS.contains(w))
 }
 
 /// The security a value shows. A switch's state ("Yes", "On", "No", "Off") is read against

@@ -6,7 +6,9 @@
 //! What counts as a label, and which service a heading names, is the core's vocabulary
 //! (`core::screenshot::label_kind`, `service_of`); only the geometry lives here.
 
-use crate::core::screenshot::{is_security_value, label_kind, service_of, OcrField, OcrPage};
+use crate::core::screenshot::{
+    is_security_value, label_kind, service_of, LabelKind, OcrField, OcrPage,
+};
 
 use super::prep::Rect;
 
@@ -189,8 +191,23 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
                 })
                 .min_by_key(|(_, p)| p.top)
         };
-        let right = right.filter(|(j, _)| !is_label[*j]).map(|(j, _)| j);
-        let below = below().filter(|(j, _)| !is_label[*j]).map(|(j, _)| j);
+        // A heading naming a service ("Incoming (IMAP)") is never a value.
+        let heading = |p: &Phrase| !p.is_value_like() && service_of(&p.text).is_some();
+        let right = right
+            .filter(|(j, p)| !is_label[*j] && !heading(p))
+            .map(|(j, _)| j);
+        // A password's box is next to or just below its label: farther down is the next
+        // line of the form ("Advanced"), which must not read as a visible password.
+        let reach = if matches!(label_kind(&label.text), Some((LabelKind::Password, _))) {
+            h * 5 / 2
+        } else {
+            h * 4
+        };
+        let below = below()
+            .filter(|(j, p)| {
+                !is_label[*j] && !heading(p) && p.top.saturating_sub(label.bottom) < reach
+            })
+            .map(|(j, _)| j);
         // "Port:" is followed by its value; a label without a colon sits above its box, and a
         // tilted screenshot can put the next column's box on its line.
         let value = if label.text.trim_end().ends_with(':') {
