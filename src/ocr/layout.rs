@@ -471,4 +471,38 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_column_headed_ssl_is_a_label_while_ssl_values_stay_values() {
+        let words = vec![
+            w(1, 200, 0, "Server"),
+            w(1, 500, 0, "Port"),
+            w(1, 650, 0, "SSL"),
+            w(2, 0, 40, "IMAP"),
+            w(2, 200, 40, "imap.acme.com"),
+            w(2, 500, 40, "993"),
+            w(2, 650, 40, "SSL/TLS"),
+            w(3, 0, 80, "SMTP"),
+            w(3, 200, 80, "smtp.acme.com"),
+            w(3, 500, 80, "587"),
+            w(3, 650, 80, "STARTTLS"),
+            w(4, 0, 140, "Security:"),
+            w(4, 300, 140, "SSL"),
+        ];
+        let page = page(&words, None);
+        let got: Vec<(Option<&str>, &str, &str)> = page
+            .fields
+            .iter()
+            .filter(|f| f.label.starts_with("SSL") || f.label.starts_with("Security"))
+            .map(|f| (f.section.as_deref(), f.label.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("IMAP"), "SSL", "SSL/TLS"),
+                (Some("SMTP"), "SSL", "STARTTLS"),
+                (Some("SMTP"), "Security:", "SSL"),
+            ]
+        );
+    }
 }
