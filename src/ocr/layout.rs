@@ -193,8 +193,11 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
         };
         // A heading naming a service ("Incoming (IMAP)") is never a value.
         let heading = |p: &Phrase| !p.is_value_like() && service_of(&p.text).is_some();
+        // A label made of value words ("SSL") heads a column; beside it, without a colon, is
+        // the next value of a row whose own label was lost ("SSL/TLS  STARTTLS").
+        let column_only = is_security_value(&label.text) && !label.text.trim_end().ends_with(':');
         let right = right
-            .filter(|(j, p)| !is_label[*j] && !heading(p))
+            .filter(|(j, p)| !column_only && !is_label[*j] && !heading(p))
             .map(|(j, _)| j);
         // A password's box is next to or just below its label: farther down is the next
         // line of the form ("Advanced"), which must not read as a visible password.
