@@ -10,8 +10,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in std::env::args().skip(1) {
         let bytes = std::fs::read(&path)?;
         let image = guard::decode(&bytes)?;
-        let prepared = prep::prepare(&image);
+        // OCR_SCALE=3 OCR_SOFT=1: try another enlargement or treatment than the chosen one.
+        let prepared = match std::env::var("OCR_SCALE") {
+            Ok(scale) => prep::prepare_scaled(
+                &image,
+                prep::Scaling {
+                    factor: scale.parse()?,
+                    soft: std::env::var_os("OCR_SOFT").is_some(),
+                },
+            ),
+            Err(_) => prep::prepare(&image),
+        };
         let (w, h) = prepared.gray.dimensions();
+        println!("sharpness {:.3}", prep::sharpness(&image.to_luma8()));
+        // OCR_SAVE=FILE: keep the prepared page to look at.
+        if let Ok(out) = std::env::var("OCR_SAVE") {
+            prepared.gray.save(out)?;
+        }
         let mut engine = tesseract::Tesseract::new(None, Some("eng"))?
             .set_variable("debug_file", "/dev/null")?;
         // OCR_VARS="name=value,name=value": Tesseract variables to try.

@@ -132,12 +132,12 @@ fn fixtures_are_read_field_by_field() {
         right * 100 >= total * 85,
         "degraded fixtures: {right}/{total} fields right\n{report}"
     );
-    // The bar for styles the project has not seen is 90%. Held out here: f reads 64%
-    // (BENCHMARKS.md "## OCR": its security column is headed "SSL", which is also a value, and
-    // its blurred render loses the hosts) and g 95%, 76% together. This floor keeps that
-    // figure from sliding.
+    // The bar for styles the project has not seen is 90%. Held out here: g to k
+    // (BENCHMARKS.md "## OCR"): h, i and j read 72/106 (68%) when first measured and 92/106
+    // after the general fixes they showed; k read 33/33 untuned; 146/161 (91%) together, j's
+    // blurred serif render most of the rest. This floor keeps that figure from sliding.
     assert!(
-        held_right * 100 >= held_total * 70,
+        held_right * 100 >= held_total * 80,
         "held-out styles: {held_right}/{held_total} fields right\n{report}"
     );
 }

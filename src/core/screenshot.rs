@@ -158,12 +158,31 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         return None;
     }
     let service = service_of(label);
-    let has = |w: &str| words.contains(&w);
+    // OCR drops the first letter of light text ("erver", "ncryption"): a long label word also
+    // matches without it.
+    let has = |w: &str| {
+        words
+            .iter()
+            .any(|x| *x == w || (w.len() >= 6 && x.len() + 1 == w.len() && w.ends_with(*x)))
+    };
+    // A link or a switch that opens the settings ("Hide server settings", "Show advanced"), and
+    // an authentication choice ("Normal password"), are not labels.
+    if words.iter().any(|w| NOT_LABEL_WORDS.contains(w)) {
+        return None;
+    }
     let kind = if has("password") || has("passwort") {
         LabelKind::Password
     } else if has("port") {
         LabelKind::Port
-    } else if has("security") || has("encryption") {
+    } else if has("security")
+        || has("encryption")
+        || has("secure")
+        || has("ssl")
+        || has("tls")
+        || has("starttls")
+    {
+        // "SSL" heading a column is also a value: the OCR edge takes a phrase made only of
+        // value words as a label only where nothing else claimed it (`is_security_value`).
         LabelKind::Security
     } else if has("server") || has("host") || has("hostname") {
         LabelKind::Host
@@ -174,6 +193,27 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
     };
     Some((kind, service))
 }
+
+/// Words of a phrase that is a control or a choice, never a form label.
+const NOT_LABEL_WORDS: &[&str] = &[
+    "show",
+    "hide",
+    "settings",
+    "advanced",
+    "more",
+    "fewer",
+    "manual",
+    "manually",
+    "configure",
+    "configuration",
+    "normal",
+    "cleartext",
+];
+
+/// Words a security setting's value is made of.
+const SECURITY_VALUE_WORDS: &[&str] = &[
+    "ssl", "tls", "starttls", "start", "none", "yes", "no", "on", "off", "auto", "plain",
+];
 
 /// The service a heading or label names: IMAP/incoming or SMTP/outgoing.
 pub fn service_of(text: &str) -> Option<Service> {
@@ -192,13 +232,59 @@ pub fn service_of(text: &str) -> Option<Service> {
     }
 }
 
+/// A phrase that is, or may be, a security setting's value ("SSL", "SSL/TLS", "STARTTLS"):
+/// a label made of such words ("SSL" heading a column) is only a label where no other label
+/// claims it as its value.
+pub fn is_security_value(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        // A dropdown's arrow reads as a stray letter ("STARTTLS v").
+        .filter(|w| w.len() > 1)
+        .collect();
+    !words.is_empty() && words.iter().all(|w| SECURITY_VALUE_WORDS.contains(w))
+}
+
+/// The security a value shows. A switch's state ("Yes", "On", "No", "Off") is read against
+/// its label: "Use STARTTLS: Yes" is STARTTLS, "SSL: On" is SSL/TLS.
+fn security_with_label(label: &str, value: &str) -> Option<Security> {
+    let v = value.to_ascii_lowercase();
+    let words: Vec<&str> = v
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let switch_on = words.len() <= 2
+        && words
+            .iter()
+            .any(|w| ["yes", "on", "enabled", "true", "checked"].contains(w));
+    let switch_off = words.len() <= 2
+        && words
+            .iter()
+            .any(|w| ["no", "off", "disabled", "false", "unchecked"].contains(w));
+    if switch_on {
+        return match security_of(label) {
+            Some(Security::Starttls) => Some(Security::Starttls),
+            _ => Some(Security::SslTls),
+        };
+    }
+    if switch_off {
+        return Some(Security::None);
+    }
+    security_of(value)
+}
+
 fn security_of(value: &str) -> Option<Security> {
     let v = value.to_ascii_lowercase();
     if v.contains("starttls") || v.contains("start tls") {
         Some(Security::Starttls)
     } else if v.contains("ssl") || v.contains("tls") {
         Some(Security::SslTls)
-    } else if v.contains("none") || v.contains("off") || v.contains("no encryption") {
+    } else if v.contains("none")
+        || v.contains("off")
+        || v.contains("no encryption")
+        || v.contains("unencrypted")
+        || v.contains("plain")
+    {
         Some(Security::None)
     } else {
         None
@@ -289,7 +375,11 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
                             zone.push_str(&format!("{name} port: {port}\n"));
                         }
                     }
-                    LabelKind::Security => slot.security = security_of(value),
+                    LabelKind::Security => {
+                        if let Some(security) = security_with_label(&field.label, value) {
+                            slot.security = Some(security);
+                        }
+                    }
                     _ => {}
                 }
             }

@@ -6,7 +6,9 @@
 //! What counts as a label, and which service a heading names, is the core's vocabulary
 //! (`core::screenshot::label_kind`, `service_of`); only the geometry lives here.
 
-use crate::core::screenshot::{label_kind, service_of, OcrField, OcrPage};
+use crate::core::screenshot::{
+    is_security_value, label_kind, service_of, LabelKind, OcrField, OcrPage,
+};
 
 use super::prep::Rect;
 
@@ -135,17 +137,46 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         }
     }
 
-    let is_label = |p: &Phrase| !p.is_value_like() && label_kind(&p.text).is_some();
+    // A label word that is also a security value ("SSL" heading a column, "Use STARTTLS") is
+    // a label only where no other label claims it as a value: accepted top to bottom, each
+    // against the labels accepted so far.
+    let label_like = |p: &Phrase| !p.is_value_like() && label_kind(&p.text).is_some();
+    let mut is_label: Vec<bool> = phrases
+        .iter()
+        .map(|p| label_like(p) && !is_security_value(&p.text))
+        .collect();
+    let mut maybe: Vec<usize> = (0..phrases.len())
+        .filter(|&i| label_like(&phrases[i]) && is_security_value(&phrases[i].text))
+        .collect();
+    maybe.sort_by_key(|&i| (phrases[i].top, phrases[i].left));
+    for i in maybe {
+        let (_, claimed) = pair(&phrases, &is_label);
+        if !claimed[i] {
+            is_label[i] = true;
+        }
+    }
+    let (fields, _) = pair(&phrases, &is_label);
+    OcrPage {
+        lines: texts,
+        fields,
+        banner: (!banner_text.is_empty()).then(|| banner_text.join("\n")),
+    }
+}
+
+/// Pairs each label (`is_label`, by phrase) with its value or, in a table, its cells. Also
+/// says which phrases were taken as values.
+fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
     let mut fields = Vec::new();
+    let mut claimed = vec![false; phrases.len()];
     let mut used_as_value = vec![false; phrases.len()];
     let mut labels = Vec::new();
     for (i, label) in phrases.iter().enumerate() {
-        if !is_label(label) {
+        if !is_label[i] {
             continue;
         }
         let h = label.height();
         // To the right on the same line.
-        let right = right_of(&phrases, i);
+        let right = right_of(phrases, i);
         // Just below, overlapping its column.
         let below = || {
             phrases
@@ -160,8 +191,26 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
                 })
                 .min_by_key(|(_, p)| p.top)
         };
-        let right = right.filter(|(_, p)| !is_label(p)).map(|(j, _)| j);
-        let below = below().filter(|(_, p)| !is_label(p)).map(|(j, _)| j);
+        // A heading naming a service ("Incoming (IMAP)") is never a value.
+        let heading = |p: &Phrase| !p.is_value_like() && service_of(&p.text).is_some();
+        // A label made of value words ("SSL") heads a column; beside it, without a colon, is
+        // the next value of a row whose own label was lost ("SSL/TLS  STARTTLS").
+        let column_only = is_security_value(&label.text) && !label.text.trim_end().ends_with(':');
+        let right = right
+            .filter(|(j, p)| !column_only && !is_label[*j] && !heading(p))
+            .map(|(j, _)| j);
+        // A password's box is next to or just below its label: farther down is the next
+        // line of the form ("Advanced"), which must not read as a visible password.
+        let reach = if matches!(label_kind(&label.text), Some((LabelKind::Password, _))) {
+            h * 5 / 2
+        } else {
+            h * 4
+        };
+        let below = below()
+            .filter(|(j, p)| {
+                !is_label[*j] && !heading(p) && p.top.saturating_sub(label.bottom) < reach
+            })
+            .map(|(j, _)| j);
         // "Port:" is followed by its value; a label without a colon sits above its box, and a
         // tilted screenshot can put the next column's box on its line.
         let value = if label.text.trim_end().ends_with(':') {
@@ -176,7 +225,7 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
     }
     for (i, value) in labels {
         let label = &phrases[i];
-        let heading = heading_above(&phrases, &used_as_value, i).map(|p| p.text.clone());
+        let heading = heading_above(phrases, &used_as_value, i).map(|p| p.text.clone());
         // A table: a column header above, each row named by its first cell ("IMAP", "SMTP").
         // Every cell of the column is a value of that row's service.
         let mut cells = value.into_iter().collect::<Vec<_>>();
@@ -185,10 +234,10 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         // each column.
         let mut across = false;
         if let Some(&first) = cells.first() {
-            if row_header(&phrases, &used_as_value, first).is_some() {
-                cells.extend(column_below(&phrases, first, &is_label));
-            } else if column_header(&phrases, &used_as_value, first).is_some() {
-                let more = row_right(&phrases, &used_as_value, first, &is_label);
+            if row_header(phrases, &used_as_value, first).is_some() {
+                cells.extend(column_below(phrases, first, is_label));
+            } else if column_header(phrases, &used_as_value, first).is_some() {
+                let more = row_right(phrases, &used_as_value, first, is_label);
                 across = !more.is_empty();
                 cells.extend(more);
             }
@@ -201,8 +250,9 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
             });
         }
         for j in cells {
-            let column = || column_header(&phrases, &used_as_value, j).map(|p| p.text.clone());
-            let section = row_header(&phrases, &used_as_value, j)
+            claimed[j] = true;
+            let column = || column_header(phrases, &used_as_value, j).map(|p| p.text.clone());
+            let section = row_header(phrases, &used_as_value, j)
                 .map(|p| p.text.clone())
                 .or_else(|| if across { column() } else { None })
                 .or_else(|| heading.clone())
@@ -214,11 +264,7 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
             });
         }
     }
-    OcrPage {
-        lines: texts,
-        fields,
-        banner: (!banner_text.is_empty()).then(|| banner_text.join("\n")),
-    }
+    (fields, claimed)
 }
 
 /// The first cell of a value's row when it names a service (a table's row header).
@@ -261,17 +307,12 @@ fn column_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Opt
 
 /// The further cells on `first`'s row, left to right, while each sits under a column header
 /// that names a service.
-fn row_right(
-    phrases: &[Phrase],
-    values: &[bool],
-    first: usize,
-    is_label: &dyn Fn(&Phrase) -> bool,
-) -> Vec<usize> {
+fn row_right(phrases: &[Phrase], values: &[bool], first: usize, is_label: &[bool]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut last = first;
     loop {
         match right_of(phrases, last) {
-            Some((j, p)) if !is_label(p) && column_header(phrases, values, j).is_some() => {
+            Some((j, _)) if !is_label[j] && column_header(phrases, values, j).is_some() => {
                 out.push(j);
                 last = j;
             }
@@ -281,11 +322,7 @@ fn row_right(
 }
 
 /// The cells below `first` in its column, top to bottom, up to the next label.
-fn column_below(
-    phrases: &[Phrase],
-    first: usize,
-    is_label: &dyn Fn(&Phrase) -> bool,
-) -> Vec<usize> {
+fn column_below(phrases: &[Phrase], first: usize, is_label: &[bool]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut last = &phrases[first];
     loop {
@@ -301,7 +338,7 @@ fn column_below(
             })
             .min_by_key(|(_, p)| p.top);
         match next {
-            Some((j, p)) if !is_label(p) => {
+            Some((j, p)) if !is_label[j] => {
                 out.push(j);
                 last = p;
             }
@@ -434,6 +471,40 @@ mod tests {
                 (Some("Outgoing (SMTP)"), "Server", "relay.acme.com"),
                 (Some("Incoming (IMAP)"), "Port", "143"),
                 (Some("Outgoing (SMTP)"), "Port", "25"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_column_headed_ssl_is_a_label_while_ssl_values_stay_values() {
+        let words = vec![
+            w(1, 200, 0, "Server"),
+            w(1, 500, 0, "Port"),
+            w(1, 650, 0, "SSL"),
+            w(2, 0, 40, "IMAP"),
+            w(2, 200, 40, "imap.acme.com"),
+            w(2, 500, 40, "993"),
+            w(2, 650, 40, "SSL/TLS"),
+            w(3, 0, 80, "SMTP"),
+            w(3, 200, 80, "smtp.acme.com"),
+            w(3, 500, 80, "587"),
+            w(3, 650, 80, "STARTTLS"),
+            w(4, 0, 140, "Security:"),
+            w(4, 300, 140, "SSL"),
+        ];
+        let page = page(&words, None);
+        let got: Vec<(Option<&str>, &str, &str)> = page
+            .fields
+            .iter()
+            .filter(|f| f.label.starts_with("SSL") || f.label.starts_with("Security"))
+            .map(|f| (f.section.as_deref(), f.label.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("IMAP"), "SSL", "SSL/TLS"),
+                (Some("SMTP"), "SSL", "STARTTLS"),
+                (Some("SMTP"), "Security:", "SSL"),
             ]
         );
     }

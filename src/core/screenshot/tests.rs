@@ -54,6 +54,30 @@ fn a_connection_screen_is_read_with_the_core_extractors() {
 }
 
 #[test]
+fn security_switches_and_other_security_labels_are_read() {
+    let mut page = screen();
+    page.fields[4] = field("Incoming (IMAP)", "Use SSL", "ON");
+    page.fields[7] = field("Outgoing (SMTP)", "Use SSL", "Off");
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.imap.expect("imap").security, Some(Security::SslTls));
+    assert_eq!(read.smtp.expect("smtp").security, Some(Security::None));
+
+    page.fields[4] = field("Incoming (IMAP)", "Connection security", "STARTTLS");
+    page.fields[7] = field("Outgoing (SMTP)", "Use STARTTLS", "Yes");
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.imap.expect("imap").security, Some(Security::Starttls));
+    assert_eq!(read.smtp.expect("smtp").security, Some(Security::Starttls));
+    // A value made of value words is the weak kind of label; "Use SSL" and a link are not.
+    assert!(is_security_value("SSL") && is_security_value("STARTTLS v"));
+    assert!(!is_security_value("Use SSL"));
+    assert_eq!(label_kind("Hide server settings"), None);
+    assert_eq!(
+        label_kind("erver address").map(|(k, _)| k),
+        Some(LabelKind::Host)
+    );
+}
+
+#[test]
 fn a_visible_password_is_flagged_and_never_kept() {
     let mut page = screen();
     page.fields[1].value = "Tr0ub4dor-horse".into();
