@@ -12,25 +12,23 @@ impl Engine {
     pub async fn tick(&self) -> Result<usize, EngineError> {
         self.prune_thread_locks();
         let mut acted = 0;
-        for stale in self.store.tickets()? {
-            if stale.exempt || stale.status != TicketState::WaitingOnMember {
-                continue;
+        // Only the ids are kept: the store is walked one ticket at a time.
+        let mut waiting = Vec::new();
+        self.store.for_each_ticket(&mut |ticket| {
+            if !ticket.exempt && ticket.status == TicketState::WaitingOnMember {
+                waiting.push(ticket.thread);
             }
-            let lock = self.thread_lock(stale.thread);
+        })?;
+        for thread in waiting {
+            let lock = self.thread_lock(thread);
             let _guard = lock.lock().await;
             // `with_ticket` reads the ticket again under the lock: an event may have just
             // changed it.
             let outcome = self
-                .with_ticket(
-                    stale.thread,
-                    None,
-                    None,
-                    None,
-                    async |change: &mut Change| {
-                        self.tick_ticket(change).await;
-                        Ok(!change.events.is_empty())
-                    },
-                )
+                .with_ticket(thread, None, None, None, async |change: &mut Change| {
+                    self.tick_ticket(change).await;
+                    Ok(!change.events.is_empty())
+                })
                 .await?;
             if matches!(outcome, Outcome::Done(true)) {
                 acted += 1;

@@ -54,7 +54,15 @@ pub trait TriageLog: Send + Sync {
     /// The events begun and never committed (cut short), in message order.
     fn pending(&self) -> Result<Vec<PendingEvent>, StoreError>;
     fn events(&self, thread: ThreadId) -> Result<Vec<EventRecord>, StoreError>;
-    fn tickets(&self) -> Result<Vec<TicketRecord>, StoreError>;
+    /// Calls `visit` with each ticket in turn, without holding them all at once: the
+    /// lifecycle tick walks every ticket, and 10,000 of them in one `Vec` cost ~15 MiB
+    /// (BENCHMARKS.md, "Start-up and idle memory").
+    fn for_each_ticket(&self, visit: &mut dyn FnMut(TicketRecord)) -> Result<(), StoreError>;
+    fn tickets(&self) -> Result<Vec<TicketRecord>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_ticket(&mut |ticket| out.push(ticket))?;
+        Ok(out)
+    }
     /// Deletes closed or resolved tickets (and their events) last updated before `before`.
     /// Returns how many were purged.
     fn purge_closed_before(&self, before: u64) -> Result<usize, StoreError>;

@@ -297,37 +297,37 @@ impl TriageLog for SledLog {
         Ok(out)
     }
 
-    fn tickets(&self) -> Result<Vec<TicketRecord>, StoreError> {
-        let mut out = Vec::new();
+    fn for_each_ticket(&self, visit: &mut dyn FnMut(TicketRecord)) -> Result<(), StoreError> {
         for item in self.tickets.iter() {
             let (key, value) = item.map_err(|e| self.err(e))?;
             let ticket = TicketRecord::from_json(&value).map_err(|detail| StoreError::Corrupt {
                 path: self.path.display().to_string(),
                 detail: format!("ticket {:?}: {detail}", key.as_ref()),
             })?;
-            out.push(ticket);
+            visit(ticket);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn purge_closed_before(&self, before: u64) -> Result<usize, StoreError> {
         let mut purged = 0;
-        for ticket in self.tickets()? {
+        // The ids first, then the removals: sled's iterator is not held across them.
+        let mut expired = Vec::new();
+        self.for_each_ticket(&mut |ticket| {
             let finished = matches!(ticket.status, TicketState::Closed | TicketState::Resolved);
             if finished && ticket.updated_at < before {
-                for item in self
-                    .events
-                    .scan_prefix(ticket.thread.get().to_be_bytes())
-                    .keys()
-                {
-                    let key = item.map_err(|e| self.err(e))?;
-                    self.events.remove(key).map_err(|e| self.err(e))?;
-                }
-                self.tickets
-                    .remove(ticket.thread.get().to_be_bytes())
-                    .map_err(|e| self.err(e))?;
-                purged += 1;
+                expired.push(ticket.thread);
             }
+        })?;
+        for thread in expired {
+            for item in self.events.scan_prefix(thread.get().to_be_bytes()).keys() {
+                let key = item.map_err(|e| self.err(e))?;
+                self.events.remove(key).map_err(|e| self.err(e))?;
+            }
+            self.tickets
+                .remove(thread.get().to_be_bytes())
+                .map_err(|e| self.err(e))?;
+            purged += 1;
         }
         self.flush()?;
         Ok(purged)

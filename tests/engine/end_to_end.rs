@@ -758,10 +758,11 @@ impl TriageLog for FailingStore {
     ) -> Result<Vec<imap_triage::store::EventRecord>, imap_triage::store::StoreError> {
         self.inner.events(thread)
     }
-    fn tickets(
+    fn for_each_ticket(
         &self,
-    ) -> Result<Vec<imap_triage::store::TicketRecord>, imap_triage::store::StoreError> {
-        self.inner.tickets()
+        visit: &mut dyn FnMut(imap_triage::store::TicketRecord),
+    ) -> Result<(), imap_triage::store::StoreError> {
+        self.inner.for_each_ticket(visit)
     }
     fn purge_closed_before(&self, before: u64) -> Result<usize, imap_triage::store::StoreError> {
         self.inner.purge_closed_before(before)
