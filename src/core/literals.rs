@@ -65,9 +65,54 @@ fn usable(set: &[Vec<u8>]) -> bool {
     set.iter().all(|s| !s.is_empty())
 }
 
-/// The better of two required sets: the longer shortest string, then the one whose shortest
-/// string holds fewer letters, digits and spaces (`&` is rarer in prose than `1`), then the
-/// fewer strings.
+/// Words found in nearly every support message. A required literal inside one of them (or
+/// holding one) passes its gate on nearly every line: "server" in `(?:gleiche|selbe)n?\s+server`
+/// let the "same server" regex run on every line naming a server, where "gleiche" or "selbe"
+/// would not. Only the choice of gate depends on this list, never an answer.
+const COMMON_WORDS: &[&[u8]] = &[
+    b"server",
+    b"host",
+    b"setting",
+    b"use",
+    b"see",
+    b"port",
+    b"mail",
+    b"connect",
+    b"password",
+    b"account",
+    b"name",
+    b"error",
+    b"the",
+    b"and",
+    b"for",
+    b"not",
+    b"with",
+    b"have",
+    b"this",
+    b"that",
+    b"from",
+    b"your",
+];
+
+/// Whether `literal` is inside a [`COMMON_WORDS`] word ("serv", "set"), or holds one of five
+/// letters or more ("connection"): a short word inside a longer one says little ("refused"
+/// holds "use").
+fn is_common(literal: &[u8]) -> bool {
+    let word: Vec<u8> = literal
+        .iter()
+        .copied()
+        .filter(u8::is_ascii_alphanumeric)
+        .collect();
+    word.len() <= 2
+        || COMMON_WORDS.iter().any(|w| {
+            memchr::memmem::find(w, &word).is_some()
+                || w.len() >= 5 && memchr::memmem::find(&word, w).is_some()
+        })
+}
+
+/// The better of two required sets: the one without a common word ([`COMMON_WORDS`]), then
+/// the longer shortest string, then the one whose shortest string holds fewer letters, digits
+/// and spaces (`&` is rarer in prose than `1`), then the fewer strings.
 fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
     let score = |s: &Vec<Vec<u8>>| {
         let shortest = s.iter().min_by_key(|l| l.len());
@@ -77,6 +122,7 @@ fn better(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8
                 .count()
         });
         (
+            !s.iter().any(|l| is_common(l)),
             shortest.map_or(usize::MAX, Vec::len).min(8),
             std::cmp::Reverse(common),
             std::cmp::Reverse(s.len()),
@@ -485,9 +531,14 @@ mod tests {
     #[test]
     fn inner_words_are_required() {
         assert_eq!(req(r"(?i)\bi\s+meant\b"), Some(vec!["meant".into()]));
+        // "connection" holds a word of nearly every message: "refused" is the better gate.
         assert_eq!(
             req(r"(?i)connection[ \t]+(was[ \t]+)?refused"),
-            Some(vec!["connection".into()])
+            Some(vec!["refused".into()])
+        );
+        assert_eq!(
+            req(r"(?i)\b(?:gleiche|selbe)n?\s+server\b"),
+            Some(vec!["gleiche".into(), "selbe".into()])
         );
         assert_eq!(
             req(r"(?i)\bgo[ \t]?daddy"),

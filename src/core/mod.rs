@@ -4,6 +4,7 @@
 //! however hostile, yields a report. Secrets found in the thread are reported by kind and
 //! message index only; their values never reach any output.
 
+pub mod ascii;
 pub mod classify;
 pub mod commands;
 pub mod confirmations;

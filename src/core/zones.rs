@@ -10,6 +10,8 @@
 use regex::Regex;
 use serde::Serialize;
 
+use super::ascii::AsciiTwin;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneKind {
@@ -56,17 +58,18 @@ pub struct Line<'a> {
 }
 
 /// The zone patterns of the rules pack (`reading.toml`, `[zones]`), each list joined into one
-/// regex matched at the start of a line.
+/// regex matched at the start of a line, with its ASCII twin ([`AsciiTwin`]): these run on
+/// every line.
 #[derive(Debug, Clone)]
 pub struct ZonePatterns {
     /// Stack frames and the lines around them.
-    pub trace: Regex,
+    pub trace: AsciiTwin,
     /// Log and protocol transcript lines.
-    pub log: Regex,
+    pub log: AsciiTwin,
     /// `key: value`, `KEY=VALUE`, `[section]` and the like (then checked by [`is_config_line`]).
-    pub config: Regex,
+    pub config: AsciiTwin,
     /// What starts a signature.
-    pub signature_start: Regex,
+    pub signature_start: AsciiTwin,
 }
 
 /// A signature is the short tail of a message: longer tails after "Thanks," are more text.
@@ -156,16 +159,16 @@ fn classify(line: &str, in_fence: bool, patterns: &ZonePatterns) -> ZoneKind {
             ZoneKind::Prose
         };
     }
-    if patterns.trace.is_match(line) {
+    if patterns.trace.for_text(line).is_match(line) {
         return ZoneKind::Trace;
     }
     if is_table_line(t) {
         return ZoneKind::Table;
     }
-    if patterns.log.is_match(line) {
+    if patterns.log.for_text(line).is_match(line) {
         return ZoneKind::Log;
     }
-    if is_config_line(t, &patterns.config) {
+    if is_config_line(t, patterns.config.for_text(t)) {
         return ZoneKind::Config;
     }
     if in_fence {
@@ -209,8 +212,11 @@ fn is_config_line(t: &str, config: &Regex) -> bool {
 
 /// Marks the signature: from the last sign-off line to the end, when what follows is short and
 /// holds no settings table or log.
-fn mark_signature(lines: &mut [Line<'_>], signature_start: &Regex) {
-    let Some(at) = lines.iter().rposition(|l| signature_start.is_match(l.text)) else {
+fn mark_signature(lines: &mut [Line<'_>], signature_start: &AsciiTwin) {
+    let Some(at) = lines
+        .iter()
+        .rposition(|l| signature_start.for_text(l.text).is_match(l.text))
+    else {
         return;
     };
     let tail = &lines[at + 1..];

@@ -94,7 +94,7 @@ pub(super) fn not_a_setting(text: &str, at: usize, hits: &Hits) -> bool {
     let clause_start = [
         memchr::memrchr3(b',', b';', b'!', before),
         memchr::memrchr2(b'?', b':', before),
-        memchr::memmem::rfind(before, b". "),
+        last_full_stop(before),
     ]
     .into_iter()
     .flatten()
@@ -111,7 +111,7 @@ pub(super) fn not_a_setting(text: &str, at: usize, hits: &Hits) -> bool {
     let after = &b[at..];
     let sentence_end = [
         memchr::memchr3(b'?', b'!', b'\n', after),
-        memchr::memmem::find(after, b". "),
+        first_full_stop(after),
     ]
     .into_iter()
     .flatten()
@@ -127,4 +127,15 @@ pub(super) fn not_a_setting(text: &str, at: usize, hits: &Hits) -> bool {
         .filter(|&i| before[i] != b'.' || before.get(i + 1) == Some(&b' '))
         .map_or(0, |i| i + 1);
     HYPOTHETICAL.is_match(&text[sentence_start..at])
+}
+
+/// Where the first ". " in `b` starts. A byte search for the dot: a `memmem` search builds its
+/// finder on every call, and this runs for every value (the dot is never far).
+fn first_full_stop(b: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'.', b).find(|&i| b.get(i + 1) == Some(&b' '))
+}
+
+/// Where the last ". " in `b` starts.
+fn last_full_stop(b: &[u8]) -> Option<usize> {
+    memchr::memrchr_iter(b'.', b).find(|&i| b.get(i + 1) == Some(&b' '))
 }

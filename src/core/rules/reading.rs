@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::load::{Source, REGEX_SIZE_LIMIT};
 use super::RuleError;
+use crate::core::ascii::AsciiTwin;
 use crate::core::items::HubIdPatterns;
 use crate::core::text::Triggers;
 use crate::core::zones::ZonePatterns;
@@ -117,15 +118,15 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
     )?;
     Some(Reading {
         zones: ZonePatterns {
-            trace: compile_joined(source, "zones.trace", &trace?, errors)?,
-            log: compile_joined(source, "zones.log", &log?, errors)?,
-            config: compile_joined(source, "zones.config", &config?, errors)?,
-            signature_start: compile_joined(
+            trace: AsciiTwin::new(compile_joined(source, "zones.trace", &trace?, errors)?),
+            log: AsciiTwin::new(compile_joined(source, "zones.log", &log?, errors)?),
+            config: AsciiTwin::new(compile_joined(source, "zones.config", &config?, errors)?),
+            signature_start: AsciiTwin::new(compile_joined(
                 source,
                 "zones.signature_start",
                 &signature_start?,
                 errors,
-            )?,
+            )?),
         },
         hub_id: HubIdPatterns {
             label,

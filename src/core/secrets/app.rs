@@ -166,9 +166,11 @@ pub(super) fn four_groups(text: &str) -> Vec<(Range<usize>, bool)> {
     let sep = |i: usize| b[i] == b' ' || b[i] == b'-';
     let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
     let mut out = Vec::new();
-    // A value's first separator sits four bytes in: only those starts are worth a look.
+    // A value's separators sit four, nine and fourteen bytes in: only the starts with all three
+    // are worth a look, and a word-at-a-time scan finds them (a space every few bytes made a
+    // byte search stop too often).
     let mut next_free = 0;
-    for first_sep in memchr::memchr2_iter(b' ', b'-', b) {
+    for first_sep in separator_triples(b) {
         let Some(i) = first_sep.checked_sub(4) else {
             continue;
         };
@@ -186,6 +188,46 @@ pub(super) fn four_groups(text: &str) -> Vec<(Range<usize>, bool)> {
             }
         }
     }
+    out
+}
+
+/// The high bit of each byte of `w` that is a space or a hyphen. Exact per byte: no carry
+/// crosses a byte (`(v & 0x7f) + 0x7f` stays below 0x100).
+fn separators(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| !(((v & LOW7) + LOW7) | v) & HIGH;
+    zero(w ^ (u64::from(b' ') * ONES)) | zero(w ^ (u64::from(b'-') * ONES))
+}
+
+/// The positions `p`, in order, with a space or a hyphen at `p`, `p + 5` and `p + 10`.
+pub(super) fn separator_triples(b: &[u8]) -> Vec<usize> {
+    let word = |k: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[8 * k..8 * k + 8]);
+        u64::from_le_bytes(w)
+    };
+    let words = b.len() / 8;
+    let mut out = Vec::new();
+    let mut k = 0;
+    if words >= 3 {
+        // Byte j of a mask is position 8k + j; `>> 40` and `<< 24` bring position + 5 there,
+        // `>> 16` and `<< 48` position + 10.
+        let (mut s0, mut s1) = (separators(word(0)), separators(word(1)));
+        while k + 2 < words {
+            let s2 = separators(word(k + 2));
+            let mut m = s0 & (s0 >> 40 | s1 << 24) & (s1 >> 16 | s2 << 48);
+            while m != 0 {
+                out.push(8 * k + m.trailing_zeros() as usize / 8);
+                m &= m - 1;
+            }
+            (s0, s1) = (s1, s2);
+            k += 1;
+        }
+    }
+    let sep = |i: usize| b.get(i).is_some_and(|&c| c == b' ' || c == b'-');
+    out.extend((8 * k..b.len()).filter(|&p| sep(p) && sep(p + 5) && sep(p + 10)));
     out
 }
 

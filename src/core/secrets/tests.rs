@@ -1,4 +1,4 @@
-use super::app::{four_groups, is_word};
+use super::app::{four_groups, is_word, separator_triples};
 use super::sasl::{b64_decode, is_sasl_plain};
 use super::*;
 
@@ -529,6 +529,15 @@ proptest::proptest! {
         let ours: Vec<&str> = four_groups(&text).into_iter().map(|(r, _)| &text[r]).collect();
         let theirs: Vec<&str> = oracle.find_iter(&text).map(|m| m.as_str()).collect();
         proptest::prop_assert_eq!(ours, theirs);
+    }
+
+    /// The word-at-a-time search finds what a byte-by-byte one does.
+    #[test]
+    fn separator_triples_agree_with_a_byte_search(text in "[ a\u{a0}é-]{0,80}") {
+        let b = text.as_bytes();
+        let sep = |i: usize| b.get(i).is_some_and(|&c| c == b' ' || c == b'-');
+        let expected: Vec<usize> = (0..b.len()).filter(|&p| sep(p) && sep(p + 5) && sep(p + 10)).collect();
+        proptest::prop_assert_eq!(separator_triples(b), expected);
     }
 
     /// Finds never overlap, are in order, and lie on char boundaries; redaction never panics.
