@@ -8,6 +8,7 @@ use std::ops::Range;
 use regex::{Regex, RegexBuilder};
 use toml::Spanned;
 
+use super::lazy::RuleRegex;
 use super::patterns::PatternSet;
 use super::raw::{ChecklistFile, ErrorsFile, ProvidersFile, ServerSettingFile};
 use super::{
@@ -63,15 +64,20 @@ impl Source<'_> {
         }
     }
 
+    /// A rule's patterns, checked now and compiled on first use ([`RuleRegex`]).
     fn regexes(
         &self,
         rule: &str,
         patterns: &[Spanned<String>],
         errors: &mut Vec<RuleError>,
-    ) -> Vec<Regex> {
+    ) -> Vec<RuleRegex> {
         patterns
             .iter()
-            .filter_map(|p| self.regex(rule, p, errors))
+            .filter_map(|p| {
+                RuleRegex::checked(p.get_ref())
+                    .map_err(|e| self.regex_error(rule, p, &e, errors))
+                    .ok()
+            })
             .collect()
     }
 
@@ -81,27 +87,32 @@ impl Source<'_> {
         pattern: &Spanned<String>,
         errors: &mut Vec<RuleError>,
     ) -> Option<Regex> {
-        match RegexBuilder::new(pattern.get_ref())
+        RegexBuilder::new(pattern.get_ref())
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
-        {
-            Ok(re) => Some(re),
-            Err(e) => {
-                let first = e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("invalid regex")
-                    .trim()
-                    .to_string();
-                errors.push(self.error(
-                    Some(pattern.span()),
-                    Some(rule),
-                    format!("invalid regex {:?}: {first}", pattern.get_ref()),
-                ));
-                None
-            }
-        }
+            .map_err(|e| self.regex_error(rule, pattern, &e, errors))
+            .ok()
+    }
+
+    fn regex_error(
+        &self,
+        rule: &str,
+        pattern: &Spanned<String>,
+        e: &regex::Error,
+        errors: &mut Vec<RuleError>,
+    ) {
+        let first = e
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or("invalid regex")
+            .trim()
+            .to_string();
+        errors.push(self.error(
+            Some(pattern.span()),
+            Some(rule),
+            format!("invalid regex {:?}: {first}", pattern.get_ref()),
+        ));
     }
 }
 
@@ -161,9 +172,9 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
     let findings = source(FINDINGS_FILE).and_then(|s| findings::parse(&s, &mut errors));
     match (checklist, replies, reading, findings) {
         (Some(checklist), Some(replies), Some(reading), Some(findings)) if errors.is_empty() => {
-            let error_patterns: Vec<&[Regex]> =
+            let error_patterns: Vec<&[RuleRegex]> =
                 errs.iter().map(|e| e.patterns.as_slice()).collect();
-            let mut checklist_patterns: Vec<&[Regex]> = checklist
+            let mut checklist_patterns: Vec<&[RuleRegex]> = checklist
                 .items
                 .iter()
                 .map(|i| i.patterns.as_slice())
@@ -176,23 +187,23 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                         .map_err(|e| (CHECKLIST_FILE, e))
                         .map(|checklist_set| (error_set, checklist_set))
                 });
-            let both: Vec<&[Regex]> = error_patterns
+            let both: Vec<&[RuleRegex]> = error_patterns
                 .iter()
                 .chain(&checklist_patterns)
                 .copied()
                 .collect();
             let both_set = PatternSet::new(&both).ok();
-            let host_patterns: Vec<&[Regex]> = providers
+            let host_patterns: Vec<&[RuleRegex]> = providers
                 .iter()
                 .map(|p| p.host_patterns.as_slice())
                 .collect();
             let host_set = PatternSet::new(&host_patterns).ok();
-            let domain_patterns: Vec<&[Regex]> = providers
+            let domain_patterns: Vec<&[RuleRegex]> = providers
                 .iter()
                 .map(|p| p.domain_patterns.as_slice())
                 .collect();
             let domain_set = PatternSet::new(&domain_patterns).ok();
-            let name_patterns: Vec<&[Regex]> = providers
+            let name_patterns: Vec<&[RuleRegex]> = providers
                 .iter()
                 .map(|p| p.name_patterns.as_slice())
                 .collect();

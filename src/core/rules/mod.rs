@@ -8,6 +8,7 @@
 //! - this file: the rule files by name, the shipped pack, and what a pack must define;
 //! - `typed`: the validated [`Rules`] and its parts, and the searches over them;
 //! - `patterns`: many patterns compiled into one set, so a text is read once;
+//! - `lazy`: a rule's own regex, checked at load and compiled on first use;
 //! - `errors`: [`RuleError`] (file, line, rule) and [`RulesErrors`];
 //! - `raw`: the shapes of the TOML files, as serde reads them;
 //! - `load`: [`parse`], raw shapes into typed rules, with every problem collected;
@@ -15,6 +16,7 @@
 
 mod errors;
 mod findings;
+mod lazy;
 mod load;
 mod patterns;
 mod raw;
@@ -23,6 +25,7 @@ mod typed;
 
 pub use errors::{RuleError, RulesErrors};
 pub use findings::{FindingTexts, FINDINGS_FILE};
+pub use lazy::RuleRegex;
 pub use load::{parse, parse_findings};
 pub use reading::Reading;
 pub use typed::{

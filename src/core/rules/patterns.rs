@@ -1,7 +1,9 @@
 //! Every pattern of a group in one [`RegexSet`]: a megabyte of member text is read once, not
 //! once per pattern.
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::{RegexSet, RegexSetBuilder};
+
+use super::lazy::RuleRegex;
 
 use super::load::REGEX_SIZE_LIMIT;
 use crate::core::literals::Gate;
@@ -19,7 +21,7 @@ pub(super) struct PatternSet {
 }
 
 impl PatternSet {
-    pub(super) fn new(groups: &[&[Regex]]) -> Result<PatternSet, regex::Error> {
+    pub(super) fn new(groups: &[&[RuleRegex]]) -> Result<PatternSet, regex::Error> {
         let mut patterns = Vec::new();
         let mut owner = Vec::new();
         let mut group_start = Vec::new();

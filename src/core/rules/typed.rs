@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::lazy::RuleRegex;
 use super::patterns::PatternSet;
 use super::{FindingTexts, Reading};
 use crate::core::service::TlsMode;
@@ -40,10 +41,10 @@ pub struct ErrorRule {
     pub id: String,
     pub title: String,
     pub step: Step,
-    pub patterns: Vec<Regex>,
+    pub patterns: Vec<RuleRegex>,
     /// The vendor's own error message, as its connection screen shows it: the strongest
     /// evidence of all.
-    pub vendor_wording: Vec<Regex>,
+    pub vendor_wording: Vec<RuleRegex>,
     /// The same failure at the other service (`imap_auth_error` ↔ `smtp_auth_error`): when the
     /// wording names no service, the nearest evidence in the message decides.
     pub other_service: Option<String>,
@@ -77,12 +78,12 @@ impl ServerSetting {
 pub struct Provider {
     pub id: String,
     pub name: String,
-    pub host_patterns: Vec<Regex>,
-    pub domain_patterns: Vec<Regex>,
+    pub host_patterns: Vec<RuleRegex>,
+    pub domain_patterns: Vec<RuleRegex>,
     /// How members name the provider in prose: "O365", "Google Workspace", "1&1".
-    pub name_patterns: Vec<Regex>,
+    pub name_patterns: Vec<RuleRegex>,
     /// Matched against the lower-cased names of a domain's MX hosts: who hosts its mail.
-    pub mx_patterns: Vec<Regex>,
+    pub mx_patterns: Vec<RuleRegex>,
     pub imap: Option<ServerSetting>,
     pub smtp: Option<ServerSetting>,
     pub app_password: bool,
@@ -100,14 +101,14 @@ pub struct ChecklistItem {
     /// The point as support words it, used when asking.
     pub label: String,
     /// Sentences that confirm this point.
-    pub patterns: Vec<Regex>,
+    pub patterns: Vec<RuleRegex>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Checklist {
     pub items: Vec<ChecklistItem>,
     /// Sentences that confirm every point at once ("I did all four steps").
-    pub all_patterns: Vec<Regex>,
+    pub all_patterns: Vec<RuleRegex>,
     /// Words that, before a confirmation in the same sentence, turn it into a denial.
     pub negation: Regex,
 }
