@@ -22,9 +22,9 @@ pub struct SledLog {
     path: PathBuf,
 }
 
-/// sled's own default page cache: 1 GiB, which the bot keeps until a smaller size is measured
-/// not to slow commits (BENCHMARKS.md, "Engine and store").
-pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
+/// sled's page cache. sled's own default, 1 GiB, is sized for servers; 8 MiB holds ~10 MiB
+/// less at 10,000 tickets and commits as fast (BENCHMARKS.md, "Start-up and idle memory").
+pub const DEFAULT_CACHE_BYTES: u64 = 8 << 20;
 
 impl SledLog {
     /// Opens (or creates) the store at `path`.
