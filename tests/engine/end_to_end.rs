@@ -846,6 +846,32 @@ struct CrashRig {
     before: Arc<Recorder>,
 }
 
+impl CrashRig {
+    /// The restart: a new engine on the same store, recording into its own chat.
+    fn restart(&self) -> (Engine, Arc<Recorder>) {
+        let after = Arc::new(Recorder::default());
+        let engine = Engine::new(
+            imap_triage::rules_dir::embedded().unwrap(),
+            self.sled.clone(),
+            after.clone(),
+            None,
+        );
+        (engine, after)
+    }
+}
+
+/// A message that makes the bot post: a password warning (and the status edit).
+fn risky_message() -> Event {
+    Event::Message {
+        thread: THREAD,
+        message: message(
+            501,
+            MEMBER,
+            "my password is Tr0ub4dor&3xyz and Hub ID 4821937",
+        ),
+    }
+}
+
 async fn crash_rig() -> CrashRig {
     let dir = tempfile::tempdir().unwrap();
     let sled = Arc::new(SledLog::open(&dir.path().join("db")).unwrap());
@@ -885,36 +911,23 @@ async fn crash_rig() -> CrashRig {
 /// `enforce_nonce` then returns the messages it already has), and no key is used twice.
 #[tokio::test]
 async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
-    let CrashRig {
-        _dir,
-        sled,
-        crash_next,
-        engine,
-        before,
-    } = crash_rig().await;
-    let rules = || imap_triage::rules_dir::embedded().unwrap();
-    let opened = post_keys(&before.calls());
-    // A message that makes the bot post: a password warning (and the status edit).
-    let risky = || Event::Message {
-        thread: THREAD,
-        message: message(
-            501,
-            MEMBER,
-            "my password is Tr0ub4dor&3xyz and Hub ID 4821937",
-        ),
-    };
-    crash_next.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert!(engine.handle(risky()).await.is_err(), "the commit was lost");
-    let first_time = post_keys(&before.calls())[opened.len()..].to_vec();
+    let rig = crash_rig().await;
+    let opened = post_keys(&rig.before.calls());
+    rig.crash_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        rig.engine.handle(risky_message()).await.is_err(),
+        "the commit was lost"
+    );
+    let first_time = post_keys(&rig.before.calls())[opened.len()..].to_vec();
     assert!(!first_time.is_empty(), "the message made the bot post");
 
-    // The restart: a new engine on the same store, the same message delivered again.
-    let after = Arc::new(Recorder::default());
-    let restarted = Engine::new(rules(), sled.clone(), after.clone(), None);
-    restarted.handle(risky()).await.unwrap();
+    // The restart, and the same message delivered again.
+    let (restarted, after) = rig.restart();
+    restarted.handle(risky_message()).await.unwrap();
     assert_eq!(post_keys(&after.calls()), first_time);
     // Delivered a third time, it is a replay the store knows: nothing is posted.
-    restarted.handle(risky()).await.unwrap();
+    restarted.handle(risky_message()).await.unwrap();
     assert_eq!(post_keys(&after.calls()), first_time);
 
     let mut all = opened.clone();
@@ -929,31 +942,20 @@ async fn a_message_handled_again_after_a_crash_posts_under_the_same_keys() {
 /// and nothing left begun.
 #[tokio::test]
 async fn a_message_cut_short_by_a_crash_is_finished_at_the_next_start_without_a_replay() {
-    let CrashRig {
-        _dir,
-        sled,
-        crash_next,
-        engine,
-        before,
-    } = crash_rig().await;
-    let rules = || imap_triage::rules_dir::embedded().unwrap();
+    let rig = crash_rig().await;
+    let sled = &rig.sled;
     assert!(
         sled.pending().unwrap().is_empty(),
         "a committed event is not pending"
     );
-    let opened = post_keys(&before.calls()).len();
-    crash_next.store(true, std::sync::atomic::Ordering::SeqCst);
-    let risky = message(
-        501,
-        MEMBER,
-        "my password is Tr0ub4dor&3xyz and Hub ID 4821937",
+    let opened = post_keys(&rig.before.calls()).len();
+    rig.crash_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        rig.engine.handle(risky_message()).await.is_err(),
+        "the commit was lost"
     );
-    let risky = Event::Message {
-        thread: THREAD,
-        message: risky,
-    };
-    assert!(engine.handle(risky).await.is_err(), "the commit was lost");
-    let first_time = post_keys(&before.calls())[opened..].to_vec();
+    let first_time = post_keys(&rig.before.calls())[opened..].to_vec();
     let begun = sled.pending().unwrap();
     assert_eq!(begun.len(), 1, "{begun:?}");
     assert!(
@@ -962,8 +964,7 @@ async fn a_message_cut_short_by_a_crash_is_finished_at_the_next_start_without_a_
     );
     assert_eq!(begun[0].secrets, ["password"]);
 
-    let after = Arc::new(Recorder::default());
-    let restarted = Engine::new(rules(), sled.clone(), after.clone(), None);
+    let (restarted, after) = rig.restart();
     assert_eq!(restarted.resume_pending().await.unwrap(), 1);
     assert_eq!(
         post_keys(&after.calls()),
