@@ -96,8 +96,7 @@ pub fn run(config: Option<&Path>) -> i32 {
             Ok(store) => Arc::new(store),
             Err(e) => {
                 eprintln!("imap-triage run: {e}");
-                let _ = stop_tx.send(true);
-                let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway).await;
+                stop_gateway(&stop_tx, gateway).await;
                 return 1;
             }
         };
@@ -118,8 +117,7 @@ pub fn run(config: Option<&Path>) -> i32 {
         let (engine, web_task) = match engine {
             Ok(started) => started,
             Err(code) => {
-                let _ = stop_tx.send(true);
-                let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway).await;
+                stop_gateway(&stop_tx, gateway).await;
                 return code;
             }
         };
@@ -174,6 +172,15 @@ pub fn run(config: Option<&Path>) -> i32 {
         tracing::info!("stopped");
     }
     code
+}
+
+/// Start-up failed after the gateway began serving: stops it and waits for it, bounded.
+async fn stop_gateway<T>(
+    stop: &tokio::sync::watch::Sender<bool>,
+    gateway: tokio::task::JoinHandle<T>,
+) {
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway).await;
 }
 
 /// Loads, validates and compiles the rules pack (`dir`, else the embedded one) on a thread of
