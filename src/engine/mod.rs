@@ -255,6 +255,21 @@ impl Engine {
         self.store.commit(commit).map_err(|e| self.store_failed(e))
     }
 
+    /// Puts `event` on disk (flushed) before anything is done for it. The flush runs off the
+    /// async workers: on a multi-thread runtime a blocked worker would stall every other
+    /// thread's event for the fsync (and with the group flush, both workers of a 2-core
+    /// machine wait on it at once).
+    async fn begin(&self, event: PendingEvent) -> Result<(), EngineError> {
+        let store = Arc::clone(&self.store);
+        let begun = tokio::task::spawn_blocking(move || store.begin(&event)).await;
+        let result = begun.unwrap_or_else(|e| {
+            Err(StoreError::Other(format!(
+                "the begun event's write did not finish: {e}"
+            )))
+        });
+        result.map_err(|e| self.store_failed(e))
+    }
+
     /// A write to the store failed: no more acting until it is fixed and the bot restarted.
     fn store_failed(&self, e: StoreError) -> EngineError {
         tracing::error!(error = %e, "the triage log can't be written; refusing further events until restart");
@@ -306,8 +321,9 @@ impl Engine {
         };
         // The outbox's intent: the event is on disk before anything is done for it, and the
         // commit below removes it. Left behind by a crash, `resume_pending` finishes it.
-        if let Some(event) = &begin {
-            self.store.begin(event).map_err(|e| self.store_failed(e))?;
+        let begun = begin.is_some();
+        if let Some(event) = begin {
+            self.begin(event).await?;
         }
         let result = match change(&mut work).await {
             Ok(result) => result,
@@ -315,12 +331,21 @@ impl Engine {
         };
         if key.is_some() || !work.events.is_empty() {
             work.ticket.updated_at = now;
-            self.commit(Commit {
+            let commit = Commit {
                 ticket: &work.ticket,
                 events: &work.events,
                 seen: key.as_slice(),
                 at: now,
-            })?;
+            };
+            if begun {
+                // The begun event on disk already stands for this commit: one flush per
+                // message, not two (`TriageLog::commit_begun`).
+                self.store
+                    .commit_begun(commit)
+                    .map_err(|e| self.store_failed(e))?;
+            } else {
+                self.commit(commit)?;
+            }
         }
         Ok(Outcome::Done(result))
     }

@@ -47,6 +47,14 @@ pub trait TriageLog: Send + Sync {
     fn ticket(&self, thread: ThreadId) -> Result<Option<TicketRecord>, StoreError>;
     /// Saves the ticket, appends the events, and records the idempotency keys, atomically.
     fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError>;
+    /// [`Self::commit`] for an event [`Self::begin`] put on disk: written atomically, but not
+    /// waited for. The begun event already makes it durable: until the next flush (the next
+    /// event's, or the store's own within half a second) a crash leaves the begun event, which
+    /// `Engine::resume_pending` finishes under the same dedup keys. One flush per message
+    /// instead of two.
+    fn commit_begun(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        self.commit(commit)
+    }
     /// True when `key` (a Discord message or interaction id) was already handled.
     fn seen(&self, key: &str) -> Result<bool, StoreError>;
     /// Records, durably, that `event` is being acted on, before anything is done for it.

@@ -44,6 +44,9 @@ impl SledLog {
             match sled::Config::new()
                 .path(path)
                 .cache_capacity(cache_bytes)
+                // sled's default, said here because `commit_begun` leans on it: what is
+                // written reaches the disk within this, even when no event flushes.
+                .flush_every_ms(Some(500))
                 .open()
                 .map_err(|e| open_error(&shown, e))
             {
@@ -121,6 +124,49 @@ impl SledLog {
 
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// The commit's transaction (the ticket, its events, the seen keys, the begun event
+    /// removed), applied in memory; sled writes it to disk at the next flush.
+    fn write_commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        let Commit {
+            ticket,
+            events,
+            seen,
+            at: now,
+        } = commit;
+        let mut sequenced = Vec::with_capacity(events.len());
+        for kind in events {
+            let seq = self.db.generate_id().map_err(|e| self.err(e))?;
+            let record = EventRecord {
+                at: now,
+                kind: kind.clone(),
+            };
+            sequenced.push((
+                event_key(ticket.thread, seq),
+                serde_json::to_vec(&record).unwrap_or_default(),
+            ));
+        }
+        let ticket_bytes = ticket.to_json();
+        let trees = (&self.tickets, &self.events, &self.seen, &self.pending);
+        let result: Result<(), TransactionError<()>> = trees.transaction(|(t, e, s, p)| {
+            t.insert(&ticket.thread.get().to_be_bytes(), ticket_bytes.as_slice())?;
+            for (key, value) in &sequenced {
+                e.insert(key, value.as_slice())?;
+            }
+            for key in seen {
+                s.insert(key.as_bytes(), &[] as &[u8])?;
+                p.remove(key.as_bytes())?;
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Storage(e)) => Err(self.err(e)),
+            Err(TransactionError::Abort(())) => {
+                Err(StoreError::Other("transaction aborted".into()))
+            }
+        }
     }
 }
 
@@ -203,48 +249,16 @@ impl TriageLog for SledLog {
     }
 
     fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
-        let Commit {
-            ticket,
-            events,
-            seen,
-            at: now,
-        } = commit;
-        let mut sequenced = Vec::with_capacity(events.len());
-        for kind in events {
-            let seq = self.db.generate_id().map_err(|e| self.err(e))?;
-            let record = EventRecord {
-                at: now,
-                kind: kind.clone(),
-            };
-            sequenced.push((
-                event_key(ticket.thread, seq),
-                serde_json::to_vec(&record).unwrap_or_default(),
-            ));
-        }
-        let ticket_bytes = ticket.to_json();
-        let trees = (&self.tickets, &self.events, &self.seen, &self.pending);
-        let result: Result<(), TransactionError<()>> = trees.transaction(|(t, e, s, p)| {
-            t.insert(&ticket.thread.get().to_be_bytes(), ticket_bytes.as_slice())?;
-            for (key, value) in &sequenced {
-                e.insert(key, value.as_slice())?;
-            }
-            for key in seen {
-                s.insert(key.as_bytes(), &[] as &[u8])?;
-                p.remove(key.as_bytes())?;
-            }
-            Ok::<(), ConflictableTransactionError<()>>(())
-        });
-        match result {
-            Ok(()) => {}
-            Err(TransactionError::Storage(e)) => return Err(self.err(e)),
-            Err(TransactionError::Abort(())) => {
-                return Err(StoreError::Other("transaction aborted".into()))
-            }
-        }
+        self.write_commit(commit)?;
         // Durable before the engine reports the action as done; concurrent commits share
         // a flush.
         let written = self.group.written();
         self.group.wait_durable(written, || self.flush())
+    }
+
+    fn commit_begun(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        // The begun event on disk stands for it until the next flush (see the trait).
+        self.write_commit(commit)
     }
 
     fn seen(&self, key: &str) -> Result<bool, StoreError> {
