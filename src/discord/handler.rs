@@ -37,6 +37,9 @@ const STARTER_WAIT_UNKNOWN: Duration = Duration::from_secs(2);
 /// How long a message waits for the messages sent before it in its thread (each may run a
 /// probe); past this it goes ahead rather than hold the thread forever.
 const ORDER_WAIT: Duration = Duration::from_secs(30);
+/// How long a forum post's first message waits for its THREAD_CREATE (sent before it, but
+/// handled in a task of its own) before asking Discord about the channel.
+const THREAD_CREATE_WAIT: Duration = Duration::from_millis(250);
 
 pub struct Handler {
     pub(crate) settings: Arc<DiscordSettings>,
@@ -80,6 +83,12 @@ impl EventHandler for Handler {
             return;
         };
         if !self.settings.forum_channels.contains(&parent) {
+            // Outside every watched channel: filed as not watched, so that its first message
+            // neither waits nor asks. (A thread in a watched text channel is looked up.)
+            let watched = self.settings.text_channels.contains(&parent);
+            if !watched && self.threads.get(thread.id.get()).is_none() {
+                self.threads.insert_unwatched(thread.id.get());
+            }
             return;
         }
         self.gate.expect(thread.id.get());
@@ -265,6 +274,11 @@ impl Handler {
                 .unwrap_or_default()
         };
         self.arrivals.wait_for(channel, earlier, ORDER_WAIT).await;
+        // A forum post's first message has the thread's id: its THREAD_CREATE may still be
+        // on its way through its own task.
+        if id == channel {
+            self.threads.wait_filed(channel, THREAD_CREATE_WAIT).await;
+        }
         let Some(info) = self.classify(ctx, channel).await else {
             return;
         };

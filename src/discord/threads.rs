@@ -33,6 +33,8 @@ pub struct ThreadInfo {
 #[derive(Debug, Default)]
 pub struct Threads {
     inner: Mutex<Inner>,
+    /// Woken whenever a channel is filed (watched or not), for [`Threads::wait_filed`].
+    filed: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +76,32 @@ impl Threads {
         }
         inner.unwatched.remove(&thread);
         inner.watched.insert(thread, info);
+        drop(inner);
+        self.filed.notify_waiters();
+    }
+
+    /// Waits, up to `limit`, until `channel` is filed as watched or not; true when it is.
+    /// A forum post's THREAD_CREATE comes before its first message, but serenity runs each
+    /// event in a task of its own and the message's may run first: waiting a moment for the
+    /// THREAD_CREATE's task spares a `GET /channels/{id}` per new post.
+    pub async fn wait_filed(&self, channel: u64, limit: std::time::Duration) -> bool {
+        let filed = || {
+            let inner = self.lock();
+            inner.watched.contains_key(&channel) || inner.unwatched.contains(&channel)
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.filed.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so that a filing between the two is not missed.
+            notified.as_mut().enable();
+            if filed() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return filed();
+            }
+        }
     }
 
     pub fn set_member(&self, thread: u64, member: u64) {
@@ -95,6 +123,8 @@ impl Threads {
             inner.unwatched.clear();
         }
         inner.unwatched.insert(channel);
+        drop(inner);
+        self.filed.notify_waiters();
     }
 }
 
