@@ -21,12 +21,15 @@
 //!    `PATCH /channels/{thread}/messages/{id}` (follow-ups); for the baseline, the `POST` of
 //!    "pong". Replies are timestamped by a thread polling the fake's call log every ~50 µs, so
 //!    figures carry up to ~0.1 ms of polling delay (the same for both).
-//!    Peak RSS = the child's VmHWM after the load.
+//!    Peak RSS = the child's VmHWM after the load. CPU = the on-CPU time of the child's threads
+//!    during the load (`/proc/<pid>/task/*/schedstat`), per message: unlike the latencies, other
+//!    processes on the machine barely change it.
 //! 3. **sled flush cost**: the engine flushes sled once per handled message; the time of one
 //!    insert + `flush()` in a temp dir on this disk, for scale.
 //!
 //! The texts carry no server names, so no probe runs. Bounded: fixed counts, a 20 s wait per
 //! reply, and a watchdog that kills the children and exits after `LOAD_TIMEOUT_SECS` (600).
+//! `LOAD_OCR=off` starts the bot with `[ocr] enabled = false`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -113,6 +116,19 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (ns) the threads of process `pid` ("self" for this one) have run so far, from each
+/// thread's `/proc/<pid>/task/<tid>/schedstat` (threads that ended are not counted).
+fn cpu_ns(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn bot_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_imap-triage"))
 }
@@ -130,9 +146,15 @@ mod_log_channel = {MOD_LOG}
 
 [store]
 path = "{}"
+
+[ocr]
+enabled = {}
 "#,
         fake.api_base,
-        dir.join("store").display()
+        dir.join("store").display(),
+        // `LOAD_OCR=off`: the bot without Tesseract, to measure OCR's share of the start and
+        // the idle memory.
+        std::env::var("LOAD_OCR").map_or(true, |v| v != "off"),
     );
     std::fs::write(&path, text).expect("write config");
     path
@@ -503,7 +525,10 @@ async fn measure(
     let warm_up = load(&fake, target, 1, 1, 1).await;
     assert_eq!(warm_up.missing, 0, "the warm-up thread got no answer");
     let calls_before_load = fake.calls().len();
+    let child_pid = child.pid().to_string();
+    let cpu_before = (cpu_ns(&child_pid), cpu_ns("self"));
     let samples = load(&fake, target, threads, messages, concurrency).await;
+    let cpu_after = (cpu_ns(&child_pid), cpu_ns("self"));
     let hwm = status_kib(child.pid(), "VmHWM:");
     let rss = status_kib(child.pid(), "VmRSS:");
     let name = match target {
@@ -529,6 +554,14 @@ async fn measure(
         samples.missing,
         hwm,
         rss,
+    );
+    // On-CPU time, which the other processes on the machine do not inflate the way they do
+    // the latencies: the client's per message, and this process's (the fake and the load).
+    let client_cpu = cpu_after.0.saturating_sub(cpu_before.0) as f64 / 1e6;
+    let bench_cpu = cpu_after.1.saturating_sub(cpu_before.1) as f64 / 1e6;
+    println!(
+        "  {name} c={concurrency:<3} CPU      {client_cpu:.0} ms ({:.3} ms per message); the fake and the load generator {bench_cpu:.0} ms",
+        client_cpu / total.max(1) as f64,
     );
     if target == Target::Bot {
         // The load's calls only: not the start-up's gateway and command registration, nor

@@ -121,7 +121,7 @@ fn main() {
     );
     println!("  after memory::release_freed: {trimmed} KiB");
     println!(
-        "opened {TICKETS} tickets in {:.1} s ({:.0} per second, one fsync each)",
+        "opened {TICKETS} tickets in {:.1} s ({:.0} per second, one flush each: the begun event's)",
         elapsed.as_secs_f64(),
         TICKETS as f64 / elapsed.as_secs_f64()
     );
