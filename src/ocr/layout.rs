@@ -344,11 +344,14 @@ fn row_header<'a>(
                 && !is_label[*j]
                 && !p.is_value_like()
                 && p.right <= c.left
-                && p.center_y().abs_diff(c.center_y()) * 10 < c.height().max(p.height()) * 7
+                // On the same row; a screenshot tilted by up to 3° shifts a row header far to
+                // the left by up to a twentieth of the distance.
+                && p.center_y().abs_diff(c.center_y()) * 10
+                    < c.height().max(p.height()) * 7 + (c.left - p.right) / 2
                 && service_of(&p.text).is_some()
         })
         .map(|(_, p)| p)
-        .min_by_key(|p| p.left)
+        .min_by_key(|p| (p.center_y().abs_diff(c.center_y()), p.left))
 }
 
 /// The phrase naming a service nearest above a value, overlapping its column: a table's column

@@ -54,6 +54,7 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         LabelKind::Port
     } else if has("security")
         || has("encryption")
+        || has("encrypted")
         || has("secure")
         || has("ssl")
         || has("tls")
