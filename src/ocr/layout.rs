@@ -598,4 +598,42 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_footnote_under_a_table_is_not_a_cell_and_a_radio_group_is_one_value() {
+        let words = vec![
+            w(1, 200, 0, "Server"),
+            w(1, 500, 0, "Port"),
+            w(2, 0, 40, "IMAP"),
+            w(2, 200, 40, "mail.acme.com"),
+            w(2, 500, 40, "993"),
+            w(3, 0, 80, "If"),
+            w(3, 30, 80, "993"),
+            w(3, 70, 80, "is"),
+            w(3, 100, 80, "blocked,"),
+            w(3, 190, 80, "use"),
+            w(3, 230, 80, "alt.acme.com"),
+            w(3, 360, 80, "on"),
+            w(3, 390, 80, "143."),
+            w(4, 0, 140, "Security"),
+            w(5, 0, 180, "☐"),
+            w(5, 30, 180, "SSL"),
+            w(5, 150, 180, "☑"),
+            w(5, 180, 180, "STARTTLS"),
+        ];
+        let page = page(&words, None);
+        let got: Vec<(&str, &str)> = page
+            .fields
+            .iter()
+            .map(|f| (f.label.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Server", "mail.acme.com"),
+                ("Port", "993"),
+                ("Security", "☐ SSL ☑ STARTTLS"),
+            ]
+        );
+    }
 }

@@ -318,3 +318,50 @@ fn contrast(gray: &GrayImage, w: &Word) -> u32 {
     };
     at(90).saturating_sub(at(3))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A white page with a 24 px box at `x`: its 2 px border, and a filled middle when ticked.
+    fn draw_box(page: &mut GrayImage, x: u32, ticked: bool) {
+        for dy in 0..24 {
+            for dx in 0..24 {
+                let border = dx < 2 || dx >= 22 || dy < 2 || dy >= 22;
+                let middle = (7..17).contains(&dx) && (7..17).contains(&dy);
+                if border || (ticked && middle) {
+                    page.put_pixel(x + dx, 20 + dy, image::Luma([0]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn boxes_are_found_with_their_state_and_replace_their_stray_letters() {
+        let mut page = GrayImage::from_pixel(400, 64, image::Luma([255]));
+        draw_box(&mut page, 10, true);
+        draw_box(&mut page, 200, false);
+        let word = |left: u32, text: &str| Word {
+            line: (1, 1, 1),
+            left,
+            top: 22,
+            width: 60,
+            height: 20,
+            conf: 90.0,
+            text: text.into(),
+        };
+        // Tesseract's reading: the ticked box as "@", the empty one as "O", then each label.
+        let mut words = vec![
+            word(10, "@"),
+            word(50, "STARTTLS"),
+            word(200, "O"),
+            word(240, "None"),
+        ];
+        words[0].width = 24;
+        words[2].width = 24;
+        apply(&page, &mut words);
+        words.sort_by_key(|w| w.left);
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, vec!["☑", "STARTTLS", "☐", "None"]);
+    }
+}

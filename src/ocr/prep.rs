@@ -289,7 +289,7 @@ fn lighten_pills(gray: &mut GrayImage) {
     }
     for ((x0, y0, x1, y1), level, own) in blocks {
         let bw = x1 - x0 + 1;
-        let at = |i: usize| ((i / wu - y0) * bw + (i % wu - x0)) as usize;
+        let at = |i: usize| (i / wu - y0) * bw + (i % wu - x0);
         // 0: enclosed (text), 1: the block, 2: outside it (reached from the box's edge).
         let mut kind = vec![0u8; bw * (y1 - y0 + 1)];
         for &i in &own {
