@@ -27,7 +27,8 @@ fn read_all(cases: &[Value]) -> Vec<ScreenshotRead> {
         .unwrap();
     let ocr = Ocr::start(&OcrSettings {
         workers: 2,
-        queue: 64,
+        // Every fixture is queued at once: more than the fixtures, or the last are refused.
+        queue: 256,
         budget: std::time::Duration::from_secs(300),
         ..OcrSettings::default()
     });

@@ -156,13 +156,15 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
         };
         form_labels += 1;
         let service = named.or_else(|| field.section.as_deref().and_then(service_of));
-        // OCR puts a space beside the `@` and reads dots as commas.
+        // OCR puts a space beside the `@`, reads dots as commas and an "l" as "|".
         let cleaned: String;
         let value = match kind {
             LabelKind::Host | LabelKind::Email => {
+                // A lower-case "l" read as "|" ("example.com.|b").
                 cleaned = field
                     .value
                     .trim()
+                    .replace('|', "l")
                     .replace(',', ".")
                     .replace(" @", "@")
                     .replace("@ ", "@")

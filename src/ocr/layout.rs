@@ -252,8 +252,19 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
         if used_as_value[i] || rest.is_empty() || rest.contains([CHECKED, UNCHECKED]) {
             continue;
         }
+        // Its service: named by the label of its row ("Incoming port: 993 ☑ Use TLS/SSL"), or
+        // by the heading above.
+        let row_label = phrases
+            .iter()
+            .filter(|l| {
+                l.right <= p.left
+                    && l.center_y().abs_diff(p.center_y()) * 10 < p.height().max(l.height()) * 7
+                    && service_of(&l.text).is_some()
+            })
+            .max_by_key(|l| l.right);
+        let section = row_label.or_else(|| heading_above(phrases, &used_as_value, i));
         fields.push(OcrField {
-            section: heading_above(phrases, &used_as_value, i).map(|p| p.text.clone()),
+            section: section.map(|p| p.text.clone()),
             label: rest.to_string(),
             value: mark.to_string(),
         });

@@ -222,16 +222,19 @@ fn marks_at(gray: &GrayImage, ink_below: u8) -> Vec<Mark> {
             && own[(cy * bw + cx) as usize];
         // JPEG can break a thin ring on one side: most of it must still be there.
         let ring = cover.iter().sum::<u32>() >= 280 && cover.iter().all(|&c| c >= 35);
-        if (own_middle > 0 && !dotted) || !ring {
+        // A ticked box drawn filled (an accent-coloured square with a light tick): solid.
+        let solid = pixels.len() as u32 * 100 >= bw * bh * 70;
+        if (own_middle > 0 && !dotted && !solid) || !ring {
             continue;
         }
-        // Standing apart: a mark begins its line or follows a wide gap, and its text follows
+        // Standing apart: a mark begins its line or follows a gap of half its size (a port's
+        // box can be that close), and its text follows
         // after a space; a letter "O", even in widely spaced capitals, has a neighbour closer.
         let gap = (side * 3 / 10).max(2);
         let clear = |xa: u32, xb: u32| {
             (y0..=y1).all(|y| (xa..xb.min(w)).all(|x| !ink(x, y) || (x >= x0 && x <= x1)))
         };
-        if !clear(x0.saturating_sub(side), x0) || !clear(x1 + 1, x1 + 1 + gap) {
+        if !clear(x0.saturating_sub(side / 2), x0) || !clear(x1 + 1, x1 + 1 + gap) {
             continue;
         }
         // Ticked: ink (a tick, a dot) fills part of the middle.
@@ -245,7 +248,7 @@ fn marks_at(gray: &GrayImage, ink_below: u8) -> Vec<Mark> {
             top: y0,
             right: x1 + 1,
             bottom: y1 + 1,
-            checked: dotted || filled * 100 >= middle * 15,
+            checked: dotted || solid || filled * 100 >= middle * 15,
         });
     }
     // A ring inside another (the dot's own ring inside a radio's) is part of it.
@@ -327,7 +330,7 @@ mod tests {
     fn draw_box(page: &mut GrayImage, x: u32, ticked: bool) {
         for dy in 0..24 {
             for dx in 0..24 {
-                let border = dx < 2 || dx >= 22 || dy < 2 || dy >= 22;
+                let border = !(2..22).contains(&dx) || !(2..22).contains(&dy);
                 let middle = (7..17).contains(&dx) && (7..17).contains(&dy);
                 if border || (ticked && middle) {
                     page.put_pixel(x + dx, 20 + dy, image::Luma([0]));
