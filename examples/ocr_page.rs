@@ -3,7 +3,7 @@
 //!
 //! `cargo run --example ocr_page -- FILE...`
 
-use imap_triage::ocr::{guard, layout, prep};
+use imap_triage::ocr::{guard, layout, marks, prep};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rules = imap_triage::rules_dir::embedded()?;
@@ -40,7 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut engine = engine
             .set_frame(prepared.gray.as_raw(), w as i32, h as i32, 1, w as i32)?
             .recognize()?;
-        let words = layout::words_from_tsv(&engine.get_tsv_text(0)?);
+        let mut words = layout::words_from_tsv(&engine.get_tsv_text(0)?);
+        marks::apply(&prepared.gray, &mut words);
         println!(
             "== {path} ({w}x{h}) {} ms wall, {} ms CPU",
             started.elapsed().as_millis(),

@@ -27,7 +27,8 @@ fn read_all(cases: &[Value]) -> Vec<ScreenshotRead> {
         .unwrap();
     let ocr = Ocr::start(&OcrSettings {
         workers: 2,
-        queue: 64,
+        // Every fixture is queued at once: more than the fixtures, or the last are refused.
+        queue: 256,
         budget: std::time::Duration::from_secs(300),
         ..OcrSettings::default()
     });
@@ -132,12 +133,13 @@ fn fixtures_are_read_field_by_field() {
         right * 100 >= total * 85,
         "degraded fixtures: {right}/{total} fields right\n{report}"
     );
-    // The bar for styles the project has not seen is 90%. Held out here: g to k
-    // (BENCHMARKS.md "## OCR"): h, i and j read 72/106 (68%) when first measured and 92/106
-    // after the general fixes they showed; k read 33/33 untuned; 146/161 (91%) together, j's
-    // blurred serif render most of the rest. This floor keeps that figure from sliding.
+    // The bar for styles the project has not seen is 90%. Held out here: g to p
+    // (BENCHMARKS.md "## OCR"): h-k read 105/139 when first measured, l-o 97/132 (73%), p 18/33;
+    // after the general fixes they showed, g-p read 291/326 (89%), j's blurred serif render and
+    // m's `.pl` hosts (which the core's text reading takes for a file name) most of the rest.
+    // This floor, 85%, keeps that figure from sliding.
     assert!(
-        held_right * 100 >= held_total * 80,
+        held_right * 100 >= held_total * 85,
         "held-out styles: {held_right}/{held_total} fields right\n{report}"
     );
 }

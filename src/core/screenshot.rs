@@ -23,8 +23,8 @@ use super::thread::{Role, Thread};
 use super::{classify, items, secrets};
 
 mod labels;
-pub use labels::{is_security_value, label_kind, service_of, LabelKind};
-use labels::{looks_visible, port_of, security_with_label};
+use labels::{checkbox_kind, looks_visible, port_of, security_with_label};
+pub use labels::{is_security_value, label_kind, service_of, LabelKind, CHECKED, UNCHECKED};
 
 /// The longest text kept from one screenshot.
 const TEXT_MAX: usize = 2000;
@@ -149,18 +149,22 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     let mut zone = [String::new(), String::new()];
 
     for field in &page.fields {
-        let Some((kind, named)) = label_kind(&field.label) else {
+        let Some((kind, named)) =
+            label_kind(&field.label).or_else(|| checkbox_kind(&field.label, &field.value))
+        else {
             continue;
         };
         form_labels += 1;
         let service = named.or_else(|| field.section.as_deref().and_then(service_of));
-        // OCR puts a space beside the `@` and reads dots as commas.
+        // OCR puts a space beside the `@`, reads dots as commas and an "l" as "|".
         let cleaned: String;
         let value = match kind {
             LabelKind::Host | LabelKind::Email => {
+                // A lower-case "l" read as "|" ("example.com.|b").
                 cleaned = field
                     .value
                     .trim()
+                    .replace('|', "l")
                     .replace(',', ".")
                     .replace(" @", "@")
                     .replace("@ ", "@")

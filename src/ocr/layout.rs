@@ -7,7 +7,7 @@
 //! (`core::screenshot::label_kind`, `service_of`); only the geometry lives here.
 
 use crate::core::screenshot::{
-    is_security_value, label_kind, service_of, LabelKind, OcrField, OcrPage,
+    is_security_value, label_kind, service_of, LabelKind, OcrField, OcrPage, CHECKED, UNCHECKED,
 };
 
 use super::prep::Rect;
@@ -125,7 +125,15 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
             }
             if let Some(last) = current.last() {
                 let gap = w.left.saturating_sub(last.left + last.width);
-                if gap * 2 > h * 3 {
+                // A checkbox or radio button starts a phrase of its own, except the next
+                // option of a radio group, which stays with the group however wide apart.
+                let group = is_mark(&current[0].text);
+                let split = if is_mark(&w.text) {
+                    !group || gap > h * 6
+                } else {
+                    gap * 2 > h * 3
+                };
+                if split {
                     phrases.push(phrase(&current));
                     current.clear();
                 }
@@ -140,7 +148,11 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
     // A label word that is also a security value ("SSL" heading a column, "Use STARTTLS") is
     // a label only where no other label claims it as a value: accepted top to bottom, each
     // against the labels accepted so far.
-    let label_like = |p: &Phrase| !p.is_value_like() && label_kind(&p.text).is_some();
+    let label_like = |p: &Phrase| {
+        !p.is_value_like()
+            && !p.text.starts_with([CHECKED, UNCHECKED])
+            && label_kind(&p.text).is_some()
+    };
     let mut is_label: Vec<bool> = phrases
         .iter()
         .map(|p| label_like(p) && !is_security_value(&p.text))
@@ -197,7 +209,7 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
         // the next value of a row whose own label was lost ("SSL/TLS  STARTTLS").
         let column_only = is_security_value(&label.text) && !label.text.trim_end().ends_with(':');
         let right = right
-            .filter(|(j, p)| !column_only && !is_label[*j] && !heading(p))
+            .filter(|(j, p)| !column_only && !is_label[*j] && !heading(p) && !is_sentence(&p.text))
             .map(|(j, _)| j);
         // A password's box is next to or just below its label: farther down is the next
         // line of the form ("Advanced"), which must not read as a visible password.
@@ -207,14 +219,19 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
             h * 4
         };
         let below = below()
+            .or_else(|| first_below(phrases, i))
             .filter(|(j, p)| {
-                !is_label[*j] && !heading(p) && p.top.saturating_sub(label.bottom) < reach
+                !is_label[*j]
+                    && !heading(p)
+                    && !is_sentence(&p.text)
+                    && p.top.saturating_sub(label.bottom) < reach
             })
             .map(|(j, _)| j);
         // "Port:" is followed by its value; a label without a colon sits above its box, and a
         // tilted screenshot can put the next column's box on its line.
+        // Below a colon label, its box's padding can put the value up to two heights down.
         let value = if label.text.trim_end().ends_with(':') {
-            right.or(below.filter(|&j| phrases[j].top.saturating_sub(label.bottom) < h))
+            right.or(below.filter(|&j| phrases[j].top.saturating_sub(label.bottom) < h * 2))
         } else {
             below.or(right)
         };
@@ -222,6 +239,35 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
             used_as_value[j] = true;
         }
         labels.push((i, value));
+    }
+    // A checkbox with its own sentence ("☑ This server requires an encrypted connection") is a
+    // field by itself, unless a label took it as its value: the sentence is the label, the
+    // mark the value.
+    for (i, p) in phrases.iter().enumerate() {
+        let mut chars = p.text.chars();
+        let Some(mark) = chars.next().filter(|c| *c == CHECKED || *c == UNCHECKED) else {
+            continue;
+        };
+        let rest = chars.as_str().trim();
+        if used_as_value[i] || rest.is_empty() || rest.contains([CHECKED, UNCHECKED]) {
+            continue;
+        }
+        // Its service: named by the label of its row ("Incoming port: 993 ☑ Use TLS/SSL"), or
+        // by the heading above.
+        let row_label = phrases
+            .iter()
+            .filter(|l| {
+                l.right <= p.left
+                    && l.center_y().abs_diff(p.center_y()) * 10 < p.height().max(l.height()) * 7
+                    && service_of(&l.text).is_some()
+            })
+            .max_by_key(|l| l.right);
+        let section = row_label.or_else(|| heading_above(phrases, &used_as_value, i));
+        fields.push(OcrField {
+            section: section.map(|p| p.text.clone()),
+            label: rest.to_string(),
+            value: mark.to_string(),
+        });
     }
     for (i, value) in labels {
         let label = &phrases[i];
@@ -234,7 +280,7 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
         // each column.
         let mut across = false;
         if let Some(&first) = cells.first() {
-            if row_header(phrases, &used_as_value, first).is_some() {
+            if row_header(phrases, &used_as_value, is_label, first).is_some() {
                 cells.extend(column_below(phrases, first, is_label));
             } else if column_header(phrases, &used_as_value, first).is_some() {
                 let more = row_right(phrases, &used_as_value, first, is_label);
@@ -252,7 +298,7 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
         for j in cells {
             claimed[j] = true;
             let column = || column_header(phrases, &used_as_value, j).map(|p| p.text.clone());
-            let section = row_header(phrases, &used_as_value, j)
+            let section = row_header(phrases, &used_as_value, is_label, j)
                 .map(|p| p.text.clone())
                 .or_else(|| if across { column() } else { None })
                 .or_else(|| heading.clone())
@@ -267,8 +313,38 @@ fn pair(phrases: &[Phrase], is_label: &[bool]) -> (Vec<OcrField>, Vec<bool>) {
     (fields, claimed)
 }
 
-/// The first cell of a value's row when it names a service (a table's row header).
-fn row_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Option<&'a Phrase> {
+/// The first phrase on the nearest line below a label when that line begins a little right of
+/// the label's own start, with nothing between: a value whose box starts with a control (a
+/// stepper's "−  993  +"), which the column overlap of `below` misses.
+fn first_below(phrases: &[Phrase], i: usize) -> Option<(usize, &Phrase)> {
+    let label = &phrases[i];
+    let h = label.height();
+    let next_top = phrases
+        .iter()
+        .filter(|p| p.top * 2 > label.top * 2 + h && p.top.saturating_sub(label.bottom) < h * 4)
+        .filter(|p| p.right + h > label.left && p.left < label.left + h * 8)
+        .map(|p| p.top)
+        .min()?;
+    phrases
+        .iter()
+        .enumerate()
+        .filter(|(j, p)| {
+            *j != i
+                && p.top.abs_diff(next_top) < h
+                && p.right + h > label.left
+                && p.left < label.left + h * 8
+        })
+        .min_by_key(|(_, p)| p.left)
+}
+
+/// The first cell of a value's row when it names a service (a table's row header). A label is
+/// never a row header: "Incoming server (IMAP):" names its own value's service, not a row's.
+fn row_header<'a>(
+    phrases: &'a [Phrase],
+    values: &[bool],
+    is_label: &[bool],
+    cell: usize,
+) -> Option<&'a Phrase> {
     let c = &phrases[cell];
     phrases
         .iter()
@@ -276,13 +352,17 @@ fn row_header<'a>(phrases: &'a [Phrase], values: &[bool], cell: usize) -> Option
         .filter(|(j, p)| {
             *j != cell
                 && !values[*j]
+                && !is_label[*j]
                 && !p.is_value_like()
                 && p.right <= c.left
-                && p.center_y().abs_diff(c.center_y()) * 10 < c.height().max(p.height()) * 7
+                // On the same row; a screenshot tilted by up to 3° shifts a row header far to
+                // the left by up to a twentieth of the distance.
+                && p.center_y().abs_diff(c.center_y()) * 10
+                    < c.height().max(p.height()) * 7 + (c.left - p.right) / 2
                 && service_of(&p.text).is_some()
         })
         .map(|(_, p)| p)
-        .min_by_key(|p| p.left)
+        .min_by_key(|p| (p.center_y().abs_diff(c.center_y()), p.left))
 }
 
 /// The phrase naming a service nearest above a value, overlapping its column: a table's column
@@ -337,14 +417,30 @@ fn column_below(phrases: &[Phrase], first: usize, is_label: &[bool]) -> Vec<usiz
                     && p.right + h > last.left
             })
             .min_by_key(|(_, p)| p.top);
+        // A table's cells line up (left, right or centre) and are short; a footnote under the
+        // table ("If port 993 is blocked, use …") is neither.
+        let aligned = |p: &Phrase| {
+            p.left.abs_diff(last.left) < h * 2
+                || p.right.abs_diff(last.right) < h * 2
+                || (p.left + p.right).abs_diff(last.left + last.right) < h * 4
+        };
         match next {
-            Some((j, p)) if !is_label[j] => {
+            Some((j, p)) if !is_label[j] && aligned(p) && !is_sentence(&p.text) => {
                 out.push(j);
                 last = p;
             }
             _ => return out,
         }
     }
+}
+
+/// Running text (a hint, a footnote), not a field's value: six words or more (of two letters
+/// or more: a radio group's marks and short options are not a sentence).
+fn is_sentence(text: &str) -> bool {
+    text.split_whitespace()
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        .count()
+        >= 6
 }
 
 /// The heading a label sits under: a phrase naming a service, above it, in its column (the
@@ -387,6 +483,11 @@ fn right_of(phrases: &[Phrase], i: usize) -> Option<(usize, &Phrase)> {
                 && p.center_y().abs_diff(from.center_y()) * 10 < h.max(p.height()) * 7
         })
         .min_by_key(|(_, p)| p.left - from.right)
+}
+
+/// A checkbox or radio button's word, from `ocr::marks`.
+fn is_mark(text: &str) -> bool {
+    text.chars().eq([CHECKED]) || text.chars().eq([UNCHECKED])
 }
 
 fn is_box_edge(text: &str) -> bool {
@@ -505,6 +606,44 @@ mod tests {
                 (Some("IMAP"), "SSL", "SSL/TLS"),
                 (Some("SMTP"), "SSL", "STARTTLS"),
                 (Some("SMTP"), "Security:", "SSL"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_footnote_under_a_table_is_not_a_cell_and_a_radio_group_is_one_value() {
+        let words = vec![
+            w(1, 200, 0, "Server"),
+            w(1, 500, 0, "Port"),
+            w(2, 0, 40, "IMAP"),
+            w(2, 200, 40, "mail.acme.com"),
+            w(2, 500, 40, "993"),
+            w(3, 0, 80, "If"),
+            w(3, 30, 80, "993"),
+            w(3, 70, 80, "is"),
+            w(3, 100, 80, "blocked,"),
+            w(3, 190, 80, "use"),
+            w(3, 230, 80, "alt.acme.com"),
+            w(3, 360, 80, "on"),
+            w(3, 390, 80, "143."),
+            w(4, 0, 140, "Security"),
+            w(5, 0, 180, "☐"),
+            w(5, 30, 180, "SSL"),
+            w(5, 150, 180, "☑"),
+            w(5, 180, 180, "STARTTLS"),
+        ];
+        let page = page(&words, None);
+        let got: Vec<(&str, &str)> = page
+            .fields
+            .iter()
+            .map(|f| (f.label.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Server", "mail.acme.com"),
+                ("Port", "993"),
+                ("Security", "☐ SSL ☑ STARTTLS"),
             ]
         );
     }

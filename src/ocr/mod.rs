@@ -7,6 +7,7 @@
 //! - `guard`: type from magic bytes, dimensions from the header before decoding, decode limits.
 //! - `prep`: grayscale, dark mode and the red banner made dark-on-light, 2x upscale.
 //! - `pool`: worker threads, one Tesseract engine each, a bounded queue.
+//! - `marks`: checkboxes and radio buttons (ticked or not) and faint placeholders, from pixels.
 //! - `layout`: word boxes -> lines, phrases, label/value pairs, banner text.
 //!
 //! When Tesseract or its language data is missing, [`Ocr::start`] still returns: OCR is off,
@@ -15,6 +16,7 @@
 pub mod fetch;
 pub mod guard;
 pub mod layout;
+pub mod marks;
 pub mod pool;
 pub mod prep;
 

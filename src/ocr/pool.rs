@@ -12,7 +12,7 @@ use tesseract::Tesseract;
 
 use crate::core::screenshot::OcrPage;
 
-use super::{guard, layout, prep};
+use super::{guard, layout, marks, prep};
 
 /// Why OCR can't run at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,6 +131,7 @@ fn read(slot: &mut Option<Tesseract>, bytes: &[u8]) -> Result<OcrPage, String> {
     let mut engine = engine.recognize().map_err(|e| fail("recognise", &e))?;
     let tsv = engine.get_tsv_text(0).map_err(|e| fail("text", &e))?;
     *slot = Some(engine);
-    let words = layout::words_from_tsv(&tsv);
+    let mut words = layout::words_from_tsv(&tsv);
+    marks::apply(&prepared.gray, &mut words);
     Ok(layout::page(&words, prepared.banner))
 }

@@ -109,6 +109,10 @@ pub fn prepare_scaled(image: &DynamicImage, scaling: Scaling) -> Prepared {
             p.0[0] = (u32::from(p.0[0]) * 255 / page).min(255) as u8;
         }
     }
+    // Measured: on a blurred page, words themselves form such blocks and were wiped out.
+    if !soft {
+        lighten_pills(&mut gray);
+    }
     // Tesseract skips a large flat block of gray as a picture: the banner becomes black text on
     // white. Its text is the light part (the red is dark in gray, whatever the mode).
     if let Some(b) = banner {
@@ -222,4 +226,111 @@ pub fn sharpness(gray: &GrayImage) -> f32 {
         return 1.0;
     }
     steep as f32 / wide as f32
+}
+
+/// Small filled blocks (a switch's "ON"/"OFF" pill, a button) become white with dark text.
+/// Tesseract skips light text on a coloured pill, and often dark text on a gray one: measured,
+/// a phone list's SSL switches were never read at 1x. A block is a connected piece of darker
+/// pixels, 10-60 px high and wider than high, that fills most of its box; what it encloses
+/// (its text) is inverted when lighter than the block, dark text on it is kept, and the block
+/// and its surroundings within the box turn white.
+fn lighten_pills(gray: &mut GrayImage) {
+    const BLOCK_BELOW: u8 = 170;
+    let (w, h) = gray.dimensions();
+    let (wu, hu) = (w as usize, h as usize);
+    let mut seen = vec![false; wu * hu];
+    let mut stack = Vec::new();
+    let mut pixels = Vec::new();
+    let mut blocks = Vec::new();
+    for start in 0..wu * hu {
+        if seen[start] || gray.as_raw()[start] >= BLOCK_BELOW {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        pixels.clear();
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        let mut sum = 0u64;
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % wu, i / wu);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            pixels.push(i);
+            sum += u64::from(gray.as_raw()[i]);
+            let neighbours = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < wu).then(|| i + 1),
+                (y > 0).then(|| i - wu),
+                (y + 1 < hu).then(|| i + wu),
+            ];
+            for j in neighbours.into_iter().flatten() {
+                if !seen[j] && gray.as_raw()[j] < BLOCK_BELOW {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        let count = pixels.len() as u64;
+        let (bw, bh) = ((x1 - x0 + 1) as u64, (y1 - y0 + 1) as u64);
+        if !(10..=60).contains(&bh) || bw < bh * 3 / 2 || bw > 400 || count * 100 < bw * bh * 55 {
+            continue;
+        }
+        // A pill's fill is one flat mid-tone (not black ink): most of it near its median.
+        let mut values: Vec<u8> = pixels.iter().map(|&i| gray.as_raw()[i]).collect();
+        values.sort_unstable();
+        let median = i32::from(values[values.len() / 2]);
+        let flat = values
+            .iter()
+            .filter(|&&v| (i32::from(v) - median).abs() <= 20)
+            .count();
+        if !(60..170).contains(&median) || flat * 10 < values.len() * 7 {
+            continue;
+        }
+        blocks.push(((x0, y0, x1, y1), (sum / count) as u32, pixels.clone()));
+    }
+    for ((x0, y0, x1, y1), level, own) in blocks {
+        let bw = x1 - x0 + 1;
+        let at = |i: usize| (i / wu - y0) * bw + (i % wu - x0);
+        // 0: enclosed (text), 1: the block, 2: outside it (reached from the box's edge).
+        let mut kind = vec![0u8; bw * (y1 - y0 + 1)];
+        for &i in &own {
+            kind[at(i)] = 1;
+        }
+        let mut outside: Vec<usize> = (x0..=x1)
+            .flat_map(|x| [y0 * wu + x, y1 * wu + x])
+            .chain((y0..=y1).flat_map(|y| [y * wu + x0, y * wu + x1]))
+            .filter(|&i| kind[at(i)] == 0)
+            .collect();
+        for &i in &outside {
+            kind[at(i)] = 2;
+        }
+        while let Some(i) = outside.pop() {
+            let (x, y) = (i % wu, i / wu);
+            let neighbours = [
+                (x > x0).then(|| i - 1),
+                (x < x1).then(|| i + 1),
+                (y > y0).then(|| i - wu),
+                (y < y1).then(|| i + wu),
+            ];
+            for j in neighbours.into_iter().flatten() {
+                if kind[at(j)] == 0 {
+                    kind[at(j)] = 2;
+                    outside.push(j);
+                }
+            }
+        }
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let i = y * wu + x;
+                let p = gray.get_pixel_mut(x as u32, y as u32);
+                let v = u32::from(p.0[0]);
+                p.0[0] = match kind[at(i)] {
+                    2 => 255,
+                    // Enclosed and lighter than the block: light text, made dark on white.
+                    0 if v > level => (255 - (v - level) * 255 / (255 - level).max(1)) as u8,
+                    // The block, or dark text on it: the block white, the text dark.
+                    _ => (v * 255 / level.max(1)).min(255) as u8,
+                };
+            }
+        }
+    }
 }

@@ -5,6 +5,11 @@
 use super::Security;
 use crate::core::service::Service;
 
+/// A ticked checkbox or a chosen radio button, as the OCR edge writes it into the text.
+pub const CHECKED: char = '☑';
+/// A checkbox or radio button left empty.
+pub const UNCHECKED: char = '☐';
+
 /// What a form label asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabelKind {
@@ -49,6 +54,7 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         LabelKind::Port
     } else if has("security")
         || has("encryption")
+        || has("encrypted")
         || has("secure")
         || has("ssl")
         || has("tls")
@@ -65,6 +71,34 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         return None;
     };
     Some((kind, service))
+}
+
+/// A checkbox's own sentence as a label ("☑ This server requires an encrypted connection
+/// (SSL/TLS)"): a security setting when it speaks of encryption, not when it is about how to log
+/// on ("Secure Password Authentication").
+pub fn checkbox_kind(label: &str, value: &str) -> Option<(LabelKind, Option<Service>)> {
+    let v = value.trim();
+    if v != CHECKED.to_string() && v != UNCHECKED.to_string() {
+        return None;
+    }
+    let lower = label.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let any = |list: &[&str]| words.iter().any(|w| list.contains(w));
+    if any(&["password", "authentication", "logon", "login", "spa"]) {
+        return None;
+    }
+    any(&[
+        "encrypted",
+        "encryption",
+        "ssl",
+        "tls",
+        "starttls",
+        "secure",
+    ])
+    .then(|| (LabelKind::Security, service_of(label)))
 }
 
 /// Words of a phrase that is a control or a choice, never a form label.
@@ -121,6 +155,24 @@ pub fn is_security_value(text: &str) -> bool {
 /// The security a value shows. A switch's state ("Yes", "On", "No", "Off") is read against
 /// its label: "Use STARTTLS: Yes" is STARTTLS, "SSL: On" is SSL/TLS.
 pub(super) fn security_with_label(label: &str, value: &str) -> Option<Security> {
+    // A checkbox beside its label is a switch; a radio group is the option after its one
+    // chosen mark (none chosen: unknown).
+    let trimmed = value.trim();
+    if trimmed.chars().eq([CHECKED]) {
+        return security_with_label(label, "on");
+    }
+    if trimmed.chars().eq([UNCHECKED]) {
+        return Some(Security::None);
+    }
+    if trimmed.contains([CHECKED, UNCHECKED]) {
+        let (_, chosen) = trimmed.split_once(CHECKED)?;
+        let chosen = chosen.split([CHECKED, UNCHECKED]).next().unwrap_or("");
+        return if chosen.trim().is_empty() {
+            security_with_label(label, "on")
+        } else {
+            security_with_label(label, chosen)
+        };
+    }
     let v = value.to_ascii_lowercase();
     let words: Vec<&str> = v
         .split(|c: char| !c.is_ascii_alphanumeric())

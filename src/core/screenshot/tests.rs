@@ -206,3 +206,37 @@ fn no_reads_is_plain_triage() {
         super::super::triage(&rules, &t)
     );
 }
+
+#[test]
+fn a_radio_group_reads_as_its_chosen_option_and_a_checkbox_as_a_switch() {
+    let mut page = screen();
+    page.fields[4] = field("IMAP", "Security", "☐ SSL/TLS ☑ STARTTLS ☐ None");
+    page.fields[7] = field("SMTP", "Security", "☐ SSL/TLS ☐ STARTTLS ☐ None");
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.imap.unwrap().security, Some(Security::Starttls));
+    // No option chosen: unknown, not the first option.
+    assert_eq!(read.smtp.unwrap().security, None);
+
+    let mut page = screen();
+    page.fields.remove(7);
+    page.fields.remove(4);
+    page.fields.push(field(
+        "Incoming mail",
+        "This server requires an encrypted connection (SSL/TLS)",
+        "☑",
+    ));
+    page.fields.push(field(
+        "Outgoing mail",
+        "This server requires an encrypted connection (SSL/TLS)",
+        "☐",
+    ));
+    // A checkbox about logging on is not a security setting, ticked or not.
+    page.fields.push(field(
+        "Outgoing mail",
+        "Require logon using Secure Password Authentication (SPA)",
+        "☑",
+    ));
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.imap.unwrap().security, Some(Security::SslTls));
+    assert_eq!(read.smtp.unwrap().security, Some(Security::None));
+}
