@@ -106,6 +106,53 @@ const PLACEHOLDER_LOCAL_PARTS: &[&str] = &[
     "from",
 ];
 
+/// Domains of example addresses: a provider's own (`you@gmail.com`) or a made-up one
+/// (`user@domain.com`, `name@yourcompany.com`). A placeholder local part on any other domain
+/// is a real login (`name@vantor-engineering.com`).
+fn placeholder_domain(domain: &str) -> bool {
+    const GENERIC_DOMAINS: &[&str] = &[
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "gmx.net",
+        "gmx.de",
+        "web.de",
+        "zoho.com",
+        "fastmail.com",
+        "mail.com",
+        "email.com",
+    ];
+    const MADE_UP_LABELS: &[&str] = &[
+        "domain",
+        "yourdomain",
+        "mydomain",
+        "example",
+        "company",
+        "yourcompany",
+        "mycompany",
+        "acme",
+        "site",
+        "yoursite",
+        "mysite",
+        "website",
+        "business",
+        "host",
+        "server",
+        "provider",
+        "test",
+        "foo",
+        "bar",
+    ];
+    let first = domain.split('.').next().unwrap_or("");
+    GENERIC_DOMAINS.contains(&domain) || MADE_UP_LABELS.contains(&first)
+}
+
 /// An address inside a URL's user part, its `@` encoded: `imaps://sales%40acme.com:pw@host`.
 static URL_ENCODED_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[a-z0-9._+\-]{1,64}%40(?P<domain>[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24})\b")
@@ -183,9 +230,17 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
             // `user:pass@imap.host.com` in a URL names a server, not a mailbox; so does a login
             // "to user@imap.host.com". `you@example.com` is nobody's.
             let first = domain.split('.').next().unwrap_or("");
-            let url_host = line[..d.start()].contains("://") && !line[..d.start()].ends_with("%40");
+            // Only within the address's own word: `curl imaps://host --user 'me@x.com:pw'`.
+            let word_start = line[..d.start()]
+                .rfind(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '<' | '('))
+                .map_or(0, |i| i + 1);
+            let url_host = line[word_start..d.start()].contains("://")
+                && !line[..d.start()].ends_with("%40");
             // `xxxxxx@xxxxxxx.com`: the domain is masked too.
             let masked_domain = first.len() >= 3 && first.bytes().all(|b| b == b'x');
+            // `name@vantor-engineering.com` is somebody's login; `user@domain.com` or
+            // `you@gmail.com` is an example.
+            let placeholder = placeholder && placeholder_domain(&domain);
             if placeholder
                 || url_host
                 || masked_domain

@@ -111,7 +111,7 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
         source,
         "hub_id.labels",
         &format!(
-            r"(?i)\b(?:{})(?:{})*(?P<id>\d{{4,10}})(?P<after>[\-./:]\d|\d)?",
+            r"(?i)\b(?:{})(?:{})*(?P<id>\d{{2,4}}(?: \d{{2,4}}){{1,3}}\b|\d{{4,10}})(?P<after>[\-./:]\d|\d)?",
             labels?, between?
         ),
         errors,
