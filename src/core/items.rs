@@ -234,8 +234,8 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
             let word_start = line[..d.start()]
                 .rfind(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '<' | '('))
                 .map_or(0, |i| i + 1);
-            let url_host = line[word_start..d.start()].contains("://")
-                && !line[..d.start()].ends_with("%40");
+            let url_host =
+                line[word_start..d.start()].contains("://") && !line[..d.start()].ends_with("%40");
             // `xxxxxx@xxxxxxx.com`: the domain is masked too.
             let masked_domain = first.len() >= 3 && first.bytes().all(|b| b == b'x');
             // `name@vantor-engineering.com` is somebody's login; `user@domain.com` or

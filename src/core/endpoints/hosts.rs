@@ -386,6 +386,20 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             if lead.ends_with("DNS:") || lead.ends_with("CN=") || lead.ends_with("CN =") {
                 continue;
             }
+            // "the certificate is for durian-labs.com instead of mail.durian-labs.com".
+            let lead = lead.to_ascii_lowercase();
+            if [
+                "certificate is for",
+                "cert is for",
+                "is valid for",
+                "issued for",
+                "issued to",
+            ]
+            .iter()
+            .any(|w| lead.ends_with(w))
+            {
+                continue;
+            }
         }
         let lower = raw.to_lowercase();
         // A provider's own bare domain ("log in to outlook.com") is its web site or the
@@ -468,8 +482,18 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             continue;
         }
         let port = port_digits
+            .clone()
             .and_then(|r| text[r].parse::<u16>().ok())
             .filter(|p| *p > 0);
+        // A c-client mailbox string names its service after the port: `{host:993/imap/ssl}`.
+        let tail = port_digits.as_ref().map_or(after, |r| &text[r.end..]);
+        let flagged = if tail.starts_with("/imap") {
+            Some(Label::Imap)
+        } else if tail.starts_with("/pop3") {
+            Some(Label::Pop)
+        } else {
+            None
+        };
         out.push(HostToken {
             suspicious: !name.is_ascii(),
             name,
@@ -477,7 +501,7 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             start: host.start,
             scheme: match scheme {
                 Some(Scheme::Mail(service)) => service,
-                _ => None,
+                _ => flagged,
             },
             weak,
         });
