@@ -138,7 +138,9 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         }
         settings.scan_lines(index, text, &lowered[index], &lines);
         if email_domain.is_none() {
-            if let Some((domain, span)) = items::email_domain_span(text) {
+            if let Some((domain, span)) =
+                items::email_domain_span(text, &rules.reading.email_domain)
+            {
                 evidence.email_domain = Some(evidence_at(index, text, &lines, here, span));
                 email_domain = Some(domain);
             }

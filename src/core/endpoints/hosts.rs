@@ -37,7 +37,8 @@ pub(super) static HOST: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// File names and web pages that look like host names.
+/// File names and web pages that look like host names. Pure syntax (file extensions), so it
+/// stays beside the parser rather than in `rules/`.
 pub(super) const NOT_A_TLD: &[&str] = &[
     "png",
     "jpg",
@@ -250,7 +251,8 @@ pub(super) static VERSION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 /// Where operating systems start handing out source ports: no mail server listens up there.
 pub(super) const EPHEMERAL_PORTS_START: u16 = 32768;
 
-/// Names of variables and objects that code puts before `.host`, `.server` or `.email`.
+/// Names of variables and objects that code puts before `.host`, `.server` or `.email`. Pure
+/// syntax of the languages members paste, so it stays in code.
 pub(super) const CODE_OBJECTS: &[&str] = &[
     "args",
     "self",
