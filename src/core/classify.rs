@@ -77,10 +77,15 @@ pub fn best_error(
         for re in &rule.patterns {
             // Enough matches to meet every kind of evidence; a long post repeats itself.
             for m in re.find_iter(text).take(MATCHES_PER_PATTERN) {
-                if is_setting_key(text, m.range()) || negated_error(text, m.start()) {
+                let zone = line_of(lines, m.start()).map_or(ZoneKind::Prose, |l| l.kind);
+                // A setting's name quoted in prose is the message the member saw: it shows the
+                // error "mail_max_userip_connections=40".
+                let quoted_message = zone == ZoneKind::Prose && quoted_in_prose(text, m.range());
+                if (is_setting_key(text, m.range()) && !quoted_message)
+                    || negated_error(text, m.start())
+                {
                     continue;
                 }
-                let zone = line_of(lines, m.start()).map_or(ZoneKind::Prose, |l| l.kind);
                 let line = line_text(text, m.range());
                 let evidence = if rule.vendor_wording.iter().any(|v| v.is_match(line)) {
                     ErrorEvidence::Vendor
@@ -259,9 +264,15 @@ fn sentence_ends(s: &str) -> impl Iterator<Item = usize> + '_ {
 /// account ("my other servers, iCloud, work").
 static NAMED_ASIDE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)\b(?:works?|working|worked|fine|other|not|isn'?t|aren'?t|never|no\s+longer|instead|years?\s+ago|(?:i|we|they|it)\s+used\s+to|previously|formerly|before|than|vs\.?|versus|compared|unlike|migrat\w*|moved?\s+from|switch\w*\s+from|support|help\s*desk|article|guide|docs?)\b",
+        r"(?ix)\b(?:works?|working|worked|fine|other|not\s+sure|instead|years?\s+ago|(?:i|we|they|it)\s+used\s+to|previously|formerly|before|than|vs\.?|versus|compared|unlike|migrat\w*|moved?\s+from|switch\w*\s+from|support|help\s*desk|article|guide|docs?)\b",
     )
     .expect("static regex")
+});
+
+/// A negation says the member is not on the provider only when it comes before the name: "it's
+/// not gmail", "we aren't on Office 365"; "Outlook emails are not being synced" is on Outlook.
+static NEGATED_BEFORE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:not|isn'?t|aren'?t|never|no\s+longer)\b").expect("static regex")
 });
 
 /// A question whether to use a provider is not a statement of which one the member is on: "Do
@@ -310,6 +321,7 @@ pub fn provider_named<'r>(
                 .map_or(text.len(), |i| r.end + i);
             let sentence = &text[sentence_start..sentence_end];
             if NAMED_ASIDE.is_match(sentence)
+                || NEGATED_BEFORE_NAME.is_match(&text[sentence_start..r.start])
                 || (text[sentence_end..].starts_with('?') && ASKING_WHETHER.is_match(sentence))
             {
                 return false;

@@ -83,28 +83,28 @@ fn label_id(label: &Regex, text: &str, m: regex::Match) -> Option<std::ops::Rang
     }
 }
 
-/// Local parts of example addresses: `you@me.com`, `user@domain.com`.
-const PLACEHOLDER_LOCAL_PARTS: &[&str] = &[
-    "you",
-    "your",
-    "yourname",
-    "your.name",
-    "user",
-    "username",
-    "name",
-    "someone",
-    "somebody",
-    "email",
-    "test",
-    "foo",
-    "bar",
-    "address",
-    "example",
-    "xxx",
-    "recipient",
-    "to",
-    "from",
-];
+/// The words the email-domain reading decides by (`reading.toml`, `[email_domain]`): domain
+/// knowledge, kept as data like the Hub ID labels.
+#[derive(Debug, Clone, Default)]
+pub struct EmailWords {
+    /// Local parts of example addresses: `you@`, `user@`, `name@`.
+    pub placeholder_local_parts: Vec<String>,
+    /// Domains that are never the member's own mailbox: the vendor's addresses (BCC, support).
+    pub vendor_domains: Vec<String>,
+    /// Domains on which a placeholder local part is an example (`you@gmail.com`).
+    pub example_domains: Vec<String>,
+    /// First labels of made-up domains (`user@domain.com`, `name@yourcompany.com`).
+    pub example_labels: Vec<String>,
+}
+
+/// Whether a placeholder local part on `domain` is an example: a provider's own domain
+/// (`you@gmail.com`) or a made-up one (`user@domain.com`). On any other domain it is a real
+/// login (`name@vantor-engineering.com`).
+fn placeholder_domain(domain: &str, words: &EmailWords) -> bool {
+    let first = domain.split('.').next().unwrap_or("");
+    words.example_domains.iter().any(|d| d == domain)
+        || words.example_labels.iter().any(|l| l == first)
+}
 
 /// An address inside a URL's user part, its `@` encoded: `imaps://sales%40acme.com:pw@host`.
 static URL_ENCODED_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -116,14 +116,6 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?P<local>[a-z0-9._%+\-]{1,64})@(?P<domain>[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)*\.[a-z]{2,24})\b")
         .expect("static regex")
 });
-
-/// Domains that are never the member's own mailbox: the vendor's addresses (BCC, support).
-const VENDOR_DOMAINS: &[&str] = &[
-    "hubspot.com",
-    "hubspotemail.net",
-    "hs-inbox.com",
-    "example.com",
-];
 
 /// Replaces the local part of every email address with `member`, keeping the domain: what
 /// the store keeps of a message (triage only ever needs the domain).
@@ -146,12 +138,15 @@ static MASKED_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The domain of the first email address the member mentions. The local part is never kept.
-pub fn email_domain(text: &str) -> Option<String> {
-    email_domain_span(text).map(|(d, _)| d)
+pub fn email_domain(text: &str, words: &EmailWords) -> Option<String> {
+    email_domain_span(text, words).map(|(d, _)| d)
 }
 
 /// [`email_domain`] with the byte range of the domain in `text`.
-pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)> {
+pub fn email_domain_span(
+    text: &str,
+    words: &EmailWords,
+) -> Option<(String, std::ops::Range<usize>)> {
     // A line without an `@` holds no address.
     memchr::memchr(b'@', text.as_bytes())?;
     let mut offset = 0;
@@ -167,7 +162,7 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
                 let local = c.name("local")?.as_str().to_ascii_lowercase();
                 Some((
                     c.name("domain")?,
-                    PLACEHOLDER_LOCAL_PARTS.contains(&local.as_str()),
+                    words.placeholder_local_parts.contains(&local),
                 ))
             })
             .chain(
@@ -183,9 +178,17 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
             // `user:pass@imap.host.com` in a URL names a server, not a mailbox; so does a login
             // "to user@imap.host.com". `you@example.com` is nobody's.
             let first = domain.split('.').next().unwrap_or("");
-            let url_host = line[..d.start()].contains("://") && !line[..d.start()].ends_with("%40");
+            // Only within the address's own word: `curl imaps://host --user 'me@x.com:pw'`.
+            let word_start = line[..d.start()]
+                .rfind(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '<' | '('))
+                .map_or(0, |i| i + 1);
+            let url_host =
+                line[word_start..d.start()].contains("://") && !line[..d.start()].ends_with("%40");
             // `xxxxxx@xxxxxxx.com`: the domain is masked too.
             let masked_domain = first.len() >= 3 && first.bytes().all(|b| b == b'x');
+            // `name@vantor-engineering.com` is somebody's login; `user@domain.com` or
+            // `you@gmail.com` is an example.
+            let placeholder = placeholder && placeholder_domain(&domain, words);
             if placeholder
                 || url_host
                 || masked_domain
@@ -197,7 +200,8 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
             {
                 continue;
             }
-            if VENDOR_DOMAINS
+            if words
+                .vendor_domains
                 .iter()
                 .any(|v| domain == *v || domain.ends_with(&format!(".{v}")))
             {
@@ -209,6 +213,8 @@ pub fn email_domain_span(text: &str) -> Option<(String, std::ops::Range<usize>)>
     None
 }
 
+/// Pure syntax (file extensions), so it stays in code; the words that decide a reading are in
+/// `rules/`.
 const IMAGE_EXTENSIONS: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "webp", "bmp", "heic", "heif", "tif", "tiff", "avif",
 ];
@@ -232,6 +238,10 @@ pub fn is_screenshot(attachment: &Attachment) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words() -> &'static EmailWords {
+        &crate::core::rules::shipped_for_tests().reading.email_domain
+    }
 
     #[test]
     fn hub_id_from_labels_and_urls() {
@@ -332,21 +342,21 @@ mod tests {
     #[test]
     fn email_domain_only() {
         assert_eq!(
-            email_domain("I use John.Doe@Acme.CO.uk here").as_deref(),
+            email_domain("I use John.Doe@Acme.CO.uk here", words()).as_deref(),
             Some("acme.co.uk")
         );
         assert_eq!(
-            email_domain("bcc to 123@bcc.hubspot.com, me@acme.com").as_deref(),
+            email_domain("bcc to 123@bcc.hubspot.com, me@acme.com", words()).as_deref(),
             Some("acme.com")
         );
-        assert_eq!(email_domain("no address"), None);
+        assert_eq!(email_domain("no address", words()), None);
     }
 
     #[test]
     fn local_parts_are_masked() {
         let masked = mask_email_local_parts("I'm ann.lee+crm@Acme.com, cc bob@mail.acme.co.uk");
         assert_eq!(masked, "I'm member@Acme.com, cc member@mail.acme.co.uk");
-        assert_eq!(email_domain(&masked).as_deref(), Some("acme.com"));
+        assert_eq!(email_domain(&masked, words()).as_deref(), Some("acme.com"));
     }
 
     #[test]

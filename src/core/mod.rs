@@ -138,7 +138,9 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         }
         settings.scan_lines(index, text, &lowered[index], &lines);
         if email_domain.is_none() {
-            if let Some((domain, span)) = items::email_domain_span(text) {
+            if let Some((domain, span)) =
+                items::email_domain_span(text, &rules.reading.email_domain)
+            {
                 evidence.email_domain = Some(evidence_at(index, text, &lines, here, span));
                 email_domain = Some(domain);
             }
@@ -201,12 +203,24 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         }
     }
 
+    // The settings' evidence is one line, redacted on its own: a value whose label is on
+    // another line (a table's header) is taken out with what the whole message showed.
+    let scrub = |mut ev: Evidence| {
+        if let Some(message) = thread.messages.get(ev.message) {
+            for (_, range) in &found_secrets[ev.message] {
+                if let Some(value) = message.text.get(range.clone()).filter(|v| v.len() >= 4) {
+                    ev.excerpt = ev.excerpt.replace(value, "[redacted]");
+                }
+            }
+        }
+        ev
+    };
     let imap = settings.resolved(Service::Imap).map(|(e, ev)| {
-        evidence.imap = Some(ev);
+        evidence.imap = Some(scrub(ev));
         e
     });
     let smtp = settings.resolved(Service::Smtp).map(|(e, ev)| {
-        evidence.smtp = Some(ev);
+        evidence.smtp = Some(scrub(ev));
         e
     });
     let hosts: Vec<&str> = imap

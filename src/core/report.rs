@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 pub struct HubId(String);
 
 impl HubId {
-    /// The id in `text` when it is one: 4 to 10 ASCII digits, as the rules' labels read them.
+    /// The id in `text` when it is one: 4 to 10 ASCII digits, as the rules' labels read them,
+    /// possibly in groups a phone or the member spaced out ("55 190 23").
     pub fn parse(text: &str) -> Option<HubId> {
-        let text = text.trim();
-        ((4..=10).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| HubId(text.to_string()))
+        let digits: String = text.split_ascii_whitespace().collect();
+        ((4..=10).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then_some(HubId(digits))
     }
 
     pub fn as_str(&self) -> &str {

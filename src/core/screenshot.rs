@@ -205,7 +205,7 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
             }
             LabelKind::Email => {
                 if email_domain.is_none() {
-                    email_domain = items::email_domain(value);
+                    email_domain = items::email_domain(value, &rules.reading.email_domain);
                 }
             }
             LabelKind::Password => {
@@ -239,7 +239,7 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     }
     let text = items::mask_email_local_parts(&secrets::redact(&text));
     if email_domain.is_none() {
-        email_domain = items::email_domain(&text);
+        email_domain = items::email_domain(&text, &rules.reading.email_domain);
     }
     let error_text = error_text(rules, page, &text);
 

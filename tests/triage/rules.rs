@@ -217,6 +217,54 @@ fn reading_rules_are_validated_by_line_and_key() {
     }
 }
 
+/// The email-domain word lists are data too: an entry that can never match (upper case, a
+/// space, listed twice) names its file, key and line.
+#[test]
+fn email_domain_words_are_validated_by_line_and_key() {
+    let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
+    let mut broken = reading.clone();
+    for (from, to) in [
+        ("\"yourname\", ", "\"Your Name\", "),
+        ("\"hs-inbox.com\"", "\"hs inbox.com\""),
+        ("\"googlemail.com\", ", "\"gmail.com\", "),
+    ] {
+        assert!(broken.contains(from), "{from} is in the shipped file");
+        broken = broken.replacen(from, to, 1);
+    }
+    let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let dir = pack_with("reading.toml", &broken);
+    let (code, out) = check(dir.path());
+    assert_ne!(code, 0);
+    for (needle, key, why) in [
+        (
+            "\"Your Name\"",
+            "email_domain.placeholder_local_parts",
+            "must be lower case",
+        ),
+        (
+            "\"hs inbox.com\"",
+            "email_domain.vendor_domains",
+            "holds a character",
+        ),
+        (
+            "example_domains = [",
+            "email_domain.example_domains",
+            "is listed twice",
+        ),
+    ] {
+        let line = if key == "email_domain.example_domains" {
+            line_of(needle) + 1
+        } else {
+            line_of(needle)
+        };
+        let at = format!("reading.toml:{line}: rule `{key}`");
+        assert!(
+            out.contains(&at) && out.contains(why),
+            "{at} / {why}:\n{out}"
+        );
+    }
+}
+
 /// Hub ID labels are data: a label added to `reading.toml` is read by the next run, without
 /// recompiling, and the search words are derived from it.
 #[test]

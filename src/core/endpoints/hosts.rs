@@ -37,7 +37,8 @@ pub(super) static HOST: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// File names and web pages that look like host names.
+/// File names and web pages that look like host names. Pure syntax (file extensions), so it
+/// stays beside the parser rather than in `rules/`.
 pub(super) const NOT_A_TLD: &[&str] = &[
     "png",
     "jpg",
@@ -250,7 +251,8 @@ pub(super) static VERSION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 /// Where operating systems start handing out source ports: no mail server listens up there.
 pub(super) const EPHEMERAL_PORTS_START: u16 = 32768;
 
-/// Names of variables and objects that code puts before `.host`, `.server` or `.email`.
+/// Names of variables and objects that code puts before `.host`, `.server` or `.email`. Pure
+/// syntax of the languages members paste, so it stays in code.
 pub(super) const CODE_OBJECTS: &[&str] = &[
     "args",
     "self",
@@ -386,6 +388,20 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             if lead.ends_with("DNS:") || lead.ends_with("CN=") || lead.ends_with("CN =") {
                 continue;
             }
+            // "the certificate is for durian-labs.com instead of mail.durian-labs.com".
+            let lead = lead.to_ascii_lowercase();
+            if [
+                "certificate is for",
+                "cert is for",
+                "is valid for",
+                "issued for",
+                "issued to",
+            ]
+            .iter()
+            .any(|w| lead.ends_with(w))
+            {
+                continue;
+            }
         }
         let lower = raw.to_lowercase();
         // A provider's own bare domain ("log in to outlook.com") is its web site or the
@@ -468,8 +484,18 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             continue;
         }
         let port = port_digits
+            .clone()
             .and_then(|r| text[r].parse::<u16>().ok())
             .filter(|p| *p > 0);
+        // A c-client mailbox string names its service after the port: `{host:993/imap/ssl}`.
+        let tail = port_digits.as_ref().map_or(after, |r| &text[r.end..]);
+        let flagged = if tail.starts_with("/imap") {
+            Some(Label::Imap)
+        } else if tail.starts_with("/pop3") {
+            Some(Label::Pop)
+        } else {
+            None
+        };
         out.push(HostToken {
             suspicious: !name.is_ascii(),
             name,
@@ -477,7 +503,7 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             start: host.start,
             scheme: match scheme {
                 Some(Scheme::Mail(service)) => service,
-                _ => None,
+                _ => flagged,
             },
             weak,
         });

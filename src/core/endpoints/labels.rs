@@ -24,7 +24,7 @@ pub(super) fn cells(row: &str) -> Vec<&str> {
 
 pub(super) static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission|pop3s?|entrante|saliente|entrant|sortant|eingehend|ausgehend|posteingangsserver|postausgangsserver|posteingang|postausgang|sa[ií]da|env[ií]o|envoi|entrada|salida|r[ée]ception|recepci[oó]n)\b",
+        r"(?i)\b(imaps?|incoming|inbound|receiving|smtps?|outgoing|outbound|sending|submission|pop3s?|entrante|saliente|entrant|sortant|eingehend|ausgehend|posteingangsserver|postausgangsserver|posteingang|postausgang|sa[ií]da|env[ií]o|envoi|entrada|salida|r[ée]ception|recepci[oó]n|inkomende?|uitgaande?|entrata|uscita|ricezione|invio)\b",
     )
     .expect("static regex")
 });
@@ -107,6 +107,14 @@ pub(super) const LABEL_WORDS: &[(&str, Label)] = &[
     ("réception", Label::Imap),
     ("recepcion", Label::Imap),
     ("recepción", Label::Imap),
+    ("inkomend", Label::Imap),
+    ("inkomende", Label::Imap),
+    ("uitgaand", Label::Smtp),
+    ("uitgaande", Label::Smtp),
+    ("entrata", Label::Imap),
+    ("uscita", Label::Smtp),
+    ("ricezione", Label::Imap),
+    ("invio", Label::Smtp),
 ];
 
 /// For each lower-case first byte, a bit per length (below 32) of the label words that begin
@@ -230,9 +238,16 @@ pub(super) fn segments(line: &str) -> Vec<Segment<'_>> {
                 .find_map(|a| lead.strip_suffix(a))
                 .unwrap_or(&lead)
             });
+        // "993 for IMAP" names the value right before "for"; in "..., and for SMTP the same
+        // server with port 465" a word comes between, and the label names what follows.
         let backward = ([" for", " pour", " para", " für", " as"]
             .iter()
-            .any(|w| lead_word.ends_with(w))
+            .filter_map(|w| lead_word.strip_suffix(w))
+            .any(|pre| {
+                pre.split_whitespace().next_back().is_some_and(|word| {
+                    word.ends_with(|c: char| c.is_ascii_digit()) || has_host_or_port(word)
+                })
+            })
             || lead.ends_with('(')
             || ends_clause)
             && has_host_or_port(before)

@@ -44,6 +44,10 @@ enum Label {
 
 /// How much a candidate value is believed. Higher wins; among equals, the later one.
 type Strength = u8;
+/// A server naming itself in its greeting or EHLO reply (`SERVER -> CLIENT: 220-ns17.host.net`),
+/// or a client in its `EHLO`: a shared host's name, an intercepting relay's or the member's own
+/// machine, weaker than anything the member set.
+const SERVER_REPLY: Strength = 0;
 const FROM_LOG: Strength = 1;
 const STATED: Strength = 2;
 const CORRECTED: Strength = 3;
@@ -214,6 +218,8 @@ impl Settings {
     fn enter(&mut self, message: usize, line: Line<'_>) {
         let strength = if CORRECTION.is_match_in(line.text, &self.hits, CORRECTION_GATE) {
             CORRECTED
+        } else if names_itself(line.text) {
+            SERVER_REPLY
         } else if line.kind == ZoneKind::Log {
             FROM_LOG
         } else {
@@ -273,6 +279,10 @@ impl Settings {
         }
         let hosts = hosts(text);
         let mut attached = false;
+        // A label names the first server after it: in "SMTP: smtp.x.com:587, imap.x.com:993" or
+        // "SMTP auth failed. Settings: smtp.x.com:587, outlook.x.com:993" a later host with its
+        // own mail port is read by that port.
+        let mut label_used = false;
         for host in &hosts {
             if host.suspicious {
                 if !self.suspicious.contains(&host.name) {
@@ -293,9 +303,12 @@ impl Settings {
             // error with imap.x.com:993 and smtp.x.com:587" lists both servers on one line.
             let which = if host.weak {
                 by_scheme.or(by_port).or(service)
+            } else if label_used && by_port.is_some() {
+                by_scheme.or(by_name).or(by_port)
             } else {
                 by_scheme.or(by_name).or(service).or(by_port)
             };
+            label_used |= host.port.is_some();
             // An address is weaker than a name: "connect ECONNREFUSED 198.51.100.23:993" is the
             // name the member typed, resolved.
             let weak = host.weak;
@@ -445,6 +458,21 @@ fn config_key_service(line: &str) -> Option<(Label, &str)> {
         return None;
     };
     Some((service, value))
+}
+
+/// A greeting or EHLO reply line (`220 mx.host ESMTP`, `S: 250-mail.host Hello`,
+/// `SERVER -> CLIENT: 220-ns17.host.net`) or the client's `EHLO name`.
+fn names_itself(line: &str) -> bool {
+    static REPLY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:^\s*|\bS\s*:\s*|\bSERVER\s*->\s*CLIENT\s*:\s*|\bINBOUND\s*:\s*\x22?|(?:<<|<-)\s*)(?:220|221|250)[ -][A-Za-z0-9\[]|\b(?:EHLO|HELO)\s+\S")
+            .expect("static regex")
+    });
+    let b = line.as_bytes();
+    (memchr::memmem::find(b, b"220").is_some()
+        || memchr::memmem::find(b, b"250").is_some()
+        || memchr::memmem::find(b, b"221").is_some()
+        || memchr::memmem::find(b, b"HLO").is_some())
+        && REPLY.is_match(line)
 }
 
 /// A later candidate replaces an earlier one unless the earlier one is stronger.

@@ -25,7 +25,7 @@ pub(super) static SAME_SERVER: LazyLock<GatedRegex> = LazyLock::new(|| {
         \bsame\s+(?:server|host|hostname|name|address)\b.{0,30}\b(?:outgoing|incoming|smtp|imap|both|sending|receiving)\b
       | \b(?:outgoing|incoming|smtp|imap)\b.{0,30}\b(?:is|are|uses?|has)\s+(?:the\s+)?same\b
       | \bsame\s+(?:server|host)\s+for\s+both\b
-      | \b(?:m[êe]me\s+serveur|mismo\s+servidor|mesmo\s+servidor|(?:gleiche|selbe)n?\s+server)\b
+      | \b(?:m[êe]me\s+serveur|mismo\s+servidor|mesmo\s+servidor|(?:gleiche|selbe)n?\s+server|(?:de)?zelfde\s+server|stesso\s+server)\b
       | \bboth\b.{0,20}\b(?:use|on)\s+(?:the\s+)?same\s+(?:server|host)",
     )
     .expect("static regex"))

@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::load::{Source, REGEX_SIZE_LIMIT};
 use super::RuleError;
 use crate::core::ascii::AsciiTwin;
-use crate::core::items::HubIdPatterns;
+use crate::core::items::{EmailWords, HubIdPatterns};
 use crate::core::text::Triggers;
 use crate::core::zones::ZonePatterns;
 
@@ -20,6 +20,7 @@ use crate::core::zones::ZonePatterns;
 pub struct Reading {
     pub zones: ZonePatterns,
     pub hub_id: HubIdPatterns,
+    pub email_domain: EmailWords,
 }
 
 #[derive(Debug, Deserialize)]
@@ -27,6 +28,16 @@ pub struct Reading {
 struct ReadingFile {
     zones: ZonesFile,
     hub_id: HubIdFile,
+    email_domain: EmailDomainFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailDomainFile {
+    placeholder_local_parts: Vec<Spanned<String>>,
+    vendor_domains: Vec<Spanned<String>>,
+    example_domains: Vec<Spanned<String>>,
+    example_labels: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +113,37 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
         }
         urls.push(re);
     }
+    let e = &file.email_domain;
+    let email_domain = EmailWords {
+        placeholder_local_parts: words(
+            source,
+            "email_domain.placeholder_local_parts",
+            &e.placeholder_local_parts,
+            |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'),
+            errors,
+        ),
+        vendor_domains: words(
+            source,
+            "email_domain.vendor_domains",
+            &e.vendor_domains,
+            domain_char,
+            errors,
+        ),
+        example_domains: words(
+            source,
+            "email_domain.example_domains",
+            &e.example_domains,
+            domain_char,
+            errors,
+        ),
+        example_labels: words(
+            source,
+            "email_domain.example_labels",
+            &e.example_labels,
+            |c| c.is_ascii_alphanumeric() || c == '-',
+            errors,
+        ),
+    };
     if errors.len() > before {
         return None;
     }
@@ -111,7 +153,7 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
         source,
         "hub_id.labels",
         &format!(
-            r"(?i)\b(?:{})(?:{})*(?P<id>\d{{4,10}})(?P<after>[\-./:]\d|\d)?",
+            r"(?i)\b(?:{})(?:{})*(?P<id>\d{{2,4}}(?: \d{{2,4}}){{1,3}}\b|\d{{4,10}})(?P<after>[\-./:]\d|\d)?",
             labels?, between?
         ),
         errors,
@@ -134,7 +176,48 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
             app_urls: urls,
             url_triggers: Triggers::from_words(url_words),
         },
+        email_domain,
     })
+}
+
+fn domain_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-')
+}
+
+/// A list of words compared as they are: each lower case, not empty, of the characters `ok`
+/// allows, and not listed twice. An entry that is not names its file, key and line.
+fn words(
+    source: &Source,
+    key: &str,
+    list: &[Spanned<String>],
+    ok: fn(char) -> bool,
+    errors: &mut Vec<RuleError>,
+) -> Vec<String> {
+    if list.is_empty() {
+        errors.push(source.error(None, Some(key), "needs at least one entry"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for w in list {
+        let word = w.get_ref();
+        let why = if word.is_empty() {
+            Some("is empty")
+        } else if word.chars().any(|c| c.is_ascii_uppercase()) {
+            Some("must be lower case: words are compared with lower-cased text")
+        } else if !word.chars().all(ok) {
+            Some("holds a character no such word has")
+        } else if out.contains(word) {
+            Some("is listed twice")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                errors.push(source.error(Some(w.span()), Some(key), format!("{word:?} {why}")))
+            }
+            None => out.push(word.clone()),
+        }
+    }
+    out
 }
 
 /// Checks each pattern alone (so an error names its line), then joins them as one regex

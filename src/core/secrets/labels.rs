@@ -213,3 +213,64 @@ pub(super) fn quoted_near_label(
         }
     }
 }
+
+/// Column names of a password in a pasted table's header row.
+const PASSWORD_COLUMNS: &[&str] = &[
+    "password",
+    "pass",
+    "pwd",
+    "passwd",
+    "app password",
+    "app_password",
+    "passwort",
+    "kennwort",
+    "wachtwoord",
+    "contraseña",
+    "senha",
+    "mot de passe",
+];
+
+/// A table pasted from a spreadsheet or a CSV file: a header row naming a password column
+/// (`email,imap_server,port,password`), and the rows under it with as many cells.
+pub(super) fn csv_column(offset: usize, window: &str, found: &mut Vec<(SecretKind, Range<usize>)>) {
+    let mut lines = Vec::new();
+    let mut at = 0;
+    for line in window.split_inclusive('\n') {
+        lines.push((at, line.trim_end_matches(['\n', '\r'])));
+        at += line.len();
+    }
+    for (i, &(_, header)) in lines.iter().enumerate() {
+        let Some(sep) = [',', ';', '\t']
+            .into_iter()
+            .find(|&c| header.matches(c).count() >= 2)
+        else {
+            continue;
+        };
+        let names: Vec<String> = header
+            .split(sep)
+            .map(|c| c.trim().trim_matches(['"', '\'']).to_lowercase())
+            .collect();
+        let Some(column) = names
+            .iter()
+            .position(|n| PASSWORD_COLUMNS.contains(&n.as_str()))
+        else {
+            continue;
+        };
+        for &(row_at, row) in &lines[i + 1..] {
+            if row.split(sep).count() != names.len() {
+                break;
+            }
+            let mut cell_at = 0;
+            for (j, cell) in row.split(sep).enumerate() {
+                if j == column {
+                    let value = cell.trim().trim_matches(['"', '\'']);
+                    if !value.is_empty() && is_a_value(value) {
+                        let start = offset + row_at + cell_at + cell.find(value).unwrap_or(0);
+                        found.push((SecretKind::Password, start..start + value.len()));
+                    }
+                }
+                cell_at += cell.len() + sep.len_utf8();
+            }
+        }
+    }
+}

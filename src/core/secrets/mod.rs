@@ -12,6 +12,7 @@
 //!   language's sentence), Apple's `xxxx-xxxx-xxxx-xxxx`, sixteen letters after "app pass";
 //! - command-line flags: `--password x`, `--password=x`, `-p x`, `-u user:x`;
 //! - URL userinfo: `imaps://user:x@host`;
+//! - a password column of a pasted table: `email,server,port,password` over `a@b.no,...,x`;
 //! - SASL: base64 `AUTH PLAIN` (decoded: it must hold `user\0pass`), the password step of
 //!   `AUTH LOGIN`, `XOAUTH2`; IMAP `a1 LOGIN user "x"` lines and `.login('user', 'x')` calls;
 //! - OAuth and bearer tokens: `Authorization: Bearer x`, `access_token`, `refresh_token`,
@@ -55,7 +56,8 @@ pub use redaction::{redact, redact_span, redact_span_among};
 
 use app::{app_passwords, sixteen_letters};
 use labels::{
-    labelled, quoted_near_label, CURRENT_ONE, FLAG, TOKENS, TOKEN_SHAPES, URL_USERINFO, USER_FLAG,
+    csv_column, labelled, quoted_near_label, CURRENT_ONE, FLAG, TOKENS, TOKEN_SHAPES, URL_USERINFO,
+    USER_FLAG,
 };
 use sasl::{sasl, CODE_LOGIN, IMAP_LOGIN, QUOTED_LOGIN};
 use values::{is_a_value, push_value, value_of};
@@ -147,6 +149,7 @@ fn scan_window(
         || window.contains('\u{17F}');
     if labels {
         labelled(text, offset, window, found);
+        csv_column(offset, window, found);
         sixteen_letters(offset, window, wl, found);
         quoted_near_label(text, offset, window, found);
     }

@@ -508,10 +508,22 @@ pub(super) fn password_shaped(v: &str) -> bool {
     let hostish = v.contains('.')
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'@');
-    if hostish {
+    if hostish || is_code_call(v) {
         return false;
     }
     strong(v)
+}
+
+/// A call in code: `client.mailboxOpen("INBOX")`, `getenv('SMTP_PASS')`.
+fn is_code_call(v: &str) -> bool {
+    let Some((callee, _)) = v.split_once('(') else {
+        return false;
+    };
+    v.ends_with(')')
+        && callee.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && callee
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
 }
 
 /// Several kinds of character: three of lower, upper, digit and symbol; or eight characters or
