@@ -106,6 +106,19 @@ pub(super) const NOT_A_TLD: &[&str] = &[
     "gz",
     "tgz",
 ];
+/// The entries of [`NOT_A_TLD`] that are also countries' top-level domains: Poland's `.pl`,
+/// Serbia's `.rs`, Moldova's `.md`, … A file is named `Mailer.pl` or `deploy.sh`;
+/// `imap.wisla-logistics.pl` and `mail.firma.rs` are servers.
+const COUNTRY_TLDS_LIKE_EXTENSIONS: &[&str] = &["pl", "rs", "md", "sh", "so", "ps", "py"];
+
+/// A name under one of [`COUNTRY_TLDS_LIKE_EXTENSIONS`] that is a host all the same: three
+/// labels or more (`imap.wp.pl`), where a file name has two (`Mailer.pl`) — the pair that
+/// stays ambiguous (`wp.pl`, a domain or a script) is still taken as a file.
+fn country_host_despite_extension(lower: &str, tld: &str) -> bool {
+    COUNTRY_TLDS_LIKE_EXTENSIONS.contains(&tld)
+        && lower.split('.').filter(|label| !label.is_empty()).count() >= 3
+}
+
 /// Providers' bare domains, where members sign in to webmail.
 pub(super) const WEBMAIL_DOMAINS: &[&str] = &[
     "outlook.com",
@@ -413,7 +426,7 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             continue;
         }
         let tld = lower.rsplit('.').next().unwrap_or("");
-        if NOT_A_TLD.contains(&tld) {
+        if NOT_A_TLD.contains(&tld) && !country_host_despite_extension(&lower, tld) {
             continue;
         }
         let first_label = lower.split('.').next().unwrap_or("");

@@ -160,6 +160,17 @@ fn tables_by_row_and_by_column() {
 }
 
 #[test]
+fn country_domains_named_like_file_extensions() {
+    // Poland's and Serbia's servers are hosts; a Perl script and a shell script are not.
+    let s = scan("IMAP: imap.wisla-logistics.pl 993, SMTP: mail.firma.rs port 465");
+    assert_eq!(s.imap(), ep("imap.wisla-logistics.pl", 993));
+    assert_eq!(s.smtp(), ep("mail.firma.rs", 465));
+    let s = scan("IMAP fails in Mailer.pl, port 993; deploy.sh sets the SMTP port 465");
+    assert_eq!(s.imap().map(|e| e.host), None);
+    assert_eq!(s.smtp().map(|e| e.host), None);
+}
+
+#[test]
 fn ip_literals_kept_and_emails_ignored() {
     let s = scan("IMAP 203.0.113.7:993, my login is bob@mail.acme.com");
     assert_eq!(s.imap(), ep("203.0.113.7", 993));
