@@ -57,6 +57,9 @@ impl MessageLiterals {
     }
 }
 
+/// The places of one set's literals in a message: `(start, end)` of each, by start.
+pub type Places<'a> = &'a [(usize, usize)];
+
 /// The literals found in one message ([`MessageLiterals::find`]).
 #[derive(Debug, Clone, Default)]
 pub struct Found {
@@ -66,7 +69,7 @@ pub struct Found {
 
 impl Found {
     /// The shield's trigger words, then a SASL exchange's ([`super::secrets::find_at`]).
-    pub fn secret_triggers(&self) -> (&[(usize, usize)], &[(usize, usize)]) {
+    pub fn secret_triggers(&self) -> (Places<'_>, Places<'_>) {
         (
             self.hits.spans(SECRET_TRIGGERS),
             self.hits.spans(SASL_TRIGGERS),
@@ -74,7 +77,7 @@ impl Found {
     }
 
     /// The Hub ID's label, then URL trigger words ([`super::items::hub_id_span_at`]).
-    pub fn hub_id_triggers(&self) -> (&[(usize, usize)], &[(usize, usize)]) {
+    pub fn hub_id_triggers(&self) -> (Places<'_>, Places<'_>) {
         (self.hits.spans(HUB_ID_LABELS), self.hits.spans(HUB_ID_URLS))
     }
 
