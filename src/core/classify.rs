@@ -295,8 +295,18 @@ pub fn provider_named<'r>(
     rules: &'r Rules,
     text: &str,
 ) -> Option<(&'r Provider, std::ops::Range<usize>)> {
+    provider_named_if(rules, text, rules.may_name_a_provider(text))
+}
+
+/// [`provider_named`], with the answer of the provider-name gate on `text` known already
+/// (`may_name`, see [`Rules::provider_names_if`]).
+pub fn provider_named_if<'r>(
+    rules: &'r Rules,
+    text: &str,
+    may_name: bool,
+) -> Option<(&'r Provider, std::ops::Range<usize>)> {
     rules
-        .provider_names_in(text)
+        .provider_names_if(text, may_name)
         .into_iter()
         .rev()
         .find(|(_, r)| {

@@ -36,6 +36,35 @@ pub fn hub_id_span(
     lower: &[u8],
     patterns: &HubIdPatterns,
 ) -> Option<std::ops::Range<usize>> {
+    let label = super::text::windows(text, lower, &patterns.label_triggers, 1);
+    let url = super::text::windows(text, lower, &patterns.url_triggers, 0);
+    hub_id_in_windows(text, patterns, label, url, None)
+}
+
+/// [`hub_id_span`], with the places of the label and URL trigger words found beforehand
+/// (`(start, end)` of each in `lower`, by start).
+pub fn hub_id_span_at(
+    text: &str,
+    lower: &[u8],
+    patterns: &HubIdPatterns,
+    label_triggers: &[(usize, usize)],
+    url_triggers: &[(usize, usize)],
+) -> Option<std::ops::Range<usize>> {
+    let label = super::text::windows_at(text, lower, label_triggers, 1);
+    let url = super::text::windows_at(text, lower, url_triggers, 0);
+    hub_id_in_windows(text, patterns, label, url, Some(label_triggers))
+}
+
+/// The latest Hub ID in the label windows `label` and URL windows `url` of `text`, or in
+/// `text` as a bare number. `label_hits`, when known, are the places of the label trigger words
+/// in `text` (`(start, end)`, by start).
+fn hub_id_in_windows(
+    text: &str,
+    patterns: &HubIdPatterns,
+    label: Vec<(usize, &str)>,
+    url: Vec<(usize, &str)>,
+    label_hits: Option<&[(usize, usize)]>,
+) -> Option<std::ops::Range<usize>> {
     // Positions only: the one id kept is copied at the end.
     let mut best: Option<std::ops::Range<usize>> = None;
     let mut consider = |id: std::ops::Range<usize>| {
@@ -44,10 +73,20 @@ pub fn hub_id_span(
         }
     };
     // The number may be on the line after its label.
-    for (offset, window) in super::text::windows(text, lower, &patterns.label_triggers, 1) {
+    for (offset, window) in label {
         // Only the latest id counts, and reading a match's groups is a search of its own: the
         // groups are read from the last match back, up to the first that gives an id.
-        let matches: Vec<regex::Match> = patterns.label.find_iter(window).collect();
+        let matches: Vec<regex::Match> = match label_hits {
+            Some(hits) => {
+                let first = hits.partition_point(|&(s, _)| s < offset);
+                let starts = hits[first..]
+                    .iter()
+                    .map(|&(s, _)| s - offset)
+                    .take_while(|&s| s < window.len());
+                label_matches_from(&patterns.label, window, starts)
+            }
+            None => patterns.label.find_iter(window).collect(),
+        };
         if let Some(id) = matches
             .iter()
             .rev()
@@ -57,7 +96,7 @@ pub fn hub_id_span(
         }
     }
     // A URL is on one line: only the lines naming the app's host are worth the search.
-    for (offset, window) in super::text::windows(text, lower, &patterns.url_triggers, 0) {
+    for (offset, window) in url {
         for url in &patterns.app_urls {
             for caps in url.captures_iter(window) {
                 if let Some(id) = caps.name("id") {
@@ -70,6 +109,34 @@ pub fn hub_id_span(
         consider(id.range());
     }
     best
+}
+
+/// `label.find_iter(window)`, searched only from `starts` (by start), the places in `window`
+/// where a label trigger word begins: every label match begins with one, so the search from the
+/// first such place at or after the last match's end finds the match `find_iter` finds next,
+/// without reading the text in between (where a line holds a label, its id and then prose, most
+/// of the text).
+fn label_matches_from<'w>(
+    label: &Regex,
+    window: &'w str,
+    starts: impl Iterator<Item = usize>,
+) -> Vec<regex::Match<'w>> {
+    let mut matches: Vec<regex::Match<'w>> = Vec::new();
+    let mut from = 0;
+    for start in starts {
+        if start < from || !window.is_char_boundary(start) {
+            continue;
+        }
+        match label.find_at(window, start) {
+            // A label match is never empty (it begins with a word).
+            Some(m) => {
+                from = m.end().max(m.start() + 1);
+                matches.push(m);
+            }
+            None => break,
+        }
+    }
+    matches
 }
 
 /// The `id` of a label match, or `None` when its `after` group took part: "account number
@@ -306,6 +373,24 @@ mod tests {
             }
             let windowed = hub_id_span(text, &crate::core::text::lower(text), p);
             assert_eq!(windowed, whole, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// From the places the message index found, the label search gives what the trigger
+        /// finders and a search of every window give, on any text.
+        #[test]
+        fn hub_id_at_the_index_hits_is_the_windows_hub_id(
+            text in "(Hub ID|hub id #|HUBID|hubspot account|portal|account number|Konto Nr. |id de cuenta|app.hubspot.com/x/|[0-9]{1,9}|[ :.#/-]|\n|é|ſ|\u{212A}|x|hub){0,24}",
+        ) {
+            let rules = crate::core::rules::shipped_for_tests();
+            let lower = crate::core::text::lower(&text);
+            let found = rules.message_literals().find(&text, &lower);
+            let (labels, urls) = found.hub_id_triggers();
+            proptest::prop_assert_eq!(
+                hub_id_span_at(&text, &lower, patterns(), labels, urls),
+                hub_id_span(&text, &lower, patterns())
+            );
         }
     }
 

@@ -354,6 +354,12 @@ impl Gate {
         }
     }
 
+    /// The literals one of which every match holds (ASCII-lower-cased, sorted); `None` when
+    /// some pattern has none, and every text may match.
+    pub fn literal_strings(&self) -> Option<&[Vec<u8>]> {
+        self.literals.as_ref().map(|l| l.all.as_slice())
+    }
+
     /// Whether a pattern may match `text`. `lower` is [`super::text::lower`]`(text)` when the
     /// caller has it (long text), or `None` (short text, searched ignoring ASCII case).
     pub fn may_match(&self, text: &str, lower: Option<&[u8]>) -> bool {
@@ -379,7 +385,7 @@ impl Gate {
 pub struct GateIndex {
     /// `None` when no gate has literals (or the automaton could not be built): every part of
     /// the text may match.
-    searcher: Option<AhoCorasick>,
+    searcher: Option<aho_corasick::dfa::DFA>,
     /// For each literal of `searcher`, the gates (bits) it belongs to.
     owners: Vec<u64>,
     /// Gates without literals: any text may match them.
@@ -390,13 +396,21 @@ pub struct GateIndex {
 impl GateIndex {
     /// At most 64 gates.
     pub fn new(gates: &[&Gate]) -> GateIndex {
-        assert!(gates.len() <= 64, "a GateIndex holds at most 64 gates");
+        let sets: Vec<Option<&[Vec<u8>]>> = gates.iter().map(|g| g.literal_strings()).collect();
+        GateIndex::of_sets(&sets)
+    }
+
+    /// The index of several sets of literals (ASCII-lower-cased): the literals of gates
+    /// ([`Gate::literal_strings`]), or trigger words whose places are wanted ([`Hits::spans`]).
+    /// `None` is a gate without literals, which any text may match. At most 64 sets.
+    pub fn of_sets(sets: &[Option<&[Vec<u8>]>]) -> GateIndex {
+        assert!(sets.len() <= 64, "a GateIndex holds at most 64 gates");
         let mut literals: Vec<(Vec<u8>, u64)> = Vec::new();
         let mut open = 0u64;
-        for (i, gate) in gates.iter().enumerate() {
-            match &gate.literals {
-                Some(l) => {
-                    for lit in &l.all {
+        for (i, set) in sets.iter().enumerate() {
+            match set {
+                Some(all) => {
+                    for lit in *all {
                         match literals.iter_mut().find(|(x, _)| x == lit) {
                             Some((_, bits)) => *bits |= 1 << i,
                             None => literals.push((lit.clone(), 1 << i)),
@@ -406,7 +420,13 @@ impl GateIndex {
                 None => open |= 1 << i,
             }
         }
-        let searcher = AhoCorasick::new(literals.iter().map(|(l, _)| l)).ok();
+        // A DFA, walked by `hits` itself: a byte is one table look-up, inlined (through
+        // `AhoCorasick` every byte is a dynamic call, ≈ 21 instructions). No prefilter: with
+        // this many literals it would stop on nearly every byte.
+        let searcher = aho_corasick::dfa::DFA::builder()
+            .prefilter(false)
+            .build(literals.iter().map(|(l, _)| l))
+            .ok();
         if searcher.is_none() {
             open = u64::MAX;
         }
@@ -414,7 +434,38 @@ impl GateIndex {
             searcher,
             owners: literals.into_iter().map(|(_, bits)| bits).collect(),
             open,
-            gates: gates.len(),
+            gates: sets.len(),
+        }
+    }
+
+    /// Every occurrence of every literal in `lower` (an overlapping search), pushed to the
+    /// spans of the gates that hold it.
+    fn walk(&self, dfa: &aho_corasick::dfa::DFA, lower: &[u8], spans: &mut [Vec<(usize, usize)>]) {
+        use aho_corasick::automaton::Automaton;
+        use aho_corasick::Anchored;
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        let mut from = 0;
+        while let Some((at, special)) = to_special_state(dfa, &lower[from..], sid) {
+            sid = special;
+            // Without a prefilter only dead and match states are special, and an unanchored
+            // automaton has no way into its dead state.
+            if dfa.is_dead(sid) {
+                return;
+            }
+            let end = from + at + 1;
+            for i in 0..dfa.match_len(sid) {
+                let pattern = dfa.match_pattern(sid, i);
+                let start = end - dfa.pattern_len(pattern);
+                let mut bits = self.owners[pattern.as_usize()];
+                while bits != 0 {
+                    let gate = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    spans[gate].push((start, end));
+                }
+            }
+            from = end;
         }
     }
 
@@ -422,15 +473,8 @@ impl GateIndex {
     pub fn hits(&self, text: &str, lower: &[u8]) -> Hits {
         debug_assert_eq!(text.len(), lower.len());
         let mut spans = vec![Vec::new(); self.gates];
-        if let Some(searcher) = &self.searcher {
-            for m in searcher.find_overlapping_iter(lower) {
-                let mut bits = self.owners[m.pattern().as_usize()];
-                while bits != 0 {
-                    let gate = bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    spans[gate].push((m.start(), m.end()));
-                }
-            }
+        if let Some(dfa) = &self.searcher {
+            self.walk(dfa, lower, &mut spans);
         }
         // Overlapping matches come in order of their ends; look-ups go by starts.
         for s in &mut spans {
@@ -444,6 +488,26 @@ impl GateIndex {
             spans,
         }
     }
+}
+
+/// Runs `dfa` from state `sid` over `bytes` up to the first special state (a match): the
+/// index of the byte that led to it, and the state; `None` when the bytes end first. A loop of
+/// its own, so that its few values stay in registers (≈ 8 instructions a byte, against ≈ 19
+/// with the match handling in the same loop).
+#[inline(never)]
+fn to_special_state(
+    dfa: &aho_corasick::dfa::DFA,
+    bytes: &[u8],
+    mut sid: aho_corasick::automaton::StateID,
+) -> Option<(usize, aho_corasick::automaton::StateID)> {
+    use aho_corasick::automaton::Automaton;
+    for (at, &byte) in bytes.iter().enumerate() {
+        sid = dfa.next_state(aho_corasick::Anchored::No, sid, byte);
+        if dfa.is_special(sid) {
+            return Some((at, sid));
+        }
+    }
+    None
 }
 
 /// Where each gate's literals are in one text ([`GateIndex::hits`]).
@@ -460,6 +524,12 @@ pub struct Hits {
 }
 
 impl Hits {
+    /// The `(start, end)` of every literal of set `gate` in the indexed text, by start
+    /// (overlapping ones included); empty for a gate without literals.
+    pub fn spans(&self, gate: usize) -> &[(usize, usize)] {
+        self.spans.get(gate).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether gate `gate` may match `part`, answered from the hits when `part` is a slice of
     /// the indexed text; `None` when it is not (a string made from it, say), and the caller
     /// asks the gate itself. The same answer as [`Gate::may_match`] on `part`.

@@ -12,6 +12,7 @@ pub mod diagnose;
 pub mod endpoints;
 pub mod items;
 pub mod literals;
+pub mod message_literals;
 pub mod reply;
 pub mod report;
 pub mod rules;
@@ -112,6 +113,18 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         })
         .collect();
 
+    // Every literal the searches below start from, found in one pass over each message.
+    let literals = rules.message_literals();
+    let mut found: Vec<message_literals::Found> = thread
+        .messages
+        .iter()
+        .zip(&lowered)
+        .map(|(m, lower)| match m.role {
+            R::Bot => message_literals::Found::default(),
+            _ => literals.find(&m.text, lower),
+        })
+        .collect();
+
     // The credentials in each message, found once: the shield reports them, and every excerpt
     // of the message is redacted with them.
     let found_secrets: Vec<Vec<(SecretKind, std::ops::Range<usize>)>> = thread
@@ -120,7 +133,10 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         .enumerate()
         .map(|(index, m)| match m.role {
             R::Bot => Vec::new(),
-            _ => secrets::find_in(&m.text, &lowered[index]),
+            _ => {
+                let (triggers, sasl) = found[index].secret_triggers();
+                secrets::find_at(&m.text, &lowered[index], triggers, sasl)
+            }
         })
         .collect();
 
@@ -129,14 +145,17 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         let text = message.text.as_str();
         let lines = zones::lines(text, &rules.reading.zones);
         let here = found_secrets[index].as_slice();
-        if let Some(span) = items::hub_id_span(text, &lowered[index], &rules.reading.hub_id) {
+        let (labels, urls) = found[index].hub_id_triggers();
+        if let Some(span) =
+            items::hub_id_span_at(text, &lowered[index], &rules.reading.hub_id, labels, urls)
+        {
             let zone = line_at(&lines, text, span.start).map(|l| l.kind);
             if zone != Some(zones::ZoneKind::Trace) {
                 evidence.hub_id = Some(evidence_at(index, text, &lines, here, span.clone()));
                 hub_id = HubId::parse(&text[span]);
             }
         }
-        settings.scan_lines(index, text, &lowered[index], &lines);
+        settings.scan_lines_with(index, &lines, &mut found[index].hits);
         if email_domain.is_none() {
             if let Some((domain, span)) =
                 items::email_domain_span(text, &rules.reading.email_domain)
@@ -145,7 +164,8 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
                 email_domain = Some(domain);
             }
         }
-        if let Some((provider, span)) = classify::provider_named(rules, text) {
+        let may_name = found[index].may_name_a_provider(text);
+        if let Some((provider, span)) = classify::provider_named_if(rules, text, may_name) {
             named_provider = Some((provider, evidence_at(index, text, &lines, here, span)));
         }
         // The latest specific error wins; "unknown" only fills a gap.

@@ -60,6 +60,12 @@ impl Triggers {
                 .collect(),
         }
     }
+
+    /// The words, lower-cased: for a [`super::literals::GateIndex`] that finds them together
+    /// with other literals, in one pass ([`windows_at`]).
+    pub fn words(&self) -> Vec<Vec<u8>> {
+        self.finders.iter().map(|f| f.needle().to_vec()).collect()
+    }
 }
 
 /// `text` with ASCII letters lower-cased: the same bytes at the same offsets otherwise.
@@ -104,6 +110,45 @@ pub fn windows<'a>(
         let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
         // The end of the trigger's own line; a trigger on a following line extends the window
         // ("password stuff\npassword:\nhunter2"), so the search goes on from here.
+        let line_end = memchr::memchr(b'\n', &lower[hit..]).map_or(len, |i| hit + i + 1);
+        let mut end = line_end;
+        for _ in 0..following {
+            if end >= len {
+                break;
+            }
+            end = memchr::memchr(b'\n', &lower[end..]).map_or(len, |i| end + i + 1);
+        }
+        match out.last_mut() {
+            Some(last) if last.1 >= start => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+        from = line_end;
+    }
+    out.into_iter().map(|(s, e)| (s, &text[s..e])).collect()
+}
+
+/// [`windows`], from the places of the trigger words found beforehand: `hits` are the
+/// `(start, end)` of every occurrence of every word in `lower`, by start (as
+/// [`super::literals::Hits::spans`] gives them). The same windows as [`windows`] with the same
+/// words.
+pub fn windows_at<'a>(
+    text: &'a str,
+    lower: &[u8],
+    hits: &[(usize, usize)],
+    following: usize,
+) -> Vec<(usize, &'a str)> {
+    debug_assert_eq!(text.len(), lower.len());
+    let len = lower.len();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    let mut next = 0;
+    while from < len {
+        // The first occurrence at or after `from`, as the finders would find it.
+        next += hits[next..].partition_point(|&(s, _)| s < from);
+        let Some(&(hit, _)) = hits.get(next) else {
+            break;
+        };
+        let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
         let line_end = memchr::memchr(b'\n', &lower[hit..]).map_or(len, |i| hit + i + 1);
         let mut end = line_end;
         for _ in 0..following {
@@ -233,6 +278,37 @@ mod tests {
                 .map(|(_, l)| l)
                 .collect();
             assert_eq!(got.concat(), want.concat(), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Windows from the places an index found ([`windows_at`]) are the windows the
+        /// finders give ([`windows`]), for any text, words and number of following lines.
+        #[test]
+        fn windows_at_the_index_hits_are_the_finders_windows(
+            text in "([a-zA-Z :\n-]|PASS|pass|pw|sſ|ſ|é|auth|334|\n\n|one is){0,24}",
+            following in 0usize..5,
+        ) {
+            let words: [&[&str]; 3] = [
+                &["pass", "pw", "\u{17F}", "one is", "-p"],
+                &["auth", "334", "ugfzc3dvcmq6"],
+                &["a", "as", "ss"],
+            ];
+            let lowered = lower(&text);
+            let sets: Vec<Vec<Vec<u8>>> = words
+                .iter()
+                .map(|w| Triggers::new(w).words())
+                .collect();
+            let refs: Vec<Option<&[Vec<u8>]>> = sets.iter().map(|s| Some(s.as_slice())).collect();
+            let index = crate::core::literals::GateIndex::of_sets(&refs);
+            let hits = index.hits(&text, &lowered);
+            for (i, w) in words.iter().enumerate() {
+                proptest::prop_assert_eq!(
+                    windows_at(&text, &lowered, hits.spans(i), following),
+                    windows(&text, &lowered, &Triggers::new(w), following),
+                    "words {:?}", w
+                );
+            }
         }
     }
 

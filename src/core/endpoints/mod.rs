@@ -32,6 +32,8 @@ use labels::*;
 use ports::*;
 use wording::*;
 
+pub use wording::wording_gates;
+
 /// What a label, a URL scheme, a port or a host name says a value is for: one of the two
 /// services, or POP3, whose settings are read so that they are not taken for IMAP or SMTP, then
 /// dropped.
@@ -176,6 +178,15 @@ impl Settings {
         self.hits = WORDING_GATES.hits(text, lower);
         self.scan_zoned(message, lines);
         self.hits = Hits::default();
+    }
+
+    /// [`Self::scan_lines`], with the message's wording-gate hits found beforehand: `hits`
+    /// index the gates of [`wording_gates`] as its first sets, in that order, over `text`. They
+    /// are lent to the scan and handed back.
+    pub fn scan_lines_with(&mut self, message: usize, lines: &[Line<'_>], hits: &mut Hits) {
+        std::mem::swap(&mut self.hits, hits);
+        self.scan_zoned(message, lines);
+        std::mem::swap(&mut self.hits, hits);
     }
 
     fn scan_zoned(&mut self, message: usize, lines: &[Line<'_>]) {

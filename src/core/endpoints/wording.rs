@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::core::literals::{GateIndex, GatedRegex, Hits};
+use crate::core::literals::{Gate, GateIndex, GatedRegex, Hits};
 
 /// A line that corrects what was said before.
 pub(super) static CORRECTION: LazyLock<GatedRegex> = LazyLock::new(|| {
@@ -59,14 +59,19 @@ pub(super) const LABEL_GATE: usize = 3;
 
 /// The gates asked about every line (corrections, "same server", label words) and about the
 /// clause before every value (negations), searched once per message: see [`GateIndex`].
-pub(super) static WORDING_GATES: LazyLock<GateIndex> = LazyLock::new(|| {
-    GateIndex::new(&[
+pub(super) static WORDING_GATES: LazyLock<GateIndex> =
+    LazyLock::new(|| GateIndex::new(&wording_gates()));
+
+/// The gates of [`WORDING_GATES`], in their order: an index that holds them as its first sets
+/// answers for them as [`WORDING_GATES`] does.
+pub fn wording_gates() -> [&'static Gate; 4] {
+    [
         CORRECTION.gate(),
         SAME_SERVER.gate(),
         NEGATED_BEFORE.gate(),
         &super::labels::LABEL_WORDS_GATE,
-    ])
-});
+    ]
+}
 
 /// A value the member has moved on from: "587 was what I tried yesterday".
 pub(super) static OLD_AFTER: LazyLock<Regex> = LazyLock::new(|| {

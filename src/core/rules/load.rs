@@ -214,6 +214,7 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
                     host_set,
                     domain_set,
                     name_set,
+                    message_literals: std::sync::OnceLock::new(),
                     errors: errs,
                     providers,
                     checklist,

@@ -59,9 +59,19 @@ impl PatternSet {
         first
     }
 
+    /// The set's gate.
+    pub(super) fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
     /// Which groups have a pattern matching somewhere in `text`, as a sorted, deduplicated list.
     pub(super) fn matching_groups(&self, text: &str) -> Vec<usize> {
-        if !self.gate.may_match(text, None) {
+        self.matching_groups_if(text, self.gate.may_match(text, None))
+    }
+
+    /// [`Self::matching_groups`], with the gate's answer on `text` (`may_match`) known already.
+    pub(super) fn matching_groups_if(&self, text: &str, may_match: bool) -> Vec<usize> {
+        if !may_match {
             return Vec::new();
         }
         let mut groups: Vec<usize> = self

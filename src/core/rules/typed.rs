@@ -179,6 +179,9 @@ pub struct Rules {
     /// The providers' name patterns in one set: most text names no provider, and one search
     /// proves it, instead of one per pattern.
     pub(super) name_set: Option<PatternSet>,
+    /// Every literal a message is searched for first, in one index, built on first use.
+    pub(super) message_literals:
+        std::sync::OnceLock<crate::core::message_literals::MessageLiterals>,
 }
 
 /// Which error rules and which checklist items have a pattern matching in one text.
@@ -191,6 +194,13 @@ pub struct TextMatches {
 }
 
 impl Rules {
+    /// The literals of this pack's and the core's searches, in one index (see
+    /// [`crate::core::message_literals`]).
+    pub fn message_literals(&self) -> &crate::core::message_literals::MessageLiterals {
+        self.message_literals
+            .get_or_init(|| crate::core::message_literals::MessageLiterals::new(self))
+    }
+
     /// Indices into [`Rules::errors`] of the rules with a pattern matching in `text`, in file
     /// (priority) order.
     pub fn errors_matching(&self, text: &str) -> Vec<usize> {
@@ -254,9 +264,33 @@ impl Rules {
 
     /// Every place a member names a provider in `text` ("we're on O365"), in order.
     pub fn provider_names_in(&self, text: &str) -> Vec<(&Provider, std::ops::Range<usize>)> {
+        self.provider_names_if(text, self.may_name_a_provider(text))
+    }
+
+    /// Whether the provider-name gate lets `text` through: `false` proves that no name pattern
+    /// matches it.
+    pub fn may_name_a_provider(&self, text: &str) -> bool {
+        self.name_set
+            .as_ref()
+            .is_none_or(|set| set.gate().may_match(text, None))
+    }
+
+    /// The literals one of which every provider name holds ([`crate::core::literals::Gate`]);
+    /// `None` when some name pattern has none (or there is no name set).
+    pub fn provider_name_literals(&self) -> Option<&[Vec<u8>]> {
+        self.name_set.as_ref()?.gate().literal_strings()
+    }
+
+    /// [`Self::provider_names_in`], with the answer of the name gate on `text` known already
+    /// (`may_name`: whether [`Self::provider_name_literals`] may be in `text`).
+    pub fn provider_names_if(
+        &self,
+        text: &str,
+        may_name: bool,
+    ) -> Vec<(&Provider, std::ops::Range<usize>)> {
         let named: Vec<&Provider> = match &self.name_set {
             Some(set) => set
-                .matching_groups(text)
+                .matching_groups_if(text, may_name)
                 .into_iter()
                 .filter_map(|i| self.providers.get(i))
                 .collect(),

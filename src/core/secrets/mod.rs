@@ -131,6 +131,33 @@ pub fn find_in(text: &str, lower: &[u8]) -> Vec<(SecretKind, Range<usize>)> {
     merge(found)
 }
 
+/// The shield's trigger words, and those of a SASL exchange, lower-cased: for the index that
+/// finds every literal of a message in one pass ([`crate::core::message_literals`]).
+pub fn trigger_words() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    (TRIGGERS.words(), SASL_TRIGGERS.words())
+}
+
+/// [`find_in`], with the places of the trigger words ([`trigger_words`]) found beforehand:
+/// `triggers` and `sasl_triggers` are the `(start, end)` of each in `lower`, by start.
+pub fn find_at(
+    text: &str,
+    lower: &[u8],
+    triggers: &[(usize, usize)],
+    sasl_triggers: &[(usize, usize)],
+) -> Vec<(SecretKind, Range<usize>)> {
+    let mut found: Vec<(SecretKind, Range<usize>)> = Vec::new();
+    app_passwords(text, lower, &mut found);
+    for (offset, window) in super::text::windows_at(text, lower, triggers, 2) {
+        let wl = &lower[offset..offset + window.len()];
+        scan_window(text, offset, window, wl, &mut found);
+    }
+    for (offset, window) in super::text::windows_at(text, lower, sasl_triggers, 4) {
+        let wl = &lower[offset..offset + window.len()];
+        sasl(offset, window, wl, &mut found);
+    }
+    merge(found)
+}
+
 /// Every form but the four-group scan, on one window of trigger lines.
 fn scan_window(
     text: &str,
