@@ -130,3 +130,50 @@ fn provider_names_agree_with_plain_searches() {
         assert_eq!(found, plain, "{text:?}");
     }
 }
+
+/// Long texts are read by the whole set's lazy DFA (which may give up) or by sets of a few
+/// patterns; both find exactly the patterns the one `RegexSet` finds. The texts: the corpus's
+/// files run together, in pieces of 20 – 60 KB (ASCII and not), and the same pieces with their
+/// lines shuffled so that nothing repeats.
+#[test]
+fn long_texts_find_the_patterns_the_regex_set_finds() {
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("tests/corpus")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    files.sort();
+    let mut all = String::new();
+    for file in files {
+        all.push_str(&std::fs::read_to_string(file).unwrap_or_default());
+    }
+    let lines: Vec<&str> = all.lines().collect();
+    let mut texts = Vec::new();
+    // Four pieces from each end of the corpus (its newest threads hold the other languages):
+    // the `RegexSet` this is checked against reads slowly in a debug build.
+    let pieces: Vec<&[&str]> = lines.chunks(700).filter(|p| p.len() == 700).collect();
+    let chosen = pieces.iter().take(2).chain(pieces.iter().rev().take(2));
+    for (n, piece) in chosen.enumerate() {
+        texts.push(piece.join("\n"));
+        // A fixed shuffle (a step coprime with most piece lengths), no randomness.
+        let shuffled: Vec<&str> = (0..piece.len())
+            .map(|i| piece[(i * 389 + n) % piece.len()])
+            .collect();
+        texts.push(shuffled.join("\n"));
+    }
+    assert!(texts.iter().any(|t| t.is_ascii()) && texts.iter().any(|t| !t.is_ascii()));
+    // The combined set: the errors' and the checklist's sets hold parts of its patterns.
+    {
+        let set = rules.both_set.as_ref().expect("both");
+        for text in &texts {
+            assert!(text.len() >= 16 << 10, "{}", text.len());
+            let expected: Vec<usize> = set.set.matches(text).into_iter().collect();
+            assert_eq!(set.matches_in_parts(text), expected);
+            if let Some(found) = set.whole_set_matches(text) {
+                assert_eq!(found, expected);
+            }
+            assert_eq!(set.matches(text), expected);
+        }
+    }
+}
