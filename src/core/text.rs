@@ -107,24 +107,31 @@ pub fn windows<'a>(
         if hit == len {
             break;
         }
-        let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
-        // The end of the trigger's own line; a trigger on a following line extends the window
-        // ("password stuff\npassword:\nhunter2"), so the search goes on from here.
-        let line_end = memchr::memchr(b'\n', &lower[hit..]).map_or(len, |i| hit + i + 1);
-        let mut end = line_end;
-        for _ in 0..following {
-            if end >= len {
-                break;
-            }
-            end = memchr::memchr(b'\n', &lower[end..]).map_or(len, |i| end + i + 1);
-        }
-        match out.last_mut() {
-            Some(last) if last.1 >= start => last.1 = last.1.max(end),
-            _ => out.push((start, end)),
-        }
-        from = line_end;
+        from = add_window(&mut out, lower, hit, following);
     }
     out.into_iter().map(|(s, e)| (s, &text[s..e])).collect()
+}
+
+/// Adds to `out` the window of a trigger found at `hit`: its line and `following` lines after
+/// it, merged with the window before where they touch. Returns the end of the trigger's own
+/// line, where the search goes on: a trigger on a following line extends the window
+/// ("password stuff\npassword:\nhunter2").
+fn add_window(out: &mut Vec<(usize, usize)>, lower: &[u8], hit: usize, following: usize) -> usize {
+    let len = lower.len();
+    let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
+    let line_end = memchr::memchr(b'\n', &lower[hit..]).map_or(len, |i| hit + i + 1);
+    let mut end = line_end;
+    for _ in 0..following {
+        if end >= len {
+            break;
+        }
+        end = memchr::memchr(b'\n', &lower[end..]).map_or(len, |i| end + i + 1);
+    }
+    match out.last_mut() {
+        Some(last) if last.1 >= start => last.1 = last.1.max(end),
+        _ => out.push((start, end)),
+    }
+    line_end
 }
 
 /// [`windows`], from the places of the trigger words found beforehand: `hits` are the
@@ -148,20 +155,7 @@ pub fn windows_at<'a>(
         let Some(&(hit, _)) = hits.get(next) else {
             break;
         };
-        let start = memchr::memrchr(b'\n', &lower[..hit]).map_or(0, |i| i + 1);
-        let line_end = memchr::memchr(b'\n', &lower[hit..]).map_or(len, |i| hit + i + 1);
-        let mut end = line_end;
-        for _ in 0..following {
-            if end >= len {
-                break;
-            }
-            end = memchr::memchr(b'\n', &lower[end..]).map_or(len, |i| end + i + 1);
-        }
-        match out.last_mut() {
-            Some(last) if last.1 >= start => last.1 = last.1.max(end),
-            _ => out.push((start, end)),
-        }
-        from = line_end;
+        from = add_window(&mut out, lower, hit, following);
     }
     out.into_iter().map(|(s, e)| (s, &text[s..e])).collect()
 }
