@@ -43,7 +43,6 @@ pub(super) struct PatternSet {
     whole: OnceLock<Option<WholeSetDfa>>,
     /// The patterns in sets of [`PATTERNS_PER_SET`], built the first time `whole` can't answer.
     in_parts: OnceLock<Vec<RegexSet>>,
-    patterns: Vec<String>,
     pub(super) owner: Vec<usize>,
     /// The index in the set of each group's first pattern.
     group_start: Vec<usize>,
@@ -112,11 +111,11 @@ impl PatternSet {
         for (i, group) in groups.iter().enumerate() {
             group_start.push(patterns.len());
             for re in *group {
-                patterns.push(re.as_str().to_string());
+                patterns.push(re.as_str());
                 owner.push(i);
             }
         }
-        let gate = Gate::new(patterns.iter().map(String::as_str));
+        let gate = Gate::new(patterns.iter().copied());
         let set = RegexSetBuilder::new(&patterns)
             .size_limit(REGEX_SIZE_LIMIT * 16)
             .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
@@ -125,7 +124,6 @@ impl PatternSet {
             set,
             whole: OnceLock::new(),
             in_parts: OnceLock::new(),
-            patterns,
             owner,
             group_start,
             gate,
@@ -146,8 +144,9 @@ impl PatternSet {
         let parts = self.in_parts.get_or_init(|| {
             // Each part is smaller than the whole, which compiled; if one fails all the same,
             // its patterns go one set each (every pattern compiled alone when the pack loaded).
-            sets_in_parts(&self.patterns).unwrap_or_else(|_| {
-                self.patterns
+            sets_in_parts(self.set.patterns()).unwrap_or_else(|_| {
+                self.set
+                    .patterns()
                     .iter()
                     .filter_map(|p| RegexSet::new([p]).ok())
                     .collect()
@@ -167,7 +166,7 @@ impl PatternSet {
     pub(super) fn whole_set_matches(&self, text: &str) -> Option<Vec<usize>> {
         let WholeSetDfa { dfa, caches } = self
             .whole
-            .get_or_init(|| whole_set_dfa(&self.patterns))
+            .get_or_init(|| whole_set_dfa(self.set.patterns()))
             .as_ref()?;
         let taken = caches.lock().ok()?.pop();
         let mut cache = taken.unwrap_or_else(|| dfa.create_cache());
