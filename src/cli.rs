@@ -152,10 +152,11 @@ fn load_rules(rules: Option<&Path>) -> Result<core::Rules, i32> {
     rules_dir::for_command("imap-triage", rules)
 }
 
-/// OCR for one command: the workers, and a small runtime to wait on them.
+/// OCR for one command: a worker started at once (so an OCR that can't run is known before
+/// the first file), and a small runtime to talk to it.
 fn ocr_runtime() -> Result<(crate::ocr::Ocr, tokio::runtime::Runtime), i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|e| {
             eprintln!("imap-triage: cannot start: {e}");
@@ -166,6 +167,7 @@ fn ocr_runtime() -> Result<(crate::ocr::Ocr, tokio::runtime::Runtime), i32> {
         budget: std::time::Duration::from_secs(120),
         ..crate::ocr::OcrSettings::default()
     });
+    runtime.block_on(ocr.warm());
     Ok((ocr, runtime))
 }
 
@@ -187,7 +189,7 @@ fn read_screenshot(rules: Option<&Path>, json: bool, files: &[PathBuf]) -> i32 {
             runtime
                 .block_on(ocr.read_path(&rules, file))
                 .unwrap_or_else(|| {
-                    let reason = ocr.status().err().map(ToString::to_string);
+                    let reason = ocr.status().err().map(|off| off.to_string());
                     core::ScreenshotRead::unreadable(reason.unwrap_or_default(), 0)
                 })
         })

@@ -41,7 +41,8 @@ pub fn check(config: &Config) -> Result<Healthy, String> {
     let ocr = if !config.ocr.enabled {
         "off (switched off in the settings)".to_string()
     } else {
-        match crate::ocr::pool::check_engine() {
+        let program = crate::ocr::pool::worker_program(config.ocr.worker.as_deref());
+        match crate::ocr::pool::check_worker(&program) {
             Ok(()) => "on".to_string(),
             Err(off) => format!("off ({})", off.0),
         }

@@ -82,7 +82,8 @@ pub struct WebConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct OcrConfig {
     pub enabled: bool,
-    /// Worker threads, one Tesseract engine each (about 55 ms to start, tens of MB each).
+    /// Worker processes at most, one Tesseract engine each (about 55 ms to start, tens of MB
+    /// each); they start with the first image.
     pub workers: usize,
     /// The longest the bot waits for one image, download and reading included.
     pub budget_secs: u64,
@@ -90,6 +91,10 @@ pub struct OcrConfig {
     pub cdn_hosts: Vec<String>,
     /// Accept plain http attachment URLs: tests against a fake Discord only.
     pub allow_http: bool,
+    /// The OCR worker binary. Default: `imap-triage-ocr` next to the bot's own.
+    pub worker: Option<std::path::PathBuf>,
+    /// An OCR worker idle this long exits, so the bot returns to its idle size.
+    pub idle_secs: u64,
 }
 
 impl Default for OcrConfig {
@@ -101,6 +106,8 @@ impl Default for OcrConfig {
             budget_secs: 20,
             cdn_hosts: fetch.hosts,
             allow_http: false,
+            worker: None,
+            idle_secs: 300,
         }
     }
 }
@@ -122,6 +129,8 @@ impl OcrConfig {
                 allow_http: self.allow_http,
                 timeout: budget,
             },
+            worker: self.worker.clone(),
+            idle: Duration::from_secs(self.idle_secs.max(1)),
         }
     }
 }

@@ -117,7 +117,7 @@ impl ScreenshotRead {
 }
 
 /// What the OCR edge saw on one image, before any interpretation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OcrPage {
     /// Recognised lines, top to bottom.
     pub lines: Vec<String>,
@@ -127,7 +127,7 @@ pub struct OcrPage {
     pub banner: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OcrField {
     /// The heading the label sits under ("IMAP (incoming)"), if any.
     pub section: Option<String>,

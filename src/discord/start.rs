@@ -224,7 +224,7 @@ async fn start_engine(
     let log: Arc<dyn TriageLog> = Arc::clone(store) as Arc<dyn TriageLog>;
     let ocr = crate::ocr::Ocr::start(&config.ocr.settings());
     match ocr.status() {
-        Ok(workers) => tracing::info!(workers, "OCR is on"),
+        Ok(workers) => tracing::info!(workers, "OCR is on (workers start with the first image)"),
         Err(off) => tracing::warn!("{off}; images are counted, not read"),
     }
     let prober = crate::probe::engine::Prober::new(config.probe.policy(), tls.clone());

@@ -6,12 +6,18 @@
 //! - `fetch`: download guards (CDN host allowlist, https, 10 MB, hard time limit).
 //! - `guard`: type from magic bytes, dimensions from the header before decoding, decode limits.
 //! - `prep`: grayscale, dark mode and the red banner made dark-on-light, 2x upscale.
-//! - `pool`: worker threads, one Tesseract engine each, a bounded queue.
+//! - `pool`: worker processes (`imap-triage-ocr`, src/bin), one Tesseract engine each, started
+//!   with the first image, killed over the time budget, stopped when idle; a bounded queue.
+//! - `protocol`: what the bot and a worker say over the worker's stdin/stdout.
 //! - `marks`: checkboxes and radio buttons (ticked or not) and faint placeholders, from pixels.
 //! - `layout`: word boxes -> lines, phrases, label/value pairs, banner text.
 //!
-//! When Tesseract or its language data is missing, [`Ocr::start`] still returns: OCR is off,
-//! every read is `None`, and images count as they did before OCR existed.
+//! `guard`, `prep`, `marks` and `layout` run in the worker (its `engine.rs` strings them
+//! together around Tesseract); the bot's own binary never links Tesseract.
+//!
+//! When the worker binary is missing, [`Ocr::start`] still returns: OCR is off, every read is
+//! `None`, and images count as they did before OCR existed. When a worker can't start or says
+//! Tesseract or its language data is missing, OCR turns off the same way from then on.
 
 pub mod fetch;
 pub mod guard;
@@ -19,28 +25,33 @@ pub mod layout;
 pub mod marks;
 pub mod pool;
 pub mod prep;
+pub mod protocol;
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::core::screenshot::{self, ScreenshotRead};
 use crate::core::Rules;
 
 pub use fetch::{FetchError, FetchPolicy};
-pub use pool::{OcrOff, Pool};
+pub use pool::{OcrOff, Outcome, Pool};
 
 /// How OCR runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OcrSettings {
     pub enabled: bool,
-    /// Worker threads, each with its own engine.
+    /// Worker processes at most, each with its own engine.
     pub workers: usize,
     /// Images waiting beyond the ones being read; more are refused at once.
     pub queue: usize,
     /// The longest a caller waits for one image (queue + reading).
     pub budget: Duration,
     pub fetch: FetchPolicy,
+    /// The worker binary; `None`: `imap-triage-ocr` next to this executable.
+    pub worker: Option<PathBuf>,
+    /// A worker idle this long exits.
+    pub idle: Duration,
 }
 
 impl Default for OcrSettings {
@@ -51,6 +62,8 @@ impl Default for OcrSettings {
             queue: 8,
             budget: Duration::from_secs(20),
             fetch: FetchPolicy::default(),
+            worker: None,
+            idle: Duration::from_secs(300),
         }
     }
 }
@@ -63,19 +76,16 @@ pub struct Ocr {
 }
 
 impl Ocr {
-    /// Starts the workers; never fails. Check [`Ocr::status`] to know whether OCR is on.
+    /// Checks that the worker binary is there (no engine starts, no process); never fails.
+    /// Check [`Ocr::status`] to know whether OCR is on.
     pub fn start(settings: &OcrSettings) -> Ocr {
         let pool = if settings.enabled {
-            Pool::start(settings.workers, settings.queue)
+            let program = pool::worker_program(settings.worker.as_deref());
+            pool::check_program(&program)
+                .map(|()| Pool::new(program, settings.workers, settings.queue, settings.idle))
         } else {
             Err(OcrOff("switched off in the settings".into()))
         };
-        if pool.is_ok() && std::env::var_os("OMP_THREAD_LIMIT").is_none() {
-            // libgomp reads it when the library loads: too late to set it from here.
-            tracing::warn!(
-                "OMP_THREAD_LIMIT is not set: Tesseract's OpenMP threads spin on every core, about 3x the CPU per image; set OMP_THREAD_LIMIT=1 (the Dockerfile and scripts/console do)"
-            );
-        }
         Ocr {
             pool,
             budget: settings.budget,
@@ -92,31 +102,44 @@ impl Ocr {
         }
     }
 
-    /// `Ok(workers)` when on, or why it is off.
-    pub fn status(&self) -> Result<usize, &OcrOff> {
-        self.pool.as_ref().map(Pool::workers)
+    /// `Ok(workers)` while on (as far as known: workers start with the first image), or why
+    /// it is off.
+    pub fn status(&self) -> Result<usize, OcrOff> {
+        match &self.pool {
+            Ok(pool) => pool.off().map_or(Ok(pool.workers()), Err),
+            Err(off) => Err(off.clone()),
+        }
     }
 
     pub fn is_on(&self) -> bool {
-        self.pool.is_ok()
+        self.status().is_ok()
+    }
+
+    /// Starts a worker now, within the time budget: a one-shot command learns at once whether
+    /// OCR can run here. Then [`Ocr::status`] says.
+    pub async fn warm(&self) {
+        if let Ok(pool) = &self.pool {
+            let _ = pool.warm(tokio::time::Instant::now() + self.budget).await;
+        }
+    }
+
+    /// The pids of the worker processes alive now.
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.pool
+            .as_ref()
+            .map(Pool::worker_pids)
+            .unwrap_or_default()
     }
 
     /// Reads an image's bytes. `None` when OCR is off.
     pub async fn read_bytes(&self, rules: &Rules, bytes: Vec<u8>) -> Option<ScreenshotRead> {
         let pool = self.pool.as_ref().ok()?;
-        let rx = match pool.submit(bytes) {
-            Ok(rx) => rx,
-            Err(reason) => return Some(ScreenshotRead::unreadable(reason, 0)),
-        };
-        Some(match tokio::time::timeout(self.budget, rx).await {
-            Ok(Ok((Ok(page), ms))) => screenshot::interpret(rules, &page, ms),
-            Ok(Ok((Err(reason), ms))) => ScreenshotRead::unreadable(reason, ms),
-            Ok(Err(_)) => ScreenshotRead::unreadable("the OCR worker stopped", 0),
-            Err(_) => ScreenshotRead::unreadable(
-                "reading the image took too long",
-                self.budget.as_millis() as u64,
-            ),
-        })
+        let deadline = tokio::time::Instant::now() + self.budget;
+        match pool.read(&bytes, deadline).await {
+            Outcome::Page(page, ms) => Some(screenshot::interpret(rules, &page, ms)),
+            Outcome::Unreadable(reason, ms) => Some(ScreenshotRead::unreadable(reason, ms)),
+            Outcome::Off => None,
+        }
     }
 
     /// Downloads an attachment under the fetch policy, then reads it. `None` when OCR is off.
