@@ -78,7 +78,12 @@ pub async fn start(options: Options) -> RunningBot {
     let chat = bot.chat(checklist_of(&rules));
     let mut engine = Engine::new(rules, Arc::new(store), chat, prober);
     if options.ocr {
-        let ocr = Ocr::start(&config.ocr.settings());
+        let mut settings = config.ocr.settings();
+        // The tests run from target/.../deps, not beside the worker binary.
+        settings
+            .worker
+            .get_or_insert_with(|| env!("CARGO_BIN_EXE_imap-triage-ocr").into());
+        let ocr = Ocr::start(&settings);
         assert!(ocr.is_on(), "{:?}", ocr.status().err());
         engine = engine.with_ocr(Arc::new(ocr));
     }
