@@ -31,8 +31,11 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json --bin imap-triage
 COPY . .
-RUN cargo build --release --locked --bin imap-triage \
-    && install -D -m 0755 target/release/imap-triage /out/imap-triage
+# Two binaries: the bot, and the OCR worker it starts beside itself (the only one linking
+# Tesseract).
+RUN cargo build --release --locked --bin imap-triage --bin imap-triage-ocr \
+    && install -D -m 0755 target/release/imap-triage /out/imap-triage \
+    && install -D -m 0755 target/release/imap-triage-ocr /out/imap-triage-ocr
 
 # --- Stage 4: the runtime ---------------------------------------------------------------------
 FROM debian:12-slim AS runtime
@@ -51,15 +54,15 @@ RUN groupadd --system --gid 10001 triage \
         --shell /usr/sbin/nologin triage \
     && install -d -o triage -g triage -m 0750 /data
 
-COPY --from=builder /out/imap-triage /usr/local/bin/imap-triage
+COPY --from=builder /out/imap-triage /out/imap-triage-ocr /usr/local/bin/
 # The shipped rules at a fixed path. The binary embeds the same pack; this copy is what an
 # operator replaces by mounting a directory over it (read-only is fine): -v ./rules:/etc/imap-triage/rules:ro
 COPY rules/ /etc/imap-triage/rules/
 
 # Settings: only what the image fixes. Everything else (the Discord token, channels, role,
 # probe and lifecycle settings) comes from the environment at `docker run`.
-# OMP_THREAD_LIMIT=1: each OCR worker is one thread; Tesseract's OpenMP threads would only
-# compete with the other workers and the bot for the same cores.
+# OMP_THREAD_LIMIT=1: each OCR worker process is one thread; Tesseract's OpenMP threads would
+# only compete with the other workers and the bot for the same cores.
 ENV IMAP_TRIAGE_STORE__PATH=/data \
     IMAP_TRIAGE_RULES__PATH=/etc/imap-triage/rules \
     OMP_THREAD_LIMIT=1

@@ -37,6 +37,8 @@ pub const WORKER_NAME: &str = "imap-triage-ocr";
 
 /// The longest a worker may take to start its engine and say so.
 const START_LIMIT: Duration = Duration::from_secs(30);
+/// The longest `health` waits for a worker's engine: within Docker's 10 s health timeout.
+const CHECK_LIMIT: Duration = Duration::from_secs(5);
 /// The longest a stopped worker gets to exit before it is killed.
 const EXIT_LIMIT: Duration = Duration::from_secs(5);
 
@@ -157,7 +159,7 @@ pub fn check_worker(program: &Path) -> Result<(), OcrOff> {
         }
         let _ = tx.send(line);
     });
-    let line = rx.recv_timeout(START_LIMIT);
+    let line = rx.recv_timeout(CHECK_LIMIT);
     let _ = child.kill();
     let status = child.wait().ok();
     match line {
