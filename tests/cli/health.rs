@@ -80,6 +80,27 @@ fn healthy_from_environment_alone() {
     assert!(out.stdout.contains(path), "{}", out.stdout);
     // The check leaves nothing behind in the store directory.
     assert_eq!(std::fs::read_dir(store.path()).unwrap().count(), 0);
+    // The OCR worker beside the binary started its engine.
+    assert!(out.stdout.contains("OCR on"), "{}", out.stdout);
+}
+
+#[test]
+fn a_missing_ocr_worker_is_ocr_off_and_still_healthy() {
+    let store = tempfile::tempdir().unwrap();
+    let path = store.path().to_str().unwrap();
+    let missing = store.path().join("no-such-worker");
+    let missing = missing.to_str().unwrap();
+    let out = health(
+        &[],
+        &with_store(path, &[("IMAP_TRIAGE_OCR__WORKER", missing)]),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("OCR off (the OCR worker"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("is missing"), "{}", out.stdout);
 }
 
 #[test]
