@@ -98,7 +98,11 @@ pub fn best_error(
                 };
                 // Machine text and the vendor's wording outrank the member's summary; among
                 // those, the file's order decides (a Courier banner explains a settings error).
-                let strong = evidence >= ErrorEvidence::Machine;
+                // An unrecognised exception in a log does not outrank the member's own words
+                // for an error we know ("I get an authentication error"); a server's reply
+                // ("500 5.5.1 Command unrecognized") still does.
+                let strong = evidence >= ErrorEvidence::Machine
+                    && (rule.id != "unknown" || SERVER_REPLY.is_match(m.as_str()));
                 let key = (strong, std::cmp::Reverse(index), evidence, m.range());
                 if best
                     .as_ref()
@@ -130,6 +134,11 @@ pub fn best_error(
     ))
 }
 
+/// A server's reply code in a matched error: `500 5.5.1`, `* BYE`, `a1 NO`.
+static SERVER_REPLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[45]\d\d[ -][245]\.\d|\b(?:NO|BAD|BYE)\b").expect("static regex")
+});
+
 fn line_of<'a>(lines: &'a [Line<'a>], at: usize) -> Option<&'a Line<'a>> {
     let i = lines.partition_point(|l| l.start <= at);
     lines.get(i.checked_sub(1)?)
@@ -153,11 +162,12 @@ fn is_setting_key(text: &str, m: std::ops::Range<usize>) -> bool {
             .starts_with(|c: char| c.is_ascii_digit() || c == '-')
 }
 
-/// "no timeout", "not a timeout", "without any error": the member says it did not happen.
+/// "no timeout", "not a timeout", "without any error": the member says it did not happen;
+/// "how can I set a timeout": the member asks about a setting.
 fn negated_error(text: &str, at: usize) -> bool {
     static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
         // Lower case only: "NO" in a transcript is the server refusing, not a negation.
-        Regex::new(r"\b(?:[Nn]o|[Nn]ot\s+an?|[Ww]ithout(?:\s+an?y?)?|[Nn]ever\s+an?y?)\s*$")
+        Regex::new(r"\b(?:[Nn]o|[Nn]ot\s+an?|[Ww]ithout(?:\s+an?y?)?|[Nn]ever\s+an?y?|(?:[Ss]et|[Ii]ncrease|[Cc]hange|[Cc]onfigure|[Aa]djust)\s+(?:a|an|the|my))\s*$")
             .expect("static regex")
     });
     let from = (at.saturating_sub(20)..=at)
@@ -227,7 +237,29 @@ fn only_service_named(text: &str, m: std::ops::Range<usize>) -> Option<&'static 
             (false, false) => None,
         }
     };
-    named(line_text(text, m)).or_else(|| named(text)).flatten()
+    // The nearest context that names a service decides: the sentence of the match ("incoming
+    // connected ok. On the smtp part it gives authentication error"), then its line, then the
+    // whole message.
+    named(sentence_text(text, m.clone()))
+        .or_else(|| named(line_text(text, m)))
+        .or_else(|| named(text))
+        .flatten()
+}
+
+/// The sentence around a match, within its line: a stop counts only before white space, so
+/// the dots of a host name do not end it.
+fn sentence_text(text: &str, m: std::ops::Range<usize>) -> &str {
+    let before = &text[..m.start];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let start = sentence_ends(&text[line_start..m.start])
+        .last()
+        .map_or(line_start, |i| line_start + i + 1);
+    let after = &text[m.end..];
+    let line_end = after.find('\n').unwrap_or(after.len());
+    let end = sentence_ends(&after[..line_end])
+        .next()
+        .map_or(m.end + line_end, |i| m.end + i + 1);
+    &text[start..end]
 }
 
 /// The error phrase around a match: its line, narrowed to the sentence that holds the match
@@ -330,7 +362,10 @@ pub fn provider_named_if<'r>(
                 .min()
                 .map_or(text.len(), |i| r.end + i);
             let sentence = &text[sentence_start..sentence_end];
-            if NAMED_ASIDE.is_match(sentence)
+            // A parenthesis that does not hold the name is an aside of its own: "a yandex
+            // mailbox (before that it worked fine)" is on Yandex.
+            let outside = outside_other_parentheses(sentence, r.start - sentence_start);
+            if NAMED_ASIDE.is_match(&outside)
                 || NEGATED_BEFORE_NAME.is_match(&text[sentence_start..r.start])
                 || (text[sentence_end..].starts_with('?') && ASKING_WHETHER.is_match(sentence))
             {
@@ -339,6 +374,33 @@ pub fn provider_named_if<'r>(
             let word = text[r.clone()].to_ascii_lowercase();
             !(word == "outlook" && OUTLOOK_THE_CLIENT.is_match(&text[sentence_start..r.start]))
         })
+}
+
+/// `sentence` with every parenthesised part that does not contain byte `at` blanked out.
+fn outside_other_parentheses(sentence: &str, at: usize) -> std::borrow::Cow<'_, str> {
+    if !sentence.contains('(') {
+        return std::borrow::Cow::Borrowed(sentence);
+    }
+    let mut out = String::with_capacity(sentence.len());
+    let mut open: Option<usize> = None;
+    let mut kept = 0;
+    for (i, c) in sentence.char_indices() {
+        match c {
+            '(' if open.is_none() => open = Some(i),
+            ')' => {
+                if let Some(start) = open.take() {
+                    if !(start..=i).contains(&at) {
+                        out.push_str(&sentence[kept..start]);
+                        out.push(' ');
+                        kept = i + 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&sentence[kept..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// The provider: from the server the member typed first, else from the email domain.

@@ -249,8 +249,10 @@ pub fn email_domain_span(
             let word_start = line[..d.start()]
                 .rfind(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '<' | '('))
                 .map_or(0, |i| i + 1);
-            let url_host =
-                line[word_start..d.start()].contains("://") && !line[..d.start()].ends_with("%40");
+            // An address followed by `@host` is the URL's login: `imaps://me@gmail.com@imap...`.
+            let url_host = line[word_start..d.start()].contains("://")
+                && !line[..d.start()].ends_with("%40")
+                && !line[d.end()..].starts_with('@');
             // `xxxxxx@xxxxxxx.com`: the domain is masked too.
             let masked_domain = first.len() >= 3 && first.bytes().all(|b| b == b'x');
             // `name@vantor-engineering.com` is somebody's login; `user@domain.com` or

@@ -4,6 +4,7 @@
 //! however hostile, yields a report. Secrets found in the thread are reported by kind and
 //! message index only; their values never reach any output.
 
+pub mod answers;
 pub mod ascii;
 pub mod classify;
 pub mod commands;
@@ -187,6 +188,25 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
             .count();
         let before = checklist;
         let spoken = spoken_only(text, &lines);
+        // An answer to the moderator's checklist question just before it ("1 yes 2 yes 3 no");
+        // the member's own sentences below still win.
+        let moderator_before = index
+            .checked_sub(1)
+            .and_then(|i| thread.messages.get(i))
+            .filter(|m| m.role == R::Moderator);
+        if let Some(question) = moderator_before {
+            if answers::apply(&rules.checklist, &question.text, &spoken, &mut checklist) {
+                for item in &rules.checklist.items {
+                    if checklist.get(&item.id) && !before.get(&item.id) {
+                        let span = 0..text.find('\n').unwrap_or(text.len());
+                        evidence.checklist.insert(
+                            item.id.clone(),
+                            evidence_at(index, text, &lines, here, span),
+                        );
+                    }
+                }
+            }
+        }
         confirmations::scan_among(rules, &spoken, &matches.checklist, &mut checklist);
         for item in &rules.checklist.items {
             if checklist.get(&item.id) && !before.get(&item.id) {

@@ -229,11 +229,14 @@ pub(super) enum Scheme {
 /// The URL scheme right before `at` (`imaps://`, `smtp://user@`).
 pub(super) fn scheme_before(text: &str, at: usize) -> Option<Scheme> {
     static SCHEME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/@]*@)?$")
-            .expect("static regex")
+        Regex::new(
+            r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/]*@)?$",
+        )
+        .expect("static regex")
     });
-    // A match ends the text searched, with the `/` of `://` or the `@` of a user part: most
-    // hosts have neither right before them.
+    // A match ends the text searched, with the `/` of `://` or the `@` of a user part (which
+    // may hold an address itself: `imaps://me@gmail.com@imap.gmail.com:993`): most hosts have
+    // neither right before them.
     if !matches!(
         at.checked_sub(1).map(|i| text.as_bytes()[i]),
         Some(b'/' | b'@')

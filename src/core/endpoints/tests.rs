@@ -224,7 +224,7 @@ fn oracle_not_a_setting(text: &str, at: usize) -> bool {
 fn oracle_scheme_before(text: &str, at: usize) -> bool {
     static SCHEME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/@]*@)?$",
+            r"(?i)\b(imaps?|smtps?|submissions?|pop3s?|tls|ssl|tcp|mailto|https?)://(?:[^\s/]*@)?$",
         )
         .unwrap()
     });

@@ -425,6 +425,7 @@ fn parse_checklist(source: &Source, errors: &mut Vec<RuleError>) -> Option<Check
         }
         items.push(ChecklistItem {
             patterns: source.regexes(&raw.id, &raw.patterns, errors),
+            answer_patterns: source.regexes(&raw.id, &raw.answer_patterns, errors),
             id: raw.id,
             label: raw.label,
         });
@@ -438,10 +439,20 @@ fn parse_checklist(source: &Source, errors: &mut Vec<RuleError>) -> Option<Check
     items.sort_by_key(|i| CHECKLIST_IDS.iter().position(|id| *id == i.id));
     let all_patterns = source.regexes("all_patterns", &file.all_patterns, errors);
     let negation = source.regex("negation", &file.negation, errors)?;
+    let answer_yes = file
+        .answer_yes
+        .as_ref()
+        .and_then(|p| source.regex("answer_yes", p, errors));
+    let answer_no = file
+        .answer_no
+        .as_ref()
+        .and_then(|p| source.regex("answer_no", p, errors));
     Some(Checklist {
         items,
         all_patterns,
         negation,
+        answer_yes,
+        answer_no,
     })
 }
 

@@ -86,6 +86,10 @@ pub(super) struct ChecklistFile {
     pub(super) all_patterns: Vec<Spanned<String>>,
     pub(super) negation: Spanned<String>,
     #[serde(default)]
+    pub(super) answer_yes: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) answer_no: Option<Spanned<String>>,
+    #[serde(default)]
     pub(super) item: Vec<Spanned<ChecklistItemFile>>,
 }
 
@@ -95,4 +99,6 @@ pub(super) struct ChecklistItemFile {
     pub(super) id: String,
     pub(super) label: String,
     pub(super) patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) answer_patterns: Vec<Spanned<String>>,
 }

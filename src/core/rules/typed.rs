@@ -102,6 +102,9 @@ pub struct ChecklistItem {
     pub label: String,
     /// Sentences that confirm this point.
     pub patterns: Vec<RuleRegex>,
+    /// Short forms that confirm the point only as an answer to a moderator's question about it
+    /// ("typed them manually" after "did you type your email and password by hand?").
+    pub answer_patterns: Vec<RuleRegex>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +114,9 @@ pub struct Checklist {
     pub all_patterns: Vec<RuleRegex>,
     /// Words that, before a confirmation in the same sentence, turn it into a denial.
     pub negation: Regex,
+    /// An answer that starts "yes" / "no" to the moderator's checklist question before it.
+    pub answer_yes: Option<Regex>,
+    pub answer_no: Option<Regex>,
 }
 
 /// Reply templates with `{placeholder}` slots, checked at load time.

@@ -114,6 +114,17 @@ pub(super) fn labelled(
         {
             continue;
         }
+        // The label's own line already holds its value, masked ("Password":"*******" or
+        // "password: ****"): what the next line says is something else.
+        if let Some(nl) = window[gap_start..gap_end].find('\n') {
+            let rest = &window[gap_start..gap_start + nl];
+            if rest
+                .chars()
+                .any(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | '`'))
+            {
+                continue;
+            }
+        }
         // `password=pword,` in a call: a variable, not a value.
         if !quoted && is_identifier_argument(value.as_str()) {
             continue;
@@ -190,6 +201,16 @@ pub(super) fn quoted_near_label(
             from = i + open.len();
             let before = region[..i].chars().next_back();
             if before.is_some_and(char::is_alphanumeric) {
+                continue;
+            }
+            // `with message 'AuthError[102]'`, `error: "InvalidGrant1"`: what an exception or
+            // an error says, not a value typed in.
+            let lead = region[..i].trim_end_matches([' ', '\t', ':', '=']);
+            if ["message", "error", "exception", "msg"].iter().any(|w| {
+                lead.len() >= w.len()
+                    && lead.is_char_boundary(lead.len() - w.len())
+                    && lead[lead.len() - w.len()..].eq_ignore_ascii_case(w)
+            }) {
                 continue;
             }
             let inner_start = i + open.len();

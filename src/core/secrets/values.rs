@@ -417,6 +417,17 @@ pub(super) fn is_a_value(v: &str) -> bool {
     {
         return false;
     }
+    // "my_pass", "smtp-pwd": words joined by `_` or `-`, one of them a label word.
+    if lower.contains(['_', '-'])
+        && lower
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '-' | '_'))
+        && lower
+            .split(['_', '-'])
+            .any(|w| matches!(w, "pass" | "pwd" | "passwd" | "pw" | "secret"))
+    {
+        return false;
+    }
     // One character repeated: "xxx", "yyy", "0000".
     let mut chars = v.chars();
     if let Some(first) = chars.next() {

@@ -1,0 +1,197 @@
+//! A member's answers to the moderator's checklist questions just before them: "1 yes 2 yes 3 no",
+//! "yep, typed by hand", "typed them manually yes. haven't asked godaddy yet".
+//!
+//! Which point a question asks about is read with the checklist's own patterns ("did you type
+//! your email and password by hand?" is a sentence that would confirm `typed_credentials`), then
+//! with the points' `answer_patterns` ("did you confirm the servers with Zoho?"). The answer
+//! then confirms or denies only the points asked.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::report::Checklist;
+use super::rules;
+use super::text::sentences;
+
+/// A numbered answer line: "1 yes", "2. yep", "3) no", "4 - not yet".
+static NUMBERED_ANSWER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?P<n>\d{1,2})[ \t]*[.):\-]?[ \t]*(?P<answer>\S[^\n]*)$")
+        .expect("static regex")
+});
+
+/// A question's own number: "1. Did you type ...".
+static QUESTION_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?P<n>\d{1,2})[.)]\s").expect("static regex"));
+
+/// How close before an echo a negation must be to deny it ("didn't ask them").
+const NEGATION_REACH: usize = 20;
+
+/// One question of the moderator's: its number and the checklist points (indices) it asks about.
+struct Question {
+    number: usize,
+    points: Vec<usize>,
+}
+
+/// The checklist questions in a moderator's message, in order: each line or `?`-ended sentence
+/// that asks about at least one point.
+fn questions(rules: &rules::Checklist, moderator: &str) -> Vec<Question> {
+    let mut out: Vec<Question> = Vec::new();
+    for segment in moderator.split_inclusive(['?', '\n']) {
+        let asks = |patterns: fn(&rules::ChecklistItem) -> &[rules::RuleRegex]| -> Vec<usize> {
+            rules
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| patterns(item).iter().any(|re| re.is_match(segment)))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let mut points = asks(|item| &item.patterns);
+        if points.is_empty() {
+            points = asks(|item| &item.answer_patterns);
+        }
+        if points.is_empty() {
+            continue;
+        }
+        let number = QUESTION_NUMBER
+            .captures(segment)
+            .and_then(|c| c.name("n"))
+            .and_then(|n| n.as_str().parse().ok())
+            .unwrap_or(out.len() + 1);
+        out.push(Question { number, points });
+    }
+    out
+}
+
+/// Applies the member's `answer` to the checklist questions of the `moderator`'s message before
+/// it. Returns whether any point was set.
+pub fn apply(
+    rules: &rules::Checklist,
+    moderator: &str,
+    answer: &str,
+    checklist: &mut Checklist,
+) -> bool {
+    let asked = questions(rules, moderator);
+    if asked.is_empty() {
+        return false;
+    }
+    let yes_or_no = |text: &str| -> Option<bool> {
+        if rules
+            .answer_yes
+            .as_ref()
+            .is_some_and(|re| re.is_match(text))
+        {
+            Some(true)
+        } else if rules.answer_no.as_ref().is_some_and(|re| re.is_match(text)) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let set = |points: &[usize], value: bool, checklist: &mut Checklist| {
+        for &i in points {
+            if let Some(item) = rules.items.get(i) {
+                checklist.set(&item.id, value);
+            }
+        }
+    };
+    let mut any = false;
+    // "1 yes / 2 yes / 3 no": each number answers the question with that number.
+    if asked.len() > 1 {
+        for caps in NUMBERED_ANSWER.captures_iter(answer) {
+            let (Some(n), Some(text)) = (caps.name("n"), caps.name("answer")) else {
+                continue;
+            };
+            let Ok(n) = n.as_str().parse::<usize>() else {
+                continue;
+            };
+            if let (Some(q), Some(value)) = (
+                asked.iter().find(|q| q.number == n),
+                yes_or_no(text.as_str()),
+            ) {
+                set(&q.points, value, checklist);
+                any = true;
+            }
+        }
+        if any {
+            return true;
+        }
+    }
+    let asked_points: Vec<usize> = asked.iter().flat_map(|q| q.points.clone()).collect();
+    for (k, sentence) in sentences(answer).enumerate() {
+        // A leading "yes" / "no" answers the first question.
+        if k == 0 {
+            if let Some(value) = yes_or_no(sentence) {
+                set(&asked[0].points, value, checklist);
+                any = true;
+            }
+        }
+        // A short echo of a point asked: "typed them manually", "haven't asked them yet".
+        for &i in &asked_points {
+            let Some(item) = rules.items.get(i) else {
+                continue;
+            };
+            if let Some(m) = item.answer_patterns.iter().find_map(|re| re.find(sentence)) {
+                let mut from = m.start().saturating_sub(NEGATION_REACH);
+                while !sentence.is_char_boundary(from) {
+                    from -= 1;
+                }
+                checklist.set(
+                    &item.id,
+                    !rules.negation.is_match(&sentence[from..m.start()]),
+                );
+                any = true;
+            }
+        }
+    }
+    any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUESTIONS: &str = "Before we dig in, can you confirm:\n1. Did you type your email address and password by hand?\n2. Did you type the servers and ports by hand?\n3. Have you checked that the email address and password are correct?\n4. Have you confirmed the servers and ports with your email provider?";
+
+    fn answered(moderator: &str, answer: &str) -> [bool; 4] {
+        let rules = crate::core::rules::shipped().expect("shipped rules are valid");
+        let mut checklist = Checklist::default();
+        apply(&rules.checklist, moderator, answer, &mut checklist);
+        [
+            checklist.get("typed_credentials"),
+            checklist.get("typed_servers"),
+            checklist.get("verified_credentials"),
+            checklist.get("confirmed_with_provider"),
+        ]
+    }
+
+    #[test]
+    fn numbered_answers_go_to_the_numbered_questions() {
+        for (answer, want) in [
+            ("1 yes\n2 yes\n3 yes\n4 no", [true, true, true, false]),
+            (
+                "1. yep\n2) no\n3 - yes\n4: not yet",
+                [true, false, true, false],
+            ),
+            ("4 yes", [false, false, false, true]),
+        ] {
+            assert_eq!(answered(QUESTIONS, answer), want, "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn a_leading_yes_answers_the_first_question_and_echoes_answer_the_points_asked() {
+        let two = "Thanks! Did you type the email address and password by hand (no autofill)? And did you confirm the servers with Zoho?";
+        for (moderator, answer, want) in [
+            (two, "yes typed by hand. servers are from zoho's help page, didn't ask them", [true, false, false, false]),
+            (two, "no, autofill did it", [false, false, false, false]),
+            ("Did you type your email and password manually, and did you confirm the servers and ports with GoDaddy?", "typed them manually yes. haven't asked godaddy yet", [true, false, false, false]),
+            ("Did you type the servers and ports by hand?", "yep", [false, true, false, false]),
+            // A question about something else: the "yes" confirms nothing.
+            ("Is this a Google Workspace account?", "yes", [false, false, false, false]),
+        ] {
+            assert_eq!(answered(moderator, answer), want, "{moderator:?} / {answer:?}");
+        }
+    }
+}
