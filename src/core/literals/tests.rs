@@ -105,3 +105,72 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn conjunctions_keep_every_rare_required_set() {
+    let sets = |pattern: &str| -> Option<Vec<Vec<String>>> {
+        required_sets(pattern).map(|sets| {
+            sets.into_iter()
+                .map(|set| {
+                    set.into_iter()
+                        .map(|s| String::from_utf8_lossy(&s).into_owned())
+                        .collect()
+                })
+                .collect()
+        })
+    };
+    // The best set first, then the others that are no common word.
+    assert_eq!(
+        sets(r"(?i)basic[ \t]+auth(entication)?[ \t]+(is[ \t]+)?disabled"),
+        Some(vec![
+            vec!["disabled".into()],
+            vec!["basic".into()],
+            vec!["auth".into()],
+        ])
+    );
+    assert_eq!(sets(r"\b5\.7\.139\b"), Some(vec![vec!["5.7.139".into()]]));
+    assert_eq!(sets(r"(?i)\w+"), None);
+    assert!(within_lines(r"(?i)basic[ \t]+auth.{0,40}x"));
+    assert!(within_lines(r"(?im)^error:[ \t]*$"));
+    assert!(!within_lines(r"(?i)basic\s+auth"));
+    assert!(!within_lines(r"(?i)basic[^x]auth"));
+    assert!(!within_lines(r"\Aerror"));
+    assert!(!within_lines(r"(?s)a.b"));
+}
+
+proptest::proptest! {
+    /// Every match holds a literal of each of the pattern's required sets, and a pattern said
+    /// to keep within lines matches no line feed and the same on each line alone.
+    #[test]
+    fn every_match_holds_each_required_set(
+        pattern in proptest::sample::select(vec![
+            r"(?i)basic[ \t]+auth(entication)?[ \t]+(is[ \t]+)?(not[ \t]+allowed|disabled)",
+            r"(?i)connection[ \t]+(was[ \t]+)?(refused|reset)",
+            r"(?i)\b(g-?mail|google[ \t]*mail|g[ \t-]?suite)\b",
+            r"(?i)\b5\.7\.30\b.{0,20}basic",
+            r"(?im)^[ \t]*error:[ \t]*no[ \t]+(?:setting|server)s?\b",
+            r"(?i)(^|[^0-9.])535[ -](5\.\d{1,3}|auth)",
+            r"(?i)\bno\s+(?:setting|option)s?\b[^,.;:]{0,20}\s*$",
+        ]),
+        text in "([a-zA-Z0-9 .:\t\n-]|basic|BASIC|auth|is |disabled|not allowed|connection|refused|reset|gmail|G-Mail|suite|5\\.7\\.30|535 |error:|no |setting|server){0,16}",
+    ) {
+        let re = Regex::new(pattern).unwrap();
+        let lower = text.to_ascii_lowercase();
+        if let Some(sets) = required_sets(pattern) {
+            for m in re.find_iter(&text) {
+                let found = &lower.as_bytes()[m.range()];
+                for set in &sets {
+                    proptest::prop_assert!(
+                        set.iter().any(|l| memchr::memmem::find(found, l).is_some()),
+                        "{} {:?}", pattern, m.as_str()
+                    );
+                }
+            }
+        }
+        if within_lines(pattern) {
+            proptest::prop_assert!(re.find_iter(&text).all(|m| !m.as_str().contains('\n')));
+            let by_line = text.split('\n').any(|line| re.is_match(line));
+            proptest::prop_assert_eq!(by_line, re.is_match(&text), "{} {:?}", pattern, text);
+        }
+    }
+}
