@@ -308,106 +308,6 @@ pub fn required(pattern: &str) -> Option<Vec<Vec<u8>>> {
     lits(&hir).required.filter(|r| usable(r))
 }
 
-/// At most this many sets in one conjunction ([`required_sets`]): each adds literals to the one
-/// pass and checks to each line.
-const MAX_CONJUNCTS: usize = 6;
-
-/// Several sets of literals (ASCII-lower-cased), every match of `pattern` on ASCII text holding
-/// one literal of each: a conjunction, where [`required`] keeps the best one set. "no" and one
-/// of "setting|server|host" is rarer than either. The best set comes first (the one a search
-/// starts from), then the others, longer literals first and common words
-/// ([`COMMON_WORDS`]) last: even a common word turns away the lines without it. `None` when no
-/// set is known.
-pub fn required_sets(pattern: &str) -> Option<Vec<Vec<Vec<u8>>>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(pattern)
-        .ok()?;
-    let best = lits(&hir).required.filter(|r| usable(r))?;
-    let mut all = Vec::new();
-    conjuncts(&hir, &mut all);
-    // A literal of one or two bytes (a space, "no") is found nearly everywhere: its hits
-    // would cost more than the lines they turn away.
-    all.retain(|s| usable(s) && s != &best && s.iter().all(|l| l.len() >= 3));
-    // Rare words first, longer literals first, and of two sets as long the smaller ("auth"
-    // before "auth" or "authentication").
-    all.sort_by_key(|s| {
-        (
-            s.iter().any(|l| is_common(l)),
-            std::cmp::Reverse(s.iter().map(Vec::len).min().unwrap_or(0)),
-            s.len(),
-        )
-    });
-    let mut sets = vec![best];
-    for set in all {
-        if sets.len() == MAX_CONJUNCTS {
-            break;
-        }
-        // A set is no use when a chosen one implies it: each literal of that one holds one
-        // of this one's ("auth" holds "auth", of "auth" or "authentication").
-        let implied = sets.iter().any(|chosen| {
-            chosen
-                .iter()
-                .all(|c| set.iter().any(|l| memchr::memmem::find(c, l).is_some()))
-        });
-        if !implied {
-            sets.push(set);
-        }
-    }
-    Some(sets)
-}
-
-/// The required sets of `hir` and of each part every match of it holds: the parts of a
-/// concatenation, the body of a repetition of at least one.
-fn conjuncts(hir: &Hir, out: &mut Vec<Vec<Vec<u8>>>) {
-    if let Some(r) = lits(hir).required {
-        let mut r = r;
-        r.sort();
-        r.dedup();
-        out.push(r);
-    }
-    match hir.kind() {
-        HirKind::Capture(cap) => conjuncts(&cap.sub, out),
-        HirKind::Repetition(rep) if rep.min >= 1 => conjuncts(&rep.sub, out),
-        HirKind::Concat(subs) => subs.iter().for_each(|s| conjuncts(s, out)),
-        _ => {}
-    }
-}
-
-/// Whether every match of `pattern` lies inside one line and says the same on the line alone
-/// as in the whole text: no literal or class holds a line feed, and no assertion looks at the
-/// text's own start or end (`\A`, `\z`) or at a carriage return (`(?R)`). Word boundaries and
-/// `(?m)^`/`$` see a line feed where a line slice ends, and answer alike. `false` when the
-/// pattern doesn't parse.
-pub fn within_lines(pattern: &str) -> bool {
-    fn within(hir: &Hir) -> bool {
-        use regex_syntax::hir::Look;
-        match hir.kind() {
-            HirKind::Empty => true,
-            HirKind::Literal(lit) => !lit.0.contains(&b'\n'),
-            HirKind::Class(Class::Unicode(c)) => !c
-                .ranges()
-                .iter()
-                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
-            HirKind::Class(Class::Bytes(c)) => !c
-                .ranges()
-                .iter()
-                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
-            HirKind::Look(look) => !matches!(
-                look,
-                Look::Start | Look::End | Look::StartCRLF | Look::EndCRLF
-            ),
-            HirKind::Capture(cap) => within(&cap.sub),
-            HirKind::Repetition(rep) => within(&rep.sub),
-            HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().all(within),
-        }
-    }
-    regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(pattern)
-        .is_ok_and(|hir| within(&hir))
-}
-
 /// A search for the required literals of one or more patterns: it says when none of them can
 /// match a text.
 #[derive(Debug, Clone)]
@@ -491,9 +391,6 @@ pub struct GateIndex {
     /// Gates without literals: any text may match them.
     open: u64,
     gates: usize,
-    /// For each literal of `searcher`, its index in the labelled set ([`Self::labelled`]), or
-    /// `u32::MAX` when it is not in that set.
-    labels: Vec<u32>,
 }
 
 impl GateIndex {
@@ -507,12 +404,6 @@ impl GateIndex {
     /// ([`Gate::literal_strings`]), or trigger words whose places are wanted ([`Hits::spans`]).
     /// `None` is a gate without literals, which any text may match. At most 64 sets.
     pub fn of_sets(sets: &[Option<&[Vec<u8>]>]) -> GateIndex {
-        GateIndex::labelled(sets, &[])
-    }
-
-    /// [`Self::of_sets`], and a set whose every hit is wanted with the literal's index in it
-    /// ([`Hits::labelled`]): the rules' pattern literals, read line by line.
-    pub fn labelled(sets: &[Option<&[Vec<u8>]>], labelled: &[Vec<u8>]) -> GateIndex {
         assert!(sets.len() <= 64, "a GateIndex holds at most 64 gates");
         let mut literals: Vec<(Vec<u8>, u64)> = Vec::new();
         let mut open = 0u64;
@@ -527,16 +418,6 @@ impl GateIndex {
                     }
                 }
                 None => open |= 1 << i,
-            }
-        }
-        let mut labels = vec![u32::MAX; literals.len()];
-        for (i, lit) in labelled.iter().enumerate() {
-            match literals.iter().position(|(x, _)| x == lit) {
-                Some(at) => labels[at] = i as u32,
-                None => {
-                    literals.push((lit.clone(), 0));
-                    labels.push(i as u32);
-                }
             }
         }
         // A DFA, walked by `hits` itself: a byte is one table look-up, inlined (through
@@ -554,19 +435,12 @@ impl GateIndex {
             owners: literals.into_iter().map(|(_, bits)| bits).collect(),
             open,
             gates: sets.len(),
-            labels,
         }
     }
 
     /// Every occurrence of every literal in `lower` (an overlapping search), pushed to the
     /// spans of the gates that hold it.
-    fn walk(
-        &self,
-        dfa: &aho_corasick::dfa::DFA,
-        lower: &[u8],
-        spans: &mut [Vec<(usize, usize)>],
-        labelled: &mut Vec<(usize, usize, u32)>,
-    ) {
+    fn walk(&self, dfa: &aho_corasick::dfa::DFA, lower: &[u8], spans: &mut [Vec<(usize, usize)>]) {
         use aho_corasick::automaton::Automaton;
         use aho_corasick::Anchored;
         let Ok(mut sid) = dfa.start_state(Anchored::No) else {
@@ -584,10 +458,6 @@ impl GateIndex {
             for i in 0..dfa.match_len(sid) {
                 let pattern = dfa.match_pattern(sid, i);
                 let start = end - dfa.pattern_len(pattern);
-                let label = self.labels[pattern.as_usize()];
-                if label != u32::MAX {
-                    labelled.push((start, end, label));
-                }
                 let mut bits = self.owners[pattern.as_usize()];
                 while bits != 0 {
                     let gate = bits.trailing_zeros() as usize;
@@ -603,9 +473,8 @@ impl GateIndex {
     pub fn hits(&self, text: &str, lower: &[u8]) -> Hits {
         debug_assert_eq!(text.len(), lower.len());
         let mut spans = vec![Vec::new(); self.gates];
-        let mut labelled = Vec::new();
         if let Some(dfa) = &self.searcher {
-            self.walk(dfa, lower, &mut spans, &mut labelled);
+            self.walk(dfa, lower, &mut spans);
         }
         // Overlapping matches come in order of their ends; look-ups go by starts.
         for s in &mut spans {
@@ -617,7 +486,6 @@ impl GateIndex {
             ascii: text.is_ascii(),
             open: self.open,
             spans,
-            labelled: self.searcher.is_some().then_some(labelled),
         }
     }
 }
@@ -653,9 +521,6 @@ pub struct Hits {
     open: u64,
     /// For each gate, the `(start, end)` of its literals, by start.
     spans: Vec<Vec<(usize, usize)>>,
-    /// The labelled set's hits, `(start, end, index in the set)` by end; `None` when the text
-    /// was not searched.
-    labelled: Option<Vec<(usize, usize, u32)>>,
 }
 
 impl Hits {
@@ -663,15 +528,6 @@ impl Hits {
     /// (overlapping ones included); empty for a gate without literals.
     pub fn spans(&self, gate: usize) -> &[(usize, usize)] {
         self.spans.get(gate).map_or(&[], Vec::as_slice)
-    }
-
-    /// Every hit of the labelled set ([`GateIndex::labelled`]) in `text`, `(start, end, index
-    /// in the set)` in order of their ends (overlapping ones included), when `text` is the
-    /// text indexed; `None` when it is not, or it was not searched.
-    pub fn labelled(&self, text: &str) -> Option<&[(usize, usize, u32)]> {
-        (text.as_ptr() as usize == self.base && text.len() == self.len)
-            .then_some(self.labelled.as_deref())
-            .flatten()
     }
 
     /// Whether gate `gate` may match `part`, answered from the hits when `part` is a slice of

@@ -7,8 +7,7 @@
 //! finder per trigger word, a case-ignoring automaton for the provider names); one overlapping
 //! automaton over all their literals reads each byte once (BENCHMARKS.md, "The fifth cuts").
 //! The searches then read the places found: a gate's answer for a part of the message, the
-//! windows around trigger lines ([`super::text::windows_at`]), the lines where a rule's
-//! pattern may match ([`Rules::matching_in`]: the rules' literals are its labelled set).
+//! windows around trigger lines ([`super::text::windows_at`]).
 
 use super::endpoints::wording_gates;
 use super::literals::{GateIndex, Hits};
@@ -46,7 +45,7 @@ impl MessageLiterals {
         ]);
         debug_assert_eq!(sets.len(), PROVIDER_NAMES + 1);
         MessageLiterals {
-            index: GateIndex::labelled(&sets, rules.pattern_literals()),
+            index: GateIndex::of_sets(&sets),
         }
     }
 

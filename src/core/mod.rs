@@ -170,7 +170,7 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         }
         // The latest specific error wins; "unknown" only fills a gap.
         // One pass of the rules' patterns serves both the error and the checklist.
-        let matches = rules.matching_in(text, &found[index].hits);
+        let matches = rules.matching(text);
         let first_message = index == first_member_message;
         if let Some((found, span, _)) =
             classify::best_error(rules, text, &matches.errors, &lines, first_message, here)

@@ -14,7 +14,6 @@
 //! - `load`: [`parse`], raw shapes into typed rules, with every problem collected;
 //! - `reading`, `findings`: `reading.toml` and `findings.toml`, each loaded in its own file.
 
-mod by_line;
 mod errors;
 mod findings;
 mod lazy;

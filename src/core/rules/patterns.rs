@@ -16,11 +16,10 @@ use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson;
 use regex_automata::{Input, MatchKind};
 
-use super::by_line::ByLine;
 use super::lazy::RuleRegex;
 
 use super::load::REGEX_SIZE_LIMIT;
-use crate::core::literals::{Gate, Hits};
+use crate::core::literals::Gate;
 
 /// From this length on, a text is read by the lazy DFA that may give up. Below it the
 /// `RegexSet`'s literal prefilters make it faster (a 2 KB thread: 0.27 ms a call against
@@ -50,9 +49,6 @@ pub(super) struct PatternSet {
     /// The words one of which any match holds: most text names no provider and quotes no
     /// error, and this proves it without reading the text with every pattern.
     gate: Gate,
-    /// For long texts whose literals the one pass found: the patterns line by line, built on
-    /// first use ([`Self::line_literals`]).
-    by_line: OnceLock<ByLine>,
 }
 
 /// A lazy DFA of every pattern, and its caches (one per search running at once).
@@ -131,47 +127,7 @@ impl PatternSet {
             owner,
             group_start,
             gate,
-            by_line: OnceLock::new(),
         })
-    }
-
-    pub(super) fn by_line(&self) -> &ByLine {
-        self.by_line
-            .get_or_init(|| ByLine::new(self.set.patterns()))
-    }
-
-    /// The literals of the patterns' conjunctions, for the message's one literal pass
-    /// ([`crate::core::literals::GateIndex::labelled`]), so that [`Self::matching_groups_in`]
-    /// can read a long message line by line.
-    pub(super) fn line_literals(&self) -> &[Vec<u8>] {
-        self.by_line().literals()
-    }
-
-    /// [`Self::matches`], for a text the one pass searched: a long text is read line by line
-    /// from its literals' hits ([`ByLine`]) when they are at hand and the text is ASCII.
-    pub(super) fn matches_in(&self, text: &str, hits: &Hits) -> Vec<usize> {
-        if text.len() >= LONG_TEXT_BYTES {
-            if let Some(labelled) = hits.labelled(text) {
-                if let Some(found) = self.by_line().matches(self.set.patterns(), text, labelled) {
-                    return found;
-                }
-            }
-        }
-        if !self.gate.may_match(text, None) {
-            return Vec::new();
-        }
-        self.matches(text)
-    }
-
-    /// [`Self::matching_groups`] for a text the one pass searched ([`Self::matches_in`]).
-    pub(super) fn matching_groups_in(&self, text: &str, hits: &Hits) -> Vec<usize> {
-        let mut groups: Vec<usize> = self
-            .matches_in(text, hits)
-            .into_iter()
-            .map(|i| self.owner[i])
-            .collect();
-        groups.dedup();
-        groups
     }
 
     /// The index of every pattern matching somewhere in `text`, in order, whatever the gate.

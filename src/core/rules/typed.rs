@@ -240,31 +240,6 @@ impl Rules {
         }
     }
 
-    /// [`Rules::matching`] for a message the one literal pass searched (`hits`, from
-    /// [`Rules::message_literals`]): a long message is read line by line, each pattern only
-    /// where its literals are. The same answer.
-    pub fn matching_in(&self, text: &str, hits: &crate::core::literals::Hits) -> TextMatches {
-        let Some(both) = &self.both_set else {
-            return self.matching(text);
-        };
-        let error_groups = self.errors.len();
-        let (errors, checklist) = both
-            .matching_groups_in(text, hits)
-            .into_iter()
-            .partition::<Vec<usize>, _>(|&g| g < error_groups);
-        TextMatches {
-            errors,
-            checklist: checklist.into_iter().map(|g| g - error_groups).collect(),
-        }
-    }
-
-    /// The literals of the rules' patterns read line by line (see [`Rules::matching_in`]).
-    pub fn pattern_literals(&self) -> &[Vec<u8>] {
-        self.both_set
-            .as_ref()
-            .map_or(&[], |set| set.line_literals())
-    }
-
     /// The first provider (in file order) with a host pattern matching `host`.
     pub fn provider_by_host(&self, host: &str) -> Option<&Provider> {
         match &self.host_set {
