@@ -208,10 +208,17 @@ pub(super) fn host_matches(text: &str) -> Vec<(Range<usize>, Option<Range<usize>
         // The word and the one white-space byte after it.
         let hay = &text[..(end + 1).min(b.len())];
         let mut from = start;
-        while let Some(m) = HOST_NAME.find_at(hay, from) {
-            let port = port_suffix(hay, m.end());
-            from = port.as_ref().map_or(m.end(), |r| r.end);
-            out.push((m.range(), port));
+        // The regex reads one character before the word (white space) and the word: on ASCII,
+        // a hand-written match (`host_names`) finds the same.
+        let ascii = hay.as_bytes()[start..].is_ascii();
+        while let Some(m) = if ascii {
+            super::host_names::ascii_host_name_at(hay.as_bytes(), from)
+        } else {
+            HOST_NAME.find_at(hay, from).map(|m| m.range())
+        } {
+            let port = port_suffix(hay, m.end);
+            from = port.as_ref().map_or(m.end, |r| r.end);
+            out.push((m, port));
         }
     }
     out
@@ -404,8 +411,9 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
             if lead.ends_with("DNS:") || lead.ends_with("CN=") || lead.ends_with("CN =") {
                 continue;
             }
-            // "the certificate is for durian-labs.com instead of mail.durian-labs.com".
-            let lead = lead.to_ascii_lowercase();
+            // "the certificate is for durian-labs.com instead of mail.durian-labs.com". Only
+            // the last bytes can end with a phrase: the line before them isn't copied.
+            let lead = lead.as_bytes()[lead.len().saturating_sub(18)..].to_ascii_lowercase();
             if [
                 "certificate is for",
                 "cert is for",
@@ -414,7 +422,7 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
                 "issued to",
             ]
             .iter()
-            .any(|w| lead.ends_with(w))
+            .any(|w| lead.ends_with(w.as_bytes()))
             {
                 continue;
             }

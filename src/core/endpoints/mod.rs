@@ -22,6 +22,7 @@ use super::report::{Endpoint, Evidence};
 use super::service::Service;
 use super::zones::{Line, ZoneKind};
 
+mod host_names;
 mod hosts;
 mod labels;
 mod ports;
@@ -478,12 +479,15 @@ fn names_itself(line: &str) -> bool {
         Regex::new(r"(?i)(?:^\s*|\bS\s*:\s*|\bSERVER\s*->\s*CLIENT\s*:\s*|\bINBOUND\s*:\s*\x22?|(?:<<|<-)\s*)(?:220|221|250)[ -][A-Za-z0-9\[]|\b(?:EHLO|HELO)\s+\S")
             .expect("static regex")
     });
-    let b = line.as_bytes();
-    (memchr::memmem::find(b, b"220").is_some()
-        || memchr::memmem::find(b, b"250").is_some()
-        || memchr::memmem::find(b, b"221").is_some()
-        || memchr::memmem::find(b, b"HLO").is_some())
-        && REPLY.is_match(line)
+    holds_a_reply_literal(line.as_bytes()) && REPLY.is_match(line)
+}
+
+/// Whether `b` holds "220", "250", "221" or "HLO", one of which every match of
+/// `names_itself`'s regex holds. One `memchr2` pass: four `memmem::find` calls built four
+/// searchers for every line (≈ 1.6 K instructions a line).
+fn holds_a_reply_literal(b: &[u8]) -> bool {
+    memchr::memchr2_iter(b'2', b'H', b)
+        .any(|at| matches!(b.get(at..at + 3), Some(b"220" | b"250" | b"221" | b"HLO")))
 }
 
 /// A later candidate replaces an earlier one unless the earlier one is stronger.
