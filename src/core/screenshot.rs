@@ -125,6 +125,38 @@ pub struct OcrPage {
     pub fields: Vec<OcrField>,
     /// The text inside a red (error-coloured) banner, if the image has one.
     pub banner: Option<String>,
+    /// A second reading of the same image (another segmentation), made when this one looked
+    /// weak ([`needs_second_read`]): [`interpret`] fills what this page lacks from it.
+    pub second: Option<Box<OcrPage>>,
+}
+
+/// Whether a page lacks what a connection screen it appears to be should show, so that a
+/// second reading is worth its time: a host, port, security or address label with no value
+/// (or a port label whose value has no port), or host labels without any port label (the port
+/// boxes were not seen at all). A page with none of these labels is not a connection screen
+/// and needs nothing more.
+pub fn needs_second_read(page: &OcrPage) -> bool {
+    let (mut hosts, mut ports) = (0, 0);
+    for field in &page.fields {
+        let Some((kind, _)) = label_kind(&field.label) else {
+            continue;
+        };
+        let value = field.value.trim();
+        match kind {
+            LabelKind::Host => hosts += 1,
+            LabelKind::Port => ports += 1,
+            _ => {}
+        }
+        let weak = match kind {
+            LabelKind::Host | LabelKind::Security | LabelKind::Email => value.is_empty(),
+            LabelKind::Port => port_of(value).is_none(),
+            LabelKind::Password => false,
+        };
+        if weak {
+            return true;
+        }
+    }
+    hosts > 0 && ports == 0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,8 +168,40 @@ pub struct OcrField {
     pub value: String,
 }
 
-/// Reads a page with the core's extractors. `ms` is the OCR time, carried through.
+/// Reads a page with the core's extractors. `ms` is the OCR time, carried through. With a second
+/// reading, what the first lacks (a server's host, port or security, the email domain) comes
+/// from the second, field by field; what the first read stays, and only values that parsed
+/// (a host the endpoint scanner accepted, a port 1-65535, a security word) are ever taken.
 pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
+    let mut read = interpret_one(rules, page, ms);
+    let Some(second) = page.second.as_deref() else {
+        return read;
+    };
+    let other = interpret_one(rules, second, ms);
+    for (mine, theirs) in [(&mut read.imap, &other.imap), (&mut read.smtp, &other.smtp)] {
+        let Some(theirs) = theirs else { continue };
+        let slot = mine.get_or_insert_with(ServerRead::default);
+        slot.host = slot.host.take().or_else(|| theirs.host.clone());
+        slot.port = slot.port.or(theirs.port);
+        slot.security = slot.security.or(theirs.security);
+    }
+    if read.email_domain.is_none() {
+        read.email_domain = other.email_domain;
+    }
+    if read.error_text.is_none() {
+        read.error_text = other.error_text;
+    }
+    // A visible password is not taken from the second reading: sparse text reads password
+    // dots as characters (measured: a false alarm on a dark page), and the alarm deletes the
+    // member's message.
+    if read.imap.is_some() || read.smtp.is_some() {
+        read.kind = ScreenshotKind::ConnectionScreen;
+        read.advanced_options = true;
+    }
+    read
+}
+
+fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     let mut imap = ServerRead::default();
     let mut smtp = ServerRead::default();
     let mut server_labels = 0;

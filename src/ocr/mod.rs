@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod guard;
 pub mod layout;
 pub mod marks;
+pub mod passes;
 pub mod pool;
 pub mod prep;
 

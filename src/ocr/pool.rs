@@ -12,7 +12,7 @@ use tesseract::Tesseract;
 
 use crate::core::screenshot::OcrPage;
 
-use super::{guard, layout, marks, prep};
+use super::{guard, layout, marks, passes, prep};
 
 /// Why OCR can't run at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,5 +133,8 @@ fn read(slot: &mut Option<Tesseract>, bytes: &[u8]) -> Result<OcrPage, String> {
     *slot = Some(engine);
     let mut words = layout::words_from_tsv(&tsv);
     marks::apply(&prepared.gray, &mut words);
-    Ok(layout::page(&words, prepared.banner))
+    let mut page = layout::page(&words, prepared.banner);
+    // A weak first reading gets a second pass (ocr::passes).
+    passes::add_second_read(slot, &prepared, &mut page);
+    Ok(page)
 }
