@@ -131,32 +131,43 @@ pub struct OcrPage {
 }
 
 /// Whether a page lacks what a connection screen it appears to be should show, so that a
-/// second reading is worth its time: a host, port, security or address label with no value
-/// (or a port label whose value has no port), or host labels without any port label (the port
-/// boxes were not seen at all). A page with none of these labels is not a connection screen
-/// and needs nothing more.
+/// second reading is worth its time: an address label none of whose values is an address; for a
+/// service, a host, port or security label none of whose values parses (a host with a dot, a
+/// port 1-65535, a security word); or host labels without any port label (the port boxes were
+/// not seen at all). Judged per kind, not per label: the pairing also offers stray candidates
+/// ("Port" = "SSL/TLS" across a table row) beside the right one, and those cost nothing.
 pub fn needs_second_read(page: &OcrPage) -> bool {
+    // Per (service, kind): whether a label was seen, whether one of its values parsed.
+    let mut seen: Vec<(Option<Service>, LabelKind, bool)> = Vec::new();
     let (mut hosts, mut ports) = (0, 0);
     for field in &page.fields {
-        let Some((kind, _)) = label_kind(&field.label) else {
+        let Some((kind, named)) = label_kind(&field.label) else {
             continue;
         };
+        let service = named.or_else(|| field.section.as_deref().and_then(service_of));
         let value = field.value.trim();
-        match kind {
-            LabelKind::Host => hosts += 1,
-            LabelKind::Port => ports += 1,
-            _ => {}
-        }
-        let weak = match kind {
-            LabelKind::Host | LabelKind::Security | LabelKind::Email => value.is_empty(),
-            LabelKind::Port => port_of(value).is_none(),
-            LabelKind::Password => false,
+        let parsed = match kind {
+            LabelKind::Host => {
+                hosts += 1;
+                value.contains('.') && !value.contains(' ')
+            }
+            LabelKind::Port => {
+                ports += 1;
+                port_of(value).is_some()
+            }
+            LabelKind::Security => security_with_label(&field.label, value).is_some(),
+            LabelKind::Email => value.contains('@'),
+            LabelKind::Password => continue,
         };
-        if weak {
-            return true;
+        match seen
+            .iter_mut()
+            .find(|(s, k, _)| *s == service && *k == kind)
+        {
+            Some(entry) => entry.2 |= parsed,
+            None => seen.push((service, kind, parsed)),
         }
     }
-    hosts > 0 && ports == 0
+    (hosts > 0 && ports == 0) || seen.iter().any(|&(_, _, parsed)| !parsed)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
