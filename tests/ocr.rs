@@ -33,7 +33,9 @@ fn read_all(cases: &[Value]) -> Vec<ScreenshotRead> {
         workers: 2,
         // Every fixture is queued at once: more than the fixtures, or the last are refused.
         queue: 256,
-        budget: std::time::Duration::from_secs(300),
+        // Every fixture waits in the queue from the start: on a loaded 2-core machine the last
+        // ones started after 300 s (measured), which is no verdict on the reader.
+        budget: std::time::Duration::from_secs(1200),
         worker: Some(WORKER.into()),
         ..OcrSettings::default()
     });
@@ -138,13 +140,14 @@ fn fixtures_are_read_field_by_field() {
         right * 100 >= total * 85,
         "degraded fixtures: {right}/{total} fields right\n{report}"
     );
-    // The bar for styles the project has not seen is 90%. Held out here: g to p
-    // (BENCHMARKS.md "## OCR"): h-k read 105/139 when first measured, l-o 97/132 (73%), p 18/33;
-    // after the general fixes they showed, g-p read 291/326 (89%), j's blurred serif render and
-    // m's `.pl` hosts (which the core's text reading takes for a file name) most of the rest.
-    // This floor, 85%, keeps that figure from sliding.
+    // The bar for styles the project has not seen is 90%. Held out here: g to t
+    // (BENCHMARKS.md "## OCR"): h-k read 105/139 when first measured, l-o 97/132 (73%), p 18/33,
+    // q-s 73/99 (74%), t 25/33; every held-out first read together 318/436 (73%). After the
+    // general fixes (the latest: levelling tilted pages, a second pass over weak readings) g-s
+    // read 390/425 (92%) and g-t 415/458 (91%), j's and r's blurred renders and t's text-less
+    // switches most of the rest. This floor, 88%, keeps that figure from sliding.
     assert!(
-        held_right * 100 >= held_total * 85,
+        held_right * 100 >= held_total * 88,
         "held-out styles: {held_right}/{held_total} fields right\n{report}"
     );
 }

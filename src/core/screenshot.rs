@@ -125,6 +125,49 @@ pub struct OcrPage {
     pub fields: Vec<OcrField>,
     /// The text inside a red (error-coloured) banner, if the image has one.
     pub banner: Option<String>,
+    /// A second reading of the same image (another segmentation), made when this one looked
+    /// weak ([`needs_second_read`]): [`interpret`] fills what this page lacks from it.
+    pub second: Option<Box<OcrPage>>,
+}
+
+/// Whether a page lacks what a connection screen it appears to be should show, so that a
+/// second reading is worth its time: an address label none of whose values is an address; for a
+/// service, a host, port or security label none of whose values parses (a host with a dot, a
+/// port 1-65535, a security word); or host labels without any port label (the port boxes were
+/// not seen at all). Judged per kind, not per label: the pairing also offers stray candidates
+/// ("Port" = "SSL/TLS" across a table row) beside the right one, and those cost nothing.
+pub fn needs_second_read(page: &OcrPage) -> bool {
+    // Per (service, kind): whether a label was seen, whether one of its values parsed.
+    let mut seen: Vec<(Option<Service>, LabelKind, bool)> = Vec::new();
+    let (mut hosts, mut ports) = (0, 0);
+    for field in &page.fields {
+        let Some((kind, named)) = label_kind(&field.label) else {
+            continue;
+        };
+        let service = named.or_else(|| field.section.as_deref().and_then(service_of));
+        let value = field.value.trim();
+        let parsed = match kind {
+            LabelKind::Host => {
+                hosts += 1;
+                value.contains('.') && !value.contains(' ')
+            }
+            LabelKind::Port => {
+                ports += 1;
+                port_of(value).is_some()
+            }
+            LabelKind::Security => security_with_label(&field.label, value).is_some(),
+            LabelKind::Email => value.contains('@'),
+            LabelKind::Password => continue,
+        };
+        match seen
+            .iter_mut()
+            .find(|(s, k, _)| *s == service && *k == kind)
+        {
+            Some(entry) => entry.2 |= parsed,
+            None => seen.push((service, kind, parsed)),
+        }
+    }
+    (hosts > 0 && ports == 0) || seen.iter().any(|&(_, _, parsed)| !parsed)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,8 +179,40 @@ pub struct OcrField {
     pub value: String,
 }
 
-/// Reads a page with the core's extractors. `ms` is the OCR time, carried through.
+/// Reads a page with the core's extractors. `ms` is the OCR time, carried through. With a second
+/// reading, what the first lacks (a server's host, port or security, the email domain) comes
+/// from the second, field by field; what the first read stays, and only values that parsed
+/// (a host the endpoint scanner accepted, a port 1-65535, a security word) are ever taken.
 pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
+    let mut read = interpret_one(rules, page, ms);
+    let Some(second) = page.second.as_deref() else {
+        return read;
+    };
+    let other = interpret_one(rules, second, ms);
+    for (mine, theirs) in [(&mut read.imap, &other.imap), (&mut read.smtp, &other.smtp)] {
+        let Some(theirs) = theirs else { continue };
+        let slot = mine.get_or_insert_with(ServerRead::default);
+        slot.host = slot.host.take().or_else(|| theirs.host.clone());
+        slot.port = slot.port.or(theirs.port);
+        slot.security = slot.security.or(theirs.security);
+    }
+    if read.email_domain.is_none() {
+        read.email_domain = other.email_domain;
+    }
+    if read.error_text.is_none() {
+        read.error_text = other.error_text;
+    }
+    // A visible password is not taken from the second reading: sparse text reads password
+    // dots as characters (measured: a false alarm on a dark page), and the alarm deletes the
+    // member's message.
+    if read.imap.is_some() || read.smtp.is_some() {
+        read.kind = ScreenshotKind::ConnectionScreen;
+        read.advanced_options = true;
+    }
+    read
+}
+
+fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     let mut imap = ServerRead::default();
     let mut smtp = ServerRead::default();
     let mut server_labels = 0;

@@ -172,6 +172,7 @@ pub fn page(words: &[Word], banner: Option<Rect>) -> OcrPage {
         lines: texts,
         fields,
         banner: (!banner_text.is_empty()).then(|| banner_text.join("\n")),
+        second: None,
     }
 }
 

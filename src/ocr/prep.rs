@@ -6,6 +6,8 @@
 
 use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
 
+pub mod straighten;
+
 /// Images narrower than this are upscaled.
 const UPSCALE_BELOW: u32 = 1500;
 
@@ -74,8 +76,11 @@ pub fn prepare(image: &DynamicImage) -> Prepared {
 pub fn prepare_scaled(image: &DynamicImage, scaling: Scaling) -> Prepared {
     let soft = scaling.soft;
     let rgb = image.to_rgb8();
-    let banner = red_banner(&rgb);
     let mut gray = image.to_luma8();
+    // A tilted page is turned level once enlarged (below): Tesseract's lines and the pairing
+    // work on rows.
+    let tilt = straighten::tilt_to_undo(&gray);
+    let banner = red_banner(&rgb);
     // Dark mode: judged outside the banner, whose red is dark in gray too.
     let (mut sum, mut count) = (0u64, 0u64);
     for (x, y, p) in gray.enumerate_pixels() {
@@ -154,6 +159,14 @@ pub fn prepare_scaled(image: &DynamicImage, scaling: Scaling) -> Prepared {
     if soft {
         gray = image::imageops::unsharpen(&gray, 1.0, 1);
     }
+    let banner = match tilt {
+        Some(degrees) => {
+            gray = straighten::rotate(&gray, degrees);
+            let (w, h) = gray.dimensions();
+            banner.map(|b| straighten::rotate_rect(b, degrees, w, h))
+        }
+        None => banner,
+    };
     Prepared { gray, banner }
 }
 

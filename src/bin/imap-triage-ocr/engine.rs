@@ -8,6 +8,8 @@ use tesseract::Tesseract;
 use imap_triage::core::screenshot::OcrPage;
 use imap_triage::ocr::{guard, layout, marks, prep};
 
+use crate::passes;
+
 /// The language data the engine loads.
 const LANGUAGE: &str = "eng";
 
@@ -47,5 +49,8 @@ pub fn read(slot: &mut Option<Tesseract>, bytes: &[u8]) -> Result<OcrPage, Strin
     *slot = Some(engine);
     let mut words = layout::words_from_tsv(&tsv);
     marks::apply(&prepared.gray, &mut words);
-    Ok(layout::page(&words, prepared.banner))
+    let mut page = layout::page(&words, prepared.banner);
+    // A weak first reading gets a second pass (passes.rs).
+    passes::add_second_read(slot, &prepared, &mut page);
+    Ok(page)
 }

@@ -11,6 +11,7 @@
 //! bot broke the protocol or the pipe failed.
 
 mod engine;
+mod passes;
 
 use std::io::{self, BufWriter, Write};
 use std::os::fd::FromRawFd;

@@ -233,12 +233,23 @@ pub(super) fn looks_visible(value: &str) -> bool {
     distinct.len() >= 4 && value.chars().filter(|c| !c.is_whitespace()).count() >= 4
 }
 
-/// A port field's value: digits only (OCR may add a stray mark around them).
+/// A port field's value: digits only (OCR may add a stray mark around them). In a port's slot,
+/// and only there, OCR's usual confusions among digits are undone: "O"/"o" is 0 and "l"/"I" is
+/// 1 ("99O", "l43"), when at least one real digit stands beside them (a lone "l" is a box
+/// edge, "ON" a switch).
 pub(super) fn port_of(value: &str) -> Option<u16> {
-    let digits: String = value
+    let raw = value
         .trim()
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string();
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let real = raw.chars().filter(|c| c.is_ascii_digit()).count();
+    let digits: String = raw
+        .chars()
+        .map(|c| match c {
+            'O' | 'o' if real > 0 => '0',
+            'l' | 'I' if real > 0 => '1',
+            c => c,
+        })
+        .collect();
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 5 {
         return None;
     }

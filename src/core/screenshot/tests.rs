@@ -33,6 +33,7 @@ fn screen() -> OcrPage {
             field("SMTP (outgoing)", "Security", "STARTTLS"),
         ],
         banner: None,
+        second: None,
     }
 }
 
@@ -93,6 +94,7 @@ fn a_banner_alone_is_an_error_banner() {
         lines: vec!["We couldn't connect your inbox".into()],
         fields: vec![],
         banner: Some("We couldn't connect your inbox\nConnection timed out.".into()),
+        second: None,
     };
     let read = interpret(&rules(), &page, 0);
     assert_eq!(read.kind, ScreenshotKind::ErrorBanner);
@@ -170,6 +172,7 @@ fn an_error_screenshot_leaves_the_screenshot_missing_and_says_why() {
         lines: vec!["Connection timed out".into()],
         fields: vec![],
         banner: Some("Connection timed out.".into()),
+        second: None,
     };
     let reads = attach(interpret(&rules, &page, 0));
     let report = triage_with_reads(&rules, &thread("help"), &reads);
@@ -239,4 +242,34 @@ fn a_radio_group_reads_as_its_chosen_option_and_a_checkbox_as_a_switch() {
     let read = interpret(&rules(), &page, 0);
     assert_eq!(read.imap.unwrap().security, Some(Security::SslTls));
     assert_eq!(read.smtp.unwrap().security, Some(Security::None));
+}
+
+#[test]
+fn a_weak_first_read_takes_what_it_lacks_from_the_second_and_keeps_its_own() {
+    let mut first = screen();
+    // The port boxes were not seen, the SMTP host label kept no value.
+    first.fields.retain(|f| f.label != "Port");
+    first.fields[4].value.clear();
+    assert!(needs_second_read(&first));
+    assert!(!needs_second_read(&screen()));
+    let mut second = screen();
+    // The second reading got the IMAP host wrong: the first's stays.
+    second.fields[2].value = "imap.acme-mai1.corn".into();
+    first.second = Some(Box::new(second));
+    let read = interpret(&rules(), &first, 0);
+    let imap = read.imap.unwrap();
+    let smtp = read.smtp.unwrap();
+    assert_eq!(imap.host.as_deref(), Some("imap.acme-mail.com"));
+    assert_eq!((imap.port, smtp.port), (Some(993), Some(587)));
+    assert_eq!(smtp.host.as_deref(), Some("smtp.acme-mail.com"));
+}
+
+#[test]
+fn a_port_read_with_letters_for_digits_is_mended_only_beside_real_digits() {
+    assert_eq!(labels::port_of("99O"), Some(990));
+    assert_eq!(labels::port_of("l43"), Some(143));
+    assert_eq!(labels::port_of("| 587"), Some(587));
+    assert_eq!(labels::port_of("l"), None);
+    assert_eq!(labels::port_of("ON"), None);
+    assert_eq!(labels::port_of("OFF"), None);
 }
