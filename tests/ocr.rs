@@ -545,6 +545,26 @@ fn a_worker_that_cannot_start_switches_ocr_off_and_images_are_counted() {
     assert!(off.contains("libtesseract5"), "{off}");
     assert!(ocr.worker_pids().is_empty());
 
+    // The cause may pass (here the next start runs the real worker): after `retry_off` the
+    // first image tries a worker again, and OCR is on once one starts.
+    let retrying = tempfile::tempdir().unwrap();
+    let ocr = Ocr::start(&OcrSettings {
+        worker: Some(worker_misbehaving_once(retrying.path(), "exit 127")),
+        budget: std::time::Duration::from_secs(300),
+        retry_off: std::time::Duration::from_millis(300),
+        ..OcrSettings::default()
+    });
+    let bytes = std::fs::read(fixtures().join("banner-only.png")).unwrap();
+    let rt = runtime();
+    assert_eq!(rt.block_on(ocr.read_bytes(&rules, bytes.clone())), None);
+    assert!(!ocr.is_on());
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let read = rt
+        .block_on(ocr.read_bytes(&rules, bytes))
+        .expect("OCR on again");
+    assert_eq!(read.kind, ScreenshotKind::ErrorBanner, "{read:?}");
+    assert!(ocr.is_on(), "{:?}", ocr.status());
+
     let missing = Ocr::start(&OcrSettings {
         worker: Some(dir.path().join("no-such-worker")),
         ..OcrSettings::default()

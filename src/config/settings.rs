@@ -95,6 +95,8 @@ pub struct OcrConfig {
     pub worker: Option<std::path::PathBuf>,
     /// An OCR worker idle this long exits, so the bot returns to its idle size.
     pub idle_secs: u64,
+    /// OCR switched off because a worker could not start is tried again after this long.
+    pub retry_secs: u64,
 }
 
 impl Default for OcrConfig {
@@ -108,6 +110,7 @@ impl Default for OcrConfig {
             allow_http: false,
             worker: None,
             idle_secs: 300,
+            retry_secs: 600,
         }
     }
 }
@@ -131,6 +134,7 @@ impl OcrConfig {
             },
             worker: self.worker.clone(),
             idle: Duration::from_secs(self.idle_secs.max(1)),
+            retry_off: Duration::from_secs(self.retry_secs.max(1)),
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct OcrSettings {
     pub worker: Option<PathBuf>,
     /// A worker idle this long exits.
     pub idle: Duration,
+    /// OCR switched off by a worker that could not start (a failed fork, a package being
+    /// upgraded) is tried again with the first image after this long.
+    pub retry_off: Duration,
 }
 
 impl Default for OcrSettings {
@@ -64,6 +67,7 @@ impl Default for OcrSettings {
             fetch: FetchPolicy::default(),
             worker: None,
             idle: Duration::from_secs(300),
+            retry_off: Duration::from_secs(600),
         }
     }
 }
@@ -81,8 +85,15 @@ impl Ocr {
     pub fn start(settings: &OcrSettings) -> Ocr {
         let pool = if settings.enabled {
             let program = pool::worker_program(settings.worker.as_deref());
-            pool::check_program(&program)
-                .map(|()| Pool::new(program, settings.workers, settings.queue, settings.idle))
+            pool::check_program(&program).map(|()| {
+                Pool::new(
+                    program,
+                    settings.workers,
+                    settings.queue,
+                    settings.idle,
+                    settings.retry_off,
+                )
+            })
         } else {
             Err(OcrOff("switched off in the settings".into()))
         };

@@ -9,8 +9,10 @@
 //! idle size. Images waiting beyond the ones being read are bounded: more are refused at once.
 //!
 //! A worker that can't start (the binary won't run, libtesseract is missing) or says that
-//! Tesseract can't run here switches OCR off until the bot restarts: images are counted, as
-//! before OCR existed.
+//! Tesseract can't run here switches OCR off: images are counted, as before OCR existed. The
+//! first image after `retry_after` tries a worker again, so a passing cause (a failed fork, a
+//! package being upgraded) doesn't need a restart; one that lasts costs one failed start per
+//! `retry_after`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -68,7 +70,9 @@ struct Inner {
     idle: Mutex<Vec<Idle>>,
     /// The pids of the live workers, idle or busy.
     pids: Mutex<HashSet<u32>>,
-    off: Mutex<Option<OcrOff>>,
+    /// Why OCR is off, and since when.
+    off: Mutex<Option<(OcrOff, Instant)>>,
+    retry_after: Duration,
     reaper: AtomicBool,
 }
 
@@ -190,8 +194,15 @@ fn omp_thread_limit() -> String {
 }
 
 impl Pool {
-    /// A pool of at most `workers` processes of `program`; none starts yet.
-    pub fn new(program: PathBuf, workers: usize, queue: usize, idle_after: Duration) -> Pool {
+    /// A pool of at most `workers` processes of `program`; none starts yet. After a worker
+    /// could not start, OCR is off for `retry_after`.
+    pub fn new(
+        program: PathBuf,
+        workers: usize,
+        queue: usize,
+        idle_after: Duration,
+        retry_after: Duration,
+    ) -> Pool {
         let workers = workers.max(1);
         Pool {
             inner: Arc::new(Inner {
@@ -204,6 +215,7 @@ impl Pool {
                 idle: Mutex::new(Vec::new()),
                 pids: Mutex::new(HashSet::new()),
                 off: Mutex::new(None),
+                retry_after,
                 reaper: AtomicBool::new(false),
             }),
         }
@@ -213,9 +225,12 @@ impl Pool {
         self.inner.workers
     }
 
-    /// Why OCR turned off, once a worker could not start.
+    /// Why OCR is off: a worker could not start, less than `retry_after` ago.
     pub fn off(&self) -> Option<OcrOff> {
-        lock(&self.inner.off).clone()
+        lock(&self.inner.off)
+            .as_ref()
+            .filter(|(_, since)| since.elapsed() < self.inner.retry_after)
+            .map(|(off, _)| off.clone())
     }
 
     /// The pids of the worker processes alive now (idle or reading).
@@ -328,11 +343,15 @@ impl Pool {
         match &result {
             Ok(worker) => {
                 tracing::info!(pid = worker.pid, "OCR worker started");
+                *lock(&self.inner.off) = None;
                 self.start_reaper();
             }
             Err(off) => {
-                tracing::warn!("{off}; images are counted, not read");
-                *lock(&self.inner.off) = Some(off.clone());
+                tracing::warn!(
+                    "{off}; images are counted, not read (tried again in {} s)",
+                    self.inner.retry_after.as_secs()
+                );
+                *lock(&self.inner.off) = Some((off.clone(), Instant::now()));
             }
         }
         result
