@@ -10,9 +10,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::confirmations::negated;
 use super::report::Checklist;
 use super::rules;
 use super::text::sentences;
+
+/// How close before an echo a negation must be to deny it ("didn't ask them").
+const NEGATION_REACH: usize = 20;
 
 /// A numbered answer line: "1 yes", "2. yep", "3) no", "4 - not yet".
 static NUMBERED_ANSWER: LazyLock<Regex> = LazyLock::new(|| {
@@ -23,9 +27,6 @@ static NUMBERED_ANSWER: LazyLock<Regex> = LazyLock::new(|| {
 /// A question's own number: "1. Did you type ...".
 static QUESTION_NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(?P<n>\d{1,2})[.)]\s").expect("static regex"));
-
-/// How close before an echo a negation must be to deny it ("didn't ask them").
-const NEGATION_REACH: usize = 20;
 
 /// One question of the moderator's: its number and the checklist points (indices) it asks about.
 struct Question {
@@ -132,14 +133,11 @@ pub fn apply(
             let Some(item) = rules.items.get(i) else {
                 continue;
             };
+            // A negation just before it denies it: "haven't asked them yet".
             if let Some(m) = item.answer_patterns.iter().find_map(|re| re.find(sentence)) {
-                let mut from = m.start().saturating_sub(NEGATION_REACH);
-                while !sentence.is_char_boundary(from) {
-                    from -= 1;
-                }
                 checklist.set(
                     &item.id,
-                    !rules.negation.is_match(&sentence[from..m.start()]),
+                    !negated(rules, sentence, m.start(), NEGATION_REACH),
                 );
                 any = true;
             }

@@ -74,7 +74,7 @@ pub fn scan_among(
             .and_then(|k| rules.all_patterns.get(k))
             .and_then(|re| re.find(sentence))
         {
-            let confirmed = !negated(rules, sentence, m.start());
+            let confirmed = !negated(rules, sentence, m.start(), NEGATION_REACH);
             for item in &rules.items {
                 checklist.set(&item.id, confirmed);
             }
@@ -90,7 +90,7 @@ pub fn scan_among(
             for re in item.patterns.iter().skip(k) {
                 if let Some(m) = re.find(sentence) {
                     matched = true;
-                    if !negated(rules, sentence, m.start()) {
+                    if !negated(rules, sentence, m.start(), NEGATION_REACH) {
                         confirmed = true;
                         break;
                     }
@@ -103,8 +103,9 @@ pub fn scan_among(
     }
 }
 
-fn negated(rules: &rules::Checklist, sentence: &str, at: usize) -> bool {
-    let mut from = at.saturating_sub(NEGATION_REACH);
+/// Whether a negation stands in the `reach` bytes of `sentence` before `at`.
+pub(super) fn negated(rules: &rules::Checklist, sentence: &str, at: usize, reach: usize) -> bool {
+    let mut from = at.saturating_sub(reach);
     while !sentence.is_char_boundary(from) {
         from -= 1;
     }

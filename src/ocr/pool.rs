@@ -394,12 +394,10 @@ impl Pool {
             }
         };
         let text = String::from_utf8_lossy(&line).into_owned();
-        if hello(&text, None).is_err() {
+        if let Err(off) = hello(&text, None) {
             // The exit status says more than "stopped" when it died before its first line.
             let status = worker.stop(true).await;
-            return Err(hello(&text, status)
-                .err()
-                .unwrap_or_else(|| OcrOff("the OCR worker stopped as it started".into())));
+            return Err(hello(&text, status).err().unwrap_or(off));
         }
         Ok(worker)
     }
