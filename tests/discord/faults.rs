@@ -221,6 +221,15 @@ async fn moderators_review_the_log_in_discord() {
             threads.push(thread_with_status(fake, &format!("Case {n}")).await);
         }
         let anywhere = MOD_LOG;
+        // A ticket is committed after its status post returns (the begun event is what is on
+        // disk first), so the last case may reach the log a moment after its status message.
+        for _ in 0..100 {
+            let stats = review(fake, anywhere, MODERATOR, &[MOD_ROLE], "stats", vec![]).await;
+            if stats.contains("(12 cases)") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
 
         let refused = review(fake, anywhere, MEMBER, &[], "log", vec![]).await;
         assert_eq!(refused, "Only moderators can use this command.");
