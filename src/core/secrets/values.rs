@@ -466,7 +466,12 @@ pub(super) fn is_a_value(v: &str) -> bool {
     }
     // Placeholders and references: <password>, [password], {{ pass }}, $PASSWORD,
     // ${SMTP_PASS}, %SMTP_PASS%, process.env.SMTP_PASS, os.environ["PASS"], env('PASS').
-    if v.starts_with(['<', '[', '{', '$', '%', '(']) {
+    // A `$` before a word that goes on with characters no variable name has (`$Fjord#88vik`)
+    // starts a password, not a reference.
+    let dollar_value = v.starts_with('$')
+        && v[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+        && v.contains(['#', '!', '@', '^', '&', '*', '+', '~', '?', ',']);
+    if v.starts_with(['<', '[', '{', '$', '%', '(']) && !dollar_value {
         return false;
     }
     for reference in [
