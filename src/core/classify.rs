@@ -301,6 +301,14 @@ static NAMED_ASIDE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// "my " or "our " right before a provider's name, and "account" or "mailbox" right after it.
+static OWN_BEFORE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:my|our)\s+$").expect("static regex"));
+static ACCOUNT_AFTER_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s+(?:mail\s+)?(?:account|mailbox|e-?mail\s+account)\b")
+        .expect("static regex")
+});
+
 /// A negation says the member is not on the provider only when it comes before the name: "it's
 /// not gmail", "we aren't on Office 365"; "Outlook emails are not being synced" is on Outlook.
 static NEGATED_BEFORE_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -365,7 +373,11 @@ pub fn provider_named_if<'r>(
             // A parenthesis that does not hold the name is an aside of its own: "a yandex
             // mailbox (before that it worked fine)" is on Yandex.
             let outside = outside_other_parentheses(sentence, r.start - sentence_start);
-            if NAMED_ASIDE.is_match(&outside)
+            // "my yahoo account worked fine": the member's own account, whatever else the
+            // sentence says about it.
+            let own_account = OWN_BEFORE_NAME.is_match(&text[sentence_start..r.start])
+                && ACCOUNT_AFTER_NAME.is_match(&text[r.end..]);
+            if NAMED_ASIDE.is_match(&outside) && !own_account
                 || NEGATED_BEFORE_NAME.is_match(&text[sentence_start..r.start])
                 || (text[sentence_end..].starts_with('?') && ASKING_WHETHER.is_match(sentence))
             {

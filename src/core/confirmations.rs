@@ -110,9 +110,23 @@ pub(super) fn negated(rules: &rules::Checklist, sentence: &str, at: usize, reach
         from -= 1;
     }
     // The negation may sit just before the match or inside it ("typed it, not auto-filled" is
-    // handled by the patterns themselves, so only look at the lead-in).
-    rules.negation.is_match(&sentence[from..at])
+    // handled by the patterns themselves, so only look at the lead-in). A new clause ends its
+    // reach: "the default doesn't work, so I typed the servers by hand" confirms the typing.
+    let lead_in = &sentence[from..at];
+    let lead_in = CLAUSE_BREAK
+        .find_iter(lead_in)
+        .last()
+        .map_or(lead_in, |m| &lead_in[m.end()..]);
+    rules.negation.is_match(lead_in)
 }
+
+/// A comma or semicolon and a conjunction that starts a new clause.
+static CLAUSE_BREAK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)[,;]\s*(?:so|but|then|however|and then|aber|also|deshalb|pero|entonces|así que|mais|donc|alors|mas|então|ma|quindi|maar|dus)\b",
+    )
+    .expect("static regex")
+});
 
 /// Where `text` confirms the checklist point `id` (its own patterns, or a sentence confirming all
 /// four): the evidence a moderator is shown.

@@ -174,6 +174,15 @@ fn providers_as_members_name_them() {
             Some("office365"),
         ),
         ("We used to be on Zoho, now it's our own server", None),
+        // The member's own account, whatever the sentence says about it; another one is not.
+        (
+            "Three weeks ago my yahoo account worked fine, now it stopped syncing",
+            Some("yahoo"),
+        ),
+        (
+            "my other gmail account works fine, this one is our own server",
+            None,
+        ),
     ];
     for (text, provider) in cases {
         let r = read(&rules, &[text]);

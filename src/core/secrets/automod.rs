@@ -58,9 +58,10 @@ static PATTERNS: LazyLock<Vec<String>> = LazyLock::new(|| {
         format!(
             r#"(?:^|\s)(?:--[a-z0-9-]{{0,20}}pass(?:word|wd)?[12]?(?:[ \t]+|=)|-u[ \t]+{WORD_CHAR}{{1,64}}[ \t]+-p[ \t]+|(?:-u|--user)[ \t]+["']?[^\s:"']{{1,64}}:)["']?[a-z0-9!#&+.=?@^_~]{VALUE_CHAR}{{0,40}}\d"#
         ),
-        // An IMAP `LOGIN` line: a tag with a digit, the user, the password, the line's end.
+        // An IMAP `LOGIN` line: a tag with a digit, the user, the password, the line's end. A
+        // value that starts with `x` is a mask (`"xxxxx"`), as for app passwords below.
         format!(
-            r#"\b[a-z]{{0,6}}\d[a-z0-9]{{0,6}}[ \t]+login[ \t]+{WORD_CHAR}{{1,64}}[ \t]+(?:"[ !#-')+-~]{{4,64}}"|[!#-')+-Z\\-z|-~]{{4,64}})[ \t'"]*(?:\r?\n|$)"#
+            r#"\b[a-z]{{0,6}}\d[a-z0-9]{{0,10}}[ \t]+login[ \t]+{WORD_CHAR}{{1,64}}[ \t]+(?:"[ !#-')+-WY-wy-~][ !#-')+-~]{{3,63}}"|[!#-')+-WYZ\\-wyz|-~][!#-')+-Z\\-z|-~]{{3,63}})[ \t'"]*(?:\r?\n|$)"#
         ),
         // A login command quoted in an error (not `LOGIN <user> <pass>`), and a literal password in
         // a login call.

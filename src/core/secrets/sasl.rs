@@ -9,11 +9,12 @@ use regex::Regex;
 use super::regex;
 use crate::core::report::SecretKind;
 
-/// An IMAP `LOGIN` command line: `a1 LOGIN bob "x"`, `A001 login bob@x.com x`. The tag must
-/// hold a digit, or the command be upper-case, so that "my login is ..." is prose.
+/// An IMAP `LOGIN` command line: `a1 LOGIN bob "x"`, `A001 login bob@x.com x`, MailKit's
+/// `A00000002 LOGIN ...`. The tag must hold a digit, or the command be upper-case, so that "my
+/// login is ..." is prose.
 pub(super) static IMAP_LOGIN: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r#"(?m)(?:^|[ \t>:])(?:[A-Za-z]{0,6}[0-9][A-Za-z0-9]{0,6}[ \t]+(?i:login)|(?:[A-Za-z]{1,6}|[0-9]{1,6}|\*|\.)[ \t]+LOGIN)[ \t]+(?:"(?:[^"\\\r\n]|\\.)*"|[^\s"]+)[ \t]+(?:"(?P<dq>(?:[^"\\\r\n]|\\.){1,128})"|(?P<value>[^\s"]{1,128}))[ \t\r]*$"#,
+        r#"(?m)(?:^|[ \t>:])(?:[A-Za-z]{0,6}[0-9][A-Za-z0-9]{0,10}[ \t]+(?i:login)|(?:[A-Za-z]{1,6}|[0-9]{1,6}|\*|\.)[ \t]+LOGIN)[ \t]+(?:"(?:[^"\\\r\n]|\\.)*"|[^\s"]+)[ \t]+(?:"(?P<dq>(?:[^"\\\r\n]|\\.){1,128})"|(?P<value>[^\s"]{1,128}))[ \t\r]*$"#,
     )
 });
 

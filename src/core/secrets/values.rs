@@ -31,6 +31,7 @@ const NOT_A_VALUE: &[&str] = &[
     "wrong",
     "right",
     "fine",
+    "back",
     "valid",
     "invalid",
     "ok",
@@ -396,7 +397,13 @@ pub(super) fn is_a_value(v: &str) -> bool {
     // "--REMOVED--", "(hidden)", "**redacted**": a word between marks.
     let letters: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
     if letters.len() < lower.chars().count()
-        && (NOT_A_VALUE.contains(&letters.as_str()) || PLACEHOLDERS.contains(&letters.as_str()))
+        && (NOT_A_VALUE.contains(&letters.as_str())
+            || PLACEHOLDERS.contains(&letters.as_str())
+            // "**organizationemailpassword**": letters only, between marks, naming the field.
+            || letters.chars().all(char::is_alphabetic)
+                && ["password", "passwort", "passwd", "contraseña", "senha"]
+                    .iter()
+                    .any(|w| letters.contains(w)))
     {
         return false;
     }
@@ -459,7 +466,12 @@ pub(super) fn is_a_value(v: &str) -> bool {
     }
     // Placeholders and references: <password>, [password], {{ pass }}, $PASSWORD,
     // ${SMTP_PASS}, %SMTP_PASS%, process.env.SMTP_PASS, os.environ["PASS"], env('PASS').
-    if v.starts_with(['<', '[', '{', '$', '%', '(']) {
+    // A `$` before a word that goes on with characters no variable name has (`$Fjord#88vik`)
+    // starts a password, not a reference.
+    let dollar_value = v.starts_with('$')
+        && v[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+        && v.contains(['#', '!', '@', '^', '&', '*', '+', '~', '?', ',']);
+    if v.starts_with(['<', '[', '{', '$', '%', '(']) && !dollar_value {
         return false;
     }
     for reference in [
