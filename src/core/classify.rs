@@ -44,17 +44,21 @@ pub fn error_among(
 ) -> Option<(ErrorFound, std::ops::Range<usize>)> {
     let lines = super::zones::lines(text, &rules.reading.zones);
     let secrets = secrets::find(text);
-    best_error(rules, text, matching, &lines, false, &secrets).map(|(e, r, _)| (e, r))
+    best_error(rules, text, matching, None, &lines, false, &secrets).map(|(e, r, _)| (e, r))
 }
 
 /// The error of one message, chosen by evidence: every match of every matching rule is a
 /// candidate; the strongest evidence wins ([`ErrorEvidence`]), then the rule's place in the
 /// file (specific before generic). A setting such as `timeout=300` is not an error. When the
 /// chosen wording names no service, the nearest mention of one picks IMAP or SMTP.
+///
+/// `patterns`, when known, holds for each rule of `matching` the positions of its patterns that
+/// match somewhere in `text` ([`super::rules::TextMatches::error_patterns`]); only those are searched.
 pub fn best_error(
     rules: &Rules,
     text: &str,
     matching: &[usize],
+    patterns: Option<&[Vec<usize>]>,
     lines: &[Line<'_>],
     first_message: bool,
     secrets: &[(super::report::SecretKind, std::ops::Range<usize>)],
@@ -70,11 +74,16 @@ pub fn best_error(
         std::ops::Range<usize>,
     );
     let mut best: Option<Key> = None;
-    for &index in matching {
+    for (k, &index) in matching.iter().enumerate() {
         let Some(rule) = rules.errors.get(index) else {
             continue;
         };
-        for re in &rule.patterns {
+        let matched = patterns.and_then(|p| p.get(k));
+        for (i, re) in rule.patterns.iter().enumerate() {
+            // A pattern that matches nowhere in the text has no evidence to give.
+            if matched.is_some_and(|m| !m.contains(&i)) {
+                continue;
+            }
             // Enough matches to meet every kind of evidence; a long post repeats itself.
             for m in re.find_iter(text).take(MATCHES_PER_PATTERN) {
                 let zone = line_of(lines, m.start()).map_or(ZoneKind::Prose, |l| l.kind);

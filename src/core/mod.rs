@@ -173,9 +173,15 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         // One pass of the rules' patterns serves both the error and the checklist.
         let matches = rules.matching(text);
         let first_message = index == first_member_message;
-        if let Some((found, span, _)) =
-            classify::best_error(rules, text, &matches.errors, &lines, first_message, here)
-        {
+        if let Some((found, span, _)) = classify::best_error(
+            rules,
+            text,
+            &matches.errors,
+            matches.error_patterns.as_deref(),
+            &lines,
+            first_message,
+            here,
+        ) {
             if found.code != "unknown" || error.as_ref().is_none_or(|e| e.code == "unknown") {
                 evidence.error = Some(evidence_at(index, text, &lines, here, span));
                 error = Some(found);

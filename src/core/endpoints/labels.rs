@@ -9,7 +9,9 @@ use super::*;
 
 /// A row of tab-separated cells, pasted from a PDF or a spreadsheet.
 pub(super) fn is_tab_row(line: &str) -> bool {
-    line.split('\t').filter(|c| !c.trim().is_empty()).count() >= 2
+    // Most lines hold no tab, and then they are one cell.
+    memchr::memchr(b'\t', line.as_bytes()).is_some()
+        && line.split('\t').filter(|c| !c.trim().is_empty()).count() >= 2
 }
 
 pub(super) fn is_table_row(line: &str) -> bool {
@@ -290,7 +292,7 @@ pub(super) fn service_of_port(port: u16) -> Option<Label> {
 }
 
 pub(super) fn service_of_host(host: &str) -> Option<Label> {
-    let first = host.split('.').next().unwrap_or("");
+    let first = &host[..memchr::memchr(b'.', host.as_bytes()).unwrap_or(host.len())];
     match first {
         "imap" | "imaps" | "imap-mail" | "imappro" | "imap4" | "export" => Some(Label::Imap),
         "smtp" | "smtps" | "smtpout" | "smtp-mail" | "smtppro" | "relay" | "submission" => {

@@ -13,7 +13,7 @@
 //! themselves. Stack frames and signatures give nothing; negated and hypothetical mentions ("it's
 //! not smtp.gmail.com", "should I use 587?") are not settings.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -69,13 +69,29 @@ struct Slot<T> {
 struct Pending {
     message: usize,
     zone: ZoneKind,
-    line: String,
-    focus: String,
+    /// Shared by every value found on the line: a line naming a host and a port is copied once.
+    line: Arc<str>,
+    focus: Focus,
+}
+
+/// The text an [`Evidence`] points at: a port is written out only for the value chosen.
+#[derive(Debug, Clone)]
+enum Focus {
+    Text(String),
+    Port(u16),
 }
 
 impl Pending {
     fn build(&self) -> Evidence {
-        Evidence::new(self.message, self.zone, &self.line, Some(&self.focus))
+        let port;
+        let focus = match &self.focus {
+            Focus::Text(text) => text.as_str(),
+            Focus::Port(p) => {
+                port = p.to_string();
+                port.as_str()
+            }
+        };
+        Evidence::new(self.message, self.zone, &self.line, Some(focus))
     }
 }
 
@@ -84,7 +100,11 @@ impl Pending {
 struct At {
     message: usize,
     zone: Option<ZoneKind>,
+    /// The line being read. Its buffer is kept from line to line: most lines give no value,
+    /// and a copy of their own for each was most of what reading them allocated.
     line: String,
+    /// [`Self::line`] shared with the values found on it, made for the first of them.
+    shared: Option<Arc<str>>,
     strength: Strength,
 }
 
@@ -237,20 +257,25 @@ impl Settings {
         } else {
             STATED
         };
-        self.at = At {
-            message,
-            zone: Some(line.kind),
-            line: line.text.to_string(),
-            strength,
-        };
+        self.at.message = message;
+        self.at.zone = Some(line.kind);
+        self.at.line.clear();
+        self.at.line.push_str(line.text);
+        self.at.shared = None;
+        self.at.strength = strength;
     }
 
-    fn evidence(&self, focus: &str) -> Pending {
+    fn evidence(&mut self, focus: Focus) -> Pending {
+        let at = &mut self.at;
+        let line = at
+            .shared
+            .get_or_insert_with(|| Arc::from(at.line.as_str()))
+            .clone();
         Pending {
-            message: self.at.message,
-            zone: self.at.zone.unwrap_or(ZoneKind::Prose),
-            line: self.at.line.clone(),
-            focus: focus.to_string(),
+            message: at.message,
+            zone: at.zone.unwrap_or(ZoneKind::Prose),
+            line,
+            focus,
         }
     }
 
@@ -395,7 +420,7 @@ impl Settings {
         }
     }
 
-    fn slot<T>(&self, value: T, weak: bool, focus: &str) -> Slot<T> {
+    fn slot<T>(&mut self, value: T, weak: bool, focus: Focus) -> Slot<T> {
         Slot {
             value,
             strength: if weak { FROM_LOG } else { self.at.strength },
@@ -404,7 +429,7 @@ impl Settings {
     }
 
     fn set_host(&mut self, service: Label, host: &str, weak: bool) {
-        let slot = self.slot(host.to_string(), weak, host);
+        let slot = self.slot(host.to_string(), weak, Focus::Text(host.to_string()));
         match service {
             Label::Imap => keep_stronger(&mut self.imap_host, slot),
             Label::Smtp => keep_stronger(&mut self.smtp_host, slot),
@@ -413,12 +438,12 @@ impl Settings {
     }
 
     fn set_shared_host(&mut self, host: &str, weak: bool) {
-        let slot = self.slot(host.to_string(), weak, host);
+        let slot = self.slot(host.to_string(), weak, Focus::Text(host.to_string()));
         keep_stronger(&mut self.shared_host, slot);
     }
 
     fn set_port(&mut self, service: Label, port: u16, weak: bool) {
-        let slot = self.slot(port, weak, &port.to_string());
+        let slot = self.slot(port, weak, Focus::Port(port));
         match service {
             Label::Imap => keep_stronger(&mut self.imap_port, slot),
             Label::Smtp => keep_stronger(&mut self.smtp_port, slot),
@@ -435,6 +460,8 @@ fn config_key_service(line: &str) -> Option<(Label, &str)> {
         Regex::new(r#"^\s*(?:export\s+|set\s+|-\s+|\$\w+\[|\$)?["']?(?P<key>[A-Za-z_][\w.\-]*(?:->[A-Za-z_]\w*)?)["']?\]?\s*(?:=>|=|:)\s*"#)
             .expect("static regex")
     });
+    // Every match holds its `=`, `=>` or `:`: a line with neither is no config line.
+    memchr::memchr2(b'=', b':', line.as_bytes())?;
     let caps = KEY.captures(line)?;
     let key = caps.name("key")?.as_str().to_ascii_lowercase();
     // `smtp.gmail.com:465` is a server and its port, not a key and its value.

@@ -171,6 +171,46 @@ pub(super) static MONTH_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Whether [`MONTH_NEAR`] may match `after`: past any ASCII white space, its first character is
+/// one that starts "st", "nd", "rd", "th", "of" or a month, or is not ASCII (Unicode white space,
+/// `ſ`). The regex answers when this does; most numbers are followed by a comma or a word.
+pub(super) fn may_start_with_a_month(after: &[u8]) -> bool {
+    after
+        .iter()
+        .find(|&&c| !is_space(c))
+        .is_some_and(|&c| c >= 0x80 || b"jfmasondert".contains(&(c | 0x20)))
+}
+
+/// Whether [`MONTH_BEFORE`] may match `before`: it ends (before any white space and a dot) with
+/// a run of letters that starts a word and with a month's first three letters. Anything not
+/// ASCII where it matters leaves it to the regex.
+pub(super) fn may_end_with_a_month(before: &[u8]) -> bool {
+    let mut end = before.len();
+    while end > 0 && is_space(before[end - 1]) {
+        end -= 1;
+    }
+    if end > 0 && before[end - 1] == b'.' {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && before[start - 1].is_ascii_alphabetic() {
+        start -= 1;
+    }
+    if end > 0 && before[end - 1] >= 0x80 || start > 0 && before[start - 1] >= 0x80 {
+        return true;
+    }
+    if start > 0 && is_word_byte(before[start - 1]) {
+        return false;
+    }
+    before[start..end].get(..3).is_some_and(|first| {
+        [
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ]
+        .iter()
+        .any(|m| first.eq_ignore_ascii_case(m.as_bytes()))
+    })
+}
+
 /// Ports in `text`, each with the byte offset of its digits.
 pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
     let mut out = Vec::new();
@@ -221,8 +261,9 @@ pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
                 .next()
                 .is_some_and(|word| !hosts(word).is_empty() || label_service(word).is_some())
         };
-        let date = MONTH_NEAR.is_match(&text[m.digits.end..])
-            || MONTH_BEFORE.is_match(&text[..m.digits.start]);
+        let (before, after) = (&text[..m.digits.start], &text[m.digits.end..]);
+        let date = may_start_with_a_month(after.as_bytes()) && MONTH_NEAR.is_match(after)
+            || may_end_with_a_month(before.as_bytes()) && MONTH_BEFORE.is_match(before);
         if !date && (after_keyword || open_after_host || WELL_KNOWN_PORTS.contains(&port)) {
             out.push((port, m.digits.start));
         }

@@ -240,7 +240,7 @@ proptest::proptest! {
     /// The byte searches and the gated regexes decide as the `str` searches and plain regexes.
     #[test]
     fn not_a_setting_agrees_with_the_str_searches(
-        text in "([a-zA-Z0-9 .,;:!?\n'-]|not |isn't |instead of |should I use |maybe |or |was what I tried|\\. |é|ſ|imaps://|u@|smtp\\.x\\.com|587){0,24}"
+        text in "([a-zA-Z0-9 .,;:!?\n\t'-]|not |isn't |instead of |should I use |maybe |or |was what I tried|\u{a0}was wrong|WERE the old|\\. |é|ſ|imaps://|u@|smtp\\.x\\.com|587){0,24}"
     ) {
         // The message's gate hits answer for every slice of it, as the gate would.
         let hits = WORDING_GATES.hits(&text, &crate::core::text::lower(&text));
@@ -279,5 +279,79 @@ proptest::proptest! {
             .position(|&c| c.is_ascii_digit() || c == b'p' || c == b'P')
             .map_or(b.len(), |i| from + i);
         proptest::prop_assert_eq!(next_digit_or_p(b, from), want, "{:?} from {}", text, from);
+    }
+}
+
+proptest::proptest! {
+    /// The list look-up and the one-pass label reading answer as `contains` and `split('.')`.
+    #[test]
+    fn host_checks_read_names_as_the_splits_did(
+        name in "([a-z0-9.-]|net|com|png|pl|www|args|outlook\\.com|hubspot\\.net|é|ſ|\\.{2}){0,12}|[a-zé.]{60,140}"
+    ) {
+        for list in [NOT_A_TLD, CODE_OBJECTS, WEBMAIL_DOMAINS, NOT_A_SERVER] {
+            proptest::prop_assert_eq!(listed(list, &name), list.contains(&name.as_str()));
+            let tld = name.rsplit('.').next().unwrap_or("");
+            proptest::prop_assert_eq!(listed(list, tld), list.contains(&tld));
+        }
+        let labels = Labels::of(&name);
+        proptest::prop_assert_eq!(labels.count, name.split('.').count());
+        proptest::prop_assert_eq!(labels.first, name.split('.').next().unwrap_or(""));
+        proptest::prop_assert_eq!(labels.last, name.rsplit('.').next().unwrap_or(""));
+        proptest::prop_assert_eq!(
+            labels.longer_than_63,
+            name.split('.').any(|label| label.chars().count() > 63)
+        );
+    }
+
+    /// The clause and sentence walks and the look before the "was what I tried" regex decide
+    /// as the searches they replaced.
+    #[test]
+    fn clause_walks_agree_with_the_searches(
+        text in "([a-zA-Z0-9 .,;:!?\n\t\u{b}'-]|\\. |é|\u{a0}|\u{2003}|was |WERE |wrong|ſ|587){0,24}"
+    ) {
+        let b = text.as_bytes();
+        for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let before = &b[..at];
+            let want_start = [
+                memchr::memrchr3(b',', b';', b'!', before),
+                memchr::memrchr2(b'?', b':', before),
+                memchr::memrchr_iter(b'.', before).find(|&i| before.get(i + 1) == Some(&b' ')),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .map_or(0, |i| i + 1);
+            proptest::prop_assert_eq!(clause_start(before), want_start, "{:?} at {}", text, at);
+            let after = &b[at..];
+            let want_end = [
+                memchr::memchr3(b'?', b'!', b'\n', after),
+                memchr::memchr_iter(b'.', after).find(|&i| after.get(i + 1) == Some(&b' ')),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            proptest::prop_assert_eq!(sentence_end(after), want_end, "{:?} at {}", text, at);
+            if OLD_AFTER.is_match(&text[at..]) {
+                proptest::prop_assert!(may_be_old_after(after), "{:?} at {}", text, at);
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// The looks before the month regexes never say no where the regexes match.
+    #[test]
+    fn month_looks_pass_every_date(
+        text in "([a-zA-Z0-9 .,\n\t_-]|jan|Feb|MAR|sept|dec|enero|märz|février|st |th of |of |ſ|\u{a0}|\u{212a}|\\. ){0,10}"
+    ) {
+        for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let (before, after) = (&text[..at], &text[at..]);
+            if MONTH_NEAR.is_match(after) {
+                proptest::prop_assert!(may_start_with_a_month(after.as_bytes()), "{:?} at {}", text, at);
+            }
+            if MONTH_BEFORE.is_match(before) {
+                proptest::prop_assert!(may_end_with_a_month(before.as_bytes()), "{:?} at {}", text, at);
+            }
+        }
     }
 }

@@ -96,32 +96,16 @@ pub(super) fn not_a_setting(text: &str, at: usize, hits: &Hits) -> bool {
     let b = text.as_bytes();
     // The clause before the value: back to the last comma, semicolon or sentence end.
     let before = &b[..at];
-    let clause_start = [
-        memchr::memrchr3(b',', b';', b'!', before),
-        memchr::memrchr2(b'?', b':', before),
-        last_full_stop(before),
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .map_or(0, |i| i + 1);
-    let clause = &text[clause_start..at];
+    let clause = &text[clause_start(before)..at];
     if NEGATED_BEFORE.is_match_in(clause, hits, NEGATED_GATE) {
         return true;
     }
-    if OLD_AFTER.is_match(&text[at..]) {
+    if may_be_old_after(&b[at..]) && OLD_AFTER.is_match(&text[at..]) {
         return true;
     }
     // A question: the sentence that holds the value ends with '?'.
     let after = &b[at..];
-    let sentence_end = [
-        memchr::memchr3(b'?', b'!', b'\n', after),
-        first_full_stop(after),
-    ]
-    .into_iter()
-    .flatten()
-    .min();
-    let is_question = sentence_end.is_some_and(|i| after[i] == b'?');
+    let is_question = sentence_end(after).is_some_and(|i| after[i] == b'?');
     if !is_question {
         return false;
     }
@@ -134,13 +118,49 @@ pub(super) fn not_a_setting(text: &str, at: usize, hits: &Hits) -> bool {
     HYPOTHETICAL.is_match(&text[sentence_start..at])
 }
 
-/// Where the first ". " in `b` starts. A byte search for the dot: a `memmem` search builds its
-/// finder on every call, and this runs for every value (the dot is never far).
-fn first_full_stop(b: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'.', b).find(|&i| b.get(i + 1) == Some(&b' '))
+/// Where the clause ending `before` starts: after its last comma, semicolon, `!`, `?`, `:` or
+/// ". ". One backward walk that stops at the nearest of them: the five `memrchr` searches it
+/// replaced each read on to the start for the signs the line doesn't hold.
+pub(super) fn clause_start(before: &[u8]) -> usize {
+    let mut i = before.len();
+    while i > 0 {
+        i -= 1;
+        match before[i] {
+            b',' | b';' | b'!' | b'?' | b':' => return i + 1,
+            b'.' if before.get(i + 1) == Some(&b' ') => return i + 1,
+            _ => {}
+        }
+    }
+    0
 }
 
-/// Where the last ". " in `b` starts.
-fn last_full_stop(b: &[u8]) -> Option<usize> {
-    memchr::memrchr_iter(b'.', b).find(|&i| b.get(i + 1) == Some(&b' '))
+/// Where the sentence starting `after` ends: its first `?`, `!`, line break or ". ". Byte
+/// searches (the sentence runs on for a hundred bytes or so; a byte-by-byte walk cost more),
+/// the dot's only up to the first of the others.
+pub(super) fn sentence_end(after: &[u8]) -> Option<usize> {
+    let sign = memchr::memchr3(b'?', b'!', b'\n', after);
+    let upto = &after[..sign.unwrap_or(after.len())];
+    memchr::memchr_iter(b'.', upto)
+        .find(|&i| after.get(i + 1) == Some(&b' '))
+        .or(sign)
+}
+
+/// Whether [`OLD_AFTER`] may match `after`: its `^\S*\s+(?:was|were)` reads the value's word,
+/// the white space after it, then a `w` or `W` (no other character folds to `w`). On ASCII
+/// bytes that is decided here; a non-ASCII character where it matters (Unicode white space)
+/// leaves it to the regex.
+pub(super) fn may_be_old_after(after: &[u8]) -> bool {
+    let Some(space) = after
+        .iter()
+        .position(|&c| super::ports::is_space(c) || c >= 0x80)
+    else {
+        return false;
+    };
+    if after[space] >= 0x80 {
+        return true;
+    }
+    match after[space..].iter().find(|&&c| !super::ports::is_space(c)) {
+        None => false,
+        Some(&c) => c >= 0x80 || c | 0x20 == b'w',
+    }
 }

@@ -194,6 +194,21 @@ impl PatternSet {
         first
     }
 
+    /// Every pattern matching somewhere in `text`, in order, as its group and its position in
+    /// the group; none when the gate proves that none matches.
+    pub(super) fn matching_patterns(&self, text: &str) -> Vec<(usize, usize)> {
+        if !self.gate.may_match(text, None) {
+            return Vec::new();
+        }
+        self.matches(text)
+            .into_iter()
+            .map(|i| {
+                let group = self.owner[i];
+                (group, i - self.group_start[group])
+            })
+            .collect()
+    }
+
     /// The set's gate.
     pub(super) fn gate(&self) -> &Gate {
         &self.gate

@@ -87,6 +87,18 @@ fn combined_set_and_first_patterns_agree_with_plain_searches() {
                 assert_eq!(first, want, "{tail:?}");
                 let both = rules.matching(&text);
                 assert_eq!(both.errors, plain(&rules.error_set, &text), "{tail:?}");
+                let patterns: Vec<Vec<usize>> = both
+                    .errors
+                    .iter()
+                    .map(|&e| {
+                        let patterns = rules.errors[e].patterns.iter().enumerate();
+                        patterns
+                            .filter(|(_, re)| re.is_match(&text))
+                            .map(|(i, _)| i)
+                            .collect()
+                    })
+                    .collect();
+                assert_eq!(both.error_patterns, Some(patterns), "{tail:?}");
                 assert_eq!(
                     both.checklist,
                     plain(&rules.checklist_set, &text),

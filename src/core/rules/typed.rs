@@ -195,6 +195,11 @@ pub struct Rules {
 pub struct TextMatches {
     /// As [`Rules::errors_matching`].
     pub errors: Vec<usize>,
+    /// For each rule of [`Self::errors`], in the same order, the positions in its `patterns`
+    /// of those that match somewhere in the text (`None`: not known, any may). The evidence
+    /// search reads the text with these only: on a long text each other pattern read it whole
+    /// to find nothing.
+    pub error_patterns: Option<Vec<Vec<usize>>>,
     /// As [`Rules::checklist_matching`].
     pub checklist: Vec<usize>,
 }
@@ -232,17 +237,31 @@ impl Rules {
         let Some(both) = &self.both_set else {
             return TextMatches {
                 errors: self.errors_matching(text),
+                error_patterns: None,
                 checklist: self.checklist_matching(text),
             };
         };
         let error_groups = self.errors.len();
-        let (errors, checklist) = both
-            .matching_groups(text)
-            .into_iter()
-            .partition::<Vec<usize>, _>(|&g| g < error_groups);
+        let mut errors = Vec::new();
+        let mut error_patterns: Vec<Vec<usize>> = Vec::new();
+        let mut checklist = Vec::new();
+        for (group, position) in both.matching_patterns(text) {
+            if group < error_groups {
+                if errors.last() != Some(&group) {
+                    errors.push(group);
+                    error_patterns.push(Vec::new());
+                }
+                if let Some(positions) = error_patterns.last_mut() {
+                    positions.push(position);
+                }
+            } else if checklist.last() != Some(&(group - error_groups)) {
+                checklist.push(group - error_groups);
+            }
+        }
         TextMatches {
             errors,
-            checklist: checklist.into_iter().map(|g| g - error_groups).collect(),
+            error_patterns: Some(error_patterns),
+            checklist,
         }
     }
 
