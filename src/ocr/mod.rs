@@ -19,6 +19,7 @@
 //! `None`, and images count as they did before OCR existed. When a worker can't start or says
 //! Tesseract or its language data is missing, OCR turns off the same way from then on.
 
+pub mod boxes;
 pub mod fetch;
 pub mod guard;
 pub mod layout;
