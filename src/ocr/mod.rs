@@ -11,8 +11,9 @@
 //! - `protocol`: what the bot and a worker say over the worker's stdin/stdout.
 //! - `marks`: checkboxes and radio buttons (ticked or not) and faint placeholders, from pixels.
 //! - `layout`: word boxes -> lines, phrases, label/value pairs, banner text.
+//! - `boxes`: a form's input boxes on the prepared page, for the worker to read one by one.
 //!
-//! `guard`, `prep`, `marks` and `layout` run in the worker (its `engine.rs` strings them
+//! `guard`, `prep`, `marks`, `boxes` and `layout` run in the worker (its `engine.rs` strings them
 //! together around Tesseract); the bot's own binary never links Tesseract.
 //!
 //! When the worker binary is missing, [`Ocr::start`] still returns: OCR is off, every read is
