@@ -282,9 +282,7 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
                             && value.chars().any(|c| c.is_ascii_digit())
                             && port_of(value).is_some() =>
                     {
-                        if slot.port.is_none() {
-                            slot.port = port_of(value);
-                        }
+                        slot.port = slot.port.or(port_of(value));
                     }
                     LabelKind::Host if !value.is_empty() => {
                         zone.push_str(&format!("{name} server: {value}\n"));
