@@ -76,13 +76,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The pool's second pass when the first reading is weak (ocr::passes), timed apart.
         let (started, cpu_before) = (std::time::Instant::now(), cpu_ms());
         let mut slot = Some(engine);
-        passes::add_second_read(&mut slot, &prepared, &mut page);
+        passes::add_second_read(&mut slot, &prepared, &words, &mut page);
         if page.second.is_some() {
             println!(
                 "== second pass {} ms wall, {} ms CPU",
                 started.elapsed().as_millis(),
                 cpu_ms() - cpu_before
             );
+        }
+        println!(
+            "  boxes {:?}",
+            imap_triage::ocr::boxes::find(&prepared.gray, prepared.scale)
+        );
+        let mut next = page.second.as_deref();
+        while let Some(more) = next {
+            for field in &more.fields {
+                println!(
+                    "  more {:?} / {:?} = {:?}",
+                    field.section, field.label, field.value
+                );
+            }
+            next = more.second.as_deref();
         }
         for field in &page.fields {
             println!(

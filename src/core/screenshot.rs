@@ -188,7 +188,8 @@ pub fn interpret(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     let Some(second) = page.second.as_deref() else {
         return read;
     };
-    let other = interpret_one(rules, second, ms);
+    // The second may carry a third: each fills what those before it lack.
+    let other = interpret(rules, second, ms);
     for (mine, theirs) in [(&mut read.imap, &other.imap), (&mut read.smtp, &other.smtp)] {
         let Some(theirs) = theirs else { continue };
         let slot = mine.get_or_insert_with(ServerRead::default);
@@ -222,6 +223,8 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     let mut hidden: Vec<String> = Vec::new();
     // The zone the endpoint scanner reads: one `SERVICE server: value` line per field.
     let mut zone = [String::new(), String::new()];
+    // The service the last label that named one named.
+    let mut last_named: Option<Service> = None;
 
     for field in &page.fields {
         let Some((kind, named)) =
@@ -231,6 +234,14 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
         };
         form_labels += 1;
         let service = named.or_else(|| field.section.as_deref().and_then(service_of));
+        // A security label that names no service under no service heading ("Use the following
+        // type of encrypted connection:" under "Incoming server (IMAP): 993") belongs to the
+        // server the label above it named; it only fills what is still unknown.
+        let inherited = service.is_none() && kind == LabelKind::Security;
+        let service = service.or(if inherited { last_named } else { None });
+        if named.is_some() {
+            last_named = named;
+        }
         // OCR puts a space beside the `@`, reads dots as commas and an "l" as "|".
         let cleaned: String;
         let value = match kind {
@@ -261,6 +272,18 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
                 };
                 let name = service.label();
                 match kind {
+                    // A server label with a colon whose value is a bare number names the
+                    // server's port ("Incoming server (IMAP): 993" under "Server Port
+                    // Numbers"): a host is never only digits. Without a colon the number may
+                    // be any box below a heading or a tab ("Outgoing Server"). A port label of
+                    // the same server still wins.
+                    LabelKind::Host
+                        if field.label.trim_end().ends_with(':')
+                            && value.chars().any(|c| c.is_ascii_digit())
+                            && port_of(value).is_some() =>
+                    {
+                        slot.port = slot.port.or(port_of(value));
+                    }
                     LabelKind::Host if !value.is_empty() => {
                         zone.push_str(&format!("{name} server: {value}\n"));
                     }
@@ -272,7 +295,9 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
                     }
                     LabelKind::Security => {
                         if let Some(security) = security_with_label(&field.label, value) {
-                            slot.security = Some(security);
+                            if !inherited || slot.security.is_none() {
+                                slot.security = Some(security);
+                            }
                         }
                     }
                     _ => {}

@@ -268,8 +268,8 @@ fn marks_at(gray: &GrayImage, ink_below: u8) -> Vec<Mark> {
 /// Drops placeholder values: their ink is less than half as dark, against their own background,
 /// as the page's plain text (measured: placeholders 97-104 of 255 where the text is 200-255; a
 /// phone list's light-gray values keep 150 and more; light 12 px labels fall to 110, which is
-/// why only value-like words go).
-fn drop_faint(gray: &GrayImage, words: &mut Vec<Word>) {
+/// why only value-like words go). Run again on words read box by box, which skip [`apply`].
+pub fn drop_faint(gray: &GrayImage, words: &mut Vec<Word>) {
     let contrasts: Vec<u32> = words.iter().map(|w| contrast(gray, w)).collect();
     let mut sorted: Vec<u32> = contrasts
         .iter()

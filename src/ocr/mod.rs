@@ -11,14 +11,16 @@
 //! - `protocol`: what the bot and a worker say over the worker's stdin/stdout.
 //! - `marks`: checkboxes and radio buttons (ticked or not) and faint placeholders, from pixels.
 //! - `layout`: word boxes -> lines, phrases, label/value pairs, banner text.
+//! - `boxes`: a form's input boxes on the prepared page, for the worker to read one by one.
 //!
-//! `guard`, `prep`, `marks` and `layout` run in the worker (its `engine.rs` strings them
+//! `guard`, `prep`, `marks`, `boxes` and `layout` run in the worker (its `engine.rs` strings them
 //! together around Tesseract); the bot's own binary never links Tesseract.
 //!
 //! When the worker binary is missing, [`Ocr::start`] still returns: OCR is off, every read is
 //! `None`, and images count as they did before OCR existed. When a worker can't start or says
 //! Tesseract or its language data is missing, OCR turns off the same way from then on.
 
+pub mod boxes;
 pub mod fetch;
 pub mod guard;
 pub mod layout;

@@ -30,6 +30,9 @@ pub struct Prepared {
     pub gray: GrayImage,
     /// Where the error banner is, if the image has one.
     pub banner: Option<Rect>,
+    /// The enlargement applied (1-3): sizes measured in the screenshot are this many times
+    /// larger here.
+    pub scale: u32,
 }
 
 /// How the gray page is enlarged for Tesseract.
@@ -167,7 +170,11 @@ pub fn prepare_scaled(image: &DynamicImage, scaling: Scaling) -> Prepared {
         }
         None => banner,
     };
-    Prepared { gray, banner }
+    Prepared {
+        gray,
+        banner,
+        scale: factor,
+    }
 }
 
 fn is_red(p: &image::Rgb<u8>) -> bool {

@@ -141,14 +141,14 @@ fn fixtures_are_read_field_by_field() {
         right * 100 >= total * 85,
         "degraded fixtures: {right}/{total} fields right\n{report}"
     );
-    // The bar for styles the project has not seen is 90%. Held out here: g to t
+    // The bar for styles the project has not seen is 90%. Held out here: g to x
     // (BENCHMARKS.md "## OCR"): h-k read 105/139 when first measured, l-o 97/132 (73%), p 18/33,
-    // q-s 73/99 (74%), t 25/33; every held-out first read together 318/436 (73%). After the
-    // general fixes (the latest: levelling tilted pages, a second pass over weak readings) g-s
-    // read 390/425 (92%) and g-t 415/458 (91%), j's and r's blurred renders and t's text-less
-    // switches most of the rest. This floor, 88%, keeps that figure from sliding.
+    // q-s 73/99 (74%), t 25/33, u-w 78/99 (79%), x 28/33; every held-out first read together
+    // 424/568 (75%). After the general fixes (the latest: each input box read on its own on weak pages)
+    // g-w read 509/557 (91%), j's, r's and u's blurred renders and t's text-less switches most
+    // of the rest. This floor, 89%, keeps that figure from sliding.
     assert!(
-        held_right * 100 >= held_total * 88,
+        held_right * 100 >= held_total * 89,
         "held-out styles: {held_right}/{held_total} fields right\n{report}"
     );
 }

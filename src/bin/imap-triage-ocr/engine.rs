@@ -51,6 +51,6 @@ pub fn read(slot: &mut Option<Tesseract>, bytes: &[u8]) -> Result<OcrPage, Strin
     marks::apply(&prepared.gray, &mut words);
     let mut page = layout::page(&words, prepared.banner);
     // A weak first reading gets a second pass (passes.rs).
-    passes::add_second_read(slot, &prepared, &mut page);
+    passes::add_second_read(slot, &prepared, &words, &mut page);
     Ok(page)
 }

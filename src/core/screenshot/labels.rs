@@ -31,7 +31,12 @@ pub fn label_kind(label: &str) -> Option<(LabelKind, Option<Service>)> {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
         .collect();
-    let words: Vec<&str> = clean.split_whitespace().collect();
+    let mut words: Vec<&str> = clean.split_whitespace().collect();
+    // A longer phrase ending in a colon is a label when its last words say what it asks for
+    // ("Use the following type of encrypted connection:"); other long phrases are sentences.
+    if words.len() > 4 && words.len() <= 8 && label.trim_end().ends_with(':') {
+        words.drain(..words.len() - 3);
+    }
     if words.is_empty() || words.len() > 4 {
         return None;
     }
@@ -218,9 +223,17 @@ fn security_of(value: &str) -> Option<Security> {
 
 /// The password field shows characters: one token with several distinct letters or digits.
 /// Dots read by OCR come out as runs of one or two characters ("eeeeeeee", "*****", "••••");
-/// a phrase of several words is the next line of the form, not a password.
+/// a phrase of several words is the next line of the form, not a password; nor is a word of
+/// the form's own controls ("Advanced", "Show": a link below a password row whose dots OCR
+/// did not see), since a false alarm deletes the member's message.
 pub(super) fn looks_visible(value: &str) -> bool {
     if value.split_whitespace().count() != 1 {
+        return false;
+    }
+    let word = value
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_ascii_lowercase();
+    if NOT_LABEL_WORDS.contains(&word.as_str()) {
         return false;
     }
     let mut distinct: Vec<char> = value

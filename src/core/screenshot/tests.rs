@@ -273,3 +273,65 @@ fn a_port_read_with_letters_for_digits_is_mended_only_beside_real_digits() {
     assert_eq!(labels::port_of("ON"), None);
     assert_eq!(labels::port_of("OFF"), None);
 }
+
+#[test]
+fn a_server_label_with_a_bare_number_gives_the_port_and_a_third_reading_fills_in_turn() {
+    // Outlook's "Server Port Numbers": "Incoming server (IMAP): 993", the box edge read as "[".
+    let mut page = screen();
+    page.fields.retain(|f| f.label != "Port");
+    page.fields.push(field(
+        "Server Port Numbers",
+        "Incoming server (IMAP):",
+        "[993",
+    ));
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.imap.as_ref().and_then(|s| s.port), Some(993));
+    assert_eq!(
+        read.imap.and_then(|s| s.host).as_deref(),
+        Some("imap.acme-mail.com")
+    );
+    assert_eq!(read.smtp.and_then(|s| s.port), None);
+    // The first and second readings lack the SMTP port; a reading behind the second has it.
+    let mut third = screen();
+    third.fields.retain(|f| f.label != "Server");
+    let mut second = screen();
+    second.fields.clear();
+    second.second = Some(Box::new(third));
+    page.second = Some(Box::new(second));
+    assert_eq!(
+        interpret(&rules(), &page, 0).smtp.and_then(|s| s.port),
+        Some(587)
+    );
+}
+
+#[test]
+fn a_long_colon_label_under_a_named_server_label_gives_that_server_its_security() {
+    // Outlook's Advanced tab: the security label names no service; the port label above does.
+    let mut page = screen();
+    page.fields.retain(|f| f.label != "Security");
+    for f in &mut page.fields {
+        f.section = None;
+    }
+    page.fields.retain(|f| f.label != "Port");
+    let long = "Use the following type of encrypted connection:";
+    page.fields.extend([
+        field("", "Incoming server (IMAP):", "993"),
+        field("", long, "SSL/TLS"),
+        field("", "Outgoing server (SMTP):", "587"),
+        field("", long, "STARTTLS"),
+    ]);
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.imap.and_then(|s| s.security), Some(Security::SslTls));
+    assert_eq!(read.smtp.and_then(|s| s.security), Some(Security::Starttls));
+    // Without the colon, a long phrase is a sentence, not a label.
+    assert!(labels::label_kind("Use the following type of encrypted connection").is_none());
+}
+
+#[test]
+fn a_control_word_below_a_password_row_is_not_a_visible_password() {
+    let mut page = screen();
+    page.fields[1] = field("", "Password", "Advanced");
+    assert!(!interpret(&rules(), &page, 0).password_visible);
+    page.fields[1] = field("", "Password", "Tr0ub4dor-horse");
+    assert!(interpret(&rules(), &page, 0).password_visible);
+}
