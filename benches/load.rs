@@ -29,7 +29,8 @@
 //!
 //! The texts carry no server names, so no probe runs. Bounded: fixed counts, a 20 s wait per
 //! reply, and a watchdog that kills the children and exits after `LOAD_TIMEOUT_SECS` (600).
-//! `LOAD_OCR=off` starts the bot with `[ocr] enabled = false`.
+//! `LOAD_OCR=off` starts the bot with `[ocr] enabled = false`. `LOAD_SMAPS=path` writes the idle
+//! bot's `/proc/<pid>/smaps` (the last start-up run's) to `path`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -674,6 +675,14 @@ async fn startup(runs: usize) {
         idle_anon.push(status_kib(child.pid(), "RssAnon:") * 1000);
         idle_file.push(status_kib(child.pid(), "RssFile:") * 1000);
         idle_threads.push(status_kib(child.pid(), "Threads:"));
+        // `LOAD_SMAPS=path`: the idle bot's `/proc/<pid>/smaps` (the last run's), to see which
+        // mappings hold the anonymous and file pages.
+        if let Ok(path) = std::env::var("LOAD_SMAPS") {
+            let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", child.pid()));
+            if let Err(e) = smaps.and_then(|text| std::fs::write(&path, text)) {
+                println!("  could not copy smaps to {path}: {e}");
+            }
+        }
         drop(child);
     }
     println!("  spawn -> first REST call   {}", summary(&rest));
