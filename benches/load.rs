@@ -30,7 +30,8 @@
 //! The texts carry no server names, so no probe runs. Bounded: fixed counts, a 20 s wait per
 //! reply, and a watchdog that kills the children and exits after `LOAD_TIMEOUT_SECS` (600).
 //! `LOAD_OCR=off` starts the bot with `[ocr] enabled = false`. `LOAD_SMAPS=path` writes the idle
-//! bot's `/proc/<pid>/smaps` (the last start-up run's) to `path`.
+//! bot's `/proc/<pid>/smaps` (the last start-up run's) to `path`. `LOAD_BOT=path` runs another
+//! build of the bot (e.g. `target/release-lto/imap-triage`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -131,7 +132,9 @@ fn cpu_ns(pid: &str) -> u64 {
 }
 
 fn bot_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_imap-triage"))
+    // `LOAD_BOT=path`: another build of the bot (another profile's, to compare).
+    std::env::var_os("LOAD_BOT")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_imap-triage")), PathBuf::from)
 }
 
 /// Writes the bot's settings for `fake` into `dir`; returns the file.
