@@ -92,6 +92,21 @@ fn main() {
         measure(&format!("domain set ({} patterns)", domains.len()), || set(&refs(&domains))),
         measure(&format!("name set ({} patterns)", names.len()), || set(&refs(&names))),
     );
+    // The same checklist set as regex-automata's meta regex, with and without its lazy DFA:
+    // without it no reverse NFA is built, which a set's search never uses.
+    let meta = |hybrid: bool| {
+        regex_automata::meta::Regex::builder()
+            .configure(
+                regex_automata::meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::All)
+                    .nfa_size_limit(Some(10 << 20 << 4))
+                    .hybrid(hybrid),
+            )
+            .build_many(&refs(&checklist))
+            .expect("the pack's patterns compile")
+    };
+    drop(measure("checklist set, meta regex with lazy DFA", || meta(true)));
+    drop(measure("checklist set, meta regex, no lazy DFA", || meta(false)));
     // Each checklist pattern alone: which ones are large.
     let mut sizes: Vec<(usize, &str)> = checklist
         .iter()
