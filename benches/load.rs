@@ -134,8 +134,10 @@ fn cpu_ns(pid: &str) -> u64 {
 
 fn bot_binary() -> PathBuf {
     // `LOAD_BOT=path`: another build of the bot (another profile's, to compare).
-    std::env::var_os("LOAD_BOT")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_imap-triage")), PathBuf::from)
+    std::env::var_os("LOAD_BOT").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_imap-triage")),
+        PathBuf::from,
+    )
 }
 
 /// Writes the bot's settings for `fake` into `dir`; returns the file.

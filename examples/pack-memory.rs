@@ -69,7 +69,11 @@ fn main() {
     let strs = |v: &[imap_triage::core::rules::RuleRegex]| -> Vec<String> {
         v.iter().map(|r| r.as_str().to_string()).collect()
     };
-    let errors: Vec<String> = rules.errors.iter().flat_map(|e| strs(&e.patterns)).collect();
+    let errors: Vec<String> = rules
+        .errors
+        .iter()
+        .flat_map(|e| strs(&e.patterns))
+        .collect();
     let mut checklist: Vec<String> = rules
         .checklist
         .items
@@ -77,20 +81,42 @@ fn main() {
         .flat_map(|i| strs(&i.patterns))
         .collect();
     checklist.extend(strs(&rules.checklist.all_patterns));
-    let hosts: Vec<String> = rules.providers.iter().flat_map(|p| strs(&p.host_patterns)).collect();
-    let domains: Vec<String> =
-        rules.providers.iter().flat_map(|p| strs(&p.domain_patterns)).collect();
-    let names: Vec<String> = rules.providers.iter().flat_map(|p| strs(&p.name_patterns)).collect();
+    let hosts: Vec<String> = rules
+        .providers
+        .iter()
+        .flat_map(|p| strs(&p.host_patterns))
+        .collect();
+    let domains: Vec<String> = rules
+        .providers
+        .iter()
+        .flat_map(|p| strs(&p.domain_patterns))
+        .collect();
+    let names: Vec<String> = rules
+        .providers
+        .iter()
+        .flat_map(|p| strs(&p.name_patterns))
+        .collect();
     let both: Vec<&str> = refs(&errors).into_iter().chain(refs(&checklist)).collect();
     let _kept = (
-        measure(&format!("error set ({} patterns)", errors.len()), || set(&refs(&errors))),
-        measure(&format!("checklist set ({} patterns)", checklist.len()), || {
-            set(&refs(&checklist))
+        measure(&format!("error set ({} patterns)", errors.len()), || {
+            set(&refs(&errors))
         }),
-        measure(&format!("both set ({} patterns)", both.len()), || set(&both)),
-        measure(&format!("host set ({} patterns)", hosts.len()), || set(&refs(&hosts))),
-        measure(&format!("domain set ({} patterns)", domains.len()), || set(&refs(&domains))),
-        measure(&format!("name set ({} patterns)", names.len()), || set(&refs(&names))),
+        measure(
+            &format!("checklist set ({} patterns)", checklist.len()),
+            || set(&refs(&checklist)),
+        ),
+        measure(&format!("both set ({} patterns)", both.len()), || {
+            set(&both)
+        }),
+        measure(&format!("host set ({} patterns)", hosts.len()), || {
+            set(&refs(&hosts))
+        }),
+        measure(&format!("domain set ({} patterns)", domains.len()), || {
+            set(&refs(&domains))
+        }),
+        measure(&format!("name set ({} patterns)", names.len()), || {
+            set(&refs(&names))
+        }),
     );
     // The same checklist set as regex-automata's meta regex, with and without its lazy DFA:
     // without it no reverse NFA is built, which a set's search never uses.
@@ -105,8 +131,12 @@ fn main() {
             .build_many(&refs(&checklist))
             .expect("the pack's patterns compile")
     };
-    drop(measure("checklist set, meta regex with lazy DFA", || meta(true)));
-    drop(measure("checklist set, meta regex, no lazy DFA", || meta(false)));
+    drop(measure("checklist set, meta regex with lazy DFA", || {
+        meta(true)
+    }));
+    drop(measure("checklist set, meta regex, no lazy DFA", || {
+        meta(false)
+    }));
     // Each checklist pattern alone: which ones are large.
     let mut sizes: Vec<(usize, &str)> = checklist
         .iter()
@@ -121,7 +151,10 @@ fn main() {
         .collect();
     sizes.sort_by(|a, b| b.0.cmp(&a.0));
     let total: usize = sizes.iter().map(|s| s.0).sum();
-    println!("error and checklist patterns each alone: {:.2} MiB in all; the largest:", mib(total));
+    println!(
+        "error and checklist patterns each alone: {:.2} MiB in all; the largest:",
+        mib(total)
+    );
     for (size, p) in sizes.iter().take(12) {
         let shown: String = p.chars().take(90).collect();
         println!("  {:6.0} KiB  {shown}", *size as f64 / 1024.0);

@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use super::lazy::RuleRegex;
 use super::patterns::PatternSet;
-use super::typed::{checklist_groups, error_groups};
 use super::raw::{ChecklistFile, ErrorsFile, ProvidersFile, ServerSettingFile};
+use super::typed::{checklist_groups, error_groups};
 use super::{
     findings, reading, Checklist, ChecklistItem, ErrorRule, FindingTexts, Provider, Replies,
     RuleError, Rules, RulesErrors, ServerSetting, CHECKLIST_FILE, CHECKLIST_IDS, ERRORS_FILE,

@@ -89,11 +89,7 @@ fn combined_set_and_first_patterns_agree_with_plain_searches() {
                 assert_eq!(first, want, "{tail:?}");
                 let both = rules.matching(&text);
                 assert_eq!(both.errors, plain(error_set, &text), "{tail:?}");
-                assert_eq!(
-                    both.checklist,
-                    plain(checklist_set, &text),
-                    "{tail:?}"
-                );
+                assert_eq!(both.checklist, plain(checklist_set, &text), "{tail:?}");
             }
         }
     }
