@@ -149,7 +149,7 @@ fn main() {
             (size, p.as_str())
         })
         .collect();
-    sizes.sort_by(|a, b| b.0.cmp(&a.0));
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
     let total: usize = sizes.iter().map(|s| s.0).sum();
     println!(
         "error and checklist patterns each alone: {:.2} MiB in all; the largest:",
