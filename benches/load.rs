@@ -29,7 +29,10 @@
 //!
 //! The texts carry no server names, so no probe runs. Bounded: fixed counts, a 20 s wait per
 //! reply, and a watchdog that kills the children and exits after `LOAD_TIMEOUT_SECS` (600).
-//! `LOAD_OCR=off` starts the bot with `[ocr] enabled = false`.
+//! `LOAD_OCR=off` starts the bot with `[ocr] enabled = false`. `LOAD_SMAPS=path` writes the idle
+//! bot's `/proc/<pid>/smaps` (the last start-up run's) to `path`. `LOAD_BOT=path` runs another
+//! build of the bot (e.g. `target/release-lto/imap-triage`). `LOAD_IDLE_SECS` (1): how long after
+//! READY the idle RSS is read.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -130,7 +133,11 @@ fn cpu_ns(pid: &str) -> u64 {
 }
 
 fn bot_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_imap-triage"))
+    // `LOAD_BOT=path`: another build of the bot (another profile's, to compare).
+    std::env::var_os("LOAD_BOT").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_imap-triage")),
+        PathBuf::from,
+    )
 }
 
 /// Writes the bot's settings for `fake` into `dir`; returns the file.
@@ -668,12 +675,22 @@ async fn startup(runs: usize) {
         if let Some(at) = ready_at {
             ready.push(at.duration_since(spawned).as_micros() as u64);
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // `LOAD_IDLE_SECS` (1): on a loaded machine the rules pack may still be compiling 1 s
+        // after READY, and the figure is then the bot without its pack.
+        tokio::time::sleep(Duration::from_secs(env_usize("LOAD_IDLE_SECS", 1) as u64)).await;
         idle_rss.push(status_kib(child.pid(), "VmRSS:") * 1000);
         idle_hwm.push(status_kib(child.pid(), "VmHWM:") * 1000);
         idle_anon.push(status_kib(child.pid(), "RssAnon:") * 1000);
         idle_file.push(status_kib(child.pid(), "RssFile:") * 1000);
         idle_threads.push(status_kib(child.pid(), "Threads:"));
+        // `LOAD_SMAPS=path`: the idle bot's `/proc/<pid>/smaps` (the last run's), to see which
+        // mappings hold the anonymous and file pages.
+        if let Ok(path) = std::env::var("LOAD_SMAPS") {
+            let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", child.pid()));
+            if let Err(e) = smaps.and_then(|text| std::fs::write(&path, text)) {
+                println!("  could not copy smaps to {path}: {e}");
+            }
+        }
         drop(child);
     }
     println!("  spawn -> first REST call   {}", summary(&rest));
@@ -689,7 +706,7 @@ async fn startup(runs: usize) {
         )
     };
     let (lo, mid, hi) = mib(&idle_rss);
-    println!("  idle RSS 1 s after READY   median {mid:.1} MiB (min {lo:.1}, max {hi:.1})");
+    println!("  idle RSS after READY       median {mid:.1} MiB (min {lo:.1}, max {hi:.1})");
     let (lo, mid, hi) = mib(&idle_hwm);
     println!("  idle VmHWM                 median {mid:.1} MiB (min {lo:.1}, max {hi:.1})");
     let (lo, mid, hi) = mib(&idle_anon);

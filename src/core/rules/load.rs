@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder};
 use toml::Spanned;
@@ -11,6 +12,7 @@ use toml::Spanned;
 use super::lazy::RuleRegex;
 use super::patterns::PatternSet;
 use super::raw::{ChecklistFile, ErrorsFile, ProvidersFile, ServerSettingFile};
+use super::typed::{checklist_groups, error_groups};
 use super::{
     findings, reading, Checklist, ChecklistItem, ErrorRule, FindingTexts, Provider, Replies,
     RuleError, Rules, RulesErrors, ServerSetting, CHECKLIST_FILE, CHECKLIST_IDS, ERRORS_FILE,
@@ -172,27 +174,34 @@ pub fn parse(files: &[(&str, &str)]) -> Result<Rules, RulesErrors> {
     let findings = source(FINDINGS_FILE).and_then(|s| findings::parse(&s, &mut errors));
     match (checklist, replies, reading, findings) {
         (Some(checklist), Some(replies), Some(reading), Some(findings)) if errors.is_empty() => {
-            let error_patterns: Vec<&[RuleRegex]> =
-                errs.iter().map(|e| e.patterns.as_slice()).collect();
-            let mut checklist_patterns: Vec<&[RuleRegex]> = checklist
-                .items
-                .iter()
-                .map(|i| i.patterns.as_slice())
-                .collect();
-            checklist_patterns.push(&checklist.all_patterns);
-            let sets = PatternSet::new(&error_patterns)
-                .map_err(|e| (ERRORS_FILE, e))
-                .and_then(|error_set| {
-                    PatternSet::new(&checklist_patterns)
-                        .map_err(|e| (CHECKLIST_FILE, e))
-                        .map(|checklist_set| (error_set, checklist_set))
-                });
+            let error_patterns = error_groups(&errs);
+            let checklist_patterns = checklist_groups(&checklist);
             let both: Vec<&[RuleRegex]> = error_patterns
                 .iter()
                 .chain(&checklist_patterns)
                 .copied()
                 .collect();
             let both_set = PatternSet::new(&both).ok();
+            // The error and checklist sets hold the same patterns as `both_set`: when it
+            // compiled, they compile too (fewer patterns, same limits) and are built on first
+            // use (issue 14: 7 MiB of an idle bot's heap). Otherwise they are needed for every
+            // message, and built now, a failure reported with its file.
+            let sets = if both_set.is_some() {
+                Ok((OnceLock::new(), OnceLock::new()))
+            } else {
+                PatternSet::new(&error_patterns)
+                    .map_err(|e| (ERRORS_FILE, e))
+                    .and_then(|error_set| {
+                        PatternSet::new(&checklist_patterns)
+                            .map_err(|e| (CHECKLIST_FILE, e))
+                            .map(|checklist_set| {
+                                (
+                                    OnceLock::from(Some(error_set)),
+                                    OnceLock::from(Some(checklist_set)),
+                                )
+                            })
+                    })
+            };
             let host_patterns: Vec<&[RuleRegex]> = providers
                 .iter()
                 .map(|p| p.host_patterns.as_slice())

@@ -172,9 +172,13 @@ pub struct Rules {
     /// The messages of findings, from `findings.toml`.
     pub findings: FindingTexts,
     /// All error patterns in one set, so a megabyte of text is read once, not once per pattern.
-    pub(super) error_set: PatternSet,
+    /// Built on first use when `both_set` compiled ([`Rules::error_set`]): triage reads messages
+    /// with `both_set`, and this set only serves screenshots' text.
+    pub(super) error_set: std::sync::OnceLock<Option<PatternSet>>,
     /// All checklist patterns in one set: most text confirms nothing, and one pass proves it.
-    pub(super) checklist_set: PatternSet,
+    /// Built on first use when `both_set` compiled ([`Rules::checklist_set`]): it is only asked
+    /// about the sentences of a message whose whole-text pass found a confirmation.
+    pub(super) checklist_set: std::sync::OnceLock<Option<PatternSet>>,
     /// Both sets in one, so that triage reads each message once for both; `None` when the
     /// union is over the size limit (then the two sets above are used one after the other).
     pub(super) both_set: Option<PatternSet>,
@@ -212,23 +216,52 @@ impl Rules {
             .get_or_init(|| crate::core::message_literals::MessageLiterals::new(self))
     }
 
+    /// The error rules' set, compiled on its first use (issue 14: the pack's sets are most of
+    /// an idle bot's heap, and this one duplicates a part of `both_set`). `None` only if it
+    /// could not be compiled, which cannot happen while `both_set`, a superset under the same
+    /// limits, compiled; the callers then answer from `both_set`.
+    pub(super) fn error_set(&self) -> Option<&PatternSet> {
+        self.error_set
+            .get_or_init(|| PatternSet::new(&error_groups(&self.errors)).ok())
+            .as_ref()
+    }
+
+    /// The checklist's set, compiled on its first use; as [`Rules::error_set`].
+    pub(super) fn checklist_set(&self) -> Option<&PatternSet> {
+        self.checklist_set
+            .get_or_init(|| PatternSet::new(&checklist_groups(&self.checklist)).ok())
+            .as_ref()
+    }
+
     /// Indices into [`Rules::errors`] of the rules with a pattern matching in `text`, in file
     /// (priority) order.
     pub fn errors_matching(&self, text: &str) -> Vec<usize> {
-        self.error_set.matching_groups(text)
+        match (self.error_set(), &self.both_set) {
+            (Some(set), _) => set.matching_groups(text),
+            (None, Some(both)) => self.matching_with(both, text).errors,
+            (None, None) => Vec::new(),
+        }
     }
 
     /// Indices into [`Checklist::items`] of the items with a pattern matching somewhere in
     /// `text`; the index `items.len()` stands for `all_patterns`.
     pub fn checklist_matching(&self, text: &str) -> Vec<usize> {
-        self.checklist_set.matching_groups(text)
+        match (self.checklist_set(), &self.both_set) {
+            (Some(set), _) => set.matching_groups(text),
+            (None, Some(both)) => self.matching_with(both, text).checklist,
+            (None, None) => Vec::new(),
+        }
     }
 
     /// For each checklist item, and then for `all_patterns` (index `items.len()`), the position
     /// in its `patterns` of the first pattern that matches in `text`: what
     /// `patterns.iter().position(|re| re.is_match(text))` says for each, in one search.
     pub fn checklist_first_patterns(&self, text: &str) -> Vec<Option<usize>> {
-        self.checklist_set.first_patterns(text)
+        match (self.checklist_set(), &self.both_set) {
+            (Some(set), _) => set.first_patterns(text),
+            (None, Some(both)) => both.first_patterns(text).split_off(self.errors.len()),
+            (None, None) => vec![None; self.checklist.items.len() + 1],
+        }
     }
 
     /// [`Rules::errors_matching`] and [`Rules::checklist_matching`] together, in one pass over
@@ -241,6 +274,11 @@ impl Rules {
                 checklist: self.checklist_matching(text),
             };
         };
+        self.matching_with(both, text)
+    }
+
+    /// [`Rules::matching`] by `both`, the set of both.
+    fn matching_with(&self, both: &PatternSet, text: &str) -> TextMatches {
         let error_groups = self.errors.len();
         let mut errors = Vec::new();
         let mut error_patterns: Vec<Vec<usize>> = Vec::new();
@@ -347,4 +385,21 @@ impl Rules {
     pub fn provider(&self, id: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.id == id)
     }
+}
+
+/// The error rules' patterns, a group a rule, in file order: the groups of the error set.
+pub(super) fn error_groups(errors: &[ErrorRule]) -> Vec<&[RuleRegex]> {
+    errors.iter().map(|e| e.patterns.as_slice()).collect()
+}
+
+/// The checklist's patterns, a group an item and then `all_patterns`: the groups of the
+/// checklist set.
+pub(super) fn checklist_groups(checklist: &Checklist) -> Vec<&[RuleRegex]> {
+    let mut groups: Vec<&[RuleRegex]> = checklist
+        .items
+        .iter()
+        .map(|i| i.patterns.as_slice())
+        .collect();
+    groups.push(&checklist.all_patterns);
+    groups
 }
