@@ -199,30 +199,35 @@ fn read_box(slot: &mut Option<Tesseract>, gray: &GrayImage, r: &Rect, k: u32) ->
 /// Marks that a box's edge reads as.
 const EDGE_MARKS: &str = "|[]_";
 
+/// The (x, y) of the k-th pixel along a row or column of a crop: `(line, k)`.
+type PixelOfLine = fn(u32, u32) -> (u32, u32);
+
 /// Whitens the rows and columns along a crop's inner edge (within `margin` of the pasted
 /// interior's sides) that are mostly ink: what is left of a box's border or its inner shadow.
 fn erase_edges(crop: &mut GrayImage, margin: u32, background: u8) {
     let (w, h) = crop.dimensions();
     let dark = |v: u8| u16::from(v) + 40 < u16::from(background);
     let band = margin.min(h / 2);
-    let rows: Vec<u32> = (margin..margin + band / 2)
-        .chain((h - margin).saturating_sub(band / 2)..h - margin)
-        .collect();
-    for y in rows {
-        if (0..w).filter(|&x| dark(crop.get_pixel(x, y)[0])).count() * 10
-            > (w - 2 * margin) as usize * 7
-        {
-            (0..w).for_each(|x| crop.put_pixel(x, y, Luma([background])));
-        }
-    }
-    let cols: Vec<u32> = (margin..margin + band / 2)
-        .chain((w - margin).saturating_sub(band / 2)..w - margin)
-        .collect();
-    for x in cols {
-        if (0..h).filter(|&y| dark(crop.get_pixel(x, y)[0])).count() * 10
-            > (h - 2 * margin) as usize * 7
-        {
-            (0..h).for_each(|y| crop.put_pixel(x, y, Luma([background])));
+    // Rows, then columns: `pixel(line, k)` is the k-th pixel along a line of `along` pixels.
+    let rows: (u32, u32, PixelOfLine) = (h, w, |y, x| (x, y));
+    let cols: (u32, u32, PixelOfLine) = (w, h, |x, y| (x, y));
+    for (lines, along, pixel) in [rows, cols] {
+        let near_edges: Vec<u32> = (margin..margin + band / 2)
+            .chain((lines - margin).saturating_sub(band / 2)..lines - margin)
+            .collect();
+        for line in near_edges {
+            let inked = (0..along)
+                .filter(|&k| {
+                    let (x, y) = pixel(line, k);
+                    dark(crop.get_pixel(x, y)[0])
+                })
+                .count();
+            if inked * 10 > (along - 2 * margin) as usize * 7 {
+                for k in 0..along {
+                    let (x, y) = pixel(line, k);
+                    crop.put_pixel(x, y, Luma([background]));
+                }
+            }
         }
     }
 }
