@@ -10,10 +10,107 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::classify;
 use super::confirmations::negated;
-use super::report::Checklist;
-use super::rules;
+use super::report::{Checklist, ErrorFound};
+use super::rules::{self, Provider, Rules};
 use super::text::sentences;
+
+/// `reading.toml`'s `[answers]`: the questions beyond the checklist a member's short answer
+/// settles. Each is `None` (or empty) when the rules leave it out.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerPatterns {
+    /// A question whether the member is on one provider, with that provider's names taken out.
+    pub provider_question: Option<Regex>,
+    /// The answers picking the first, second, ... of the options offered.
+    pub choice: Vec<Regex>,
+    /// The answers picking the last option.
+    pub last_choice: Option<Regex>,
+}
+
+/// The moderator's last question: the `?`-ended sentence nearest the end of the message.
+fn last_question(moderator: &str) -> Option<&str> {
+    let end = moderator.rfind('?')?;
+    let start = moderator[..end]
+        .rfind(['.', '!', '?', '\n'])
+        .map_or(0, |i| i + 1);
+    Some(&moderator[start..=end])
+}
+
+/// The member's first sentence, when it is a leading "yes".
+fn says_yes<'a>(rules: &Rules, answer: &'a str) -> Option<&'a str> {
+    let first = sentences(answer).next()?;
+    rules
+        .checklist
+        .answer_yes
+        .as_ref()
+        .is_some_and(|re| re.is_match(first))
+        .then_some(first)
+}
+
+/// The provider a member's leading "yes" names: the moderator's last question asks whether they
+/// are on one provider ("Gmail?", "Are you using Gmail / Google Workspace?"), which the
+/// `provider_question` pattern reads with that provider's names taken out.
+pub fn provider_confirmed<'r>(
+    rules: &'r Rules,
+    moderator: &str,
+    answer: &str,
+) -> Option<&'r Provider> {
+    let pattern = rules.reading.answers.provider_question.as_ref()?;
+    says_yes(rules, answer)?;
+    let question = last_question(moderator)?;
+    let names = rules.provider_names_if(question, rules.may_name_a_provider(question));
+    let provider = names.first()?.0;
+    if names.iter().any(|(p, _)| p.id != provider.id) {
+        return None;
+    }
+    let mut rest = String::with_capacity(question.len());
+    let mut kept = 0;
+    let mut ranges: Vec<std::ops::Range<usize>> = names.iter().map(|(_, r)| r.clone()).collect();
+    ranges.sort_by_key(|r| r.start);
+    for r in ranges {
+        if r.start < kept {
+            kept = kept.max(r.end);
+            continue;
+        }
+        rest.push_str(&question[kept..r.start]);
+        rest.push(' ');
+        kept = r.end;
+    }
+    rest.push_str(&question[kept..]);
+    pattern.is_match(&rest).then_some(provider)
+}
+
+/// The quoted options of a question: "Is it \"X\" or “Y”?", «X» ou «Y», **X** or **Y**.
+static QUOTED_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""([^"\n]+)"|“([^”\n]+)”|«([^»\n]+)»|\*\*([^*\n]+)\*\*"#).expect("static regex")
+});
+
+/// The error a member picks by position among the quoted options of the moderator's last
+/// question ("Is it \"IMAP settings incorrect\" or \"IMAP authentication error\"?" - "the
+/// first one"), read from the option's own words.
+pub fn option_chosen(rules: &Rules, moderator: &str, answer: &str) -> Option<ErrorFound> {
+    let patterns = &rules.reading.answers;
+    let first = sentences(answer).next()?;
+    let question = last_question(moderator)?;
+    let options: Vec<&str> = QUOTED_OPTION
+        .captures_iter(question)
+        .filter_map(|c| c.iter().skip(1).flatten().next().map(|m| m.as_str()))
+        .collect();
+    if options.len() < 2 {
+        return None;
+    }
+    let pick = if patterns
+        .last_choice
+        .as_ref()
+        .is_some_and(|re| re.is_match(first))
+    {
+        options.len() - 1
+    } else {
+        patterns.choice.iter().position(|re| re.is_match(first))?
+    };
+    classify::error_in(rules, options.get(pick)?)
+}
 
 /// How close before an echo a negation must be to deny it ("didn't ask them").
 const NEGATION_REACH: usize = 20;
@@ -176,6 +273,58 @@ mod tests {
         ] {
             assert_eq!(answered(QUESTIONS, answer), want, "{answer:?}");
         }
+    }
+
+    #[test]
+    fn a_yes_to_whether_they_are_on_one_provider_names_it() {
+        let rules = crate::core::rules::shipped_for_tests();
+        let on = |moderator: &str, answer: &str| {
+            provider_confirmed(rules, moderator, answer).map(|p| p.id.as_str())
+        };
+        assert_eq!(on("Gmail?", "Yes."), Some("gmail"));
+        assert_eq!(
+            on("Thanks. Are you using Gmail / Google Workspace?", "yep"),
+            Some("gmail")
+        );
+        assert_eq!(
+            on("Is this an Outlook account?", "yes it is"),
+            Some("office365")
+        );
+        assert_eq!(on("Gmail?", "No, our own server."), None);
+        assert_eq!(on("Is it Gmail or Outlook?", "yes"), None);
+        assert_eq!(
+            on("Have you tried the native Gmail integration?", "yes"),
+            None
+        );
+        assert_eq!(on("Did you confirm the servers with Zoho?", "yes"), None);
+    }
+
+    #[test]
+    fn a_position_picks_one_of_the_quoted_errors_offered() {
+        let rules = crate::core::rules::shipped_for_tests();
+        let two =
+            "Which error do you see: \"IMAP authentication error\" or \"IMAP settings incorrect\"?";
+        let picked =
+            |moderator: &str, answer: &str| option_chosen(rules, moderator, answer).map(|e| e.code);
+        assert_eq!(
+            picked(two, "the first one").as_deref(),
+            Some("imap_auth_error")
+        );
+        assert_eq!(
+            picked(two, "second").as_deref(),
+            Some("imap_settings_incorrect")
+        );
+        assert_eq!(
+            picked(two, "the last one I think").as_deref(),
+            Some("imap_settings_incorrect")
+        );
+        assert_eq!(
+            picked(two, "la première").as_deref(),
+            Some("imap_auth_error")
+        );
+        // No position, or nothing offered: nothing picked.
+        assert_eq!(picked(two, "I'm not sure"), None);
+        assert_eq!(picked("What error do you see?", "the first one"), None);
     }
 
     #[test]

@@ -187,19 +187,32 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
                 error = Some(found);
             }
         }
+        let spoken = spoken_only(text, &lines);
+        let moderator_before = index
+            .checked_sub(1)
+            .and_then(|i| thread.messages.get(i))
+            .filter(|m| m.role == R::Moderator);
+        // Answers to the moderator's question just before that name no field themselves:
+        // "the first one" of the errors offered, "Yes." to "Gmail?".
+        if let Some(question) = moderator_before {
+            let first_line = 0..text.find('\n').unwrap_or(text.len());
+            if let Some(found) = answers::option_chosen(rules, &question.text, &spoken) {
+                evidence.error = Some(evidence_at(index, text, &lines, here, first_line.clone()));
+                error = Some(found);
+            }
+            if let Some(provider) = answers::provider_confirmed(rules, &question.text, &spoken) {
+                named_provider =
+                    Some((provider, evidence_at(index, text, &lines, here, first_line)));
+            }
+        }
         screenshots += message
             .attachments
             .iter()
             .filter(|a| items::is_screenshot(a))
             .count();
         let before = checklist;
-        let spoken = spoken_only(text, &lines);
         // An answer to the moderator's checklist question just before it ("1 yes 2 yes 3 no");
         // the member's own sentences below still win.
-        let moderator_before = index
-            .checked_sub(1)
-            .and_then(|i| thread.messages.get(i))
-            .filter(|m| m.role == R::Moderator);
         if let Some(question) = moderator_before {
             if answers::apply(&rules.checklist, &question.text, &spoken, &mut checklist) {
                 for item in &rules.checklist.items {

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::load::{Source, REGEX_SIZE_LIMIT};
 use super::RuleError;
+use crate::core::answers::AnswerPatterns;
 use crate::core::ascii::AsciiTwin;
 use crate::core::items::{EmailWords, HubIdPatterns};
 use crate::core::text::Triggers;
@@ -21,6 +22,7 @@ pub struct Reading {
     pub zones: ZonePatterns,
     pub hub_id: HubIdPatterns,
     pub email_domain: EmailWords,
+    pub answers: AnswerPatterns,
 }
 
 #[derive(Debug, Deserialize)]
@@ -29,6 +31,20 @@ struct ReadingFile {
     zones: ZonesFile,
     hub_id: HubIdFile,
     email_domain: EmailDomainFile,
+    /// Optional, so a rules directory written before it still loads (with these answers unread).
+    #[serde(default)]
+    answers: AnswersFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswersFile {
+    #[serde(default)]
+    provider_question: Vec<Spanned<String>>,
+    #[serde(default)]
+    choice: Vec<Spanned<String>>,
+    #[serde(default)]
+    last_choice: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +160,27 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
             errors,
         ),
     };
+    let a = &file.answers;
+    let joined_or_none = |key: &str, list: &[Spanned<String>], errors: &mut Vec<RuleError>| {
+        if list.is_empty() {
+            return None;
+        }
+        alternatives(source, key, list, "", "", errors)
+            .and_then(|re| compile_joined(source, key, &re, errors))
+    };
+    let answers = AnswerPatterns {
+        provider_question: joined_or_none(
+            "answers.provider_question",
+            &a.provider_question,
+            errors,
+        ),
+        choice: a
+            .choice
+            .iter()
+            .filter_map(|p| source.regex("answers.choice", p, errors))
+            .collect(),
+        last_choice: joined_or_none("answers.last_choice", &a.last_choice, errors),
+    };
     if errors.len() > before {
         return None;
     }
@@ -177,6 +214,7 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
             url_triggers: Triggers::from_words(url_words),
         },
         email_domain,
+        answers,
     })
 }
 
