@@ -43,7 +43,7 @@ pub fn error_among(
     matching: &[usize],
 ) -> Option<(ErrorFound, std::ops::Range<usize>)> {
     let lines = super::zones::lines(text, &rules.reading.zones);
-    let secrets = secrets::find(text);
+    let secrets = secrets::find_with(&rules.reading.secrets, text);
     best_error(rules, text, matching, None, &lines, false, &secrets).map(|(e, r, _)| (e, r))
 }
 

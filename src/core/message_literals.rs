@@ -104,8 +104,8 @@ mod tests {
             let found = rules.message_literals().find(&text, &lower);
             let (triggers, sasl) = found.secret_triggers();
             proptest::prop_assert_eq!(
-                crate::core::secrets::find_at(&text, &lower, triggers, sasl),
-                crate::core::secrets::find_in(&text, &lower)
+                crate::core::secrets::find_at(&rules.reading.secrets, &text, &lower, triggers, sasl),
+                crate::core::secrets::find_in(&rules.reading.secrets, &text, &lower)
             );
             let ids = |named: Vec<(&crate::core::rules::Provider, std::ops::Range<usize>)>| {
                 named.into_iter().map(|(p, r)| (p.id.clone(), r)).collect::<Vec<_>>()

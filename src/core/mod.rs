@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod service;
 pub mod text;
 pub mod thread;
+pub mod words;
 pub mod zones;
 
 pub use report::{
@@ -89,14 +90,21 @@ fn evidence_at(
             text.get(range),
             secrets,
         ),
-        None => Evidence::new(message, zones::ZoneKind::Prose, text, text.get(range)),
+        None => Evidence::in_message(
+            message,
+            zones::ZoneKind::Prose,
+            text,
+            0..text.len(),
+            text.get(range),
+            secrets,
+        ),
     }
 }
 
 /// Reads a thread and decides what the bot should say.
 pub fn triage(rules: &Rules, thread: &Thread) -> Report {
     let mut hub_id = None;
-    let mut settings = endpoints::Settings::default();
+    let mut settings = endpoints::Settings::with_words(rules.reading.words());
     let mut email_domain: Option<String> = None;
     let mut error: Option<report::ErrorFound> = None;
     let mut screenshots = 0;
@@ -136,7 +144,13 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
             R::Bot => Vec::new(),
             _ => {
                 let (triggers, sasl) = found[index].secret_triggers();
-                secrets::find_at(&m.text, &lowered[index], triggers, sasl)
+                secrets::find_at(
+                    &rules.reading.secrets,
+                    &m.text,
+                    &lowered[index],
+                    triggers,
+                    sasl,
+                )
             }
         })
         .collect();

@@ -449,6 +449,22 @@ impl Evidence {
         Evidence::from_redacted(message, zone, &super::secrets::redact(line), focus)
     }
 
+    /// [`Evidence::new`], redacted with the rules' `[secrets]` lists.
+    pub fn new_with(
+        words: &super::words::SecretWords,
+        message: usize,
+        zone: super::zones::ZoneKind,
+        line: &str,
+        focus: Option<&str>,
+    ) -> Evidence {
+        Evidence::from_redacted(
+            message,
+            zone,
+            &super::secrets::redact_with(words, line),
+            focus,
+        )
+    }
+
     /// [`Evidence::new`] for `line` of the whole message `text`, redacted with the message as
     /// context (a value may sit on the line after its label): `secrets` are the credentials
     /// found in `text` ([`super::secrets::find_in`]).

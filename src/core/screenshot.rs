@@ -320,7 +320,7 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
         (Service::Imap, &zone[0], &mut imap),
         (Service::Smtp, &zone[1], &mut smtp),
     ] {
-        let mut settings = Settings::default();
+        let mut settings = Settings::with_words(rules.reading.words());
         settings.scan(zone, &rules.reading.zones);
         let found = match service {
             Service::Imap => settings.imap(),
@@ -337,7 +337,7 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     for value in &hidden {
         text = text.replace(value.as_str(), "[redacted]");
     }
-    let text = items::mask_email_local_parts(&secrets::redact(&text));
+    let text = items::mask_email_local_parts(&secrets::redact_with(&rules.reading.secrets, &text));
     if email_domain.is_none() {
         email_domain = items::email_domain(&text, &rules.reading.email_domain);
     }
@@ -369,7 +369,12 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
 
 /// The banner's text when there is one; otherwise the line a specific error rule matches.
 fn error_text(rules: &Rules, page: &OcrPage, text: &str) -> Option<String> {
-    let clean = |t: &str| truncate(&neutralize_mentions(&secrets::redact(t)), ERROR_TEXT_MAX);
+    let clean = |t: &str| {
+        truncate(
+            &neutralize_mentions(&secrets::redact_with(&rules.reading.secrets, t)),
+            ERROR_TEXT_MAX,
+        )
+    };
     // A banner holds words; a red photo read as banner gives a few stray marks.
     let wordy = |b: &str| {
         b.split_whitespace()

@@ -58,7 +58,7 @@ impl Engine {
                         }
                     }
                     Command::Resolve { reason } => {
-                        let reason = secrets::redact(&reason);
+                        let reason = secrets::redact_with(&self.rules().reading.secrets, &reason);
                         change.ticket.resolved_at = Some(now);
                         change.events.push(EventKind::Resolved {
                             by: actor.user,

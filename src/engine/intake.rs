@@ -26,8 +26,14 @@ impl Engine {
         if message.author_is_bot {
             return Ok(Response::none());
         }
-        let found = secrets::find(&message.text);
-        let title_secrets = title.as_deref().map(secrets::find).unwrap_or_default();
+        // The rules' `[secrets]` lists, so an operator's placeholders are read as the triage reads them.
+        let rules = self.rules();
+        let words = &rules.reading.secrets;
+        let found = secrets::find_with(words, &message.text);
+        let title_secrets = title
+            .as_deref()
+            .map(|t| secrets::find_with(words, t))
+            .unwrap_or_default();
         self.on_read_message(thread, title, message, found, title_secrets)
             .await
     }
@@ -83,7 +89,7 @@ impl Engine {
             title: if title_secrets.is_empty() {
                 title
             } else {
-                secrets::redact(&title)
+                secrets::redact_with(&self.rules().reading.secrets, &title)
             },
             member: message.author,
         });
@@ -96,7 +102,11 @@ impl Engine {
                 id: message.id,
                 author: message.author,
                 author_is_moderator: message.author_is_moderator,
-                text: stored_text(&message.text, !found.is_empty()),
+                text: stored_text(
+                    &self.rules().reading.secrets,
+                    &message.text,
+                    !found.is_empty(),
+                ),
                 // A CDN link expires and is never stored: a resumed message's screenshots are
                 // counted, not read.
                 attachments: message
@@ -131,7 +141,11 @@ impl Engine {
                     StoredRole::Member
                 };
                 let mut found = found;
-                let text = stored_text(&message.text, !found.is_empty());
+                let text = stored_text(
+                    &self.rules().reading.secrets,
+                    &message.text,
+                    !found.is_empty(),
+                );
                 ticket.messages.push(StoredMessage {
                     id: message.id,
                     author: message.author,
@@ -369,7 +383,7 @@ impl Engine {
         self.with_ticket(thread, Some(key), None, None, async |change: &mut Change| {
             may_use_controls(&change.ticket, &actor)?;
             let (ticket, events, now) = (&mut change.ticket, &mut change.events, change.now);
-            let found = secrets::find(&text);
+            let found = secrets::find_with(&self.rules().reading.secrets, &text);
             let mut reply = done.to_string();
             if !found.is_empty() {
                 reply.push_str(" Your entry looked like it contained a password: I did not keep it. Change that password if it was real.");
@@ -386,7 +400,7 @@ impl Engine {
                 id: MessageId(interaction),
                 author: ticket.member,
                 role: StoredRole::Member,
-                text: stored_text(&text, !found.is_empty()),
+                text: stored_text(&self.rules().reading.secrets, &text, !found.is_empty()),
                 attachments: Vec::new(),
             });
             if actor.user == ticket.member {
@@ -462,9 +476,9 @@ fn secret_kind_name(kind: core::SecretKind) -> String {
 
 /// What the store keeps of a message: credentials redacted, email addresses reduced to their
 /// domain.
-fn stored_text(text: &str, has_secret: bool) -> String {
+fn stored_text(words: &core::words::SecretWords, text: &str, has_secret: bool) -> String {
     let text = if has_secret {
-        secrets::redact(text)
+        secrets::redact_with(words, text)
     } else {
         text.to_string()
     };

@@ -334,3 +334,87 @@ fn probe_and_discover_take_the_operators_rules() {
         assert!(stderr.contains("findings.toml"), "{command:?}: {stderr}");
     }
 }
+
+#[test]
+fn host_and_secret_words_are_validated_by_line_and_key() {
+    let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
+    let mut broken = reading.clone();
+    for (from, to) in [
+        (
+            "webmail_domains = [\n  \"outlook.com\"",
+            "webmail_domains = [\n  \"outlook com\"",
+        ),
+        ("\"hubspot.net\"", "\"HubSpot.net\""),
+        ("\"changeme\"", "\"change me\""),
+        ("\"okey\"", "\"okey.\""),
+        ("\"hint\", ", "\"hash\", "),
+    ] {
+        assert!(broken.contains(from), "{from} is in the shipped file");
+        broken = broken.replacen(from, to, 1);
+    }
+    let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let dir = pack_with("reading.toml", &broken);
+    let (code, out) = check(dir.path());
+    assert_ne!(code, 0);
+    for (needle, key, why) in [
+        (
+            "\"outlook com\"",
+            "hosts.webmail_domains",
+            "holds a character",
+        ),
+        (
+            "\"HubSpot.net\"",
+            "hosts.not_a_server",
+            "must be lower case",
+        ),
+        ("\"change me\"", "secrets.placeholders", "holds a character"),
+        ("\"okey.\"", "secrets.not_a_value", "would never match"),
+        (
+            "\"length\", \"strength\", \"hash\"",
+            "secrets.not_a_value",
+            "is listed twice",
+        ),
+    ] {
+        let at = format!("reading.toml:{}: rule `{key}`", line_of(needle));
+        assert!(
+            out.contains(&at) && out.contains(why),
+            "{at} / {why}:\n{out}"
+        );
+    }
+}
+
+/// The host and secret word lists are data: an operator's entry is read by the next run.
+#[test]
+fn an_operators_host_and_secret_words_are_read() {
+    let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
+    let post = "IMAP settings incorrect, imap.kanzlei-roth.de:993, password: Hunter2x";
+    let read = |dir: &Path| {
+        let out = testkit::run_with_input(
+            Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+                .args(["triage", "--json", "--rules"])
+                .arg(dir)
+                .arg("-"),
+            post.as_bytes(),
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        (
+            report["imap"]["host"].as_str().map(str::to_string),
+            report["secrets"].as_array().map_or(0, Vec::len),
+        )
+    };
+    let shipped_pack = pack_with("reading.toml", &reading);
+    assert_eq!(
+        read(shipped_pack.path()),
+        (Some("imap.kanzlei-roth.de".to_string()), 1)
+    );
+    let added = reading
+        .replacen(
+            "\"discord.com\", ",
+            "\"discord.com\", \"kanzlei-roth.de\", ",
+            1,
+        )
+        .replacen("\"changeme\", ", "\"changeme\", \"hunter2x\", ", 1);
+    assert_ne!(added, reading);
+    let edited_pack = pack_with("reading.toml", &added);
+    assert_eq!(read(edited_pack.path()), (None, 0));
+}

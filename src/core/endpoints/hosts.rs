@@ -119,29 +119,6 @@ fn country_host_despite_extension(lower: &str, tld: &str) -> bool {
         && lower.split('.').filter(|label| !label.is_empty()).count() >= 3
 }
 
-/// Providers' bare domains, where members sign in to webmail.
-pub(super) const WEBMAIL_DOMAINS: &[&str] = &[
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "gmail.com",
-    "yahoo.com",
-    "icloud.com",
-    "aol.com",
-    "gmx.net",
-    "gmx.de",
-    "web.de",
-    "zoho.com",
-    "fastmail.com",
-];
-pub(super) const NOT_A_SERVER: &[&str] = &[
-    "hubspot.com",
-    "hubspot.net",
-    "discord.com",
-    "discord.gg",
-    "hubspotemail.net",
-];
-
 /// [`HOST`] without its port group: the host names alone. The port is read by [`port_suffix`];
 /// captures cost several times a plain search.
 pub(super) static HOST_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -415,7 +392,8 @@ impl<'a> Labels<'a> {
     }
 }
 
-pub(super) fn hosts(text: &str) -> Vec<HostToken> {
+/// The hosts in `text`; `words` are the rules' names that are never a server (`[hosts]`).
+pub(super) fn hosts(text: &str, words: &HostWords) -> Vec<HostToken> {
     let mut out = Vec::new();
     for (host, port_digits) in host_matches(text) {
         let raw = &text[host.clone()];
@@ -482,7 +460,7 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
         let lower = raw.to_lowercase();
         // A provider's own bare domain ("log in to outlook.com") is its web site or the
         // mailbox's domain, never the server entered.
-        if listed(WEBMAIL_DOMAINS, &lower) && port_digits.is_none() {
+        if words.webmail_domains.contains(&lower) && port_digits.is_none() {
             continue;
         }
         let labels = Labels::of(&lower);
@@ -504,11 +482,7 @@ pub(super) fn hosts(text: &str) -> Vec<HostToken> {
         {
             continue;
         }
-        if NOT_A_SERVER.iter().any(|d| {
-            lower
-                .strip_suffix(d)
-                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
-        }) {
+        if words.never_a_server(&lower) {
             continue;
         }
         let is_ip = raw.starts_with('[') || raw.bytes().all(|b| b.is_ascii_digit() || b == b'.');

@@ -203,7 +203,7 @@ pub(super) struct Segment<'a> {
 }
 
 /// Splits a line at its service labels. "993 for IMAP" labels the text before it.
-pub(super) fn segments(line: &str) -> Vec<Segment<'_>> {
+pub(super) fn segments<'a>(line: &'a str, words: &HostWords) -> Vec<Segment<'a>> {
     let labels: Vec<(usize, usize, Label)> = label_spans(line)
         .into_iter()
         .filter(|&(start, end, _)| !part_of_host(line, start, end))
@@ -247,12 +247,12 @@ pub(super) fn segments(line: &str) -> Vec<Segment<'_>> {
             .filter_map(|w| lead_word.strip_suffix(w))
             .any(|pre| {
                 pre.split_whitespace().next_back().is_some_and(|word| {
-                    word.ends_with(|c: char| c.is_ascii_digit()) || has_host_or_port(word)
+                    word.ends_with(|c: char| c.is_ascii_digit()) || has_host_or_port(word, words)
                 })
             })
             || lead.ends_with('(')
             || ends_clause)
-            && has_host_or_port(before)
+            && has_host_or_port(before, words)
             && current.is_none();
         if backward {
             out.push(Segment {
@@ -278,8 +278,8 @@ pub(super) fn segments(line: &str) -> Vec<Segment<'_>> {
     out
 }
 
-pub(super) fn has_host_or_port(text: &str) -> bool {
-    !hosts(text).is_empty() || !ports(text).is_empty()
+pub(super) fn has_host_or_port(text: &str, words: &HostWords) -> bool {
+    !hosts(text, words).is_empty() || !ports(text, words).is_empty()
 }
 
 pub(super) fn service_of_port(port: u16) -> Option<Label> {

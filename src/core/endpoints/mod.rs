@@ -20,6 +20,7 @@ use regex::Regex;
 use super::literals::Hits;
 use super::report::{Endpoint, Evidence};
 use super::service::Service;
+use super::words::{HostWords, SecretWords, WordLists};
 use super::zones::{Line, ZoneKind};
 
 mod host_names;
@@ -82,7 +83,7 @@ enum Focus {
 }
 
 impl Pending {
-    fn build(&self) -> Evidence {
+    fn build(&self, words: &SecretWords) -> Evidence {
         let port;
         let focus = match &self.focus {
             Focus::Text(text) => text.as_str(),
@@ -91,7 +92,7 @@ impl Pending {
                 port.as_str()
             }
         };
-        Evidence::new(self.message, self.zone, &self.line, Some(focus))
+        Evidence::new_with(words, self.message, self.zone, &self.line, Some(focus))
     }
 }
 
@@ -133,9 +134,20 @@ pub struct Settings {
     /// The wording gates' hits in the message being scanned ([`WORDING_GATES`]); empty
     /// between scans, so that no other text is ever taken for part of it.
     hits: Hits,
+    /// The rules' word lists the scan reads hosts (and redacts its evidence) with.
+    words: WordLists,
 }
 
 impl Settings {
+    /// A scan that reads with the rules' word lists; [`Settings::default`] reads with the
+    /// shipped ones ([`crate::core::words::shipped`]).
+    pub fn with_words(words: WordLists) -> Settings {
+        Settings {
+            words,
+            ..Settings::default()
+        }
+    }
+
     pub fn imap(&self) -> Option<Endpoint> {
         self.resolved(Service::Imap).map(|(e, _)| e)
     }
@@ -156,9 +168,9 @@ impl Settings {
             .or(self.shared_host.as_ref())
             .or(other_host.as_ref().filter(|_| self.same_server))?;
         let evidence = if own_host.is_some() {
-            host.evidence.build()
+            host.evidence.build(&self.words.secrets)
         } else {
-            port.evidence.build()
+            port.evidence.build(&self.words.secrets)
         };
         Some((
             Endpoint {
@@ -231,7 +243,7 @@ impl Settings {
                 self.scan_table(&table);
             } else if is_tab_row(line.text) {
                 self.scan_line(&line.text.replace('\t', " | "));
-            } else if let Some((service, value)) = config_key_service(line.text)
+            } else if let Some((service, value)) = config_key_service(line.text, &self.words.hosts)
                 // "IMAP: x, port 993. Outgoing: port 587": a line that names the other service
                 // too is read by its labels.
                 .filter(|(service, value)| {
@@ -286,7 +298,7 @@ impl Settings {
             self.scan_segment(line, self.context);
             return;
         }
-        let segments = segments(line);
+        let segments = segments(line, &self.words.hosts);
         self.line_names_both = segments.iter().any(|s| s.service == Some(Label::Imap))
             && segments.iter().any(|s| s.service == Some(Label::Smtp));
         for segment in segments {
@@ -314,7 +326,7 @@ impl Settings {
         {
             return;
         }
-        let hosts = hosts(text);
+        let hosts = hosts(text, &self.words.hosts);
         let mut attached = false;
         // A label names the first server after it: in "SMTP: smtp.x.com:587, imap.x.com:993" or
         // "SMTP auth failed. Settings: smtp.x.com:587, outlook.x.com:993" a later host with its
@@ -370,7 +382,7 @@ impl Settings {
         if attached {
             return;
         }
-        for (port, at) in ports(text) {
+        for (port, at) in ports(text, &self.words.hosts) {
             if not_a_setting(text, at, &self.hits) {
                 continue;
             }
@@ -455,7 +467,7 @@ impl Settings {
 /// The key of a config or env line names the service: `IMAP_HOST=`, `SMTP__HOST=`,
 /// `smtp.host:`, `$config['imap_host'] =`, `MAIL_PORT=` (Laravel's and Django's mail settings
 /// are for sending). Returns the service and the value.
-fn config_key_service(line: &str) -> Option<(Label, &str)> {
+fn config_key_service<'a>(line: &'a str, words: &HostWords) -> Option<(Label, &'a str)> {
     static KEY: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"^\s*(?:export\s+|set\s+|-\s+|\$\w+\[|\$)?["']?(?P<key>[A-Za-z_][\w.\-]*(?:->[A-Za-z_]\w*)?)["']?\]?\s*(?:=>|=|:)\s*"#)
             .expect("static regex")
@@ -465,7 +477,7 @@ fn config_key_service(line: &str) -> Option<(Label, &str)> {
     let caps = KEY.captures(line)?;
     let key = caps.name("key")?.as_str().to_ascii_lowercase();
     // `smtp.gmail.com:465` is a server and its port, not a key and its value.
-    if !hosts(&key).is_empty() {
+    if !hosts(&key, words).is_empty() {
         return None;
     }
     let value = &line[caps.get(0)?.end()..];

@@ -212,7 +212,7 @@ pub(super) fn may_end_with_a_month(before: &[u8]) -> bool {
 }
 
 /// Ports in `text`, each with the byte offset of its digits.
-pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
+pub(super) fn ports(text: &str, words: &HostWords) -> Vec<(u16, usize)> {
     let mut out = Vec::new();
     let mut after_keyword = false;
     for m in port_matches(text) {
@@ -259,7 +259,7 @@ pub(super) fn ports(text: &str) -> Vec<(u16, usize)> {
             let lead = text[..m.digits.start - 1].trim_end();
             lead.rsplit(|c: char| c.is_whitespace())
                 .next()
-                .is_some_and(|word| !hosts(word).is_empty() || label_service(word).is_some())
+                .is_some_and(|word| !hosts(word, words).is_empty() || label_service(word).is_some())
         };
         let (before, after) = (&text[..m.digits.start], &text[m.digits.end..]);
         let date = may_start_with_a_month(after.as_bytes()) && MONTH_NEAR.is_match(after)

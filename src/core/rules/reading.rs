@@ -14,7 +14,9 @@ use crate::core::answers::AnswerPatterns;
 use crate::core::ascii::AsciiTwin;
 use crate::core::items::{EmailWords, HubIdPatterns};
 use crate::core::text::Triggers;
+use crate::core::words::{HostWords, SecretWords, WordSet};
 use crate::core::zones::ZonePatterns;
+use std::sync::Arc;
 
 /// What `reading.toml` holds, validated.
 #[derive(Debug, Clone)]
@@ -23,6 +25,10 @@ pub struct Reading {
     pub hub_id: HubIdPatterns,
     pub email_domain: EmailWords,
     pub answers: AnswerPatterns,
+    /// `[hosts]`, shared with every scan that reads hosts.
+    pub hosts: Arc<HostWords>,
+    /// `[secrets]`, shared with every search for credentials.
+    pub secrets: Arc<SecretWords>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,6 +40,22 @@ struct ReadingFile {
     /// Optional, so a rules directory written before it still loads (with these answers unread).
     #[serde(default)]
     answers: AnswersFile,
+    hosts: HostsFile,
+    secrets: SecretsFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostsFile {
+    webmail_domains: Vec<Spanned<String>>,
+    not_a_server: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretsFile {
+    placeholders: Vec<Spanned<String>>,
+    not_a_value: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,6 +182,36 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
             errors,
         ),
     };
+    let hosts = HostWords {
+        webmail_domains: WordSet::new(words(
+            source,
+            "hosts.webmail_domains",
+            &file.hosts.webmail_domains,
+            domain_char,
+            errors,
+        )),
+        not_a_server: WordSet::new(words(
+            source,
+            "hosts.not_a_server",
+            &file.hosts.not_a_server,
+            domain_char,
+            errors,
+        )),
+    };
+    let secrets = SecretWords {
+        placeholders: WordSet::new(secret_words(
+            source,
+            "secrets.placeholders",
+            &file.secrets.placeholders,
+            errors,
+        )),
+        not_a_value: WordSet::new(secret_words(
+            source,
+            "secrets.not_a_value",
+            &file.secrets.not_a_value,
+            errors,
+        )),
+    };
     let a = &file.answers;
     let joined_or_none = |key: &str, list: &[Spanned<String>], errors: &mut Vec<RuleError>| {
         if list.is_empty() {
@@ -215,7 +267,43 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
         },
         email_domain,
         answers,
+        hosts: Arc::new(hosts),
+        secrets: Arc::new(secrets),
     })
+}
+
+impl Reading {
+    /// The `[hosts]` and `[secrets]` lists, shared.
+    pub fn words(&self) -> crate::core::words::WordLists {
+        crate::core::words::WordLists {
+            hosts: Arc::clone(&self.hosts),
+            secrets: Arc::clone(&self.secrets),
+        }
+    }
+}
+
+/// A `[secrets]` list: words as [`words`] checks them, of any character but white space, and
+/// not ending in the punctuation cut from a value before it is compared (such an entry could
+/// never match).
+fn secret_words(
+    source: &Source,
+    key: &str,
+    list: &[Spanned<String>],
+    errors: &mut Vec<RuleError>,
+) -> Vec<String> {
+    for w in list {
+        if w.get_ref().ends_with(['.', ',', '!', '?', ';', ':', ')']) {
+            errors.push(source.error(
+                Some(w.span()),
+                Some(key),
+                format!(
+                    "{:?} ends with punctuation, which is cut from a value before it is compared: it would never match",
+                    w.get_ref()
+                ),
+            ));
+        }
+    }
+    words(source, key, list, |c| !c.is_whitespace(), errors)
 }
 
 fn domain_char(c: char) -> bool {

@@ -1,6 +1,7 @@
 //! Values after a label (`password: x`, `pwd=x`, `Passwort: x`), a quoted password near a
 //! password word, command-line flags, URL userinfo and OAuth tokens: the words and patterns.
 
+use crate::core::words::SecretWords;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -85,6 +86,7 @@ pub(super) static TOKEN_SHAPES: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Values after labels.
 pub(super) fn labelled(
+    words: &SecretWords,
     text: &str,
     offset: usize,
     window: &str,
@@ -137,7 +139,7 @@ pub(super) fn labelled(
             continue;
         }
         let min = if quoted { 1 } else { 4 };
-        if v.chars().count() < min || !is_a_value(v) {
+        if v.chars().count() < min || !is_a_value(words, v) {
             continue;
         }
         // "the password is transmitted insecurely": after a prose verb, a lower-case participle
@@ -177,6 +179,7 @@ fn prose_word(v: &str) -> bool {
 /// A quoted, password-shaped token on a line with a password word, or the line before it
 /// (`I typed "Tr0ub4dor&3" ten times!! wrong password`).
 pub(super) fn quoted_near_label(
+    words: &SecretWords,
     text: &str,
     offset: usize,
     window: &str,
@@ -228,7 +231,7 @@ pub(super) fn quoted_near_label(
                 continue;
             }
             from = inner_end + close.len();
-            if password_shaped(inner) && is_a_value(inner) {
+            if password_shaped(inner) && is_a_value(words, inner) {
                 found.push((SecretKind::Password, start + inner_start..start + inner_end));
             }
         }
@@ -253,7 +256,12 @@ const PASSWORD_COLUMNS: &[&str] = &[
 
 /// A table pasted from a spreadsheet or a CSV file: a header row naming a password column
 /// (`email,imap_server,port,password`), and the rows under it with as many cells.
-pub(super) fn csv_column(offset: usize, window: &str, found: &mut Vec<(SecretKind, Range<usize>)>) {
+pub(super) fn csv_column(
+    words: &SecretWords,
+    offset: usize,
+    window: &str,
+    found: &mut Vec<(SecretKind, Range<usize>)>,
+) {
     let mut lines = Vec::new();
     let mut at = 0;
     for line in window.split_inclusive('\n') {
@@ -285,7 +293,7 @@ pub(super) fn csv_column(offset: usize, window: &str, found: &mut Vec<(SecretKin
             for (j, cell) in row.split(sep).enumerate() {
                 if j == column {
                     let value = cell.trim().trim_matches(['"', '\'']);
-                    if !value.is_empty() && is_a_value(value) {
+                    if !value.is_empty() && is_a_value(words, value) {
                         let start = offset + row_at + cell_at + cell.find(value).unwrap_or(0);
                         found.push((SecretKind::Password, start..start + value.len()));
                     }

@@ -52,7 +52,7 @@ mod redaction;
 mod sasl;
 mod values;
 
-pub use redaction::{redact, redact_span, redact_span_among};
+pub use redaction::{redact, redact_span, redact_span_among, redact_with};
 
 use app::{app_passwords, sixteen_letters};
 use labels::{
@@ -61,6 +61,8 @@ use labels::{
 };
 use sasl::{sasl, CODE_LOGIN, IMAP_LOGIN, QUOTED_LOGIN};
 use values::{is_a_value, push_value, value_of};
+
+use crate::core::words::SecretWords;
 
 /// Trigger words: a line holds a secret of some form only if it holds one of these (compared
 /// ASCII-lower-cased). With Unicode case folding an `s` may be written as a long s (`ſ`,
@@ -108,20 +110,27 @@ fn regex(pattern: &str) -> Regex {
 // The search.
 
 /// Where a credential appears in `text`, and of what kind. Ranges cover the value only, do
-/// not overlap, and are in order.
+/// not overlap, and are in order. Reads with the shipped `[secrets]` lists
+/// ([`crate::core::words::shipped`]): for callers with no rules at hand; the triage uses
+/// [`find_at`] with the rules' own.
 pub fn find(text: &str) -> Vec<(SecretKind, Range<usize>)> {
-    find_in(text, &super::text::lower(text))
+    find_with(&crate::core::words::shipped().secrets, text)
 }
 
-/// [`find`], with `lower` = [`super::text::lower`]`(text)` made by the caller.
-pub fn find_in(text: &str, lower: &[u8]) -> Vec<(SecretKind, Range<usize>)> {
+/// [`find`], with the rules' `[secrets]` lists.
+pub fn find_with(words: &SecretWords, text: &str) -> Vec<(SecretKind, Range<usize>)> {
+    find_in(words, text, &super::text::lower(text))
+}
+
+/// [`find_with`], with `lower` = [`super::text::lower`]`(text)` made by the caller.
+pub fn find_in(words: &SecretWords, text: &str, lower: &[u8]) -> Vec<(SecretKind, Range<usize>)> {
     let mut found: Vec<(SecretKind, Range<usize>)> = Vec::new();
     app_passwords(text, lower, &mut found);
     // A value may follow its label on the next line ("password:\nhunter2"), and an AUTH LOGIN
     // password two lines after the command.
     for (offset, window) in super::text::windows(text, lower, &TRIGGERS, 2) {
         let wl = &lower[offset..offset + window.len()];
-        scan_window(text, offset, window, wl, &mut found);
+        scan_window(words, text, offset, window, wl, &mut found);
     }
     // A SASL exchange spreads further: capability line, command, "+" or "334", response.
     for (offset, window) in super::text::windows(text, lower, &SASL_TRIGGERS, 4) {
@@ -140,6 +149,7 @@ pub fn trigger_words() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
 /// [`find_in`], with the places of the trigger words ([`trigger_words`]) found beforehand:
 /// `triggers` and `sasl_triggers` are the `(start, end)` of each in `lower`, by start.
 pub fn find_at(
+    words: &SecretWords,
     text: &str,
     lower: &[u8],
     triggers: &[(usize, usize)],
@@ -149,7 +159,7 @@ pub fn find_at(
     app_passwords(text, lower, &mut found);
     for (offset, window) in super::text::windows_at(text, lower, triggers, 2) {
         let wl = &lower[offset..offset + window.len()];
-        scan_window(text, offset, window, wl, &mut found);
+        scan_window(words, text, offset, window, wl, &mut found);
     }
     for (offset, window) in super::text::windows_at(text, lower, sasl_triggers, 4) {
         let wl = &lower[offset..offset + window.len()];
@@ -160,6 +170,7 @@ pub fn find_at(
 
 /// Every form but the four-group scan, on one window of trigger lines.
 fn scan_window(
+    words: &SecretWords,
     text: &str,
     offset: usize,
     window: &str,
@@ -175,14 +186,14 @@ fn scan_window(
         || has("wachtwoord")
         || window.contains('\u{17F}');
     if labels {
-        labelled(text, offset, window, found);
-        csv_column(offset, window, found);
+        labelled(words, text, offset, window, found);
+        csv_column(words, offset, window, found);
         sixteen_letters(offset, window, wl, found);
-        quoted_near_label(text, offset, window, found);
+        quoted_near_label(words, text, offset, window, found);
     }
     if has("one is") || has("one was") {
         for caps in CURRENT_ONE.captures_iter(window) {
-            push_value(found, SecretKind::Password, offset, &caps, 1);
+            push_value(words, found, SecretKind::Password, offset, &caps, 1);
         }
     }
     if has("-p") {
@@ -205,23 +216,23 @@ fn scan_window(
             {
                 continue;
             }
-            push_value(found, SecretKind::Password, offset, &caps, 1);
+            push_value(words, found, SecretKind::Password, offset, &caps, 1);
         }
     }
     if has("-u ") || has("--user") {
         for caps in USER_FLAG.captures_iter(window) {
-            push_value(found, SecretKind::Password, offset, &caps, 1);
+            push_value(words, found, SecretKind::Password, offset, &caps, 1);
         }
     }
     if has("://") {
         for caps in URL_USERINFO.captures_iter(window) {
-            push_value(found, SecretKind::Password, offset, &caps, 1);
+            push_value(words, found, SecretKind::Password, offset, &caps, 1);
         }
     }
     if has("bearer") || has("token") || has("secret") {
         for caps in TOKENS.captures_iter(window) {
             if let Some(m) = caps.name("bearer").or_else(|| caps.name("kv")) {
-                if is_a_value(m.as_str()) {
+                if is_a_value(words, m.as_str()) {
                     found.push((SecretKind::Token, offset + m.start()..offset + m.end()));
                 }
             }
@@ -237,17 +248,17 @@ fn scan_window(
     }
     if has("login") {
         for caps in IMAP_LOGIN.captures_iter(window) {
-            push_value(found, SecretKind::Password, offset, &caps, 1);
+            push_value(words, found, SecretKind::Password, offset, &caps, 1);
         }
     }
     if has("login") {
         for caps in QUOTED_LOGIN.captures_iter(window) {
-            push_value(found, SecretKind::Password, offset, &caps, 1);
+            push_value(words, found, SecretKind::Password, offset, &caps, 1);
         }
     }
     if has("login") || has("auth") || has(".connect(") {
         for caps in CODE_LOGIN.captures_iter(window) {
-            push_value(found, SecretKind::Password, offset, &caps, 1);
+            push_value(words, found, SecretKind::Password, offset, &caps, 1);
         }
     }
 }

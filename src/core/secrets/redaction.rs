@@ -2,11 +2,18 @@
 
 use std::ops::Range;
 
-use super::find;
+use super::{find, find_with};
+use crate::core::words::SecretWords;
 
-/// Replaces every credential value in `text` with `[redacted]`.
+/// Replaces every credential value in `text` with `[redacted]`, as [`find`] finds them (the
+/// shipped `[secrets]` lists: for callers with no rules at hand).
 pub fn redact(text: &str) -> String {
-    let found = find(text);
+    redact_with(&crate::core::words::shipped().secrets, text)
+}
+
+/// [`redact`], with the rules' `[secrets]` lists.
+pub fn redact_with(words: &SecretWords, text: &str) -> String {
+    let found = find_with(words, text);
     if found.is_empty() {
         return text.to_string();
     }
