@@ -26,6 +26,68 @@ pub struct AnswerPatterns {
     pub choice: Vec<Regex>,
     /// The answers picking the last option.
     pub last_choice: Option<Regex>,
+    /// Where an answer by position splits into clauses ("oui pour ..., non pour ...").
+    pub clause_break: Option<Regex>,
+    /// A clause naming the first questions: the first entry the first two, the next three, ...
+    pub first_questions: Vec<Regex>,
+    /// A clause naming the last question.
+    pub last_question: Option<Regex>,
+    /// A clause naming every question no earlier clause named ("the rest").
+    pub rest_questions: Option<Regex>,
+}
+
+/// Answers to the numbered questions by position, clause by clause: "oui pour les trois
+/// premiers, non pour le dernier", "yes to the first two, no to the rest". Returns whether any
+/// point was set.
+fn by_position(
+    rules: &rules::Checklist,
+    positions: &AnswerPatterns,
+    asked: &[Question],
+    answer: &str,
+    yes_or_no: &dyn Fn(&str) -> Option<bool>,
+    checklist: &mut Checklist,
+) -> bool {
+    let Some(breaks) = positions.clause_break.as_ref() else {
+        return false;
+    };
+    let mut named = vec![false; asked.len()];
+    let mut any = false;
+    for clause in breaks.split(answer) {
+        let Some(value) = yes_or_no(clause) else {
+            continue;
+        };
+        let which: Vec<usize> = if let Some(k) = positions
+            .first_questions
+            .iter()
+            .position(|re| re.is_match(clause))
+        {
+            (0..(k + 2).min(asked.len())).collect()
+        } else if positions
+            .last_question
+            .as_ref()
+            .is_some_and(|re| re.is_match(clause))
+        {
+            vec![asked.len() - 1]
+        } else if positions
+            .rest_questions
+            .as_ref()
+            .is_some_and(|re| re.is_match(clause))
+        {
+            (0..asked.len()).filter(|&i| !named[i]).collect()
+        } else {
+            continue;
+        };
+        for i in which {
+            named[i] = true;
+            for &point in &asked[i].points {
+                if let Some(item) = rules.items.get(point) {
+                    checklist.set(&item.id, value);
+                }
+            }
+            any = true;
+        }
+    }
+    any
 }
 
 /// The moderator's last question: the `?`-ended sentence nearest the end of the message.
@@ -166,6 +228,7 @@ fn questions(rules: &rules::Checklist, moderator: &str) -> Vec<Question> {
 /// it. Returns whether any point was set.
 pub fn apply(
     rules: &rules::Checklist,
+    positions: &AnswerPatterns,
     moderator: &str,
     answer: &str,
     checklist: &mut Checklist,
@@ -215,6 +278,9 @@ pub fn apply(
         if any {
             return true;
         }
+        if by_position(rules, positions, &asked, answer, &yes_or_no, checklist) {
+            return true;
+        }
     }
     let asked_points: Vec<usize> = asked.iter().flat_map(|q| q.points.clone()).collect();
     for (k, sentence) in sentences(answer).enumerate() {
@@ -252,7 +318,13 @@ mod tests {
     fn answered(moderator: &str, answer: &str) -> [bool; 4] {
         let rules = crate::core::rules::shipped().expect("shipped rules are valid");
         let mut checklist = Checklist::default();
-        apply(&rules.checklist, moderator, answer, &mut checklist);
+        apply(
+            &rules.checklist,
+            &rules.reading.answers,
+            moderator,
+            answer,
+            &mut checklist,
+        );
         [
             checklist.get("typed_credentials"),
             checklist.get("typed_servers"),
@@ -270,6 +342,20 @@ mod tests {
                 [true, false, true, false],
             ),
             ("4 yes", [false, false, false, true]),
+            // By position, clause by clause.
+            (
+                "oui pour les trois premiers, non pour le dernier",
+                [true, true, true, false],
+            ),
+            (
+                "yes to the first two, no to the rest",
+                [true, true, false, false],
+            ),
+            (
+                "sí a las dos primeras pero no a la última",
+                [true, true, false, false],
+            ),
+            ("yes for the last one", [false, false, false, true]),
         ] {
             assert_eq!(answered(QUESTIONS, answer), want, "{answer:?}");
         }

@@ -228,7 +228,13 @@ pub fn triage(rules: &Rules, thread: &Thread) -> Report {
         // An answer to the moderator's checklist question just before it ("1 yes 2 yes 3 no");
         // the member's own sentences below still win.
         if let Some(question) = moderator_before {
-            if answers::apply(&rules.checklist, &question.text, &spoken, &mut checklist) {
+            if answers::apply(
+                &rules.checklist,
+                &rules.reading.answers,
+                &question.text,
+                &spoken,
+                &mut checklist,
+            ) {
                 for item in &rules.checklist.items {
                     if checklist.get(&item.id) && !before.get(&item.id) {
                         let span = 0..text.find('\n').unwrap_or(text.len());

@@ -67,6 +67,14 @@ struct AnswersFile {
     choice: Vec<Spanned<String>>,
     #[serde(default)]
     last_choice: Vec<Spanned<String>>,
+    #[serde(default)]
+    clause_break: Option<Spanned<String>>,
+    #[serde(default)]
+    first_questions: Vec<Spanned<String>>,
+    #[serde(default)]
+    last_question: Option<Spanned<String>>,
+    #[serde(default)]
+    rest_questions: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,6 +240,23 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
             .filter_map(|p| source.regex("answers.choice", p, errors))
             .collect(),
         last_choice: joined_or_none("answers.last_choice", &a.last_choice, errors),
+        clause_break: a
+            .clause_break
+            .as_ref()
+            .and_then(|p| source.regex("answers.clause_break", p, errors)),
+        first_questions: a
+            .first_questions
+            .iter()
+            .filter_map(|p| source.regex("answers.first_questions", p, errors))
+            .collect(),
+        last_question: a
+            .last_question
+            .as_ref()
+            .and_then(|p| source.regex("answers.last_question", p, errors)),
+        rest_questions: a
+            .rest_questions
+            .as_ref()
+            .and_then(|p| source.regex("answers.rest_questions", p, errors)),
     };
     if errors.len() > before {
         return None;
