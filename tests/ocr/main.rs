@@ -83,11 +83,11 @@ fn score(read: &ScreenshotRead, expect: &Value) -> (usize, usize, Vec<String>) {
     (right, total, wrong)
 }
 
-/// The mock-up style a fixture was rendered from: the letter before its first `-` ("c-clean.png"
-/// is style c); unrelated images and hostile files are "-".
+/// The mock-up style a fixture was rendered from: the one or two letters before its first `-`
+/// ("c-clean.png" is style c, "za-clean.png" style za); unrelated images and hostile files are "-".
 fn style(file: &str) -> &str {
     match file.split_once('-') {
-        Some((s, _)) if s.len() == 1 => s,
+        Some((s, _)) if s.len() <= 2 => s,
         _ => "-",
     }
 }
