@@ -77,6 +77,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (started, cpu_before) = (std::time::Instant::now(), cpu_ms());
         let mut slot = Some(engine);
         passes::add_second_read(&mut slot, &prepared, &words, &mut page);
+        passes::add_local_threshold_read(&mut slot, &prepared, &mut page);
+        passes::add_deblurred_read(&mut slot, &image, &prepared, &mut page);
         if page.second.is_some() {
             println!(
                 "== second pass {} ms wall, {} ms CPU",

@@ -226,6 +226,14 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
     // The service the last label that named one named.
     let mut last_named: Option<Service> = None;
 
+    // What the page's labels hold: a line that is one of them is a value, not a heading
+    // ("IMAP", the value of "Account Type:", is no IMAP section for the rows below it).
+    let values: Vec<&str> = page
+        .fields
+        .iter()
+        .map(|f| f.value.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
     for field in &page.fields {
         let Some((kind, named)) =
             label_kind(&field.label).or_else(|| checkbox_kind(&field.label, &field.value))
@@ -233,7 +241,11 @@ fn interpret_one(rules: &Rules, page: &OcrPage, ms: u64) -> ScreenshotRead {
             continue;
         };
         form_labels += 1;
-        let service = named.or_else(|| field.section.as_deref().and_then(service_of));
+        let section = field
+            .section
+            .as_deref()
+            .filter(|s| !values.contains(&s.trim()));
+        let service = named.or_else(|| section.and_then(service_of));
         // A security label that names no service under no service heading ("Use the following
         // type of encrypted connection:" under "Incoming server (IMAP): 993") belongs to the
         // server the label above it named; it only fills what is still unknown.
@@ -386,9 +398,53 @@ fn error_text(rules: &Rules, page: &OcrPage, text: &str) -> Option<String> {
         let one_line = banner.split_whitespace().collect::<Vec<_>>().join(" ");
         return Some(clean(&one_line));
     }
-    classify::error_in(rules, text)
-        .filter(|e| e.code != "unknown")
-        .map(|e| e.text)
+    // Without a banner, only a sentence that says something failed: a form's own labels name
+    // errors' topics without being one ("Server Timeouts", "Authentication method",
+    // "Connection timeout (seconds)"), and the rules would take them for the error.
+    let (found, range) = classify::error_among(rules, text, &rules.errors_matching(text))?;
+    let line_start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[range.end..]
+        .find('\n')
+        .map_or(text.len(), |i| range.end + i);
+    (found.code != "unknown" && says_failure(&text[line_start..line_end])).then_some(found.text)
+}
+
+/// Words of a sentence that reports a failure (lower case), as error messages word it.
+const FAILURE_WORDS: &[&str] = &[
+    "fail",
+    "unable",
+    "could not",
+    "couldn't",
+    "couldn\u{2019}t",
+    "cannot",
+    "can't",
+    "can\u{2019}t",
+    "can not",
+    "invalid",
+    "denied",
+    "refused",
+    "timed out",
+    "rejected",
+    "incorrect",
+    "unreachable",
+    "not found",
+    "error",
+    "wrong",
+    "expired",
+    "did not",
+    "does not",
+    "was not",
+    "no route",
+    "not respond",
+    "not verify",
+    "not connect",
+    "lost",
+];
+
+/// Whether a line of the page says something failed (not just names a setting).
+fn says_failure(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    FAILURE_WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// A read tied to the attachment it came from.

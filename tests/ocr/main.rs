@@ -83,11 +83,11 @@ fn score(read: &ScreenshotRead, expect: &Value) -> (usize, usize, Vec<String>) {
     (right, total, wrong)
 }
 
-/// The mock-up style a fixture was rendered from: the letter before its first `-` ("c-clean.png"
-/// is style c); unrelated images and hostile files are "-".
+/// The mock-up style a fixture was rendered from: the one or two letters before its first `-`
+/// ("c-clean.png" is style c, "za-clean.png" style za); unrelated images and hostile files are "-".
 fn style(file: &str) -> &str {
     match file.split_once('-') {
-        Some((s, _)) if s.len() == 1 => s,
+        Some((s, _)) if s.len() <= 2 => s,
         _ => "-",
     }
 }
@@ -141,14 +141,15 @@ fn fixtures_are_read_field_by_field() {
         right * 100 >= total * 85,
         "degraded fixtures: {right}/{total} fields right\n{report}"
     );
-    // The bar for styles the project has not seen is 90%. Held out here: g to x
+    // The bar for styles the project has not seen is 90%. Held out here: g to zb
     // (BENCHMARKS.md "## OCR"): h-k read 105/139 when first measured, l-o 97/132 (73%), p 18/33,
-    // q-s 73/99 (74%), t 25/33, u-w 78/99 (79%), x 28/33; every held-out first read together
-    // 424/568 (75%). After the general fixes (the latest: each input box read on its own on weak pages)
-    // g-w read 509/557 (91%), j's, r's and u's blurred renders and t's text-less switches most
-    // of the rest. This floor, 89%, keeps that figure from sliding.
+    // q-s 73/99 (74%), t 25/33, u-w 78/99 (79%), x 28/33, y-za 86/99 (87%), zb 15/33 (untuned);
+    // every held-out first read together 525/700 (75%). After the general fixes (the latest: a
+    // blurred page read again with a local threshold and deconvolved) g-za read 641/689 (93%)
+    // and g-zb 656/722 (90.9%); blurred renders, t's text-less switches and zb most of the
+    // rest. This floor, 90%, keeps that figure from sliding.
     assert!(
-        held_right * 100 >= held_total * 89,
+        held_right * 100 >= held_total * 90,
         "held-out styles: {held_right}/{held_total} fields right\n{report}"
     );
 }

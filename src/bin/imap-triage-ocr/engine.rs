@@ -32,7 +32,6 @@ pub fn engine() -> Result<Tesseract, String> {
 pub fn read(slot: &mut Option<Tesseract>, bytes: &[u8]) -> Result<OcrPage, String> {
     let image = guard::decode(bytes).map_err(|e| e.to_string())?;
     let prepared = prep::prepare(&image);
-    drop(image);
     let engine = match slot.take() {
         Some(engine) => engine,
         None => engine()?,
@@ -52,5 +51,7 @@ pub fn read(slot: &mut Option<Tesseract>, bytes: &[u8]) -> Result<OcrPage, Strin
     let mut page = layout::page(&words, prepared.banner);
     // A weak first reading gets a second pass (passes.rs).
     passes::add_second_read(slot, &prepared, &words, &mut page);
+    passes::add_local_threshold_read(slot, &prepared, &mut page);
+    passes::add_deblurred_read(slot, &image, &prepared, &mut page);
     Ok(page)
 }

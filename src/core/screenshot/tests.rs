@@ -335,3 +335,54 @@ fn a_control_word_below_a_password_row_is_not_a_visible_password() {
     page.fields[1] = field("", "Password", "Tr0ub4dor-horse");
     assert!(interpret(&rules(), &page, 0).password_visible);
 }
+
+#[test]
+fn only_a_sentence_that_says_something_failed_is_an_error_without_a_banner() {
+    // A settings group and a setting's label name an error's topic without being one.
+    let mut page = screen();
+    page.lines.push("Server Timeouts".into());
+    page.lines.push("Connection timeout (seconds)".into());
+    page.lines.push("Authentication method".into());
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.error_text, None, "{}", read.text);
+    // Inline validation under a field, no banner: a sentence that says it failed.
+    page.lines
+        .push("Could not connect to the IMAP server: connection timed out.".into());
+    let read = interpret(&rules(), &page, 0);
+    assert!(
+        read.error_text
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out")),
+        "{:?}",
+        read.error_text
+    );
+}
+
+#[test]
+fn a_line_that_is_a_fields_value_is_no_section_heading() {
+    // An account type's value ("IMAP") stands above a security row that belongs to the
+    // outgoing server named by the label above it.
+    let page = OcrPage {
+        lines: vec![],
+        fields: vec![
+            field("", "Incoming server (IMAP):", "993"),
+            field(
+                "Incoming server (IMAP):",
+                "Use the following type of encrypted connection:",
+                "SSL/TLS",
+            ),
+            field("", "Outgoing server (SMTP):", "587"),
+            field("", "Account Type:", "IMAP"),
+            field(
+                "IMAP",
+                "Use the following type of encrypted connection:",
+                "STARTTLS",
+            ),
+        ],
+        banner: None,
+        second: None,
+    };
+    let read = interpret(&rules(), &page, 0);
+    assert_eq!(read.imap.unwrap().security, Some(Security::SslTls));
+    assert_eq!(read.smtp.unwrap().security, Some(Security::Starttls));
+}
