@@ -87,7 +87,7 @@ const GAP_CHARACTER: &str = r"(?-u:[^\n\x80-\xBF][\x80-\xBF]*)";
 /// pattern whose `.` is `[^\n]` (no `s`, `R` or `u` flag). The sets answer which patterns
 /// match: the patterns' own regexes, which give the evidence, keep the gaps as written.
 /// Test: `compact_gaps_match_as_the_patterns_do`.
-pub(super) fn compact_gaps(pattern: &str) -> String {
+pub fn compact_gaps(pattern: &str) -> String {
     use regex_syntax::ast::{self, Ast};
     let Ok(parsed) = ast::parse::Parser::new().parse(pattern) else {
         return pattern.to_string();
@@ -248,33 +248,43 @@ fn which_patterns_match(
             cache.search_update(at);
             dfa.next_state(cache, sid, byte).ok()?
         } else {
-            dfa.next_state_untagged(cache, sid, byte)
-        };
-        if next.is_tagged() {
-            if next.is_unknown() {
-                // Not computed yet (or dropped by a cache clear): build it.
-                cache.search_update(at);
-                next = dfa.next_state(cache, sid, byte).ok()?;
-            }
-            if next.is_match() {
-                let seen = (next, cache.clear_count());
-                if last_match != Some(seen) {
-                    last_match = Some(seen);
-                    for i in 0..dfa.match_len(cache, next) {
-                        found.insert(dfa.match_pattern(cache, next, i));
-                    }
-                    if found.is_full() {
-                        cache.search_finish(at);
-                        return Some(found);
-                    }
+            // Untagged states up to the next tagged one, in a loop of their own.
+            match to_tagged_state(dfa, cache, &haystack[at..], sid) {
+                Ok((read, from, tagged)) => {
+                    at += read;
+                    sid = from;
+                    tagged
                 }
-            } else if next.is_dead() {
-                cache.search_finish(at);
-                return Some(found);
-            } else if next.is_quit() {
-                cache.search_finish(at);
-                return None;
+                Err(last) => {
+                    sid = last;
+                    at = haystack.len();
+                    break;
+                }
             }
+        };
+        if next.is_unknown() {
+            // Not computed yet (or dropped by a cache clear): build it.
+            cache.search_update(at);
+            next = dfa.next_state(cache, sid, haystack[at]).ok()?;
+        }
+        if next.is_match() {
+            let seen = (next, cache.clear_count());
+            if last_match != Some(seen) {
+                last_match = Some(seen);
+                for i in 0..dfa.match_len(cache, next) {
+                    found.insert(dfa.match_pattern(cache, next, i));
+                }
+                if found.is_full() {
+                    cache.search_finish(at);
+                    return Some(found);
+                }
+            }
+        } else if next.is_dead() {
+            cache.search_finish(at);
+            return Some(found);
+        } else if next.is_quit() {
+            cache.search_finish(at);
+            return None;
         }
         sid = next;
         at += 1;
@@ -287,6 +297,28 @@ fn which_patterns_match(
         }
     }
     Some(found)
+}
+
+/// Runs `dfa` from the untagged state `sid` over `bytes` up to the first transition to a tagged
+/// state (a match, an unknown transition, the dead or quit state): how many bytes were read
+/// before that transition, the state it leaves and the state it leads to; or, when the bytes
+/// end first, the last state. A loop of its own, so that its few values stay in registers (the
+/// literal pass's [`crate::core::literals`] walk does the same).
+#[inline(never)]
+fn to_tagged_state(
+    dfa: &DFA,
+    cache: &Cache,
+    bytes: &[u8],
+    mut sid: LazyStateID,
+) -> Result<(usize, LazyStateID, LazyStateID), LazyStateID> {
+    for (at, &byte) in bytes.iter().enumerate() {
+        let next = dfa.next_state_untagged(cache, sid, byte);
+        if next.is_tagged() {
+            return Ok((at, sid, next));
+        }
+        sid = next;
+    }
+    Err(sid)
 }
 
 impl PatternSet {
