@@ -27,6 +27,7 @@ pub use errors::{RuleError, RulesErrors};
 pub use findings::{FindingTexts, FINDINGS_FILE};
 pub use lazy::RuleRegex;
 pub use load::{parse, parse_findings};
+pub use patterns::compact_gaps;
 pub use reading::Reading;
 pub use typed::{
     Checklist, ChecklistItem, ErrorRule, Provider, Replies, Rules, ServerSetting, Step, TextMatches,

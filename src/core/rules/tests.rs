@@ -1,7 +1,12 @@
 use super::patterns::PatternSet;
 
 fn plain(set: &PatternSet, text: &str) -> Vec<usize> {
-    let mut groups: Vec<usize> = set.set.matches(text).iter().map(|i| set.owner[i]).collect();
+    let mut groups: Vec<usize> = set
+        .set
+        .matches(text.as_bytes())
+        .iter()
+        .map(|i| set.owner[i])
+        .collect();
     groups.dedup();
     groups
 }
@@ -178,12 +183,223 @@ fn long_texts_find_the_patterns_the_regex_set_finds() {
         let set = rules.both_set.as_ref().expect("both");
         for text in &texts {
             assert!(text.len() >= 16 << 10, "{}", text.len());
-            let expected: Vec<usize> = set.set.matches(text).into_iter().collect();
+            let expected: Vec<usize> = set.set.matches(text.as_bytes()).into_iter().collect();
             assert_eq!(set.matches_in_parts(text), expected);
             if let Some(found) = set.whole_set_matches(text) {
                 assert_eq!(found, expected);
             }
             assert_eq!(set.matches(text), expected);
         }
+    }
+}
+
+/// The whole set's own DFA loop finds the patterns the library's overlapping search finds, and
+/// gives up (or quits on a byte) where it does: every corpus file and line, the same lines
+/// joined and shuffled, texts made of the patterns' own words, and short edge cases.
+#[test]
+fn the_whole_set_walk_finds_what_the_overlapping_search_finds() {
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
+    let set = rules.both_set.as_ref().expect("both");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("tests/corpus")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    files.sort();
+    let mut texts: Vec<String> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        lines.extend(text.lines().map(str::to_string));
+        texts.push(text);
+    }
+    let ascii: Vec<&String> = lines.iter().filter(|l| l.is_ascii()).collect();
+    for n in 0..4 {
+        let shuffled: Vec<&str> = (0..ascii.len())
+            .map(|i| ascii[(i * 389 + n) % ascii.len()].as_str())
+            .take(600)
+            .collect();
+        texts.push(shuffled.join("\n"));
+    }
+    // The lines in runs of 25 (a debug build reads slowly).
+    for run in lines.chunks(25) {
+        texts.push(run.join("\n"));
+    }
+    // The patterns' own words, one after another: texts where many patterns match, some only
+    // at the very end (the match found on the end-of-text transition).
+    let words: Vec<String> = set
+        .set
+        .patterns()
+        .iter()
+        .flat_map(|p| {
+            p.split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| w.len() > 2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for n in 0..40 {
+        let text: Vec<&str> = (0..30)
+            .map(|i| words[(i * 131 + n * 17) % words.len()].as_str())
+            .collect();
+        texts.push(text.join(" "));
+        texts.push(text.join("."));
+    }
+    texts.extend(
+        [
+            "",
+            "x",
+            "checklist done",
+            "checklist done.",
+            "the checklist is completed",
+            "Checkliste erledigt, alle vier Punkte geprüft",
+            "j'ai vérifié les quatre points de la checklist",
+            "connection refused",
+            "authentication failed\n",
+        ]
+        .map(str::to_string),
+    );
+    let (mut answered, mut answered_by_library) = (0, 0);
+    // One cache each, fed the same texts. They may give up at different places (the library's
+    // search counts the bytes read per state built a little differently: it leaves out the byte
+    // of each match it returns), and then their caches differ; a text either gives up on goes
+    // to the sets in parts, with the same answer.
+    let (mut walk_cache, mut library_cache) = (None, None);
+    for text in &texts {
+        let expected: Vec<usize> = set.set.matches(text.as_bytes()).into_iter().collect();
+        let walked = set.whole_set_matches_with(&mut walk_cache, text, false);
+        let by_library = set.whole_set_matches_with(&mut library_cache, text, true);
+        if let Some(found) = walked {
+            answered += 1;
+            assert_eq!(found, expected, "{text:?}");
+        }
+        if let Some(found) = by_library {
+            answered_by_library += 1;
+            assert_eq!(found, expected, "{text:?}");
+        }
+    }
+    // Most corpus texts hold a byte that is not ASCII, which the DFA quits on (Unicode `\b`).
+    assert!(
+        answered >= 40 && answered_by_library >= 40,
+        "{answered} and {answered_by_library} of {}",
+        texts.len()
+    );
+}
+
+/// The sets' patterns with compact gaps ([`super::patterns::compact_gaps`]) find the matches
+/// the patterns as written find, at the same places: every error and checklist pattern on every
+/// corpus file and line, and German, French and Portuguese texts whose gaps hold accented
+/// letters (two bytes each) and curly quotes (three), right up to each gap's length and past it.
+#[test]
+fn compact_gaps_match_as_the_patterns_do() {
+    use super::patterns::compact_gaps;
+    let rules = crate::core::rules::shipped().expect("shipped rules are valid");
+    let patterns: Vec<&str> = super::typed::error_groups(&rules.errors)
+        .into_iter()
+        .chain(super::typed::checklist_groups(&rules.checklist))
+        .flatten()
+        .map(|re| re.as_str())
+        .collect();
+    let rewritten: Vec<String> = patterns.iter().map(|p| compact_gaps(p)).collect();
+    let changed = patterns
+        .iter()
+        .zip(&rewritten)
+        .filter(|(p, r)| **p != r.as_str())
+        .count();
+    assert!(changed > 60, "{changed} patterns with compact gaps");
+    // The set holds the rewritten patterns.
+    let both = rules.both_set.as_ref().expect("both");
+    assert_eq!(both.set.patterns(), rewritten.as_slice());
+
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("tests/corpus")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    files.sort();
+    let mut texts: Vec<String> = Vec::new();
+    for file in files {
+        texts.push(std::fs::read_to_string(file).unwrap_or_default());
+    }
+    // A gap of N characters that are letters of two bytes, or curly quotes of three, is 2N or
+    // 3N bytes: the byte pieces must still count characters.
+    for n in [
+        4, 9, 10, 11, 19, 20, 21, 29, 30, 31, 39, 40, 41, 49, 50, 51, 59, 60, 61, 79, 80, 81,
+    ] {
+        for unit in ["é", "ü", "ç", "ã", "’", "a", " ", "ß"] {
+            let gap = unit.repeat(n);
+            texts.push(format!("done {gap} all {gap} four"));
+            texts.push(format!("checklist {gap} done"));
+            texts.push(format!("all {gap} four {gap} steps {gap} done"));
+            texts.push(format!("I typed {gap} password {gap} manually"));
+            texts.push(format!(
+                "Checkliste {gap} erledigt, alle vier {gap} Punkte geprüft"
+            ));
+            texts.push(format!(
+                "j'ai vérifié {gap} les quatre points {gap} de la checklist"
+            ));
+            texts.push(format!("já verifiquei {gap} todos os quatro {gap} pontos"));
+        }
+    }
+    texts.extend(
+        [
+            "Ich habe die Checkliste durchgearbeitet, alle vier Punkte sind erledigt.",
+            "Ich habe das Passwort von Hand eingegeben, nicht kopiert.",
+            "J’ai tapé le mot de passe à la main, manuellement, et vérifié les quatre points.",
+            "Já verifiquei os quatro pontos da checklist, está tudo concluído.",
+            "Eu digitei a senha manualmente, não colei, e o erro de autenticação continua.",
+            "I’ve checked all four points — done ✅ — still “authentication failed”.",
+            "I did all 4 of the checklist items ✓ and typed the password by hand 👍",
+        ]
+        .map(str::to_string),
+    );
+    let lines: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    texts.extend(lines);
+    for (pattern, compact) in patterns.iter().zip(&rewritten) {
+        if *pattern == compact.as_str() {
+            continue;
+        }
+        let written = regex::Regex::new(pattern).expect("pattern");
+        let compact = regex::bytes::Regex::new(compact).expect("compact pattern");
+        for text in &texts {
+            let expected: Vec<_> = written.find_iter(text).map(|m| m.range()).collect();
+            let found: Vec<_> = compact
+                .find_iter(text.as_bytes())
+                .map(|m| m.range())
+                .collect();
+            assert_eq!(found, expected, "{pattern} on {text:?}");
+        }
+    }
+}
+
+/// A gap is rewritten only where it can be: not at the end of a pattern, not under a flag that
+/// changes `.`, and not where nothing after it must take a character.
+#[test]
+fn compact_gaps_leave_what_they_cannot_prove() {
+    use super::patterns::compact_gaps;
+    let piece = r"(?-u:[^\n\x80-\xBF][\x80-\xBF]*)";
+    assert_eq!(
+        compact_gaps(r"(?i)\bdone\b.{0,40}\ball\b"),
+        format!(r"(?i)\bdone\b{piece}{{0,40}}\ball\b")
+    );
+    assert_eq!(
+        compact_gaps(r"a.{0,5}(b|c).{2,9}d"),
+        format!(r"a{piece}{{0,5}}(b|c){piece}{{2,9}}d")
+    );
+    for kept in [
+        r"done.{0,40}",
+        r"done.{0,40}\b",
+        r"done.{0,40}(x)?",
+        r"(?s)done.{0,40}all",
+        r"(?-u)done.{0,40}all",
+        r"(?R)done.{0,40}all",
+        r"done.*all",
+        r"done\.{0,4}all",
+        r"(unclosed.{0,4}x",
+    ] {
+        assert_eq!(compact_gaps(kept), kept);
     }
 }
