@@ -89,7 +89,11 @@ pub fn best_error(
                 let zone = line_of(lines, m.start()).map_or(ZoneKind::Prose, |l| l.kind);
                 // A setting's name quoted in prose is the message the member saw: it shows the
                 // error "mail_max_userip_connections=40".
-                let quoted_message = zone == ZoneKind::Prose && quoted_in_prose(text, m.range());
+                // Only when the setting ends the message: in "opening to ssl://host:465,
+                // timeout=60, options=array (...)" it is one option among others.
+                let quoted_message = zone == ZoneKind::Prose
+                    && quoted_in_prose(text, m.range())
+                    && setting_ends_line(text, m.end());
                 if (is_setting_key(text, m.range()) && !quoted_message)
                     || negated_error(text, m.start())
                 {
@@ -169,6 +173,21 @@ fn is_setting_key(text: &str, m: std::ops::Range<usize>) -> bool {
         && after
             .trim_start_matches(['=', ':', '>', ' ', '\t', '"', '\''])
             .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+}
+
+/// Whether the value of the setting named just before `end` ends the quoted message or its line:
+/// "(mail_max_userip_connections=3)", `the error "mail_max_userip_connections=40".`
+fn setting_ends_line(text: &str, end: usize) -> bool {
+    let rest = &text[end..];
+    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+    let after = line
+        .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'')
+        .trim_start_matches(['=', ':', '>', ' ', '\t', '"', '\''])
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '.' || c == ':')
+        .trim_start();
+    after.is_empty()
+        || after.starts_with([')', ']', '"', '\'', '`', '”', '»'])
+        || after.trim_end_matches(['.', ';']).is_empty()
 }
 
 /// "no timeout", "not a timeout", "without any error": the member says it did not happen;

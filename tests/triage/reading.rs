@@ -325,3 +325,54 @@ fn a_wide_space_before_a_label_does_not_panic() {
     );
     assert_eq!(endpoint(&r.smtp).as_deref(), Some("smtp.gmail.com:587"));
 }
+
+/// Errors read by their parts (held-out batch 7): an exception name that carries the failure, a
+/// subject and its failure word with only filler between, a server's reply after a transcript's
+/// direction mark, an operating-system error number; and the sentences that stay no error text.
+#[test]
+fn errors_read_by_their_parts() {
+    let rules = rules();
+    let cases: &[(&str, Option<&str>)] = &[
+        ("Net::OpenTimeout: execution expired", Some("timeout")),
+        ("NOTIFICATION ERROR: Net::ReadTimeout", Some("timeout")),
+        ("java.net.ConnectTimeoutException after 30000 ms", Some("timeout")),
+        (
+            "SMTP error: Connection error: invalid peer certificate: UnknownIssuer",
+            Some("tls_error"),
+        ),
+        (
+            "451 5.7.3 STARTTLS is required to send mail [AM0PR01CA0001.outlook.com]",
+            Some("smtp_settings_incorrect"),
+        ),
+        (
+            "SMTP Client error: internal client error: No compatible authentication mechanism was found",
+            Some("smtp_auth_error"),
+        ),
+        ("SMTP ERROR: Password command failed: 535 Incorrect authentication data", Some("smtp_auth_error")),
+        ("IMAP: login request was denied by the server", Some("imap_auth_error")),
+        ("Die Anmeldung wurde abgelehnt", Some("imap_auth_error")),
+        ("SMTP : mot de passe refusé", Some("smtp_auth_error")),
+        ("Error while retrieving mailbox: [Errno 99] Cannot assign requested address", Some("unknown")),
+        ("S: B00000000 BAD Error in IMAP command received by server.", Some("unknown")),
+        ("SMTPServerDisconnected: Connection unexpectedly closed", Some("unknown")),
+        ("_Cannot connect to server.\n(Unable to connect)_", Some("unknown")),
+        // PHPMailer's connection options name a timeout; the error is the login.
+        (
+            "SMTP Error: Could not authenticate.\nConnection: opening to ssl://box.example-host.net:465, timeout=60, options=array ()",
+            Some("smtp_auth_error"),
+        ),
+        // Sentences about the problem, a setting or a plan: no error text.
+        ("I can't connect to the server since yesterday, please help", None),
+        ("I closed the connection and opened it again", None),
+        ("the certificate on my site is valid until 2027", None),
+        ("I'm sure my password is not wrong", None),
+    ];
+    for (text, code) in cases {
+        let r = read(&rules, &[text]);
+        assert_eq!(
+            r.error.as_ref().map(|e| e.code.as_str()),
+            *code,
+            "error of {text:?}"
+        );
+    }
+}
