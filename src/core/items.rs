@@ -258,7 +258,12 @@ pub fn email_domain_span(
             // `name@vantor-engineering.com` is somebody's login; `user@domain.com` or
             // `you@gmail.com` is an example.
             let placeholder = placeholder && placeholder_domain(&domain, words);
+            // A made-up domain itself (`notifier@domain.net`, `info@mysite.org`) is nobody's
+            // mailbox, whatever its local part.
+            let made_up =
+                domain.matches('.').count() == 1 && words.example_labels.iter().any(|l| l == first);
             if placeholder
+                || made_up
                 || url_host
                 || masked_domain
                 || matches!(

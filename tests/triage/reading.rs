@@ -376,3 +376,48 @@ fn errors_read_by_their_parts() {
         );
     }
 }
+
+/// The other misses of held-out batch 7, each by its general cause: the login called by its
+/// short names, settings tested in other clients, a made-up domain whatever the local part, and
+/// a word of time after "password was" that is no password.
+#[test]
+fn batch_7_checklist_domains_and_secrets_by_their_cause() {
+    let rules = rules();
+    let verified: &[(&str, bool)] = &[
+        ("User/pass and settings are all verified and correct.", true),
+        ("pw is correct, I checked it twice", true),
+        (
+            "E-mail settings have been tested as working just fine (sending and receiving) with other e-mail clients.",
+            true,
+        ),
+        ("I'm able to connect to mail.ch with the same port and SSL", false),
+        ("I will pass the logs to our admin", false),
+    ];
+    for (text, want) in verified {
+        let c = read(&rules, &[text]).checklist;
+        assert_eq!(c.verified_credentials, *want, "verified in {text:?}");
+    }
+    let domains: &[(&str, Option<&str>)] = &[
+        (":user_name => \"notifier@domain.net\"", None),
+        ("$mail->Username = 'info@mysite.org';", None),
+        ("ak test_email email@address.com", None),
+        (
+            "my login is sales@vantor-engineering.com",
+            Some("vantor-engineering.com"),
+        ),
+    ];
+    for (text, want) in domains {
+        let r = read(&rules, &[text]);
+        assert_eq!(r.email_domain.as_deref(), *want, "email domain of {text:?}");
+    }
+    let r = read(
+        &rules,
+        &["My app password for paperless-ngx was last used on July 1st according to GMail."],
+    );
+    assert!(r.secrets.is_empty(), "{:?}", r.secrets);
+    let r = read(
+        &rules,
+        &["the smtp password was Kq7dLm29xv and it still fails"],
+    );
+    assert_eq!(r.secrets.len(), 1, "{:?}", r.secrets);
+}
