@@ -219,8 +219,10 @@ fn quoted_in_prose(text: &str, m: std::ops::Range<usize>) -> bool {
     quotes(before) % 2 == 1 || line_before.contains(": ") || line_before.trim_end().ends_with(':')
 }
 
+/// The words that name a step, in the five languages members write in: "envio de mensagens",
+/// "serveur sortant", "Posteingang".
 static SERVICE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?P<smtp>smtps?|outgoing|outbound|sending|mailer|submission|sendmail|phpmailer|nodemailer|swift_?mailer|ehlo|helo|535|534|530|5\.7\.\d+)\b|\b(?P<imap>imaps?|incoming|inbound|receiving|receive|fetch(?:ing|mail)?|imap4(?:rev1)?|sync(?:ing|hroni[sz]e)?|idle|mailbox|authenticationfailed)\b")
+    Regex::new(r"(?i)\b(?P<smtp>smtps?|outgoing|outbound|sending|mailer|submission|sendmail|phpmailer|nodemailer|swift_?mailer|ehlo|helo|535|534|530|5\.7\.\d+|envio|envío|envoi|sortant|salida|sa[íi]da|postausgang\w*|ausgangs\w*)\b|\b(?P<imap>imaps?|incoming|inbound|receiving|receive|fetch(?:ing|mail)?|imap4(?:rev1)?|sync(?:ing|hroni[sz]e)?|idle|mailbox|authenticationfailed|entrant|entrada|r[ée]ception|recepci[óo]n|recebimento|posteingang\w*|eingangs\w*)\b")
         .expect("static regex")
 });
 
