@@ -89,7 +89,11 @@ pub fn best_error(
                 let zone = line_of(lines, m.start()).map_or(ZoneKind::Prose, |l| l.kind);
                 // A setting's name quoted in prose is the message the member saw: it shows the
                 // error "mail_max_userip_connections=40".
-                let quoted_message = zone == ZoneKind::Prose && quoted_in_prose(text, m.range());
+                // Only when the setting ends the message: in "opening to ssl://host:465,
+                // timeout=60, options=array (...)" it is one option among others.
+                let quoted_message = zone == ZoneKind::Prose
+                    && quoted_in_prose(text, m.range())
+                    && setting_ends_line(text, m.end());
                 if (is_setting_key(text, m.range()) && !quoted_message)
                     || negated_error(text, m.start())
                 {
@@ -171,6 +175,21 @@ fn is_setting_key(text: &str, m: std::ops::Range<usize>) -> bool {
             .starts_with(|c: char| c.is_ascii_digit() || c == '-')
 }
 
+/// Whether the value of the setting named just before `end` ends the quoted message or its line:
+/// "(mail_max_userip_connections=3)", `the error "mail_max_userip_connections=40".`
+fn setting_ends_line(text: &str, end: usize) -> bool {
+    let rest = &text[end..];
+    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+    let after = line
+        .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'')
+        .trim_start_matches(['=', ':', '>', ' ', '\t', '"', '\''])
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '.' || c == ':')
+        .trim_start();
+    after.is_empty()
+        || after.starts_with([')', ']', '"', '\'', '`', '”', '»'])
+        || after.trim_end_matches(['.', ';']).is_empty()
+}
+
 /// "no timeout", "not a timeout", "without any error": the member says it did not happen;
 /// "how can I set a timeout": the member asks about a setting.
 fn negated_error(text: &str, at: usize) -> bool {
@@ -200,8 +219,10 @@ fn quoted_in_prose(text: &str, m: std::ops::Range<usize>) -> bool {
     quotes(before) % 2 == 1 || line_before.contains(": ") || line_before.trim_end().ends_with(':')
 }
 
+/// The words that name a step, in the five languages members write in: "envio de mensagens",
+/// "serveur sortant", "Posteingang".
 static SERVICE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?P<smtp>smtps?|outgoing|outbound|sending|mailer|submission|sendmail|phpmailer|nodemailer|swift_?mailer|ehlo|helo|535|534|530|5\.7\.\d+)\b|\b(?P<imap>imaps?|incoming|inbound|receiving|receive|fetch(?:ing|mail)?|imap4(?:rev1)?|sync(?:ing|hroni[sz]e)?|idle|mailbox|authenticationfailed)\b")
+    Regex::new(r"(?i)\b(?P<smtp>smtps?|outgoing|outbound|sending|mailer|submission|sendmail|phpmailer|nodemailer|swift_?mailer|ehlo|helo|535|534|530|5\.7\.\d+|envio|envío|envoi|sortant|salida|sa[íi]da|postausgang\w*|ausgangs\w*)\b|\b(?P<imap>imaps?|incoming|inbound|receiving|receive|fetch(?:ing|mail)?|imap4(?:rev1)?|sync(?:ing|hroni[sz]e)?|idle|mailbox|authenticationfailed|entrant|entrada|r[ée]ception|recepci[óo]n|recebimento|posteingang\w*|eingangs\w*)\b")
         .expect("static regex")
 });
 

@@ -162,6 +162,9 @@ pub struct EmailWords {
     pub example_domains: Vec<String>,
     /// First labels of made-up domains (`user@domain.com`, `name@yourcompany.com`).
     pub example_labels: Vec<String>,
+    /// First labels that make a two-label domain made up whatever its local part
+    /// (`notifier@domain.net`, `info@mysite.org`); `acme` stays a possible company.
+    pub made_up_labels: Vec<String>,
 }
 
 /// Whether a placeholder local part on `domain` is an example: a provider's own domain
@@ -258,7 +261,12 @@ pub fn email_domain_span(
             // `name@vantor-engineering.com` is somebody's login; `user@domain.com` or
             // `you@gmail.com` is an example.
             let placeholder = placeholder && placeholder_domain(&domain, words);
+            // A made-up domain itself (`notifier@domain.net`, `info@mysite.org`) is nobody's
+            // mailbox, whatever its local part.
+            let made_up =
+                domain.matches('.').count() == 1 && words.made_up_labels.iter().any(|l| l == first);
             if placeholder
+                || made_up
                 || url_host
                 || masked_domain
                 || matches!(

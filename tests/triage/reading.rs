@@ -325,3 +325,118 @@ fn a_wide_space_before_a_label_does_not_panic() {
     );
     assert_eq!(endpoint(&r.smtp).as_deref(), Some("smtp.gmail.com:587"));
 }
+
+/// Errors read by their parts (held-out batch 7): an exception name that carries the failure, a
+/// subject and its failure word with only filler between, a server's reply after a transcript's
+/// direction mark, an operating-system error number; and the sentences that stay no error text.
+#[test]
+fn errors_read_by_their_parts() {
+    let rules = rules();
+    let cases: &[(&str, Option<&str>)] = &[
+        ("Net::OpenTimeout: execution expired", Some("timeout")),
+        ("NOTIFICATION ERROR: Net::ReadTimeout", Some("timeout")),
+        ("java.net.ConnectTimeoutException after 30000 ms", Some("timeout")),
+        (
+            "SMTP error: Connection error: invalid peer certificate: UnknownIssuer",
+            Some("tls_error"),
+        ),
+        (
+            "451 5.7.3 STARTTLS is required to send mail [AM0PR01CA0001.outlook.com]",
+            Some("smtp_settings_incorrect"),
+        ),
+        (
+            "SMTP Client error: internal client error: No compatible authentication mechanism was found",
+            Some("smtp_auth_error"),
+        ),
+        ("SMTP ERROR: Password command failed: 535 Incorrect authentication data", Some("smtp_auth_error")),
+        ("IMAP: login request was denied by the server", Some("imap_auth_error")),
+        ("Die Anmeldung wurde abgelehnt", Some("imap_auth_error")),
+        ("SMTP : mot de passe refusé", Some("smtp_auth_error")),
+        ("Error while retrieving mailbox: [Errno 99] Cannot assign requested address", Some("unknown")),
+        ("S: B00000000 BAD Error in IMAP command received by server.", Some("unknown")),
+        ("SMTPServerDisconnected: Connection unexpectedly closed", Some("unknown")),
+        ("_Cannot connect to server.\n(Unable to connect)_", Some("unknown")),
+        // PHPMailer's connection options name a timeout; the error is the login.
+        (
+            "SMTP Error: Could not authenticate.\nConnection: opening to ssl://box.example-host.net:465, timeout=60, options=array ()",
+            Some("smtp_auth_error"),
+        ),
+        // The same parts in the other languages, the step from the words around them.
+        ("Erro: SMTP Connect() falhou.", Some("smtp_settings_incorrect")),
+        ("Impossible de se connecter au serveur IMAP", Some("imap_settings_incorrect")),
+        ("Não foi possível conectar ao servidor SMTP", Some("smtp_settings_incorrect")),
+        ("No se pudo conectar con el servidor de correo", Some("unknown")),
+        ("Die Verbindung zum Server ist fehlgeschlagen", Some("unknown")),
+        ("La connexion au serveur a expiré", Some("timeout")),
+        ("El servidor rechazó el usuario o la contraseña", Some("imap_auth_error")),
+        ("Le serveur SMTP a refusé le mot de passe", Some("smtp_auth_error")),
+        ("O servidor de envio recusou a senha", Some("smtp_auth_error")),
+        ("The server rejected the username or password", Some("imap_auth_error")),
+        ("Host name could not be resolved", Some("host_not_found")),
+        (
+            "The issuer certificate of a locally looked up certificate could not be found",
+            Some("tls_error"),
+        ),
+        // Sentences about the problem, a setting or a plan: no error text.
+        ("I can't connect to the server since yesterday, please help", None),
+        ("no puedo conectar con el servidor desde ayer", None),
+        ("je n'arrive pas à me connecter au serveur", None),
+        ("Verbindung zum IMAP-Server hergestellt", None),
+        ("I closed the connection and opened it again", None),
+        ("the certificate on my site is valid until 2027", None),
+        ("I'm sure my password is not wrong", None),
+    ];
+    for (text, code) in cases {
+        let r = read(&rules, &[text]);
+        assert_eq!(
+            r.error.as_ref().map(|e| e.code.as_str()),
+            *code,
+            "error of {text:?}"
+        );
+    }
+}
+
+/// The other misses of held-out batch 7, each by its general cause: the login called by its
+/// short names, settings tested in other clients, a made-up domain whatever the local part, and
+/// a word of time after "password was" that is no password.
+#[test]
+fn batch_7_checklist_domains_and_secrets_by_their_cause() {
+    let rules = rules();
+    let verified: &[(&str, bool)] = &[
+        ("User/pass and settings are all verified and correct.", true),
+        ("pw is correct, I checked it twice", true),
+        (
+            "E-mail settings have been tested as working just fine (sending and receiving) with other e-mail clients.",
+            true,
+        ),
+        ("I'm able to connect to mail.ch with the same port and SSL", false),
+        ("I will pass the logs to our admin", false),
+    ];
+    for (text, want) in verified {
+        let c = read(&rules, &[text]).checklist;
+        assert_eq!(c.verified_credentials, *want, "verified in {text:?}");
+    }
+    let domains: &[(&str, Option<&str>)] = &[
+        (":user_name => \"notifier@domain.net\"", None),
+        ("$mail->Username = 'info@mysite.org';", None),
+        ("ak test_email email@address.com", None),
+        (
+            "my login is sales@vantor-engineering.com",
+            Some("vantor-engineering.com"),
+        ),
+    ];
+    for (text, want) in domains {
+        let r = read(&rules, &[text]);
+        assert_eq!(r.email_domain.as_deref(), *want, "email domain of {text:?}");
+    }
+    let r = read(
+        &rules,
+        &["My app password for paperless-ngx was last used on July 1st according to GMail."],
+    );
+    assert!(r.secrets.is_empty(), "{:?}", r.secrets);
+    let r = read(
+        &rules,
+        &["the smtp password was Kq7dLm29xv and it still fails"],
+    );
+    assert_eq!(r.secrets.len(), 1, "{:?}", r.secrets);
+}

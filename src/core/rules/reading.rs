@@ -84,6 +84,9 @@ struct EmailDomainFile {
     vendor_domains: Vec<Spanned<String>>,
     example_domains: Vec<Spanned<String>>,
     example_labels: Vec<Spanned<String>>,
+    /// First labels that make a domain made up whatever the local part (`info@mysite.org`).
+    #[serde(default)]
+    made_up_labels: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +189,13 @@ pub(super) fn parse_reading(source: &Source, errors: &mut Vec<RuleError>) -> Opt
             source,
             "email_domain.example_labels",
             &e.example_labels,
+            |c| c.is_ascii_alphanumeric() || c == '-',
+            errors,
+        ),
+        made_up_labels: words(
+            source,
+            "email_domain.made_up_labels",
+            &e.made_up_labels,
             |c| c.is_ascii_alphanumeric() || c == '-',
             errors,
         ),
