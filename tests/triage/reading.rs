@@ -351,6 +351,8 @@ fn errors_read_by_their_parts() {
         ("SMTP ERROR: Password command failed: 535 Incorrect authentication data", Some("smtp_auth_error")),
         ("IMAP: login request was denied by the server", Some("imap_auth_error")),
         ("Die Anmeldung wurde abgelehnt", Some("imap_auth_error")),
+        ("Unable to verify account name or password.", Some("imap_auth_error")),
+        ("SMTP: could not validate the credentials", Some("smtp_auth_error")),
         ("SMTP : mot de passe refusé", Some("smtp_auth_error")),
         ("Error while retrieving mailbox: [Errno 99] Cannot assign requested address", Some("unknown")),
         ("S: B00000000 BAD Error in IMAP command received by server.", Some("unknown")),
