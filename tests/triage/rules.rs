@@ -272,15 +272,9 @@ fn an_operator_added_hub_id_label_is_read() {
     let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
     let post = "Kundennummer: 48213377\nIMAP fails with a timeout";
     let hub = |dir: &Path| {
-        let out = testkit::run_with_input(
-            Command::new(env!("CARGO_BIN_EXE_imap-triage"))
-                .args(["triage", "--json", "--rules"])
-                .arg(dir)
-                .arg("-"),
-            post.as_bytes(),
-        );
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-        report["hub_id"].as_str().map(str::to_string)
+        triage_with_rules(dir, post)["hub_id"]
+            .as_str()
+            .map(str::to_string)
     };
     let shipped_pack = pack_with("reading.toml", &reading);
     assert_eq!(hub(shipped_pack.path()), None);
@@ -389,14 +383,7 @@ fn an_operators_host_and_secret_words_are_read() {
     let reading = std::fs::read_to_string(shipped().join("reading.toml")).unwrap();
     let post = "IMAP settings incorrect, imap.kanzlei-roth.de:993, password: Hunter2x";
     let read = |dir: &Path| {
-        let out = testkit::run_with_input(
-            Command::new(env!("CARGO_BIN_EXE_imap-triage"))
-                .args(["triage", "--json", "--rules"])
-                .arg(dir)
-                .arg("-"),
-            post.as_bytes(),
-        );
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        let report = triage_with_rules(dir, post);
         (
             report["imap"]["host"].as_str().map(str::to_string),
             report["secrets"].as_array().map_or(0, Vec::len),
@@ -417,4 +404,16 @@ fn an_operators_host_and_secret_words_are_read() {
     assert_ne!(added, reading);
     let edited_pack = pack_with("reading.toml", &added);
     assert_eq!(read(edited_pack.path()), (None, 0));
+}
+
+/// `imap-triage triage --json --rules DIR -` on `post`: the report the operator's rules give.
+fn triage_with_rules(dir: &Path, post: &str) -> serde_json::Value {
+    let out = testkit::run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_imap-triage"))
+            .args(["triage", "--json", "--rules"])
+            .arg(dir)
+            .arg("-"),
+        post.as_bytes(),
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
 }

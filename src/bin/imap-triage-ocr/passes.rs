@@ -129,23 +129,23 @@ const DEBLUR_SIGMA: f32 = 1.0;
 
 /// A prepared page read with the automatic layout (Tesseract PSM 3), as the first reading is.
 fn auto_words(slot: &mut Option<Tesseract>, prepared: &Prepared) -> Option<Vec<Word>> {
-    let engine = slot.take()?;
-    let (w, h) = prepared.gray.dimensions();
-    let engine = engine
-        .set_frame(prepared.gray.as_raw(), w as i32, h as i32, 1, w as i32)
-        .ok()?;
-    let mut engine = engine.recognize().ok()?;
-    let tsv = engine.get_tsv_text(0);
-    *slot = Some(engine);
-    let mut words = layout::words_from_tsv(&tsv.ok()?);
-    marks::apply(&prepared.gray, &mut words);
-    Some(words)
+    words_in_mode(slot, prepared, PageSegMode::PsmAuto)
 }
 
 /// The same prepared page read as sparse text (Tesseract PSM 11).
 fn sparse_words(slot: &mut Option<Tesseract>, prepared: &Prepared) -> Option<Vec<Word>> {
+    words_in_mode(slot, prepared, PageSegMode::PsmSparseText)
+}
+
+/// The prepared page read in page segmentation `mode`; the engine goes back to the automatic
+/// layout after, as every other reading expects it.
+fn words_in_mode(
+    slot: &mut Option<Tesseract>,
+    prepared: &Prepared,
+    mode: PageSegMode,
+) -> Option<Vec<Word>> {
     let mut engine = slot.take()?;
-    engine.set_page_seg_mode(PageSegMode::PsmSparseText);
+    engine.set_page_seg_mode(mode);
     let (w, h) = prepared.gray.dimensions();
     let engine = engine
         .set_frame(prepared.gray.as_raw(), w as i32, h as i32, 1, w as i32)

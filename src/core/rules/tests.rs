@@ -153,16 +153,7 @@ fn provider_names_agree_with_plain_searches() {
 #[test]
 fn long_texts_find_the_patterns_the_regex_set_finds() {
     let rules = crate::core::rules::shipped().expect("shipped rules are valid");
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("tests/corpus")
-        .filter_map(|e| Some(e.ok()?.path()))
-        .collect();
-    files.sort();
-    let mut all = String::new();
-    for file in files {
-        all.push_str(&std::fs::read_to_string(file).unwrap_or_default());
-    }
+    let all = corpus_texts().concat();
     let lines: Vec<&str> = all.lines().collect();
     let mut texts = Vec::new();
     // Four pieces from each end of the corpus (its newest threads hold the other languages):
@@ -200,19 +191,11 @@ fn long_texts_find_the_patterns_the_regex_set_finds() {
 fn the_whole_set_walk_finds_what_the_overlapping_search_finds() {
     let rules = crate::core::rules::shipped().expect("shipped rules are valid");
     let set = rules.both_set.as_ref().expect("both");
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("tests/corpus")
-        .filter_map(|e| Some(e.ok()?.path()))
+    let mut texts = corpus_texts();
+    let lines: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.lines().map(str::to_string))
         .collect();
-    files.sort();
-    let mut texts: Vec<String> = Vec::new();
-    let mut lines: Vec<String> = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        lines.extend(text.lines().map(str::to_string));
-        texts.push(text);
-    }
     let ascii: Vec<&String> = lines.iter().filter(|l| l.is_ascii()).collect();
     for n in 0..4 {
         let shuffled: Vec<&str> = (0..ascii.len())
@@ -311,16 +294,7 @@ fn compact_gaps_match_as_the_patterns_do() {
     let both = rules.both_set.as_ref().expect("both");
     assert_eq!(both.set.patterns(), rewritten.as_slice());
 
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("tests/corpus")
-        .filter_map(|e| Some(e.ok()?.path()))
-        .collect();
-    files.sort();
-    let mut texts: Vec<String> = Vec::new();
-    for file in files {
-        texts.push(std::fs::read_to_string(file).unwrap_or_default());
-    }
+    let mut texts = corpus_texts();
     // A gap of N characters that are letters of two bytes, or curly quotes of three, is 2N or
     // 3N bytes: the byte pieces must still count characters.
     for n in [
@@ -402,4 +376,18 @@ fn compact_gaps_leave_what_they_cannot_prove() {
     ] {
         assert_eq!(compact_gaps(kept), kept);
     }
+}
+
+/// Every file of tests/corpus, in name order, as text.
+fn corpus_texts() -> Vec<String> {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("tests/corpus")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| std::fs::read_to_string(file).unwrap_or_default())
+        .collect()
 }
