@@ -1,5 +1,6 @@
 use super::*;
-use crate::core::thread::{Attachment, Message};
+use crate::core::report::{Item, MismatchSource};
+use crate::core::thread::{Attachment, Message, Thread};
 
 fn rules() -> Rules {
     crate::core::rules::shipped().expect("shipped rules")
